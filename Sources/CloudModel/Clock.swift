@@ -1,0 +1,124 @@
+import Foundation
+import Synchronization
+
+/// The source of time for the engine and the simulator. Injected everywhere, so that a
+/// 30-minute canary runs in milliseconds under a test clock.
+public protocol DeployClock: Sendable {
+    func now() -> Date
+    /// Sleeps for `duration` of this clock's time. Throws `CancellationError` when cancelled.
+    func sleep(for duration: Duration) async throws
+}
+
+extension Duration {
+    public var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
+    }
+
+    public static func seconds(_ value: Double) -> Duration {
+        .nanoseconds(Int64((value * 1e9).rounded()))
+    }
+}
+
+extension Date {
+    public func adding(_ duration: Duration) -> Date { addingTimeInterval(duration.seconds) }
+}
+
+/// Wall-clock time.
+public struct SystemClock: DeployClock {
+    public init() {}
+    public func now() -> Date { Date() }
+    public func sleep(for duration: Duration) async throws {
+        guard duration > .zero else { return try Task.checkCancellation() }
+        try await Task.sleep(for: duration)
+    }
+}
+
+/// Time that runs `speedup` times faster than the wall clock (mock mode).
+public struct ScaledClock: DeployClock {
+    public let speedup: Double
+    private let startDate: Date
+    private let startInstant: ContinuousClock.Instant
+
+    public init(speedup: Double, start: Date = Date()) {
+        precondition(speedup > 0)
+        self.speedup = speedup
+        self.startDate = start
+        self.startInstant = ContinuousClock.now
+    }
+
+    public func now() -> Date {
+        startDate.addingTimeInterval(startInstant.duration(to: ContinuousClock.now).seconds * speedup)
+    }
+
+    public func sleep(for duration: Duration) async throws {
+        guard duration > .zero else { return try Task.checkCancellation() }
+        try await Task.sleep(for: .seconds(duration.seconds / speedup))
+    }
+}
+
+/// A clock that moves only when told to (tests). Sleepers wake, in deadline order, when
+/// `advance(by:)` moves the time past their deadline.
+public final class ManualClock: DeployClock {
+    private struct Sleeper {
+        let id: UInt64
+        let deadline: Date
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var now: Date
+        var nextID: UInt64 = 0
+        var sleepers: [Sleeper] = []
+        var cancelled: Set<UInt64> = []
+    }
+
+    private let state: Mutex<State>
+
+    public init(start: Date = Date(timeIntervalSince1970: 1_750_000_000)) {
+        state = Mutex(State(now: start))
+    }
+
+    public func now() -> Date { state.withLock { $0.now } }
+
+    /// How many tasks are asleep on this clock right now.
+    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+
+    public func sleep(for duration: Duration) async throws {
+        try Task.checkCancellation()
+        guard duration > .zero else { return }
+        let id = state.withLock { s -> UInt64 in
+            s.nextID += 1
+            return s.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                let resumeNow: Bool = state.withLock { s in
+                    if s.cancelled.remove(id) != nil { return true }
+                    s.sleepers.append(Sleeper(id: id, deadline: s.now.adding(duration), continuation: c))
+                    return false
+                }
+                if resumeNow { c.resume(throwing: CancellationError()) }
+            }
+        } onCancel: {
+            let sleeper: Sleeper? = state.withLock { s in
+                if let i = s.sleepers.firstIndex(where: { $0.id == id }) { return s.sleepers.remove(at: i) }
+                s.cancelled.insert(id)
+                return nil
+            }
+            sleeper?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Moves time forward and wakes every sleeper whose deadline has come.
+    public func advance(by duration: Duration) {
+        let due: [Sleeper] = state.withLock { s in
+            s.now = s.now.adding(duration)
+            let now = s.now
+            let due = s.sleepers.filter { $0.deadline <= now }.sorted { $0.deadline < $1.deadline }
+            s.sleepers.removeAll { $0.deadline <= now }
+            return due
+        }
+        for sleeper in due { sleeper.continuation.resume() }
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import Synchronization
+
+/// Something that wraps every cloud call: metrics, client-side rate limits, retries,
+/// the simulator's throttle enforcement. Layers compose around the `Cloud` interface, so
+/// the same layer serves AWS and the simulator alike.
+public protocol CloudMiddleware: Sendable {
+    func intercept<T: Sendable>(_ call: CloudCall, _ next: @Sendable () async throws -> T) async throws -> T
+}
+
+/// A `Cloud` whose every call passes through `middleware` (first element outermost).
+public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI {
+    public let inner: Cloud
+    public let middleware: [any CloudMiddleware]
+
+    public init(_ inner: Cloud, middleware: [any CloudMiddleware]) {
+        self.inner = inner
+        self.middleware = middleware
+    }
+
+    /// The wrapped cloud, as a `Cloud`.
+    public var cloud: Cloud { Cloud(ecs: self, elb: self, events: self, identity: self) }
+
+    private func run<T: Sendable>(_ service: String, _ operation: String,
+                                  _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let call = CloudCall(service, operation)
+        var next: @Sendable () async throws -> T = body
+        for layer in middleware.reversed() {
+            let inner = next
+            next = { try await layer.intercept(call, inner) }
+        }
+        return try await next()
+    }
+
+    private func ecs<T: Sendable>(_ op: String, _ body: @escaping @Sendable (any ECSAPI) async throws -> T) async throws -> T {
+        let api = inner.ecs
+        return try await run("ecs", op) { try await body(api) }
+    }
+
+    private func elb<T: Sendable>(_ op: String, _ body: @escaping @Sendable (any ELBAPI) async throws -> T) async throws -> T {
+        let api = inner.elb
+        return try await run("elasticloadbalancing", op) { try await body(api) }
+    }
+
+    private func events<T: Sendable>(_ op: String, _ body: @escaping @Sendable (any EventsAPI) async throws -> T) async throws -> T {
+        let api = inner.events
+        return try await run("events", op) { try await body(api) }
+    }
+
+    // MARK: ECS
+    public func registerTaskDefinition(_ d: TaskDefinition) async throws -> TaskDefinition {
+        try await ecs("RegisterTaskDefinition") { try await $0.registerTaskDefinition(d) }
+    }
+    public func describeTaskDefinition(_ t: String) async throws -> TaskDefinition {
+        try await ecs("DescribeTaskDefinition") { try await $0.describeTaskDefinition(t) }
+    }
+    public func describeServices(cluster: String, services: [String]) async throws -> [ECSService] {
+        try await ecs("DescribeServices") { try await $0.describeServices(cluster: cluster, services: services) }
+    }
+    public func listServices(cluster: String, nextToken: String?) async throws -> ServicePage {
+        try await ecs("ListServices") { try await $0.listServices(cluster: cluster, nextToken: nextToken) }
+    }
+    public func updateService(_ input: UpdateServiceInput) async throws -> ECSService {
+        try await ecs("UpdateService") { try await $0.updateService(input) }
+    }
+    public func createTaskSet(_ input: CreateTaskSetInput) async throws -> TaskSet {
+        try await ecs("CreateTaskSet") { try await $0.createTaskSet(input) }
+    }
+    public func updateTaskSet(cluster: String, service: String, taskSet: String, scale: Scale) async throws -> TaskSet {
+        try await ecs("UpdateTaskSet") { try await $0.updateTaskSet(cluster: cluster, service: service, taskSet: taskSet, scale: scale) }
+    }
+    public func deleteTaskSet(cluster: String, service: String, taskSet: String, force: Bool) async throws -> TaskSet {
+        try await ecs("DeleteTaskSet") { try await $0.deleteTaskSet(cluster: cluster, service: service, taskSet: taskSet, force: force) }
+    }
+    public func describeTaskSets(cluster: String, service: String, taskSets: [String]?) async throws -> [TaskSet] {
+        try await ecs("DescribeTaskSets") { try await $0.describeTaskSets(cluster: cluster, service: service, taskSets: taskSets) }
+    }
+    public func updateServicePrimaryTaskSet(cluster: String, service: String, primaryTaskSet: String) async throws -> TaskSet {
+        try await ecs("UpdateServicePrimaryTaskSet") {
+            try await $0.updateServicePrimaryTaskSet(cluster: cluster, service: service, primaryTaskSet: primaryTaskSet)
+        }
+    }
+    public func listTasks(cluster: String, serviceName: String?, startedBy: String?) async throws -> [String] {
+        try await ecs("ListTasks") { try await $0.listTasks(cluster: cluster, serviceName: serviceName, startedBy: startedBy) }
+    }
+    public func describeTasks(cluster: String, tasks: [String]) async throws -> [ECSTask] {
+        try await ecs("DescribeTasks") { try await $0.describeTasks(cluster: cluster, tasks: tasks) }
+    }
+
+    // MARK: ELB
+    public func describeTargetGroups(arns: [String]) async throws -> [TargetGroup] {
+        try await elb("DescribeTargetGroups") { try await $0.describeTargetGroups(arns: arns) }
+    }
+    public func describeLoadBalancers(arns: [String]) async throws -> [LoadBalancer] {
+        try await elb("DescribeLoadBalancers") { try await $0.describeLoadBalancers(arns: arns) }
+    }
+    public func describeListeners(loadBalancerArn: String) async throws -> [Listener] {
+        try await elb("DescribeListeners") { try await $0.describeListeners(loadBalancerArn: loadBalancerArn) }
+    }
+    public func describeRules(listenerArn: String) async throws -> [ListenerRule] {
+        try await elb("DescribeRules") { try await $0.describeRules(listenerArn: listenerArn) }
+    }
+    public func modifyListener(listenerArn: String, defaultActions: [ListenerAction]) async throws -> Listener {
+        try await elb("ModifyListener") { try await $0.modifyListener(listenerArn: listenerArn, defaultActions: defaultActions) }
+    }
+    public func modifyRule(ruleArn: String, actions: [ListenerAction]) async throws -> ListenerRule {
+        try await elb("ModifyRule") { try await $0.modifyRule(ruleArn: ruleArn, actions: actions) }
+    }
+    public func describeTargetHealth(targetGroupArn: String) async throws -> [TargetHealth] {
+        try await elb("DescribeTargetHealth") { try await $0.describeTargetHealth(targetGroupArn: targetGroupArn) }
+    }
+
+    // MARK: EventBridge
+    public func describeRule(name: String) async throws -> EventRule {
+        try await events("DescribeRule") { try await $0.describeRule(name: name) }
+    }
+    public func listTargetsByRule(rule: String) async throws -> [RuleTarget] {
+        try await events("ListTargetsByRule") { try await $0.listTargetsByRule(rule: rule) }
+    }
+    public func putTargets(rule: String, targets: [RuleTarget]) async throws {
+        try await events("PutTargets") { try await $0.putTargets(rule: rule, targets: targets) }
+    }
+
+    // MARK: STS
+    public func getCallerIdentity() async throws -> CallerIdentity {
+        let api = inner.identity
+        return try await run("sts", "GetCallerIdentity") { try await api.getCallerIdentity() }
+    }
+}
+
+/// Enforces AWS's throttle buckets the way AWS does: a call that finds its bucket empty
+/// fails at once with `ThrottlingException: Rate exceeded`. The simulator sits behind it.
+public final class ThrottleEnforcer: CloudMiddleware {
+    private let clock: any DeployClock
+    private let limits: RateLimits
+    private let buckets: Mutex<[String: TokenBucket]>
+
+    public init(limits: RateLimits, clock: any DeployClock) {
+        self.limits = limits
+        self.clock = clock
+        self.buckets = Mutex([:])
+    }
+
+    public func intercept<T: Sendable>(_ call: CloudCall, _ next: @Sendable () async throws -> T) async throws -> T {
+        if let category = limits.category(of: call), let limit = limits.limits[category] {
+            let now = clock.now()
+            let allowed = buckets.withLock { b -> Bool in
+                var bucket = b[category] ?? TokenBucket(capacity: limit.capacity, refillPerSecond: limit.refillPerSecond)
+                let ok = bucket.tryTake(at: now)
+                b[category] = bucket
+                return ok
+            }
+            if !allowed { throw CloudError(code: CloudError.throttling, message: "Rate exceeded", httpStatus: 400) }
+        }
+        return try await next()
+    }
+}
