@@ -30,7 +30,7 @@ let package = Package(
         ], swiftSettings: strict),
         .target(name: "CloudModel", swiftSettings: strict),
         .target(name: "Simulator", dependencies: ["CloudModel"], swiftSettings: strict),
-        .target(name: "Engine", dependencies: ["CloudModel"], swiftSettings: strict),
+        .target(name: "Engine", dependencies: ["CloudModel", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(name: "Server", dependencies: [
             "DeployAPI", "CloudModel", "Simulator", "Engine",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -39,6 +39,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: strict),
         .target(name: "ClientCLI", dependencies: [

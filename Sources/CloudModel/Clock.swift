@@ -121,4 +121,15 @@ public final class ManualClock: DeployClock {
         }
         for sleeper in due { sleeper.continuation.resume() }
     }
+
+    /// Moves time to the earliest sleeper's deadline and wakes it (and any other sleeper due
+    /// then). Returns false, leaving time alone, when nobody sleeps.
+    @discardableResult
+    public func advanceToNextDeadline() -> Bool {
+        let next: Date? = state.withLock { s in s.sleepers.map(\.deadline).min() }
+        guard let next else { return false }
+        let step = max(0, next.timeIntervalSince(now()))
+        advance(by: .seconds(step))
+        return true
+    }
 }

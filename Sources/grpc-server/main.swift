@@ -1,1 +1,6 @@
-print("x")
+import Foundation
+import Server
+
+let code = await ServerCommand.main(arguments: Array(CommandLine.arguments.dropFirst()),
+                                    environment: ProcessInfo.processInfo.environment)
+exit(code)

@@ -1,0 +1,54 @@
+# ecs-deploy: a gRPC deployment server for Amazon ECS.
+SWIFT ?= swift
+# release for the binaries in bin/, debug for tests.
+CONFIG ?= release
+BIN_PATH = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
+
+# protoc plugins, built from the exact versions the package uses (see `make proto-plugins`).
+PLUGIN_DIR ?= .build-protoc/.build/release
+PROTOC ?= protoc
+
+.PHONY: build build-server build-client test demo proto proto-plugins clean
+
+build: build-server build-client
+
+build-server:
+	$(SWIFT) build -c $(CONFIG) --product grpc-server
+	@mkdir -p bin && cp "$(BIN_PATH)/grpc-server" bin/grpc-server
+	@echo "built bin/grpc-server"
+
+build-client:
+	$(SWIFT) build -c $(CONFIG) --product grpc-client
+	@mkdir -p bin && cp "$(BIN_PATH)/grpc-client" bin/grpc-client
+	@echo "built bin/grpc-client"
+
+test:
+	$(SWIFT) test
+
+# Builds both programs and runs a deployment on the built-in simulator (mock mode).
+demo: build
+	@scripts/demo.sh
+
+# Regenerates Sources/DeployAPI from proto/*.proto (needs protoc and the two plugins).
+proto:
+	@test -x "$(PLUGIN_DIR)/protoc-gen-swift" -a -x "$(PLUGIN_DIR)/protoc-gen-grpc-swift-2" || \
+		{ echo "protoc plugins missing: run 'make proto-plugins' first"; exit 1; }
+	$(PROTOC) --plugin=protoc-gen-swift=$(PLUGIN_DIR)/protoc-gen-swift \
+		--plugin=protoc-gen-grpc-swift-2=$(PLUGIN_DIR)/protoc-gen-grpc-swift-2 \
+		-I proto \
+		--swift_out=Sources/DeployAPI --swift_opt=Visibility=Public \
+		--grpc-swift-2_out=Sources/DeployAPI --grpc-swift-2_opt=Visibility=Public \
+		proto/deployment.proto proto/health.proto
+
+# Builds protoc-gen-swift and protoc-gen-grpc-swift-2 at the package's versions.
+proto-plugins:
+	@mkdir -p .build-protoc/Dummy && echo "" > .build-protoc/Dummy/d.swift
+	@printf '%s\n' '// swift-tools-version:6.1' 'import PackageDescription' \
+		'let package = Package(name: "protoc-plugins", dependencies: [' \
+		'  .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),' \
+		'  .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", exact: "2.4.1"),' \
+		'], targets: [.target(name: "Dummy", path: "Dummy")])' > .build-protoc/Package.swift
+	cd .build-protoc && $(SWIFT) build -c release --product protoc-gen-swift && $(SWIFT) build -c release --product protoc-gen-grpc-swift-2
+
+clean:
+	rm -rf .build bin

@@ -1,0 +1,121 @@
+import ArgumentParser
+import DeployAPI
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+
+/// The `grpc-client` program, callable in process (tests) and from its thin `main`.
+public enum ClientCLI {
+    /// Runs one client command. Returns the exit code: 0 success, 1 failure (an error from
+    /// the server, or a deployment that failed or was rolled back), 2 bad usage.
+    public static func run(_ arguments: [String], output: any ClientOutput = StandardOutput()) async -> Int32 {
+        let options: ClientOptions
+        do {
+            options = try ClientOptions.parse(arguments)
+        } catch {
+            let message = ClientOptions.fullMessage(for: error)
+            let code = ClientOptions.exitCode(for: error)
+            if code == .success { output.out(message); return 0 }
+            output.err(message)
+            return 2
+        }
+        guard let action = Action(rawValue: options.action.lowercased()) else {
+            output.err("error: unknown action '\(options.action)' (use one of: \(Action.allCases.map(\.rawValue).joined(separator: ", ")))")
+            return 2
+        }
+        do {
+            let target = try ServerTarget(options.server)
+            let security = try target.security(tls: options.tls || !options.ca.isEmpty, ca: options.ca)
+            let transport = try HTTP2ClientTransport.Posix(target: target.resolvable, transportSecurity: security)
+            return try await withGRPCClient(transport: transport) { client in
+                let commands = Commands(api: Deployment_V1_DeploymentService.Client(wrapping: client), options: options,
+                                        output: output)
+                return try await commands.run(action)
+            }
+        } catch let error as UsageError {
+            output.err("error: \(error)")
+            return 2
+        } catch let error as RPCError {
+            output.err("error: \(Self.describe(error, server: options.server))")
+            return 1
+        } catch {
+            output.err("error: \(error)")
+            return 1
+        }
+    }
+
+    static func describe(_ error: RPCError, server: String) -> String {
+        switch error.code {
+        case .unavailable where error.message.contains("connect") || error.message.contains("connection"):
+            "cannot reach the server at \(server) (\(error.message))"
+        case .deadlineExceeded:
+            "the server at \(server) did not answer in time"
+        default:
+            "\(error.message) (\(Self.codeName(error.code)))"
+        }
+    }
+
+    static func codeName(_ code: RPCError.Code) -> String {
+        "\(code)".replacingOccurrences(of: "([a-z])([A-Z])", with: "$1_$2", options: .regularExpression).uppercased()
+    }
+}
+
+/// Where the client writes: standard output for results, standard error for errors.
+public protocol ClientOutput: Sendable {
+    func out(_ line: String)
+    func err(_ line: String)
+}
+
+public struct StandardOutput: ClientOutput {
+    public init() {}
+    public func out(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+    public func err(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}
+
+/// `host:port` from `-server`, turned into a gRPC target and transport security.
+struct ServerTarget {
+    let host: String
+    let port: Int
+
+    init(_ text: String) throws {
+        var host = text
+        var port = 50051
+        if let colon = text.lastIndex(of: ":"), !text.hasSuffix("]") {
+            host = String(text[..<colon])
+            guard let p = Int(text[text.index(after: colon)...]), (1...65535).contains(p) else {
+                throw UsageError("-server: '\(text)' is not host:port")
+            }
+            port = p
+        }
+        host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        guard !host.isEmpty else { throw UsageError("-server: '\(text)' has no host") }
+        self.host = host
+        self.port = port
+    }
+
+    private var isIPv4: Bool {
+        let parts = host.split(separator: ".")
+        return parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }
+    }
+
+    var resolvable: any ResolvableTarget {
+        if host == "localhost" { return .ipv4(address: "127.0.0.1", port: port) }
+        if isIPv4 { return .ipv4(address: host, port: port) }
+        if host.contains(":") { return .ipv6(address: host, port: port) }
+        return .dns(host: host, port: port)
+    }
+
+    func security(tls: Bool, ca: String) throws -> HTTP2ClientTransport.Posix.TransportSecurity {
+        guard tls else { return .plaintext }
+        if !ca.isEmpty, !FileManager.default.isReadableFile(atPath: ca) {
+            throw UsageError("-ca: cannot read \(ca)")
+        }
+        return .tls { config in
+            if !ca.isEmpty { config.trustRoots = .certificates([.file(path: ca, format: .pem)]) }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+
+/// The client's flags, spelled as in the seed (single dash); `--name` works too.
+struct ClientOptions: ParsableArguments {
+    static func name(_ n: String) -> NameSpecification { [.customLong(n, withSingleDash: true), .customLong(n)] }
+
+    @Option(name: name("server"), help: "Server address host:port.")
+    var server = "localhost:50051"
+
+    @Option(name: name("action"), help: "deploy, status, rollback, approve, reject, list or watch.")
+    var action = "deploy"
+
+    @Option(name: name("id"), help: "Deployment id (the idempotency key of deploy).")
+    var id = ""
+
+    @Option(name: name("cluster"), help: "Cluster name or ARN.")
+    var cluster = ""
+
+    @Option(name: name("service"), help: "Service name or ARN.")
+    var service = ""
+
+    @Option(name: name("taskdef"), help: "Task definition JSON.")
+    var taskdef = ""
+
+    @Option(name: name("strategy"), help: "quicksync (default).")
+    var strategy = "quicksync"
+
+    @Option(name: name("config"), help: "Per-deployment settings as a JSON object, e.g. '{\"timeout\":\"5m\"}'.")
+    var config = ""
+
+    @Option(name: name("approver"), help: "Who approves, rejects or rolls back.")
+    var approver = ""
+
+    @Option(name: name("reason"), help: "Why (recorded).")
+    var reason = ""
+
+    @Option(name: name("status"), help: "list: only deployments with this status (e.g. IN_PROGRESS).")
+    var status = ""
+
+    @Option(name: name("limit"), help: "list: at most this many deployments.")
+    var limit = 50
+
+    @Flag(name: name("wait"), help: "deploy/rollback: follow progress until the deployment ends.")
+    var wait = false
+
+    @Flag(name: name("tls"), help: "Connect with TLS.")
+    var tls = false
+
+    @Option(name: name("ca"), help: "PEM file of the CA that signed the server's certificate (implies -tls).")
+    var ca = ""
+
+    @Option(name: name("timeout"), help: "Seconds to wait for the server to answer a call.")
+    var timeout = 30.0
+}
+
+enum Action: String, CaseIterable {
+    case deploy, status, rollback, approve, reject, list, watch
+}
+
+/// Parses `-config` JSON: an object whose values are strings (numbers and booleans are
+/// taken as their text).
+enum ConfigArgument {
+    private enum Scalar: Decodable {
+        case text(String)
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let b = try? c.decode(Bool.self) { self = .text(b ? "true" : "false") }
+            else if let i = try? c.decode(Int.self) { self = .text(String(i)) }
+            else if let d = try? c.decode(Double.self) { self = .text(String(d)) }
+            else if let s = try? c.decode(String.self) { self = .text(s) }
+            else { throw DecodingError.dataCorruptedError(in: c, debugDescription: "must be a string, number or boolean") }
+        }
+    }
+
+    static func parse(_ text: String) throws -> [String: String] {
+        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { return [:] }
+        do {
+            let dict = try JSONDecoder().decode([String: Scalar].self, from: Data(text.utf8))
+            return dict.mapValues { if case .text(let s) = $0 { s } else { "" } }
+        } catch DecodingError.typeMismatch {
+            throw UsageError("-config: must be a JSON object of strings, e.g. '{\"timeout\":\"5m\"}'")
+        } catch DecodingError.dataCorrupted(let context) where !context.codingPath.isEmpty {
+            throw UsageError("-config: \(context.codingPath.map(\.stringValue).joined(separator: ".")) must be a string, number or boolean")
+        } catch {
+            throw UsageError("-config: malformed JSON")
+        }
+    }
+}
+
+struct UsageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

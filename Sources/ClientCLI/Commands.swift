@@ -1,0 +1,131 @@
+import DeployAPI
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import SwiftProtobuf
+
+/// One client action against the server.
+struct Commands {
+    let api: Deployment_V1_DeploymentService.Client<HTTP2ClientTransport.Posix>
+    let options: ClientOptions
+    let output: any ClientOutput
+
+    private var callOptions: CallOptions {
+        var o = CallOptions.defaults
+        o.timeout = .seconds(options.timeout)
+        return o
+    }
+
+    func run(_ action: Action) async throws -> Int32 {
+        switch action {
+        case .deploy: return try await deploy()
+        case .status: return try await status()
+        case .rollback: return try await rollback()
+        case .approve, .reject: return try await decide(approve: action == .approve)
+        case .list: return try await list()
+        case .watch: return try await watch(try requireID())
+        }
+    }
+
+    private func requireID() throws -> String {
+        guard !options.id.isEmpty else { throw UsageError("-id is required for -action \(options.action)") }
+        return options.id
+    }
+
+    private func deploy() async throws -> Int32 {
+        var request = Deployment_V1_DeployRequest()
+        request.deploymentID = options.id
+        request.cluster = options.cluster
+        request.service = options.service
+        request.taskDefinition = options.taskdef
+        request.strategy = options.strategy
+        request.config = try ConfigArgument.parse(options.config)
+        request.requestedBy = options.approver.isEmpty ? (ProcessInfo.processInfo.environment["USER"] ?? "") : options.approver
+        for (flag, value) in [("-cluster", options.cluster), ("-service", options.service), ("-taskdef", options.taskdef)]
+        where value.isEmpty {
+            throw UsageError("\(flag) is required for -action deploy")
+        }
+        let response = try await api.deploy(request, options: callOptions)
+        let d = response.deployment
+        let verb = response.existing ? "already exists" : "accepted"
+        output.out("Deployment \(d.deploymentID) \(verb): \(d.strategy) of \(d.cluster)/\(d.service), status \(Format.status(d.status))")
+        if options.wait { return try await watch(d.deploymentID) }
+        if !options.wait, !Format.isTerminal(d.status) {
+            output.out("Follow it with: grpc-client -action watch -id \(d.deploymentID)")
+        }
+        return Format.exitCode(d.status, finishedOnly: false)
+    }
+
+    private func status() async throws -> Int32 {
+        var request = Deployment_V1_GetStatusRequest()
+        request.deploymentID = try requireID()
+        let d = try await api.getStatus(request, options: callOptions)
+        for line in Format.details(d) { output.out(line) }
+        return 0
+    }
+
+    private func rollback() async throws -> Int32 {
+        var request = Deployment_V1_RollbackRequest()
+        request.deploymentID = try requireID()
+        request.requestedBy = options.approver
+        request.reason = options.reason
+        let d = try await api.rollback(request, options: callOptions)
+        output.out("Rollback of \(d.deploymentID) started: status \(Format.status(d.status))")
+        if options.wait { return try await watch(d.deploymentID) }
+        return 0
+    }
+
+    private func decide(approve: Bool) async throws -> Int32 {
+        var request = Deployment_V1_ApprovalRequest()
+        request.deploymentID = try requireID()
+        request.approver = options.approver
+        request.reason = options.reason
+        let d = approve ? try await api.approve(request, options: callOptions) : try await api.reject(request, options: callOptions)
+        output.out("Deployment \(d.deploymentID) \(approve ? "approved" : "rejected"): status \(Format.status(d.status))")
+        return 0
+    }
+
+    private func list() async throws -> Int32 {
+        var request = Deployment_V1_ListDeploymentsRequest()
+        request.cluster = options.cluster
+        request.service = options.service
+        request.pageSize = Int32(max(1, min(options.limit, 500)))
+        if !options.status.isEmpty {
+            guard let status = Deployment_V1_DeploymentStatus(name: options.status.uppercased()) else {
+                throw UsageError("-status: '\(options.status)' is not a status (e.g. IN_PROGRESS, SUCCEEDED, FAILED, ROLLED_BACK)")
+            }
+            request.statuses = [status]
+        }
+        let response = try await api.listDeployments(request, options: callOptions)
+        for line in Format.table(response.deployments) { output.out(line) }
+        return 0
+    }
+
+    /// Prints events until the deployment ends; the exit code says how it ended.
+    private func watch(_ id: String) async throws -> Int32 {
+        var request = Deployment_V1_WatchRequest()
+        request.deploymentID = id
+        let output = self.output
+        let last = try await api.watchDeployment(request) { response in
+            var last: Deployment_V1_DeploymentEvent?
+            for try await event in response.messages {
+                output.out(Format.event(event))
+                last = event
+            }
+            return last
+        }
+        var statusRequest = Deployment_V1_GetStatusRequest()
+        statusRequest.deploymentID = id
+        let final = try await api.getStatus(statusRequest, options: callOptions)
+        output.out("Deployment \(id): \(Format.status(final.status))\(final.error.isEmpty ? "" : " - \(final.error)")")
+        _ = last
+        return Format.exitCode(final.status, finishedOnly: true)
+    }
+}
+
+extension Deployment_V1_DeploymentStatus {
+    init?(name: String) {
+        guard let match = Self.allCases.first(where: { Format.status($0) == name }) else { return nil }
+        self = match
+    }
+}

@@ -1,0 +1,107 @@
+import DeployAPI
+import Foundation
+import SwiftProtobuf
+
+/// How the client prints what the server answers.
+enum Format {
+    static func status(_ s: Deployment_V1_DeploymentStatus) -> String {
+        switch s {
+        case .pending: "PENDING"
+        case .pendingApproval: "PENDING_APPROVAL"
+        case .inProgress: "IN_PROGRESS"
+        case .succeeded: "SUCCEEDED"
+        case .failed: "FAILED"
+        case .rollingBack: "ROLLING_BACK"
+        case .rolledBack: "ROLLED_BACK"
+        case .rejected: "REJECTED"
+        case .interrupted: "INTERRUPTED"
+        case .unspecified, .UNRECOGNIZED: "UNKNOWN"
+        }
+    }
+
+    static func isTerminal(_ s: Deployment_V1_DeploymentStatus) -> Bool {
+        [.succeeded, .failed, .rolledBack, .rejected, .interrupted].contains(s)
+    }
+
+    /// 0 unless the deployment ended badly (or, with `finishedOnly`, did not end).
+    static func exitCode(_ s: Deployment_V1_DeploymentStatus, finishedOnly: Bool) -> Int32 {
+        if s == .succeeded { return 0 }
+        if isTerminal(s) { return 1 }
+        return finishedOnly ? 1 : 0
+    }
+
+    static func time(_ t: Google_Protobuf_Timestamp) -> String {
+        let f = ISO8601DateFormatter()
+        return f.string(from: t.date)
+    }
+
+    static func clock(_ t: Google_Protobuf_Timestamp) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "HH:mm:ss"
+        return f.string(from: t.date)
+    }
+
+    static func event(_ e: Deployment_V1_DeploymentEvent) -> String {
+        let percent = String(format: "%3d%%", e.progressPercent)
+        let stage = e.stage.isEmpty ? "" : " \(e.stage)"
+        let message = e.message.isEmpty ? "" : ": \(e.message)"
+        return "\(clock(e.at)) [\(percent)] \(status(e.status)) \(e.type)\(stage)\(message)"
+    }
+
+    static func details(_ d: Deployment_V1_Deployment) -> [String] {
+        var lines = [
+            "Deployment:  \(d.deploymentID)",
+            "Cluster:     \(d.cluster)",
+            "Service:     \(d.service)",
+            "Strategy:    \(d.strategy)",
+            "Status:      \(status(d.status))",
+            "Progress:    \(d.progressPercent)%",
+            "Stage:       \(d.currentStage.isEmpty ? "-" : d.currentStage)",
+        ]
+        if !d.taskDefinitionArn.isEmpty { lines.append("Task def:    \(d.taskDefinitionArn)") }
+        if !d.previousTaskDefinitionArn.isEmpty { lines.append("Previous:    \(d.previousTaskDefinitionArn)") }
+        if !d.requestedBy.isEmpty { lines.append("Requested by: \(d.requestedBy)") }
+        lines.append("Created:     \(time(d.createdAt))")
+        lines.append("Updated:     \(time(d.updatedAt))")
+        if d.hasFinishedAt { lines.append("Finished:    \(time(d.finishedAt))") }
+        if d.hasApproval {
+            lines.append("Approval:    \(d.approval.decision) by \(d.approval.approver)\(d.approval.reason.isEmpty ? "" : " (\(d.approval.reason))")")
+        }
+        if !d.error.isEmpty { lines.append("Error:       \(d.error)") }
+        lines.append("Stages:")
+        for s in d.stages { lines.append(stageLine(s)) }
+        if !d.rollbackStages.isEmpty {
+            lines.append("Rollback stages:")
+            for s in d.rollbackStages { lines.append(stageLine(s)) }
+        }
+        return lines
+    }
+
+    static func stageLine(_ s: Deployment_V1_Stage) -> String {
+        let name: String = switch s.status {
+        case .stagePending: "PENDING"
+        case .stageRunning: "RUNNING"
+        case .stageSucceeded: "SUCCEEDED"
+        case .stageFailed: "FAILED"
+        case .stageSkipped: "SKIPPED"
+        default: "UNKNOWN"
+        }
+        let padded = name.padding(toLength: 10, withPad: " ", startingAt: 0)
+        return "  \(padded) \(s.name)\(s.message.isEmpty ? "" : ": \(s.message)")"
+    }
+
+    static func table(_ deployments: [Deployment_V1_Deployment]) -> [String] {
+        guard !deployments.isEmpty else { return ["No deployments."] }
+        let rows = deployments.map { d in
+            [d.deploymentID, status(d.status), d.strategy, "\(d.cluster)/\(d.service)", "\(d.progressPercent)%", time(d.updatedAt)]
+        }
+        let header = ["ID", "STATUS", "STRATEGY", "SERVICE", "PROGRESS", "UPDATED"]
+        let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
+        return ([header] + rows).map { row in
+            row.enumerated().map { i, cell in cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+    }
+}

@@ -1,0 +1,256 @@
+import CloudModel
+import Foundation
+import Logging
+
+/// Owns the deployments of this process: accepts requests, keeps one deployment per service
+/// at a time, runs each on its own task, records every step, and tells observers and
+/// watchers. The runner does the cloud work; the engine does the bookkeeping.
+public actor DeploymentEngine {
+    enum Intent { case rollback(String), shutdown }
+
+    let cloud: Cloud
+    let clock: any DeployClock
+    let defaults: StrategyDefaults
+    let store: any DeploymentStore
+    let observers: [any DeploymentObserver]
+    let logger: Logger
+
+    /// Deployments not yet finished, by id (the store has every one).
+    var active: [String: DeploymentRecord] = [:]
+    /// serviceKey -> id of the deployment that holds the service.
+    var locks: [String: String] = [:]
+    var tasks: [String: Task<Void, Never>] = [:]
+    var intents: [String: Intent] = [:]
+    var watchers: [String: [UUID: AsyncStream<DeploymentEvent>.Continuation]] = [:]
+    var accepting = true
+
+    public init(cloud: Cloud, clock: any DeployClock, defaults: StrategyDefaults = StrategyDefaults(),
+                store: any DeploymentStore = InMemoryDeploymentStore(), observers: [any DeploymentObserver] = [],
+                logger: Logger = Logger(label: "ecs-deploy.engine")) {
+        self.cloud = cloud
+        self.clock = clock
+        self.defaults = defaults
+        self.store = store
+        self.observers = observers
+        self.logger = logger
+    }
+
+    // MARK: Requests
+
+    /// Accepts a deployment: idempotent on the id, refused while the service is busy.
+    /// Returns the record and whether it already existed.
+    public func submit(_ request: DeploymentRequest) async throws -> (DeploymentRecord, existing: Bool) {
+        guard accepting else { throw EngineError(.unavailable, "the server is shutting down; try again later") }
+        if let existing = active[request.id] { return (try sameOrConflict(existing, request), true) }
+        _ = try DeploymentSettings.resolve(defaults: defaults, overrides: request.config)
+        let key = request.serviceKey
+        if let holder = locks[key] {
+            throw EngineError(.failedPrecondition, field: "service",
+                              "service \(key) already has a deployment in progress: \(holder)")
+        }
+        locks[key] = request.id
+        do {
+            if let old = try await store.load(id: request.id) {
+                releaseLock(key, id: request.id)
+                return (try sameOrConflict(old, request), true)
+            }
+            try await preflight(request)
+        } catch {
+            releaseLock(key, id: request.id)
+            throw error
+        }
+        var record = DeploymentRecord(request: request, plan: Plan.stages(for: request.strategy), at: clock.now())
+        record.events = []
+        active[request.id] = record
+        record = await mutate(request.id, event: "deployment.accepted", message: "accepted \(request.strategy.rawValue) deployment of \(key)") { _ in }
+        launch(request.id) { engine in await engine.drive(request.id) }
+        return (record, false)
+    }
+
+    public func status(id: String) async throws -> DeploymentRecord {
+        if let record = active[id] { return record }
+        if let record = try await store.load(id: id) { return record }
+        throw EngineError(.notFound, field: "id", "deployment \(id) not found")
+    }
+
+    public func list(_ filter: DeploymentFilter, pageSize: Int, pageToken: String) async throws -> ([DeploymentRecord], next: String) {
+        let all = try await store.list(filter)
+        guard let offset = pageToken.isEmpty ? 0 : Int(pageToken), offset >= 0 else {
+            throw EngineError.invalid("page_token", "'\(pageToken)' is not a page token from this server")
+        }
+        let size = pageSize <= 0 ? 50 : min(pageSize, 500)
+        let page = Array(all.dropFirst(offset).prefix(size))
+        let next = offset + page.count < all.count ? String(offset + page.count) : ""
+        return (page.map { active[$0.id] ?? $0 }, next)
+    }
+
+    /// Rolls a deployment back: at once if it is running (it stops at its current stage),
+    /// or afterwards if it finished. Refused while it waits for approval.
+    public func rollback(id: String, requestedBy: String, reason: String) async throws -> DeploymentRecord {
+        let record = try await status(id: id)
+        let why = "rollback requested" + (requestedBy.isEmpty ? "" : " by \(requestedBy)") + (reason.isEmpty ? "" : ": \(reason)")
+        switch record.status {
+        case .pendingApproval:
+            throw EngineError(.failedPrecondition, "deployment \(id) is waiting for approval; reject it instead of rolling it back")
+        case .pending, .inProgress:
+            intents[id] = .rollback(why)
+            let updated = await mutate(id, status: .rollingBack, event: "rollback.requested", message: why) { _ in }
+            tasks[id]?.cancel()
+            return updated
+        case .rollingBack:
+            throw EngineError(.failedPrecondition, "deployment \(id) is already rolling back")
+        case .rolledBack:
+            throw EngineError(.failedPrecondition, "deployment \(id) is already rolled back")
+        case .rejected:
+            throw EngineError(.failedPrecondition, "deployment \(id) was rejected; nothing to roll back")
+        case .succeeded, .failed, .interrupted:
+            guard accepting else { throw EngineError(.unavailable, "the server is shutting down; try again later") }
+            guard !Plan.rollbackStages(facts: record.facts).isEmpty else {
+                throw EngineError(.failedPrecondition, "deployment \(id) did not change the service; nothing to roll back")
+            }
+            let key = record.request.serviceKey
+            if let holder = locks[key] {
+                throw EngineError(.failedPrecondition, "service \(key) has a deployment in progress: \(holder)")
+            }
+            locks[key] = id
+            active[id] = record
+            let updated = await mutate(id, status: .rollingBack, event: "rollback.requested", message: why) { _ in }
+            launch(id) { engine in await engine.runRollback(id, reason: why) }
+            return updated
+        }
+    }
+
+    public func approve(id: String, approver: String, reason: String) async throws -> DeploymentRecord {
+        try await decide(id: id, approved: true, approver: approver, reason: reason)
+    }
+
+    public func reject(id: String, approver: String, reason: String) async throws -> DeploymentRecord {
+        try await decide(id: id, approved: false, approver: approver, reason: reason)
+    }
+
+    private func decide(id: String, approved: Bool, approver: String, reason: String) async throws -> DeploymentRecord {
+        let record = try await status(id: id)
+        guard record.status == .pendingApproval else {
+            throw EngineError(.failedPrecondition, "deployment \(id) is not waiting for approval (status \(record.status.rawValue))")
+        }
+        return record
+    }
+
+    /// The deployment's events so far, then live ones until it ends.
+    public func watch(id: String) async throws -> AsyncStream<DeploymentEvent> {
+        let record = try await status(id: id)
+        let (stream, continuation) = AsyncStream<DeploymentEvent>.makeStream(bufferingPolicy: .unbounded)
+        for event in record.events { continuation.yield(event) }
+        if record.status.isTerminal || active[id] == nil {
+            continuation.finish()
+            return stream
+        }
+        let token = UUID()
+        watchers[id, default: [:]][token] = continuation
+        continuation.onTermination = { [weak self] _ in
+            Task { await self?.removeWatcher(id, token) }
+        }
+        return stream
+    }
+
+    /// Stops accepting work, lets running deployments finish until `timeout` (wall time),
+    /// then interrupts the rest, recording where each stopped.
+    public func shutdown(timeout: Duration) async {
+        accepting = false
+        let deadline = ContinuousClock.now + timeout
+        while !tasks.isEmpty, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for id in tasks.keys {
+            intents[id] = .shutdown
+            tasks[id]?.cancel()
+        }
+        for task in tasks.values { await task.value }
+        for (_, byToken) in watchers { for c in byToken.values { c.finish() } }
+        watchers.removeAll()
+    }
+
+    /// Deployments running now.
+    public var runningCount: Int { tasks.count }
+
+    // MARK: Internals
+
+    private func sameOrConflict(_ existing: DeploymentRecord, _ request: DeploymentRequest) throws -> DeploymentRecord {
+        guard existing.request.isSameRequest(as: request) else {
+            throw EngineError(.alreadyExists, field: "id",
+                              "deployment id \(request.id) is already used by a different request (\(existing.request.serviceKey), \(existing.request.strategy.rawValue))")
+        }
+        return existing
+    }
+
+    /// Checks that the target exists and suits the strategy, before anything is recorded.
+    private func preflight(_ request: DeploymentRequest) async throws {
+        let services: [ECSService]
+        do {
+            services = try await cloud.ecs.describeServices(cluster: request.cluster, services: [request.service])
+        } catch let error as CloudError where error.code == CloudError.clusterNotFound {
+            throw EngineError(.notFound, field: "cluster", "cluster \(request.cluster) not found")
+        }
+        guard let service = services.first, service.status == "ACTIVE" else {
+            throw EngineError(.notFound, field: "service", "service \(request.service) not found in cluster \(request.cluster)")
+        }
+        if request.strategy == .quicksync, service.deploymentController != .ecs {
+            throw EngineError(.failedPrecondition, field: "strategy",
+                              "quicksync needs the ECS deployment controller; service \(service.serviceName) uses \(service.deploymentController.rawValue)")
+        }
+    }
+
+    private func launch(_ id: String, _ body: @escaping @Sendable (DeploymentEngine) async -> Void) {
+        tasks[id] = Task { await body(self) }
+    }
+
+    private func releaseLock(_ key: String, id: String) {
+        if locks[key] == id { locks[key] = nil }
+    }
+
+    private func removeWatcher(_ id: String, _ token: UUID) {
+        watchers[id]?[token] = nil
+        if watchers[id]?.isEmpty == true { watchers[id] = nil }
+    }
+
+    /// Applies a change to a running deployment, records an event, saves, and tells everyone.
+    @discardableResult
+    func mutate(_ id: String, status: DeploymentStatus? = nil, event type: String, stage: String = "",
+                message: String = "", _ change: (inout DeploymentRecord) -> Void) async -> DeploymentRecord {
+        guard var record = active[id] else { preconditionFailure("deployment \(id) is not active") }
+        let now = clock.now()
+        change(&record)
+        if let status { record.status = status }
+        record.updatedAt = now
+        if record.status.isTerminal { record.finishedAt = now }
+        let event = DeploymentEvent(deploymentID: id, sequence: record.events.count + 1, at: now, type: type,
+                                    stage: stage.isEmpty ? record.currentStage : stage, status: record.status,
+                                    progress: record.progress, message: message)
+        record.events.append(event)
+        active[id] = record
+        for observer in observers { observer.observe(event, record: record) }
+        for c in watchers[id]?.values ?? [:].values { c.yield(event) }
+        var log = logger
+        log[metadataKey: "deployment_id"] = "\(id)"
+        log.info("\(type)\(event.stage.isEmpty ? "" : " [\(event.stage)]") \(message)")
+        do { try await store.save(record) } catch {
+            log.error("could not save deployment record: \(error)")
+        }
+        return active[id] ?? record
+    }
+
+    /// Ends a deployment: final status, lock released, watchers closed.
+    func finish(_ id: String, status: DeploymentStatus, event type: String, error: String = "", message: String) async {
+        await mutate(id, status: status, event: type, message: message) { $0.error = error }
+        if let record = active[id] { releaseLock(record.request.serviceKey, id: id) }
+        active[id] = nil
+        tasks[id] = nil
+        intents[id] = nil
+        for c in watchers[id]?.values ?? [:].values { c.finish() }
+        watchers[id] = nil
+    }
+
+    func record(_ id: String) -> DeploymentRecord? { active[id] }
+
+    func takeIntent(_ id: String) -> Intent? { intents.removeValue(forKey: id) }
+}

@@ -1,0 +1,129 @@
+import Foundation
+
+public enum DeploymentStatus: String, Sendable, Codable, CaseIterable {
+    case pending = "PENDING"
+    case pendingApproval = "PENDING_APPROVAL"
+    case inProgress = "IN_PROGRESS"
+    case succeeded = "SUCCEEDED"
+    case failed = "FAILED"
+    case rollingBack = "ROLLING_BACK"
+    case rolledBack = "ROLLED_BACK"
+    case rejected = "REJECTED"
+    case interrupted = "INTERRUPTED"
+
+    public var isTerminal: Bool {
+        switch self {
+        case .succeeded, .failed, .rolledBack, .rejected, .interrupted: true
+        default: false
+        }
+    }
+}
+
+public enum StageStatus: String, Sendable, Codable {
+    case pending = "PENDING", running = "RUNNING", succeeded = "SUCCEEDED", failed = "FAILED", skipped = "SKIPPED"
+}
+
+public struct StageRecord: Sendable, Codable, Equatable {
+    public var stage: Stage
+    public var status: StageStatus
+    public var message: String
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    /// 0...1 within the stage.
+    public var fraction: Double
+
+    public init(stage: Stage) {
+        self.stage = stage
+        self.status = .pending
+        self.message = ""
+        self.fraction = 0
+    }
+
+    public var name: String { stage.name }
+}
+
+/// What the runner learned and did in the cloud: enough to resume or to roll back.
+public struct DeploymentFacts: Sendable, Codable, Equatable {
+    /// The task definition the service ran before this deployment.
+    public var previousTaskDefinition: String?
+    /// The task definition this deployment registered.
+    public var newTaskDefinition: String?
+    /// Whether UpdateService to the new task definition was sent.
+    public var serviceUpdated = false
+    public var desiredCount: Int?
+
+    public init() {}
+}
+
+public struct ApprovalRecord: Sendable, Codable, Equatable {
+    public var approved: Bool
+    public var approver: String
+    public var reason: String
+    public var at: Date
+}
+
+public struct DeploymentEvent: Sendable, Codable, Equatable {
+    public var deploymentID: String
+    public var sequence: Int
+    public var at: Date
+    /// deployment.accepted, deployment.started, stage.started, stage.progress, stage.succeeded,
+    /// stage.failed, rollback.started, deployment.succeeded, deployment.failed, deployment.rolled_back, ...
+    public var type: String
+    public var stage: String
+    public var status: DeploymentStatus
+    public var progress: Int
+    public var message: String
+}
+
+/// A deployment: the request, its plan with a cursor, the facts recorded so far, and history.
+public struct DeploymentRecord: Sendable, Codable, Equatable {
+    public var request: DeploymentRequest
+    public var status: DeploymentStatus
+    public var stages: [StageRecord]
+    public var rollbackStages: [StageRecord]
+    public var facts: DeploymentFacts
+    public var error: String
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var finishedAt: Date?
+    public var approval: ApprovalRecord?
+    public var events: [DeploymentEvent]
+
+    public init(request: DeploymentRequest, plan: [Stage], at: Date) {
+        self.request = request
+        self.status = .pending
+        self.stages = plan.map(StageRecord.init)
+        self.rollbackStages = []
+        self.facts = DeploymentFacts()
+        self.error = ""
+        self.createdAt = at
+        self.updatedAt = at
+        self.events = []
+    }
+
+    public var id: String { request.id }
+
+    /// The stage running now, else the last one that ran.
+    public var currentStage: String {
+        let all = stages + rollbackStages
+        if let running = all.last(where: { $0.status == .running }) { return running.name }
+        return all.last(where: { $0.status != .pending })?.name ?? ""
+    }
+
+    /// 0...100: weighted by stage, counting the running stage's fraction.
+    public var progress: Int {
+        if status == .succeeded { return 100 }
+        let weights = stages.map(\.stage.weight)
+        let total = weights.reduce(0, +)
+        guard total > 0 else { return 0 }
+        var done = 0.0
+        for (record, weight) in zip(stages, weights) {
+            switch record.status {
+            case .succeeded, .skipped: done += weight
+            case .running, .failed: done += weight * record.fraction
+            case .pending: break
+            }
+        }
+        return min(99, Int((done / total * 100).rounded(.down)))
+    }
+}

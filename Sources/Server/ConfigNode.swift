@@ -1,0 +1,95 @@
+import Engine
+import Foundation
+
+/// A typed view of a YAML mapping that names the key path in every error.
+struct ConfigNode {
+    let value: Any
+    let path: String
+    let source: String
+
+    func object() throws -> ConfigObject {
+        guard let dict = value as? [String: Any] else {
+            throw ConfigError("\(source): \(path.isEmpty ? "the document" : path) must be a mapping")
+        }
+        return ConfigObject(fields: dict, path: path, source: source)
+    }
+
+    static func parseBool(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "true", "yes", "on", "1": true
+        case "false", "no", "off", "0": false
+        default: nil
+        }
+    }
+}
+
+struct ConfigObject {
+    let fields: [String: Any]
+    let path: String
+    let source: String
+
+    private func key(_ k: String) -> String { path.isEmpty ? k : "\(path).\(k)" }
+    private func fail(_ k: String, _ message: String) -> ConfigError { ConfigError("\(source): \(key(k)): \(message)") }
+
+    func only(_ allowed: Set<String>) throws {
+        if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw fail(unknown, "unknown key (known: \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    func objectIfPresent(_ k: String) throws -> ConfigObject? {
+        guard let v = fields[k], !(v is NSNull) else { return nil }
+        return try ConfigNode(value: v, path: key(k), source: source).object()
+    }
+
+    private func scalar(_ k: String) -> String? {
+        guard let v = fields[k], !(v is NSNull) else { return nil }
+        return "\(v)"
+    }
+
+    func string(_ k: String) throws -> String? {
+        guard let v = fields[k], !(v is NSNull) else { return nil }
+        if v is [Any] || v is [String: Any] { throw fail(k, "must be a string") }
+        return "\(v)"
+    }
+
+    func int(_ k: String, min: Int) throws -> Int? {
+        guard let s = scalar(k) else { return nil }
+        guard let i = Int(s), i >= min else { throw fail(k, "'\(s)' must be a whole number >= \(min)") }
+        return i
+    }
+
+    func port(_ k: String) throws -> Int? {
+        guard let s = scalar(k) else { return nil }
+        guard let i = Int(s), (0...65535).contains(i) else { throw fail(k, "'\(s)' is not a port (0-65535)") }
+        return i
+    }
+
+    func double(_ k: String, min: Double) throws -> Double? {
+        guard let s = scalar(k) else { return nil }
+        guard let d = Double(s), d >= min else { throw fail(k, "'\(s)' must be a number >= \(min)") }
+        return d
+    }
+
+    func bool(_ k: String) throws -> Bool? {
+        guard let s = scalar(k) else { return nil }
+        guard let b = ConfigNode.parseBool(s) else { throw fail(k, "'\(s)' is not true or false") }
+        return b
+    }
+
+    func duration(_ k: String) throws -> Duration? {
+        guard let s = scalar(k) else { return nil }
+        guard let d = GoDuration.parse(s) else { throw fail(k, "'\(s)' is not a duration (e.g. 30s, 5m, 1h)") }
+        return d
+    }
+
+    func intList(_ k: String) throws -> [Int]? {
+        guard let v = fields[k], !(v is NSNull) else { return nil }
+        let items: [String]
+        if let list = v as? [Any] { items = list.map { "\($0)" } } else { items = "\(v)".split(separator: ",").map(String.init) }
+        return try items.map {
+            guard let i = Int($0.trimmingCharacters(in: .whitespaces)) else { throw fail(k, "'\($0)' is not a whole number") }
+            return i
+        }
+    }
+}

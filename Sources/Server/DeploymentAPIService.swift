@@ -1,0 +1,117 @@
+import DeployAPI
+import Engine
+import Foundation
+import GRPCCore
+
+/// The gRPC `DeploymentService`: validates requests, hands them to the engine, maps answers
+/// and errors. It never calls the cloud.
+struct DeploymentAPIService: Deployment_V1_DeploymentService.SimpleServiceProtocol {
+    let engine: DeploymentEngine
+    let metrics: ServerMetrics
+    let maxRequestBytes: Int
+
+    private func handle<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            let rpc = ProtoMapping.rpcError(error)
+            metrics.error(component: "grpc", type: "\(rpc.code)")
+            throw rpc
+        }
+    }
+
+    func deploy(request: Deployment_V1_DeployRequest, context: ServerContext) async throws -> Deployment_V1_DeployResponse {
+        try await handle {
+            let size = try (request.serializedBytes() as [UInt8]).count
+            guard size <= maxRequestBytes else {
+                throw RPCError(code: .resourceExhausted,
+                               message: "request is \(size) bytes; the limit is \(maxRequestBytes) (server.max_request_bytes)")
+            }
+            let validated = try DeploymentRequest.validated(
+                id: request.deploymentID, cluster: request.cluster, service: request.service, strategy: request.strategy,
+                taskDefinition: request.taskDefinition, config: request.config, requestedBy: request.requestedBy)
+            let (record, existing) = try await engine.submit(validated)
+            var response = Deployment_V1_DeployResponse()
+            response.deployment = ProtoMapping.deployment(record)
+            response.existing = existing
+            return response
+        }
+    }
+
+    func getStatus(request: Deployment_V1_GetStatusRequest, context: ServerContext) async throws -> Deployment_V1_Deployment {
+        try await handle { ProtoMapping.deployment(try await engine.status(id: try Self.id(request.deploymentID))) }
+    }
+
+    func rollback(request: Deployment_V1_RollbackRequest, context: ServerContext) async throws -> Deployment_V1_Deployment {
+        try await handle {
+            ProtoMapping.deployment(try await engine.rollback(id: try Self.id(request.deploymentID),
+                                                              requestedBy: request.requestedBy, reason: request.reason))
+        }
+    }
+
+    func approve(request: Deployment_V1_ApprovalRequest, context: ServerContext) async throws -> Deployment_V1_Deployment {
+        try await handle {
+            ProtoMapping.deployment(try await engine.approve(id: try Self.id(request.deploymentID), approver: request.approver,
+                                                             reason: request.reason))
+        }
+    }
+
+    func reject(request: Deployment_V1_ApprovalRequest, context: ServerContext) async throws -> Deployment_V1_Deployment {
+        try await handle {
+            ProtoMapping.deployment(try await engine.reject(id: try Self.id(request.deploymentID), approver: request.approver,
+                                                            reason: request.reason))
+        }
+    }
+
+    func listDeployments(request: Deployment_V1_ListDeploymentsRequest, context: ServerContext) async throws
+        -> Deployment_V1_ListDeploymentsResponse
+    {
+        try await handle {
+            let statuses = Set(try request.statuses.map(ProtoMapping.status))
+            let filter = DeploymentFilter(cluster: request.cluster, service: request.service, statuses: statuses)
+            let (records, next) = try await engine.list(filter, pageSize: Int(request.pageSize), pageToken: request.pageToken)
+            var response = Deployment_V1_ListDeploymentsResponse()
+            response.deployments = records.map(ProtoMapping.deployment)
+            response.nextPageToken = next
+            return response
+        }
+    }
+
+    func watchDeployment(request: Deployment_V1_WatchRequest, response: RPCWriter<Deployment_V1_DeploymentEvent>,
+                         context: ServerContext) async throws {
+        let stream = try await handle { try await engine.watch(id: try Self.id(request.deploymentID)) }
+        for await event in stream {
+            try await response.write(ProtoMapping.event(event))
+        }
+    }
+
+    static func id(_ id: String) throws -> String {
+        guard !id.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw EngineError.invalid("id", "is required")
+        }
+        return id
+    }
+}
+
+/// The standard `grpc.health.v1.Health` service: SERVING while the server accepts work.
+struct HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
+    let isServing: @Sendable () -> Bool
+
+    private func status(for service: String) throws -> Grpc_Health_V1_HealthCheckResponse {
+        guard service.isEmpty || service == Deployment_V1_DeploymentService.descriptor.fullyQualifiedService else {
+            throw RPCError(code: .notFound, message: "unknown service \(service)")
+        }
+        var response = Grpc_Health_V1_HealthCheckResponse()
+        response.status = isServing() ? .serving : .notServing
+        return response
+    }
+
+    func check(request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws -> Grpc_Health_V1_HealthCheckResponse {
+        try status(for: request.service)
+    }
+
+    func watch(request: Grpc_Health_V1_HealthCheckRequest, response: RPCWriter<Grpc_Health_V1_HealthCheckResponse>,
+               context: ServerContext) async throws {
+        try await response.write(try status(for: request.service))
+    }
+}

@@ -1,0 +1,141 @@
+import CloudModel
+import DeployAPI
+import Engine
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// The whole server: engine, gRPC API (with the health service), and the HTTP endpoint for
+/// /health and /metrics, run together under ServiceLifecycle with graceful shutdown.
+public final class DeploymentServer: Sendable {
+    public let config: ServerConfig
+    public let engine: DeploymentEngine
+    public let metrics: ServerMetrics
+    let logger: Logger
+    private let grpcTransport: HTTP2ServerTransport.Posix
+    private let grpcServer: GRPCServer<HTTP2ServerTransport.Posix>
+    private let http: HTTPEndpoint
+    private let group: Mutex<ServiceGroup?> = Mutex(nil)
+    private let stopping = StopFlag()
+
+    /// - Parameters:
+    ///   - cloud: the cloud to deploy to (the simulator in mock mode).
+    ///   - clock: the engine's time source.
+    public init(config: ServerConfig, cloud: Cloud, clock: any DeployClock, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        let metrics = ServerMetrics()
+        self.metrics = metrics
+        let observedCloud = MiddlewareCloud(cloud, middleware: [MetricsMiddleware(metrics: metrics)]).cloud
+        self.engine = DeploymentEngine(cloud: observedCloud, clock: clock, defaults: config.strategy,
+                                       observers: [MetricsObserver(metrics: metrics)], logger: logger)
+        var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
+        // A hard cap at the transport (above it the stream is reset); below it, requests over
+        // `max_request_bytes` get a clear RESOURCE_EXHAUSTED from the service.
+        transportConfig.rpc.maxRequestPayloadSize = max(16 << 20, config.maxRequestBytes * 4)
+        grpcTransport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: config.host, port: config.port),
+            transportSecurity: try Self.transportSecurity(config),
+            config: transportConfig)
+        let stopping = self.stopping
+        grpcServer = GRPCServer(
+            transport: grpcTransport,
+            services: [DeploymentAPIService(engine: engine, metrics: metrics, maxRequestBytes: config.maxRequestBytes),
+                       HealthService(isServing: { !stopping.isSet })])
+        http = HTTPEndpoint(config: config, metrics: metrics, logger: logger)
+    }
+
+    static func transportSecurity(_ config: ServerConfig) throws -> HTTP2ServerTransport.Posix.TransportSecurity {
+        guard let cert = config.tlsCertFile, let key = config.tlsKeyFile else { return .plaintext }
+        for (name, path) in [("TLS certificate", cert), ("TLS key", key)] where !FileManager.default.isReadableFile(atPath: path) {
+            throw ConfigError("\(name) \(path) cannot be read")
+        }
+        return .tls(certificateChain: [.file(path: cert, format: .pem)], privateKey: .file(path: key, format: .pem))
+    }
+
+    /// Runs until a graceful shutdown (a signal in `signals`, or `shutdown()`), then stops
+    /// accepting work, lets in-flight RPCs and deployments finish within `graceful_timeout`,
+    /// records the ones that could not, and returns.
+    public func run(signals: [UnixSignal] = []) async throws {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        services.append(.init(service: http))
+        services.append(.init(service: GRPCService(server: grpcServer, engine: engine, config: config, stopping: stopping)))
+        var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
+        groupConfig.gracefulShutdownSignals = signals
+        groupConfig.maximumGracefulShutdownDuration = config.gracefulTimeout + .seconds(5)
+        let group = ServiceGroup(configuration: groupConfig)
+        self.group.withLock { $0 = group }
+        do {
+            try await group.run()
+        } catch {
+            throw ServerStartError.describe(error, config: config)
+        }
+    }
+
+    /// Starts a graceful shutdown (as SIGTERM does).
+    public func shutdown() async {
+        let group = self.group.withLock { $0 }
+        await group?.triggerGracefulShutdown()
+    }
+
+    /// The gRPC port, once bound (useful with port 0).
+    public func grpcPort() async throws -> Int {
+        let address = try await grpcTransport.listeningAddress
+        if let v4 = address.ipv4 { return v4.port }
+        if let v6 = address.ipv6 { return v6.port }
+        throw ServerStartError(message: "the gRPC server is not listening on an IP address")
+    }
+
+    /// The HTTP port, once bound.
+    public func httpPort() async throws -> Int { try await http.boundPort() }
+}
+
+/// Runs the gRPC server; on shutdown stops new RPCs and drains the engine.
+struct GRPCService: Service {
+    let server: GRPCServer<HTTP2ServerTransport.Posix>
+    let engine: DeploymentEngine
+    let config: ServerConfig
+    let stopping: StopFlag
+
+    func run() async throws {
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await server.serve()
+        } onCancelOrGracefulShutdown: {
+            stopping.set()
+            let engine = self.engine
+            let timeout = config.gracefulTimeout
+            let server = self.server
+            Task {
+                await engine.shutdown(timeout: timeout)
+                server.beginGracefulShutdown()
+            }
+        }
+    }
+}
+
+public struct ServerStartError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+
+    static func describe(_ error: any Error, config: ServerConfig) -> any Error {
+        let text = String(describing: error)
+        guard text.contains("Address already in use") || text.contains("EADDRINUSE") || text.contains("errno: 98") else {
+            return error
+        }
+        let which = text.contains("\(config.metricsPort)") && !text.contains("\(config.port)")
+            ? "metrics port \(config.metricsPort)" : "port \(config.port) or \(config.metricsPort)"
+        return ServerStartError(message: "cannot start: \(which) is already in use (find the process with `lsof -i :\(config.port)` / `lsof -i :\(config.metricsPort)`, or change server.port / server.metrics_port)")
+    }
+}
+
+/// Set once, when the server begins to stop.
+final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    func set() { value.store(true, ordering: .relaxed) }
+}

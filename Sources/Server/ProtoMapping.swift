@@ -1,0 +1,112 @@
+import DeployAPI
+import Engine
+import Foundation
+import GRPCCore
+import SwiftProtobuf
+
+/// Conversions between the engine's records and the API's messages.
+enum ProtoMapping {
+    static func deployment(_ r: DeploymentRecord) -> Deployment_V1_Deployment {
+        var d = Deployment_V1_Deployment()
+        d.deploymentID = r.id
+        d.cluster = r.request.cluster
+        d.service = r.request.service
+        d.strategy = r.request.strategy.rawValue
+        d.status = status(r.status)
+        d.progressPercent = Int32(r.progress)
+        d.currentStage = r.currentStage
+        d.stages = r.stages.map(stage)
+        d.rollbackStages = r.rollbackStages.map(stage)
+        d.error = r.error
+        d.taskDefinitionArn = r.facts.newTaskDefinition ?? ""
+        d.previousTaskDefinitionArn = r.facts.previousTaskDefinition ?? ""
+        d.config = r.request.config
+        d.createdAt = Google_Protobuf_Timestamp(date: r.createdAt)
+        d.updatedAt = Google_Protobuf_Timestamp(date: r.updatedAt)
+        if let f = r.finishedAt { d.finishedAt = Google_Protobuf_Timestamp(date: f) }
+        d.requestedBy = r.request.requestedBy
+        if let a = r.approval {
+            var p = Deployment_V1_Approval()
+            p.decision = a.approved ? "approved" : "rejected"
+            p.approver = a.approver
+            p.reason = a.reason
+            p.at = Google_Protobuf_Timestamp(date: a.at)
+            d.approval = p
+        }
+        return d
+    }
+
+    static func stage(_ s: StageRecord) -> Deployment_V1_Stage {
+        var p = Deployment_V1_Stage()
+        p.name = s.name
+        p.message = s.message
+        p.status = switch s.status {
+        case .pending: .stagePending
+        case .running: .stageRunning
+        case .succeeded: .stageSucceeded
+        case .failed: .stageFailed
+        case .skipped: .stageSkipped
+        }
+        if let t = s.startedAt { p.startedAt = Google_Protobuf_Timestamp(date: t) }
+        if let t = s.finishedAt { p.finishedAt = Google_Protobuf_Timestamp(date: t) }
+        return p
+    }
+
+    static func event(_ e: DeploymentEvent) -> Deployment_V1_DeploymentEvent {
+        var p = Deployment_V1_DeploymentEvent()
+        p.deploymentID = e.deploymentID
+        p.sequence = Int64(e.sequence)
+        p.at = Google_Protobuf_Timestamp(date: e.at)
+        p.type = e.type
+        p.stage = e.stage
+        p.status = status(e.status)
+        p.progressPercent = Int32(e.progress)
+        p.message = e.message
+        return p
+    }
+
+    static func status(_ s: DeploymentStatus) -> Deployment_V1_DeploymentStatus {
+        switch s {
+        case .pending: .pending
+        case .pendingApproval: .pendingApproval
+        case .inProgress: .inProgress
+        case .succeeded: .succeeded
+        case .failed: .failed
+        case .rollingBack: .rollingBack
+        case .rolledBack: .rolledBack
+        case .rejected: .rejected
+        case .interrupted: .interrupted
+        }
+    }
+
+    static func status(_ s: Deployment_V1_DeploymentStatus) throws -> DeploymentStatus {
+        switch s {
+        case .pending: return .pending
+        case .pendingApproval: return .pendingApproval
+        case .inProgress: return .inProgress
+        case .succeeded: return .succeeded
+        case .failed: return .failed
+        case .rollingBack: return .rollingBack
+        case .rolledBack: return .rolledBack
+        case .rejected: return .rejected
+        case .interrupted: return .interrupted
+        case .unspecified, .UNRECOGNIZED:
+            throw RPCError(code: .invalidArgument, message: "statuses: \(s) is not a deployment status")
+        }
+    }
+
+    /// The gRPC status for an engine error; anything unexpected is `internal`.
+    static func rpcError(_ error: any Error) -> RPCError {
+        if let e = error as? RPCError { return e }
+        guard let e = error as? EngineError else { return RPCError(code: .internalError, message: "\(error)") }
+        let code: RPCError.Code = switch e.kind {
+        case .invalidArgument: .invalidArgument
+        case .notFound: .notFound
+        case .alreadyExists: .alreadyExists
+        case .failedPrecondition: .failedPrecondition
+        case .unavailable: .unavailable
+        case .unimplemented: .unimplemented
+        }
+        return RPCError(code: code, message: e.message)
+    }
+}

@@ -1,0 +1,80 @@
+import CloudModel
+import Engine
+import Foundation
+import Logging
+import Simulator
+import UnixSignals
+
+/// `grpc-server [-config FILE]`: reads the config, builds the cloud, serves until SIGTERM or
+/// SIGINT, and exits 0 after a graceful shutdown.
+public enum ServerCommand {
+    public static let usage = """
+        usage: grpc-server [-config FILE]
+          -config FILE   config.yaml to read (default: $CONFIG_FILE, else ./config.yaml if present)
+        environment: MOCK_MODE, AWS_REGION, AWS_ENDPOINT_URL, LOG_LEVEL, TLS_CERT_FILE, TLS_KEY_FILE, CONFIG_FILE
+        """
+
+    public static func main(arguments: [String], environment: [String: String]) async -> Int32 {
+        var configPath = environment["CONFIG_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        var args = arguments[...]
+        while let arg = args.popFirst() {
+            switch arg {
+            case "-config", "--config":
+                guard let path = args.popFirst() else { return fail("-config needs a file path") }
+                configPath = path
+            case "-h", "-help", "--help":
+                print(usage)
+                return 0
+            default:
+                return fail("unknown argument '\(arg)'\n\(usage)")
+            }
+        }
+        if configPath == nil, FileManager.default.fileExists(atPath: "config.yaml") { configPath = "config.yaml" }
+        let config: ServerConfig
+        do { config = try ServerConfig.load(path: configPath, environment: environment) } catch {
+            return fail("\(error)")
+        }
+        let level = config.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "ecs-deploy")
+        do {
+            let (cloud, clock) = try makeCloud(config)
+            let server = try DeploymentServer(config: config, cloud: cloud, clock: clock, logger: logger)
+            async let running: Void = server.run(signals: [.sigterm, .sigint])
+            Task {
+                guard let grpc = try? await server.grpcPort(), let http = try? await server.httpPort() else { return }
+                let tls = config.tlsCertFile == nil ? "plaintext" : "TLS"
+                logger.info("gRPC API listening on \(config.host):\(grpc) (\(tls)); HTTP /health and /metrics on \(config.host):\(http)")
+                if config.mockMode {
+                    logger.info("mock mode: deploying to the built-in simulator, simulated time runs \(config.mockSpeedup)x")
+                }
+            }
+            try await running
+            logger.info("stopped")
+            return 0
+        } catch {
+            return fail("\(error)")
+        }
+    }
+
+    /// The cloud to deploy to: the simulator in mock mode.
+    static func makeCloud(_ config: ServerConfig) throws -> (Cloud, any DeployClock) {
+        guard config.mockMode else {
+            throw ConfigError("real AWS mode is not available in this version; run with MOCK_MODE=true (or mock.enabled: true)")
+        }
+        let clock = ScaledClock(speedup: config.mockSpeedup)
+        var settings = SimulatorSettings()
+        settings.autoCreate = true
+        settings.throttle = config.mockThrottle ? .aws : nil
+        return (SimulatedCloud(clock: clock, settings: settings).cloud, clock)
+    }
+
+    static func fail(_ message: String) -> Int32 {
+        FileHandle.standardError.write(Data("grpc-server: \(message)\n".utf8))
+        return 1
+    }
+}

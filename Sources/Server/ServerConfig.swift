@@ -1,0 +1,146 @@
+import Engine
+import Foundation
+import Logging
+import Yams
+
+/// The server's settings: config.yaml (every key of the seed's, plus the ones below), then
+/// environment overrides. Unknown keys and malformed values are refused with their path.
+public struct ServerConfig: Sendable, Equatable {
+    // server:
+    public var host = "0.0.0.0"
+    public var port = 50051
+    public var enableMetrics = true
+    public var metricsPort = 9090
+    public var gracefulTimeout: Duration = .seconds(30)
+    /// Largest request accepted, in bytes (`server.max_request_bytes`).
+    public var maxRequestBytes = 1 << 20
+    // aws:
+    public var region = "us-east-1"
+    public var endpointURL: String?
+    public var awsTimeout: Duration = .seconds(30)
+    public var maxRetries = 3
+    public var retryDelay: Duration = .seconds(1)
+    public var maxRetryDelay: Duration = .seconds(30)
+    // strategy:
+    public var strategy = StrategyDefaults()
+    public var canaryStages = [10, 25, 50, 100]
+    public var canaryStageTimeout: Duration = .seconds(300)
+    public var stabilizationTime: Duration = .seconds(30)
+    public var cleanupDelay: Duration = .seconds(60)
+    public var rollingBatchSize = 25
+    public var rollingBatchDelay: Duration = .seconds(60)
+    // mock:
+    public var mockMode = false
+    /// Simulated seconds per real second in mock mode (`mock.speedup`).
+    public var mockSpeedup = 100.0
+    /// Whether the simulator enforces AWS's throttle buckets (`mock.throttle`).
+    public var mockThrottle = false
+    // tls:
+    public var tlsCertFile: String?
+    public var tlsKeyFile: String?
+    // logging:
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    /// Reads `path` (if given) and applies the environment.
+    public static func load(path: String?, environment: [String: String]) throws -> ServerConfig {
+        var config = ServerConfig()
+        if let path {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ConfigError("\(path): cannot read the file")
+            }
+            try config.apply(yaml: String(decoding: data, as: UTF8.self), source: path)
+        }
+        try config.apply(environment: environment)
+        return config
+    }
+
+    mutating func apply(yaml text: String, source: String) throws {
+        let node: Any?
+        do { node = try Yams.load(yaml: text) } catch {
+            throw ConfigError("\(source): not valid YAML: \(error)")
+        }
+        guard let node else { return }
+        let root = try ConfigNode(value: node, path: "", source: source).object()
+        try root.only(["server", "aws", "strategy", "mock", "tls", "log_level"])
+        if let s = try root.objectIfPresent("server") {
+            try s.only(["host", "port", "enable_metrics", "metrics_port", "graceful_timeout", "max_request_bytes"])
+            host = try s.string("host") ?? host
+            port = try s.port("port") ?? port
+            enableMetrics = try s.bool("enable_metrics") ?? enableMetrics
+            metricsPort = try s.port("metrics_port") ?? metricsPort
+            gracefulTimeout = try s.duration("graceful_timeout") ?? gracefulTimeout
+            maxRequestBytes = try s.int("max_request_bytes", min: 1024) ?? maxRequestBytes
+        }
+        if let a = try root.objectIfPresent("aws") {
+            try a.only(["region", "endpoint_url", "timeout", "max_retries", "retry_delay", "max_retry_delay"])
+            region = try a.string("region") ?? region
+            endpointURL = try a.string("endpoint_url") ?? endpointURL
+            awsTimeout = try a.duration("timeout") ?? awsTimeout
+            maxRetries = try a.int("max_retries", min: 0) ?? maxRetries
+            retryDelay = try a.duration("retry_delay") ?? retryDelay
+            maxRetryDelay = try a.duration("max_retry_delay") ?? maxRetryDelay
+        }
+        if let st = try root.objectIfPresent("strategy") {
+            try st.only(["timeout", "poll_interval", "canary", "bluegreen", "rolling"])
+            strategy.timeout = try st.duration("timeout") ?? strategy.timeout
+            strategy.pollInterval = try st.duration("poll_interval") ?? strategy.pollInterval
+            if let c = try st.objectIfPresent("canary") {
+                try c.only(["stages", "stage_timeout"])
+                canaryStages = try c.intList("stages") ?? canaryStages
+                canaryStageTimeout = try c.duration("stage_timeout") ?? canaryStageTimeout
+            }
+            if let b = try st.objectIfPresent("bluegreen") {
+                try b.only(["stabilization_time", "cleanup_delay"])
+                stabilizationTime = try b.duration("stabilization_time") ?? stabilizationTime
+                cleanupDelay = try b.duration("cleanup_delay") ?? cleanupDelay
+            }
+            if let r = try st.objectIfPresent("rolling") {
+                try r.only(["batch_size", "batch_delay"])
+                rollingBatchSize = try r.int("batch_size", min: 1) ?? rollingBatchSize
+                rollingBatchDelay = try r.duration("batch_delay") ?? rollingBatchDelay
+            }
+        }
+        if let m = try root.objectIfPresent("mock") {
+            try m.only(["enabled", "speedup", "throttle"])
+            mockMode = try m.bool("enabled") ?? mockMode
+            mockSpeedup = try m.double("speedup", min: 0.001) ?? mockSpeedup
+            mockThrottle = try m.bool("throttle") ?? mockThrottle
+        }
+        if let t = try root.objectIfPresent("tls") {
+            try t.only(["cert_file", "key_file"])
+            tlsCertFile = try t.string("cert_file") ?? tlsCertFile
+            tlsKeyFile = try t.string("key_file") ?? tlsKeyFile
+        }
+        if let level = try root.string("log_level") { logLevel = try Self.level(level, path: "log_level") }
+    }
+
+    mutating func apply(environment env: [String: String]) throws {
+        if let v = env["MOCK_MODE"], !v.isEmpty {
+            guard let b = ConfigNode.parseBool(v) else { throw ConfigError("MOCK_MODE: '\(v)' is not true or false") }
+            mockMode = b
+        }
+        if let v = env["AWS_REGION"], !v.isEmpty { region = v }
+        if let v = env["AWS_ENDPOINT_URL"], !v.isEmpty { endpointURL = v }
+        if let v = env["LOG_LEVEL"], !v.isEmpty { logLevel = try Self.level(v, path: "LOG_LEVEL") }
+        if let v = env["TLS_CERT_FILE"], !v.isEmpty { tlsCertFile = v }
+        if let v = env["TLS_KEY_FILE"], !v.isEmpty { tlsKeyFile = v }
+        if (tlsCertFile == nil) != (tlsKeyFile == nil) {
+            throw ConfigError("TLS needs both a certificate and a key (TLS_CERT_FILE and TLS_KEY_FILE, or tls.cert_file and tls.key_file)")
+        }
+    }
+
+    static func level(_ text: String, path: String) throws -> Logger.Level {
+        let name = text.lowercased() == "warn" ? "warning" : text.lowercased()
+        guard let level = Logger.Level(rawValue: name) else {
+            throw ConfigError("\(path): '\(text)' is not a log level (trace, debug, info, notice, warning, error, critical)")
+        }
+        return level
+    }
+}
+
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,105 @@
+import CloudModel
+import Synchronization
+import Engine
+import Foundation
+import Prometheus
+
+/// The seed's seven metrics, on a Prometheus registry of their own (no global bootstrap, so
+/// every server in a test process has its own).
+public final class ServerMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+
+    private static func name(_ n: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: n, unitName: "", helpText: help)
+    }
+
+    static var deploymentsTotal: MetricNameDescriptor { name("ecs_deployments_total", "Deployments finished, by strategy and final status") }
+    static var duration: MetricNameDescriptor { name("ecs_deployment_duration_seconds", "Deployment duration from start to final status, in seconds") }
+    static var active: MetricNameDescriptor { name("ecs_active_deployments", "Deployments in progress") }
+    static var apiCalls: MetricNameDescriptor { name("ecs_aws_api_calls_total", "AWS API calls, by service and operation") }
+    static var apiDuration: MetricNameDescriptor { name("ecs_aws_api_duration_milliseconds", "AWS API call duration in milliseconds") }
+    static var errors: MetricNameDescriptor { name("ecs_errors_total", "Errors, by component and type") }
+    static var pendingApprovals: MetricNameDescriptor { name("ecs_pending_approvals", "Deployments waiting for approval") }
+
+    static let durationBuckets: [Double] = [1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600]
+    static let apiBuckets: [Double] = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
+
+    public init() {
+        // Series that exist from the start, so that dashboards and `grep` find them at zero.
+        for strategy in StrategyKind.allCases {
+            for status in ["succeeded", "failed", "rolled_back", "rejected"] {
+                _ = registry.makeCounter(descriptor: Self.deploymentsTotal, labels: [("strategy", strategy.rawValue), ("status", status)])
+            }
+        }
+        _ = registry.makeValueHistogram(descriptor: Self.duration, buckets: Self.durationBuckets)
+        _ = registry.makeGauge(descriptor: Self.active)
+        _ = registry.makeGauge(descriptor: Self.pendingApprovals)
+    }
+
+    public func deploymentFinished(strategy: String, status: String, seconds: Double) {
+        registry.makeCounter(descriptor: Self.deploymentsTotal, labels: [("strategy", strategy), ("status", status)]).increment()
+        registry.makeValueHistogram(descriptor: Self.duration, buckets: Self.durationBuckets).record(seconds)
+    }
+
+    public func setActive(_ count: Int) { registry.makeGauge(descriptor: Self.active).set(Double(count)) }
+    public func setPendingApprovals(_ count: Int) { registry.makeGauge(descriptor: Self.pendingApprovals).set(Double(count)) }
+
+    public func apiCall(service: String, operation: String, milliseconds: Double) {
+        registry.makeCounter(descriptor: Self.apiCalls, labels: [("service", service), ("operation", operation)]).increment()
+        registry.makeValueHistogram(descriptor: Self.apiDuration, labels: [("service", service)], buckets: Self.apiBuckets)
+            .record(milliseconds)
+    }
+
+    public func error(component: String, type: String) {
+        registry.makeCounter(descriptor: Self.errors, labels: [("component", component), ("type", type)]).increment()
+    }
+
+    /// The Prometheus text exposition.
+    public func render() -> String { registry.emitToString() }
+}
+
+/// Feeds the deployment metrics from the engine's events.
+final class MetricsObserver: DeploymentObserver {
+    let metrics: ServerMetrics
+    private let state = Mutex<(active: Set<String>, pending: Set<String>)>(([], []))
+
+    init(metrics: ServerMetrics) { self.metrics = metrics }
+
+    func observe(_ event: DeploymentEvent, record: DeploymentRecord) {
+        let id = record.id
+        let (active, pending) = state.withLock { s -> (Int, Int) in
+            if record.status.isTerminal { s.active.remove(id) } else { s.active.insert(id) }
+            if record.status == .pendingApproval { s.pending.insert(id) } else { s.pending.remove(id) }
+            return (s.active.count, s.pending.count)
+        }
+        metrics.setActive(active)
+        metrics.setPendingApprovals(pending)
+        if event.type == "stage.failed" {
+            metrics.error(component: "engine", type: "stage_failed")
+        }
+        if record.status.isTerminal, event.type.hasPrefix("deployment.") {
+            let seconds = (record.finishedAt ?? event.at).timeIntervalSince(record.createdAt)
+            metrics.deploymentFinished(strategy: record.request.strategy.rawValue, status: record.status.rawValue.lowercased(),
+                                       seconds: seconds)
+        }
+    }
+}
+
+/// Counts and times every cloud call, and counts cloud errors by code.
+struct MetricsMiddleware: CloudMiddleware {
+    let metrics: ServerMetrics
+
+    func intercept<T: Sendable>(_ call: CloudCall, _ next: @Sendable () async throws -> T) async throws -> T {
+        let start = ContinuousClock.now
+        defer {
+            let ms = (ContinuousClock.now - start).seconds * 1000
+            metrics.apiCall(service: call.service, operation: call.operation, milliseconds: ms)
+        }
+        do {
+            return try await next()
+        } catch let error as CloudError {
+            metrics.error(component: "aws", type: error.code)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import CloudModel
+import Foundation
+
+/// A simulated ECS service with its deployments (ECS controller) or task sets (EXTERNAL) and
+/// its tasks. Lives only inside `SimulatedCloud`'s lock; callers get `ECSService` snapshots.
+final class ServiceRecord {
+    let name: String
+    let cluster: String
+    let arn: String
+    let clusterArn: String
+    let controller: DeploymentController
+    let loadBalancers: [LoadBalancerRef]
+    let createdAt: Date
+    var desiredCount: Int
+    var configuration: DeploymentConfiguration
+    var deployments: [DeploymentRecord] = []
+    var taskSets: [TaskSetRecord] = []
+    /// Live tasks and recently stopped ones, in launch order.
+    var tasks: [TaskRecord] = []
+    /// The instant up to which this service's timeline has been played.
+    var evaluatedAt: Date
+    /// The task definition and id of the last deployment that COMPLETED (rollback target).
+    var lastCompleted: (taskDefinition: String, deploymentID: String)?
+    /// EXTERNAL: the PRIMARY task set's task definition, kept when there is no PRIMARY.
+    var externalTaskDefinition: String?
+
+    init(name: String, cluster: String, controller: DeploymentController, desiredCount: Int,
+         configuration: DeploymentConfiguration, loadBalancers: [LoadBalancerRef], at t: Date) {
+        self.name = name
+        self.cluster = cluster
+        self.arn = ARN.service(cluster: cluster, name: name)
+        self.clusterArn = ARN.cluster(cluster)
+        self.controller = controller
+        self.desiredCount = desiredCount
+        self.configuration = configuration
+        self.loadBalancers = loadBalancers
+        self.createdAt = t
+        self.evaluatedAt = t
+    }
+
+    var key: String { Self.key(cluster: cluster, name: name) }
+    static func key(cluster: String, name: String) -> String { cluster + "/" + name }
+
+    var primaryIndex: Int? { deployments.firstIndex { $0.isPrimary } }
+
+    /// The next instant after `evaluatedAt` when one of its tasks changes.
+    func nextEvent() -> Date? {
+        var next: Date?
+        for task in tasks {
+            if let time = task.nextEvent(after: evaluatedAt), next == nil || time < next! { next = time }
+        }
+        return next
+    }
+
+    /// Indices of the tasks `owner` launched that ECS still wants running.
+    func liveTasks(of owner: String) -> [Int] {
+        tasks.indices.filter { tasks[$0].owner == owner && tasks[$0].isLive }
+    }
+
+    func taskSetIndex(_ reference: String) -> Int? { taskSets.firstIndex { $0.matches(reference) } }
+
+    /// Whether something still serves traffic sent to the target group: a live task set that
+    /// routes to it, or a live task registered in it.
+    func serves(targetGroup: String) -> Bool {
+        if controller == .ecs {
+            return tasks.contains { $0.isLive && $0.targets.contains { $0.targetGroupArn == targetGroup } }
+        }
+        return taskSets.contains { $0.isLive && $0.routes(to: targetGroup) }
+    }
+
+    var taskDefinition: String? {
+        switch controller {
+        case .ecs: deployments.first { $0.isPrimary }?.taskDefinition
+        default: taskSets.first { $0.status == "PRIMARY" }?.taskDefinition ?? externalTaskDefinition
+        }
+    }
+
+    func snapshot(at t: Date) -> ECSService {
+        var running = 0, pending = 0
+        for task in tasks {
+            switch task.lastStatus(at: t) {
+            case "RUNNING": running += 1
+            case "PROVISIONING", "PENDING": pending += 1
+            default: break
+            }
+        }
+        let ordered = deployments.filter(\.isPrimary) + deployments.filter { !$0.isPrimary }.reversed()
+        return ECSService(
+            serviceArn: arn, serviceName: name, clusterArn: clusterArn, status: "ACTIVE",
+            desiredCount: desiredCount, runningCount: running, pendingCount: pending,
+            taskDefinition: taskDefinition, deploymentController: controller,
+            deploymentConfiguration: configuration,
+            deployments: ordered.map { $0.snapshot(tasks: tasks, serviceDesired: desiredCount, at: t) },
+            taskSets: taskSets.map { $0.snapshot(tasks: tasks, at: t) },
+            loadBalancers: loadBalancers, createdAt: createdAt)
+    }
+}

@@ -1,0 +1,120 @@
+import CloudModel
+import Foundation
+
+/// The `Cloud` protocols. Each call first throws a fault queued by `failNext`, if any.
+extension SimulatedCloud {
+    // MARK: ECS
+
+    public func registerTaskDefinition(_ definition: TaskDefinition) throws -> TaskDefinition {
+        try withState("RegisterTaskDefinition") { s, now in try s.register(definition, now: now) }
+    }
+
+    public func describeTaskDefinition(_ taskDefinition: String) throws -> TaskDefinition {
+        try withState("DescribeTaskDefinition") { s, _ in try s.resolveTaskDefinition(taskDefinition) }
+    }
+
+    public func describeServices(cluster: String, services: [String]) throws -> [ECSService] {
+        try withState("DescribeServices") { s, now in try s.describeServices(cluster: cluster, services: services, now: now) }
+    }
+
+    public func listServices(cluster: String, nextToken: String?) throws -> ServicePage {
+        try withState("ListServices") { s, _ in try s.listServices(cluster: cluster, nextToken: nextToken) }
+    }
+
+    public func updateService(_ input: UpdateServiceInput) throws -> ECSService {
+        try withState("UpdateService") { s, now in try s.updateService(input, now: now) }
+    }
+
+    public func createTaskSet(_ input: CreateTaskSetInput) throws -> TaskSet {
+        try withState("CreateTaskSet") { s, now in try s.createTaskSet(input, now: now) }
+    }
+
+    public func updateTaskSet(cluster: String, service: String, taskSet: String, scale: Scale) throws -> TaskSet {
+        try withState("UpdateTaskSet") { s, now in
+            try s.updateTaskSet(cluster: cluster, service: service, taskSet: taskSet, scale: scale, now: now)
+        }
+    }
+
+    public func deleteTaskSet(cluster: String, service: String, taskSet: String, force: Bool) throws -> TaskSet {
+        try withState("DeleteTaskSet") { s, now in
+            try s.deleteTaskSet(cluster: cluster, service: service, taskSet: taskSet, force: force, now: now)
+        }
+    }
+
+    public func describeTaskSets(cluster: String, service: String, taskSets: [String]?) throws -> [TaskSet] {
+        try withState("DescribeTaskSets") { s, now in
+            try s.describeTaskSets(cluster: cluster, service: service, taskSets: taskSets, now: now)
+        }
+    }
+
+    public func updateServicePrimaryTaskSet(cluster: String, service: String, primaryTaskSet: String) throws -> TaskSet {
+        try withState("UpdateServicePrimaryTaskSet") { s, now in
+            try s.updateServicePrimaryTaskSet(cluster: cluster, service: service, primaryTaskSet: primaryTaskSet, now: now)
+        }
+    }
+
+    public func listTasks(cluster: String, serviceName: String?, startedBy: String?) throws -> [String] {
+        try withState("ListTasks") { s, now in
+            try s.listTasks(cluster: cluster, serviceName: serviceName, startedBy: startedBy, now: now)
+        }
+    }
+
+    public func describeTasks(cluster: String, tasks: [String]) throws -> [ECSTask] {
+        try withState("DescribeTasks") { s, now in try s.describeTasks(cluster: cluster, tasks: tasks, now: now) }
+    }
+
+    // MARK: ELB
+
+    public func describeTargetGroups(arns: [String]) throws -> [TargetGroup] {
+        try withState("DescribeTargetGroups") { s, _ in try s.describeTargetGroups(arns: arns) }
+    }
+
+    public func describeLoadBalancers(arns: [String]) throws -> [LoadBalancer] {
+        try withState("DescribeLoadBalancers") { s, _ in try s.describeLoadBalancers(arns: arns) }
+    }
+
+    public func describeListeners(loadBalancerArn: String) throws -> [Listener] {
+        try withState("DescribeListeners") { s, _ in try s.describeListeners(loadBalancerArn: loadBalancerArn) }
+    }
+
+    public func describeRules(listenerArn: String) throws -> [ListenerRule] {
+        try withState("DescribeRules") { s, _ in try s.describeRules(listenerArn: listenerArn) }
+    }
+
+    public func modifyListener(listenerArn: String, defaultActions: [ListenerAction]) throws -> Listener {
+        try withState("ModifyListener") { s, now in
+            try s.modifyListener(listenerArn: listenerArn, defaultActions: defaultActions, now: now)
+        }
+    }
+
+    public func modifyRule(ruleArn: String, actions: [ListenerAction]) throws -> ListenerRule {
+        try withState("ModifyRule") { s, now in try s.modifyRule(ruleArn: ruleArn, actions: actions, now: now) }
+    }
+
+    public func describeTargetHealth(targetGroupArn: String) throws -> [TargetHealth] {
+        try withState("DescribeTargetHealth") { s, now in try s.describeTargetHealth(targetGroupArn: targetGroupArn, now: now) }
+    }
+
+    // MARK: EventBridge
+
+    public func describeRule(name: String) throws -> EventRule {
+        try withState("DescribeRule") { s, _ in try s.describeRule(name: name) }
+    }
+
+    public func listTargetsByRule(rule: String) throws -> [RuleTarget] {
+        try withState("ListTargetsByRule") { s, _ in try s.listTargetsByRule(rule: rule) }
+    }
+
+    public func putTargets(rule: String, targets: [RuleTarget]) throws {
+        try withState("PutTargets") { s, _ in try s.putTargets(rule: rule, targets: targets) }
+    }
+
+    // MARK: STS
+
+    public func getCallerIdentity() throws -> CallerIdentity {
+        try withState("GetCallerIdentity") { _, _ in
+            CallerIdentity(account: SimulatedAccount.id, arn: "arn:aws:iam::\(SimulatedAccount.id):user/simulator",
+                           userId: "AIDASIMULATOR0000000")
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import CloudModel
+import Foundation
+
+/// Setting the world up (no fault injection, no counting, no throttling), and looking at it.
+extension SimulatedCloud {
+    /// Creates a cluster (no-op when it exists); returns its ARN.
+    @discardableResult
+    public func createCluster(_ name: String) -> String {
+        state.withLock { $0.createCluster(name) }
+    }
+
+    /// Registers a task definition, as RegisterTaskDefinition does.
+    @discardableResult
+    public func seedTaskDefinition(_ definition: TaskDefinition) throws -> TaskDefinition {
+        try withState(nil) { s, now in try s.register(definition, now: now) }
+    }
+
+    /// Registers a one-container task definition (`{"name", "image", "memory": 512}`).
+    @discardableResult
+    public func seedTaskDefinition(family: String, image: String, containerName: String = "app") throws -> TaskDefinition {
+        let container: JSONValue = .object(["name": .string(containerName), "image": .string(image), "memory": .number(512)])
+        return try seedTaskDefinition(TaskDefinition(json: .object([
+            "family": .string(family), "containerDefinitions": .array([container]),
+        ])))
+    }
+
+    /// Creates a service in steady state: every task RUNNING and HEALTHY now; with the ECS
+    /// controller one COMPLETED PRIMARY deployment, with EXTERNAL one PRIMARY task set at 100%
+    /// in STEADY_STATE (routing to `loadBalancers`). Creates the cluster if needed.
+    /// `taskDefinition` is `family`, `family:revision` or an ARN of a registered definition.
+    @discardableResult
+    public func createService(cluster: String, name: String, taskDefinition: String, desiredCount: Int = 3,
+                              controller: DeploymentController = .ecs, loadBalancers: [LoadBalancerRef] = [],
+                              circuitBreaker: CircuitBreaker? = CircuitBreaker(enable: true, rollback: false)) throws -> ECSService {
+        try withState(nil) { s, now in
+            try s.createService(cluster: cluster, name: name, taskDefinition: taskDefinition, desiredCount: desiredCount,
+                                controller: controller, loadBalancers: loadBalancers, circuitBreaker: circuitBreaker,
+                                now: now).snapshot(at: now)
+        }
+    }
+
+    public func createLoadBalancer(name: String) -> LoadBalancer {
+        state.withLock { $0.createLoadBalancer(name: name) }
+    }
+
+    public func createTargetGroup(name: String, loadBalancerArn: String? = nil, port: Int? = 80,
+                                  protocolName: String? = "HTTP") throws -> TargetGroup {
+        try withState(nil) { s, _ in
+            try s.createTargetGroup(name: name, loadBalancerArn: loadBalancerArn, port: port, protocolName: protocolName)
+        }
+    }
+
+    public func createListener(loadBalancerArn: String, port: Int? = 80, protocolName: String? = "HTTP",
+                               defaultActions: [ListenerAction]) throws -> Listener {
+        try withState(nil) { s, _ in
+            try s.createListener(loadBalancerArn: loadBalancerArn, port: port, protocolName: protocolName,
+                                 defaultActions: defaultActions)
+        }
+    }
+
+    public func createRule(listenerArn: String, priority: Int, conditions: JSONValue = .array([]),
+                           actions: [ListenerAction]) throws -> ListenerRule {
+        try withState(nil) { s, _ in
+            try s.createRule(listenerArn: listenerArn, priority: priority, conditions: conditions, actions: actions)
+        }
+    }
+
+    @discardableResult
+    public func createEventRule(name: String, scheduleExpression: String? = nil, state ruleState: String = "ENABLED",
+                                targets: [RuleTarget] = []) -> EventRule {
+        state.withLock {
+            $0.createEventRule(name: name, scheduleExpression: scheduleExpression, state: ruleState, targets: targets)
+        }
+    }
+
+    // MARK: inspection (no faults, no counting)
+
+    /// The service as DescribeServices would answer now, or nil.
+    public func service(cluster: String, name: String) -> ECSService? {
+        try? withState(nil) { s, now in
+            guard let svc = s.service(cluster: cluster.arnResourceName, name) else { return nil }
+            s.advance(svc, to: now)
+            return svc.snapshot(at: now)
+        }
+    }
+
+    /// Every task of the service still remembered, stopped ones included, in launch order.
+    public func tasks(cluster: String, service name: String) -> [ECSTask] {
+        (try? withState(nil) { s, now in
+            guard let svc = s.service(cluster: cluster.arnResourceName, name) else { return [] }
+            s.advance(svc, to: now)
+            return svc.tasks.map { $0.snapshot(at: now) }
+        }) ?? []
+    }
+}

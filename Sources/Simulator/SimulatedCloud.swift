@@ -1,0 +1,75 @@
+import CloudModel
+import Foundation
+import Synchronization
+
+/// An in-memory ECS + ELBv2 + EventBridge + STS, deterministic and driven by an injected clock.
+///
+/// Nothing runs in the background: each call plays the services it touches forward from their
+/// last evaluated instant to `clock.now()`, one task transition at a time (see `Faults.swift`
+/// for the timings and the faults). All state sits behind one mutex; calls never suspend.
+///
+/// Use `cloud` to talk to it as the engine does (calls are counted and, with
+/// `settings.throttle`, throttled as AWS throttles); calling the methods directly skips both.
+public final class SimulatedCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, Sendable {
+    public let clock: any DeployClock
+    public let settings: SimulatorSettings
+    let state: Mutex<SimulatorState>
+    private let counter = CallCounter()
+    private let enforcer: ThrottleEnforcer?
+
+    public init(clock: any DeployClock, settings: SimulatorSettings = .init()) {
+        self.clock = clock
+        self.settings = settings
+        self.state = Mutex(SimulatorState(settings: settings))
+        self.enforcer = settings.throttle.map { ThrottleEnforcer(limits: $0, clock: clock) }
+    }
+
+    /// The simulator as the engine sees it: every call counted, then (with `settings.throttle`)
+    /// subject to AWS's throttle buckets.
+    public var cloud: Cloud {
+        let inner = Cloud(ecs: self, elb: self, events: self, identity: self)
+        let layers: [any CloudMiddleware] = [counter] + (enforcer.map { [$0] } ?? [])
+        return MiddlewareCloud(inner, middleware: layers).cloud
+    }
+
+    /// Calls made through `cloud`, by `service:Operation` (e.g. `ecs:UpdateService`).
+    public var callCounts: [String: Int] { counter.calls }
+    /// Calls through `cloud` answered with `ThrottlingException`.
+    public var throttledCount: Int { counter.throttled }
+    /// Every applied ModifyListener / ModifyRule, in order.
+    public var weightChanges: [WeightChange] { state.withLock { $0.weightChanges } }
+    /// Target groups found receiving traffic with nothing live behind them (checked at every
+    /// weight change, task set delete and task set scaled to 0%). Should stay empty.
+    public var trafficViolations: [String] { state.withLock { $0.trafficViolations } }
+
+    // MARK: faults
+
+    /// The next `times` calls of `operation` (AWS name, e.g. "UpdateService") throw
+    /// `CloudError(code:message:)`. The status defaults to 500 for server-side codes, else 400.
+    public func failNext(operation: String, code: String, message: String, times: Int = 1, httpStatus: Int? = nil) {
+        let serverSide = [CloudError.server, "InternalFailure", "ServiceUnavailable", "InternalError"].contains(code)
+        let error = CloudError(code: code, message: message, httpStatus: httpStatus ?? (serverSide ? 500 : 400))
+        state.withLock { $0.faults.add(operation: operation, error: error, times: times) }
+    }
+
+    /// Tasks launched from now on with exactly this image behave as told, whatever its tag.
+    public func setImageBehavior(image: String, _ behavior: ImageBehavior) {
+        state.withLock { $0.imageBehaviors[image] = behavior }
+    }
+
+    /// Back to the behaviour the image's tag asks for.
+    public func clearImageBehavior(image: String) {
+        _ = state.withLock { $0.imageBehaviors.removeValue(forKey: image) }
+    }
+
+    // MARK: plumbing
+
+    /// Runs `body` on the state at `clock.now()`, after the queued fault of `operation`, if any.
+    func withState<T: Sendable>(_ operation: String?, _ body: (inout SimulatorState, Date) throws -> T) throws -> T {
+        let now = clock.now()
+        return try state.withLock { s throws -> T in
+            if let operation { try s.takeFault(operation) }
+            return try body(&s, now)
+        }
+    }
+}

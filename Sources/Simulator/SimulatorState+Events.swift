@@ -1,0 +1,42 @@
+import CloudModel
+import Foundation
+
+/// EventBridge rules and their targets (scheduled tasks).
+extension SimulatorState {
+    mutating func createEventRule(name: String, scheduleExpression: String?, state: String,
+                                  targets: [RuleTarget]) -> EventRule {
+        let rule = EventRule(name: name, arn: ARN.eventRule(name), scheduleExpression: scheduleExpression, state: state)
+        eventRules[name] = EventRuleRecord(rule: rule, targets: targets)
+        return rule
+    }
+
+    private func ruleRecord(_ name: String) throws -> EventRuleRecord {
+        guard let record = eventRules[name.arnResourceName] else {
+            throw CloudError(code: CloudError.resourceNotFound,
+                             message: "Rule \(name.arnResourceName) does not exist on EventBus default.")
+        }
+        return record
+    }
+
+    func describeRule(name: String) throws -> EventRule { try ruleRecord(name).rule }
+
+    func listTargetsByRule(rule: String) throws -> [RuleTarget] { try ruleRecord(rule).targets }
+
+    /// Upserts by `Id`, storing each target's JSON exactly as given.
+    mutating func putTargets(rule: String, targets: [RuleTarget]) throws {
+        var record = try ruleRecord(rule)
+        for target in targets {
+            guard let id = target.id, !id.isEmpty else {
+                throw CloudError(code: "ValidationException", message: "Every target must have an Id.")
+            }
+        }
+        for target in targets {
+            if let i = record.targets.firstIndex(where: { $0.id == target.id }) {
+                record.targets[i] = target
+            } else {
+                record.targets.append(target)
+            }
+        }
+        eventRules[record.rule.name] = record
+    }
+}

@@ -1,0 +1,108 @@
+import CloudModel
+import Foundation
+
+/// ECS service and task operations.
+extension SimulatorState {
+    mutating func describeServices(cluster reference: String, services names: [String], now: Date) throws -> [ECSService] {
+        guard names.count <= 10 else {
+            throw CloudError(code: CloudError.invalidParameter, message: "services can have at most 10 items.")
+        }
+        let cluster = try cluster(reference)
+        var found: [ECSService] = []
+        for name in names {
+            if let svc = service(cluster: cluster, name) {
+                advance(svc, to: now)
+                found.append(svc.snapshot(at: now))
+            } else if settings.autoCreate, let svc = try? service(cluster: cluster, name, now: now, create: true) {
+                found.append(svc.snapshot(at: now))
+            }
+        }
+        return found
+    }
+
+    mutating func listServices(cluster reference: String, nextToken: String?) throws -> ServicePage {
+        let cluster = try cluster(reference)
+        let names = clusters[cluster]?.serviceNames ?? []
+        let start: Int
+        if let nextToken {
+            guard let offset = Int(nextToken), offset >= 0, offset <= names.count else {
+                throw CloudError(code: CloudError.invalidParameter, message: "Invalid nextToken.")
+            }
+            start = offset
+        } else {
+            start = 0
+        }
+        let end = min(names.count, start + 10)
+        let arns = names[start..<end].map { ARN.service(cluster: cluster, name: $0) }
+        return ServicePage(serviceArns: arns, nextToken: end < names.count ? String(end) : nil)
+    }
+
+    mutating func updateService(_ input: UpdateServiceInput, now: Date) throws -> ECSService {
+        let svc = try service(cluster: input.cluster, input.service, now: now, create: true)
+        if let desired = input.desiredCount, desired < 0 {
+            throw CloudError(code: CloudError.invalidParameter, message: "desiredCount must be at least 0.")
+        }
+        let definition = try input.taskDefinition.map { try resolveTaskDefinition($0).arn ?? $0 }
+        if svc.controller != .ecs, definition != nil || input.forceNewDeployment {
+            throw CloudError(code: CloudError.invalidParameter,
+                             message: "Unable to update task definition or force a new deployment on a service using the \(svc.controller.rawValue) deployment controller. Use a task set instead.")
+        }
+        if let config = input.deploymentConfiguration {
+            if let value = config.maximumPercent { svc.configuration.maximumPercent = value }
+            if let value = config.minimumHealthyPercent { svc.configuration.minimumHealthyPercent = value }
+            if let value = config.circuitBreaker { svc.configuration.circuitBreaker = value }
+        }
+        if let desired = input.desiredCount { svc.desiredCount = desired }
+        if svc.controller == .ecs, let p = svc.primaryIndex {
+            let current = svc.deployments[p].taskDefinition
+            let target = definition ?? current
+            if target != current || input.forceNewDeployment {
+                svc.deployments[p].status = "ACTIVE"
+                svc.deployments[p].updatedAt = now
+                let id = ids.deploymentID()
+                svc.deployments.append(DeploymentRecord(
+                    id: id, taskDefinition: target, reason: "ECS deployment \(id) in progress.", at: now))
+            }
+        }
+        reconcile(svc)
+        return svc.snapshot(at: now)
+    }
+
+    /// The tasks ECS wants running plus recently stopped ones (the AWS default filter).
+    mutating func listTasks(cluster reference: String, serviceName: String?, startedBy: String?, now: Date) throws -> [String] {
+        let cluster = try cluster(reference)
+        let owners: [ServiceRecord]
+        if let serviceName {
+            guard let svc = service(cluster: cluster, serviceName) else {
+                throw CloudError(code: CloudError.serviceNotFound, message: "Service not found.")
+            }
+            owners = [svc]
+        } else {
+            owners = (clusters[cluster]?.serviceNames ?? []).compactMap { service(cluster: cluster, $0) }
+        }
+        let recent = now.addingTimeInterval(-settings.recentlyStoppedListing)
+        var arns: [String] = []
+        for svc in owners {
+            advance(svc, to: now)
+            for task in svc.tasks where startedBy == nil || task.owner == startedBy {
+                if task.isLive || (task.stoppedAt.map { $0 >= recent } ?? true) { arns.append(task.arn) }
+            }
+        }
+        return arns
+    }
+
+    mutating func describeTasks(cluster reference: String, tasks references: [String], now: Date) throws -> [ECSTask] {
+        guard references.count <= 100 else {
+            throw CloudError(code: CloudError.invalidParameter, message: "tasks can have at most 100 items.")
+        }
+        let cluster = try cluster(reference)
+        var found: [ECSTask] = []
+        for reference in references {
+            let id = reference.arnResourceName
+            guard let key = taskOwners[id], let svc = services[key], svc.cluster == cluster else { continue }
+            advance(svc, to: now)
+            if let task = svc.tasks.first(where: { $0.id == id }) { found.append(task.snapshot(at: now)) }
+        }
+        return found
+    }
+}

@@ -1,0 +1,195 @@
+import CloudModel
+import Foundation
+
+struct ClusterRecord {
+    let name: String
+    let arn: String
+    /// Service names in creation order (ListServices pages through them).
+    var serviceNames: [String] = []
+}
+
+struct ListenerRecord {
+    var listener: Listener
+    let defaultRuleArn: String
+    /// Its non-default rules, in creation order.
+    var ruleArns: [String] = []
+}
+
+struct EventRuleRecord {
+    var rule: EventRule
+    var targets: [RuleTarget]
+}
+
+/// Everything the simulator knows, guarded by `SimulatedCloud`'s mutex. Operations are
+/// mutating methods that take the current instant.
+struct SimulatorState {
+    let settings: SimulatorSettings
+    var ids: IdentifierGenerator
+    var nextIP = 0
+
+    var clusters: [String: ClusterRecord] = [:]
+    /// By `cluster/name`.
+    var services: [String: ServiceRecord] = [:]
+    /// Revisions by family, revision n at index n - 1.
+    var taskDefinitions: [String: [TaskDefinition]] = [:]
+    /// Task id -> key of the service that owns it.
+    var taskOwners: [String: String] = [:]
+    /// Target group ARN -> keys of the services whose tasks may register in it.
+    var targetGroupServices: [String: Set<String>] = [:]
+
+    var loadBalancers: [String: LoadBalancer] = [:]
+    var targetGroups: [String: TargetGroup] = [:]
+    var targetGroupOrder: [String] = []
+    var loadBalancerOrder: [String] = []
+    var listeners: [String: ListenerRecord] = [:]
+    var listenerOrder: [String] = []
+    var rules: [String: ListenerRule] = [:]
+    var eventRules: [String: EventRuleRecord] = [:]
+
+    var imageBehaviors: [String: ImageBehavior] = [:]
+    var faults = FaultQueue()
+    var weightChanges: [WeightChange] = []
+    var trafficViolations: [String] = []
+
+    init(settings: SimulatorSettings) {
+        self.settings = settings
+        self.ids = IdentifierGenerator(seed: settings.seed)
+    }
+
+    mutating func takeFault(_ operation: String) throws {
+        if let error = faults.take(operation) { throw error }
+    }
+
+    // MARK: clusters and services
+
+    /// The cluster a name or ARN refers to; mock mode creates it.
+    mutating func cluster(_ reference: String) throws -> String {
+        let name = reference.arnResourceName
+        if clusters[name] != nil { return name }
+        guard settings.autoCreate else {
+            throw CloudError(code: CloudError.clusterNotFound, message: "Cluster not found.")
+        }
+        createCluster(name)
+        return name
+    }
+
+    @discardableResult
+    mutating func createCluster(_ name: String) -> String {
+        if clusters[name] == nil { clusters[name] = ClusterRecord(name: name, arn: ARN.cluster(name)) }
+        return ARN.cluster(name)
+    }
+
+    func service(cluster: String, _ reference: String) -> ServiceRecord? {
+        services[ServiceRecord.key(cluster: cluster, name: reference.arnResourceName)]
+    }
+
+    /// The service, played up to `now`; mock mode creates it when `create` is set.
+    mutating func service(cluster reference: String, _ name: String, now: Date, create: Bool = false) throws -> ServiceRecord {
+        let cluster = try cluster(reference)
+        if let found = service(cluster: cluster, name) {
+            advance(found, to: now)
+            return found
+        }
+        guard create, settings.autoCreate else {
+            throw CloudError(code: CloudError.serviceNotFound, message: "Service not found.")
+        }
+        return try autoCreateService(cluster: cluster, name: name.arnResourceName, now: now)
+    }
+
+    /// Mock mode's service: ECS controller, 3 tasks, the family named after the service
+    /// (registered with one nginx container unless it exists), circuit breaker without rollback.
+    private mutating func autoCreateService(cluster: String, name: String, now: Date) throws -> ServiceRecord {
+        let definition: TaskDefinition
+        if let latest = taskDefinitions[name]?.last {
+            definition = latest
+        } else {
+            let container: JSONValue = .object([
+                "name": .string("app"), "image": .string("public.ecr.aws/nginx/nginx:stable"), "memory": .number(512),
+            ])
+            definition = try register(TaskDefinition(json: .object([
+                "family": .string(name), "containerDefinitions": .array([container]),
+            ])), now: now)
+        }
+        return try createService(
+            cluster: cluster, name: name, taskDefinition: definition.arn ?? name, desiredCount: 3, controller: .ecs,
+            loadBalancers: [], circuitBreaker: CircuitBreaker(enable: true, rollback: false), now: now)
+    }
+
+    /// A service in steady state: every task RUNNING and HEALTHY at `now`.
+    mutating func createService(cluster: String, name: String, taskDefinition: String, desiredCount: Int,
+                                controller: DeploymentController, loadBalancers: [LoadBalancerRef],
+                                circuitBreaker: CircuitBreaker?, now: Date) throws -> ServiceRecord {
+        createCluster(cluster)
+        let key = ServiceRecord.key(cluster: cluster, name: name)
+        guard services[key] == nil else {
+            throw CloudError(code: CloudError.invalidParameter, message: "Creation of service was not idempotent.")
+        }
+        guard desiredCount >= 0 else {
+            throw CloudError(code: CloudError.invalidParameter, message: "desiredCount must be at least 0.")
+        }
+        for ref in loadBalancers where targetGroups[ref.targetGroupArn] == nil {
+            throw CloudError(code: CloudError.invalidParameter,
+                             message: "The target group \(ref.targetGroupArn) does not exist.")
+        }
+        let definition = try resolveTaskDefinition(taskDefinition)
+        let tdArn = definition.arn ?? taskDefinition
+        let configuration = DeploymentConfiguration(maximumPercent: 200, minimumHealthyPercent: 100,
+                                                    circuitBreaker: circuitBreaker)
+        let svc = ServiceRecord(name: name, cluster: cluster, controller: controller, desiredCount: desiredCount,
+                                configuration: configuration, loadBalancers: loadBalancers, at: now)
+        services[key] = svc
+        clusters[cluster]?.serviceNames.append(name)
+        for ref in loadBalancers { targetGroupServices[ref.targetGroupArn, default: []].insert(key) }
+        // Tasks launched long enough ago to be RUNNING and HEALTHY now.
+        let launchedAt = now.addingTimeInterval(-settings.timeToHealthy)
+        switch controller {
+        case .ecs:
+            let id = ids.deploymentID()
+            svc.deployments = [DeploymentRecord(id: id, taskDefinition: tdArn, rolloutState: "COMPLETED", at: now)]
+            svc.lastCompleted = (tdArn, id)
+            for _ in 0..<desiredCount {
+                launchTask(in: svc, owner: id, taskDefinition: tdArn, targets: loadBalancers, at: launchedAt)
+            }
+        default:
+            svc.externalTaskDefinition = tdArn
+            var set = newTaskSet(in: svc, taskDefinition: tdArn, externalId: nil, scale: Scale(value: 100),
+                                 loadBalancers: loadBalancers, clientToken: nil, now: now)
+            set.status = "PRIMARY"
+            set.stabilityStatus = "STEADY_STATE"
+            svc.taskSets = [set]
+            for _ in 0..<set.computedDesiredCount {
+                launchTask(in: svc, owner: set.id, taskDefinition: tdArn, targets: loadBalancers, at: launchedAt)
+            }
+        }
+        return svc
+    }
+
+    /// A new (ACTIVE) task set record; the caller adds it to the service.
+    mutating func newTaskSet(in svc: ServiceRecord, taskDefinition: String, externalId: String?, scale: Scale,
+                             loadBalancers: [LoadBalancerRef], clientToken: String?, now: Date) -> TaskSetRecord {
+        let id = ids.deploymentID()
+        for ref in loadBalancers { targetGroupServices[ref.targetGroupArn, default: []].insert(svc.key) }
+        return TaskSetRecord(
+            id: id, arn: ARN.taskSet(cluster: svc.cluster, service: svc.name, id: id), serviceArn: svc.arn,
+            clusterArn: svc.clusterArn, status: "ACTIVE", taskDefinition: taskDefinition, externalId: externalId,
+            scale: scale, computedDesiredCount: TaskSetRecord.computedDesired(serviceDesired: svc.desiredCount, scale: scale),
+            loadBalancers: loadBalancers, clientToken: clientToken, createdAt: now, updatedAt: now)
+    }
+
+    // MARK: tasks
+
+    /// Launches a task at `t`; its behaviour comes from its containers' images.
+    mutating func launchTask(in svc: ServiceRecord, owner: String, taskDefinition arn: String,
+                             targets: [LoadBalancerRef], at t: Date) {
+        let images = taskDefinition(arn: arn)?.images.map(\.image) ?? []
+        let behavior = images.reduce(ImageBehavior.healthy) { $0.merged(with: imageBehaviors[$1] ?? .fromTag(of: $1)) }
+        let failingImage = images.first { (imageBehaviors[$0] ?? .fromTag(of: $0)).failToStart }
+        nextIP += 1
+        let ip = "10.0.\(nextIP / 250 % 250).\(nextIP % 250 + 4)"
+        let task = TaskRecord(
+            id: ids.hex(32), cluster: svc.cluster, taskDefinitionArn: arn, owner: owner, group: "service:\(svc.name)",
+            privateIP: ip, targets: targets, behavior: behavior, image: failingImage, launchedAt: t, settings: settings)
+        svc.tasks.append(task)
+        taskOwners[task.id] = svc.key
+    }
+}

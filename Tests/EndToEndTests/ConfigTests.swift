@@ -1,0 +1,86 @@
+import Foundation
+import Server
+import Testing
+
+@Suite struct ConfigTests {
+    /// The config.yaml of the first seed, as written there.
+    static let seedConfig = """
+        server:
+          port: 50051
+          enable_metrics: true
+          metrics_port: 9090
+          graceful_timeout: 30s
+
+        aws:
+          region: us-east-1
+          timeout: 30s
+          max_retries: 3
+          retry_delay: 1s
+          max_retry_delay: 30s
+
+        strategy:
+          timeout: 10m
+          canary:
+            stages: [10, 25, 50, 100]
+            stage_timeout: 5m
+          bluegreen:
+            stabilization_time: 30s
+            cleanup_delay: 1m
+        """
+
+    func write(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID().uuidString).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func seedConfigLoads() throws {
+        let config = try ServerConfig.load(path: try write(Self.seedConfig), environment: [:])
+        #expect(config.port == 50051)
+        #expect(config.metricsPort == 9090)
+        #expect(config.gracefulTimeout == .seconds(30))
+        #expect(config.strategy.timeout == .seconds(600))
+        #expect(config.canaryStages == [10, 25, 50, 100])
+        #expect(config.canaryStageTimeout == .seconds(300))
+        #expect(config.cleanupDelay == .seconds(60))
+        #expect(config.mockMode == false)
+    }
+
+    @Test func exampleConfigLoads() throws {
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config.example.yaml").path
+        let config = try ServerConfig.load(path: example, environment: [:])
+        #expect(config == ServerConfig())
+    }
+
+    @Test func environmentOverridesTheFile() throws {
+        let config = try ServerConfig.load(path: try write(Self.seedConfig), environment: [
+            "MOCK_MODE": "true", "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://localhost:5000",
+            "LOG_LEVEL": "debug", "TLS_CERT_FILE": "/c.pem", "TLS_KEY_FILE": "/k.pem",
+        ])
+        #expect(config.mockMode)
+        #expect(config.region == "eu-west-1")
+        #expect(config.endpointURL == "http://localhost:5000")
+        #expect(config.logLevel == .debug)
+        #expect(config.tlsCertFile == "/c.pem")
+    }
+
+    @Test(arguments: [
+        ("server:\n  prot: 1\n", "server.prot: unknown key"),
+        ("server:\n  graceful_timeout: soon\n", "server.graceful_timeout: 'soon' is not a duration"),
+        ("strategy:\n  canary:\n    stages: [10, x]\n", "strategy.canary.stages: 'x' is not a whole number"),
+        ("server: [1, 2]\n", "server must be a mapping"),
+        ("server:\n  port: 99999\n", "server.port: '99999' is not a port"),
+        ("server: {port: 1\n", "not valid YAML"),
+    ])
+    func badConfigNamesTheKey(yaml: String, expected: String) throws {
+        let path = try write(yaml)
+        #expect { try ServerConfig.load(path: path, environment: [:]) } throws: { "\($0)".contains(expected) }
+    }
+
+    @Test func tlsNeedsBothFiles() {
+        #expect { try ServerConfig.load(path: nil, environment: ["TLS_CERT_FILE": "/c.pem"]) } throws: {
+            "\($0)".contains("both a certificate and a key")
+        }
+    }
+}

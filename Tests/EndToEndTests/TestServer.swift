@@ -1,0 +1,187 @@
+import ClientCLI
+import CloudModel
+import DeployAPI
+import Engine
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import Server
+import Simulator
+import Synchronization
+
+/// A real `DeploymentServer` on ephemeral ports, deploying to a simulator that runs on a
+/// manual clock. Tests talk to it with the real client over the real gRPC transport.
+final class TestServer: Sendable {
+    let clock = ManualClock()
+    let sim: SimulatedCloud
+    let server: DeploymentServer
+    let running: Task<Void, any Error>
+    let port: Int
+    let httpPort: Int
+
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+
+    init(configure: (inout ServerConfig) -> Void = { _ in }, simulator: SimulatorSettings = SimulatorSettings()) async throws {
+        var config = ServerConfig()
+        config.host = "127.0.0.1"
+        config.port = 0
+        config.metricsPort = 0
+        config.gracefulTimeout = .seconds(5)
+        config.mockMode = true
+        configure(&config)
+        sim = SimulatedCloud(clock: clock, settings: simulator)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        server = try DeploymentServer(config: config, cloud: sim.cloud, clock: clock, logger: logger)
+        let server = self.server
+        running = Task { try await server.run() }
+        port = try await server.grpcPort()
+        httpPort = try await server.httpPort()
+    }
+
+    /// Seeds an ECS-controller service `cluster/name` running `image` (family = name).
+    @discardableResult
+    func seedService(cluster: String = "prod", name: String, image: String = "nginx:1.0", desiredCount: Int = 3,
+                     circuitBreaker: CircuitBreaker? = CircuitBreaker(enable: true, rollback: false)) throws -> ECSService {
+        let td = try sim.seedTaskDefinition(family: name, image: image)
+        return try sim.createService(cluster: cluster, name: name, taskDefinition: td.arn!, desiredCount: desiredCount,
+                                     circuitBreaker: circuitBreaker)
+    }
+
+    /// Runs the client in process with `-server` pointing here.
+    func client(_ args: [String], tls: Bool = false) async -> ClientResult {
+        let output = CapturedOutput()
+        let code = await ClientCLI.run(["-server", "127.0.0.1:\(port)"] + args, output: output)
+        return ClientResult(code: code, out: output.outLines, err: output.errLines)
+    }
+
+    /// Runs `operation` while moving the clock from one sleeper's deadline to the next, so
+    /// that deployments progress in simulated time without real waiting.
+    func driving<T: Sendable>(maxSimulated: Duration = .seconds(4 * 3600), _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let done = Atomic<Bool>(false)
+        let task = Task {
+            defer { done.store(true, ordering: .relaxed) }
+            return try await operation()
+        }
+        let start = clock.now()
+        while !done.load(ordering: .relaxed) {
+            if clock.now().timeIntervalSince(start) > maxSimulated.seconds {
+                task.cancel()
+                throw TestFailure("simulated time ran past \(maxSimulated) before the operation finished")
+            }
+            if !clock.advanceToNextDeadline() { try await Task.sleep(for: .milliseconds(1)) } else { await Task.yield() }
+        }
+        return try await task.value
+    }
+
+    /// The deployment as the API returns it.
+    func status(_ id: String) async throws -> Deployment_V1_Deployment {
+        try await withAPI { api in
+            var request = Deployment_V1_GetStatusRequest()
+            request.deploymentID = id
+            return try await api.getStatus(request)
+        }
+    }
+
+    /// Drives the clock until the deployment reaches a final status.
+    func waitUntilFinished(_ id: String) async throws -> Deployment_V1_Deployment {
+        try await driving {
+            while true {
+                let d = try await self.status(id)
+                if [.succeeded, .failed, .rolledBack, .rejected, .interrupted].contains(d.status) { return d }
+                try await Task.sleep(for: .milliseconds(1))
+            }
+        }
+    }
+
+    func withAPI<T: Sendable>(_ body: @escaping @Sendable (Deployment_V1_DeploymentService.Client<HTTP2ClientTransport.Posix>) async throws -> T) async throws -> T {
+        let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        return try await withGRPCClient(transport: transport) { client in
+            try await body(Deployment_V1_DeploymentService.Client(wrapping: client))
+        }
+    }
+
+    /// GET on the HTTP port.
+    func http(_ path: String) async throws -> (status: Int, body: String) {
+        try await HTTPGet.fetch(host: "127.0.0.1", port: httpPort, path: path)
+    }
+
+    func stop() async throws {
+        await server.shutdown()
+        try await running.value
+    }
+
+    /// The ECS service as the simulator has it now.
+    func service(cluster: String = "prod", _ name: String) -> ECSService? { sim.service(cluster: cluster, name: name) }
+}
+
+struct ClientResult: Sendable {
+    let code: Int32
+    let out: [String]
+    let err: [String]
+    var text: String { (out + err).joined(separator: "\n") }
+}
+
+final class CapturedOutput: ClientOutput {
+    private let lines = Mutex<(out: [String], err: [String])>(([], []))
+    func out(_ line: String) { lines.withLock { $0.out.append(line) } }
+    func err(_ line: String) { lines.withLock { $0.err.append(line) } }
+    var outLines: [String] { lines.withLock { $0.out } }
+    var errLines: [String] { lines.withLock { $0.err } }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A minimal HTTP/1.1 GET over a socket (keeps the tests free of an HTTP client library).
+enum HTTPGet {
+    static func fetch(host: String, port: Int, path: String) async throws -> (status: Int, body: String) {
+        try await Task.detached {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw TestFailure("socket() failed") }
+            defer { close(fd) }
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = in_port_t(UInt16(port).bigEndian)
+            inet_pton(AF_INET, host, &addr.sin_addr)
+            let connected = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { throw TestFailure("connect to \(host):\(port) failed") }
+            let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n"
+            _ = request.withCString { send(fd, $0, strlen($0), 0) }
+            var data = Data()
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { break }
+                data.append(buffer, count: n)
+            }
+            let text = String(decoding: data, as: UTF8.self)
+            guard let headerEnd = text.range(of: "\r\n\r\n") else { throw TestFailure("no HTTP response") }
+            let statusLine = text[..<headerEnd.lowerBound].split(separator: "\r\n").first ?? ""
+            let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") ?? 0
+            var body = String(text[headerEnd.upperBound...])
+            if text[..<headerEnd.lowerBound].lowercased().contains("transfer-encoding: chunked") { body = dechunk(body) }
+            return (status, body)
+        }.value
+    }
+
+    static func dechunk(_ s: String) -> String {
+        var out = ""
+        var rest = Substring(s)
+        while let lineEnd = rest.range(of: "\r\n") {
+            guard let size = Int(rest[..<lineEnd.lowerBound], radix: 16), size > 0 else { break }
+            let start = lineEnd.upperBound
+            let utf8 = rest.utf8
+            let end = utf8.index(start, offsetBy: size)
+            out += String(rest[start..<end])
+            rest = rest[end...].dropFirst(2)
+        }
+        return out
+    }
+}

@@ -1,0 +1,88 @@
+import CloudModel
+import Foundation
+import Simulator
+import Testing
+
+@Suite("Throttling, injected faults, EventBridge and STS")
+struct ThrottleFaultEventsTests {
+    @Test func registerTaskDefinitionBurstIsThrottledLikeAWS() async throws {
+        let w = World(settings: SimulatorSettings(throttle: .aws))
+        let input = TaskDefinition(json: .object([
+            "family": .string("burst"),
+            "containerDefinitions": .array([.object(["name": .string("app"), "image": .string("nginx:1")])]),
+        ]))
+        for _ in 1...20 { _ = try await w.ecs.registerTaskDefinition(input) }
+        let throttled = await cloudError { _ = try await w.ecs.registerTaskDefinition(input) }
+        #expect(throttled == CloudError(code: "ThrottlingException", message: "Rate exceeded"))
+        #expect(w.sim.throttledCount == 1)
+        #expect(w.sim.callCounts["ecs:RegisterTaskDefinition"] == 21)
+
+        w.advance(1)
+        let passed = try await w.ecs.registerTaskDefinition(input)
+        #expect(passed.revision == 21)
+        let again = await cloudError { _ = try await w.ecs.registerTaskDefinition(input) }
+        #expect(again?.isThrottling == true)
+        #expect(w.sim.throttledCount == 2)
+        // Other categories have their own buckets.
+        _ = try await w.ecs.describeTaskDefinition("burst")
+    }
+
+    @Test func failNextFailsExactlyThatManyCalls() async throws {
+        let w = World()
+        let v1 = try w.register(image: "nginx:1")
+        try w.sim.createService(cluster: "prod", name: "web", taskDefinition: v1)
+        w.sim.failNext(operation: "UpdateService", code: CloudError.server, message: "Service unavailable", times: 2)
+        let update = UpdateServiceInput(cluster: "prod", service: "web", desiredCount: 4)
+        for _ in 1...2 {
+            let error = await cloudError { _ = try await w.ecs.updateService(update) }
+            #expect(error?.code == CloudError.server && error?.httpStatus == 500 && error?.isRetryable == true)
+        }
+        #expect(try await w.ecs.updateService(update).desiredCount == 4)
+        #expect(w.sim.callCounts["ecs:UpdateService"] == 3)
+        // Other operations were never affected.
+        #expect(try await w.describe().desiredCount == 4)
+
+        w.sim.failNext(operation: "elasticloadbalancing:DescribeTargetGroups", code: "AccessDenied", message: "no", times: 1)
+        let denied = await cloudError { _ = try await w.elb.describeTargetGroups(arns: []) }
+        #expect(denied?.code == "AccessDenied" && denied?.httpStatus == 400)
+        #expect(try await w.elb.describeTargetGroups(arns: []).isEmpty)
+    }
+
+    @Test func putTargetsUpsertsAndKeepsUnknownFields() async throws {
+        let w = World()
+        let original = try JSONValue.parse("""
+            {"Id":"nightly","Arn":"arn:aws:ecs:us-east-1:123456789012:cluster/prod",
+             "RoleArn":"arn:aws:iam::123456789012:role/events",
+             "EcsParameters":{"TaskDefinitionArn":"arn:aws:ecs:us-east-1:123456789012:task-definition/job:1",
+                              "TaskCount":1,"LaunchType":"FARGATE",
+                              "NetworkConfiguration":{"awsvpcConfiguration":{"Subnets":["subnet-1"]}}},
+             "SomethingNew":{"keep":true}}
+            """)
+        w.sim.createEventRule(name: "nightly-job", scheduleExpression: "cron(0 3 * * ? *)",
+                              targets: [RuleTarget(json: original)])
+        let events = w.cloud.events
+        let rule = try await events.describeRule(name: "nightly-job")
+        #expect(rule.arn == "arn:aws:events:us-east-1:123456789012:rule/nightly-job")
+        #expect(rule.scheduleExpression == "cron(0 3 * * ? *)" && rule.state == "ENABLED")
+
+        let current = try #require(try await events.listTargetsByRule(rule: "nightly-job").first)
+        let newArn = "arn:aws:ecs:us-east-1:123456789012:task-definition/job:2"
+        let extra = RuleTarget(json: .object(["Id": .string("audit"), "Arn": .string("arn:aws:sqs:us-east-1:123456789012:q")]))
+        try await events.putTargets(rule: "nightly-job", targets: [current.withTaskDefinition(newArn), extra])
+        let targets = try await events.listTargetsByRule(rule: "nightly-job")
+        #expect(targets.map { $0.id ?? "" } == ["nightly", "audit"])
+        #expect(targets[0].taskDefinitionArn == newArn)
+        #expect(targets[0].json["SomethingNew"] == original["SomethingNew"])
+        #expect(targets[0].json["EcsParameters"]?["NetworkConfiguration"] == original["EcsParameters"]?["NetworkConfiguration"])
+
+        let missing = await cloudError { _ = try await events.describeRule(name: "ghost") }
+        #expect(missing?.code == CloudError.resourceNotFound)
+    }
+
+    @Test func callerIdentity() async throws {
+        let w = World()
+        let identity = try await w.cloud.identity.getCallerIdentity()
+        #expect(identity.account == "123456789012")
+        #expect(w.sim.callCounts["sts:GetCallerIdentity"] == 1)
+    }
+}

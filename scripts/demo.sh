@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs the server in mock mode (the built-in simulator) and drives it with the client:
+# a quicksync deployment, its status, a deployment of an image that never becomes healthy
+# (rolled back automatically), the deployment list and the metrics.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+server=bin/grpc-server
+client=bin/grpc-client
+log=$(mktemp -t ecs-deploy-demo.XXXXXX.log)
+
+MOCK_MODE=true "$server" >"$log" 2>&1 &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 100); do
+  curl -fs http://localhost:9090/health >/dev/null 2>&1 && break
+  kill -0 $pid 2>/dev/null || { cat "$log"; exit 1; }
+  sleep 0.1
+done
+echo "== server is up: $(curl -fs http://localhost:9090/health)"
+
+step() { echo; echo "== $*"; }
+
+step "quicksync deployment of my-service (waits and shows progress)"
+"$client" -id demo-001 -cluster my-cluster -service my-service \
+  -taskdef '{"family":"app","containerDefinitions":[{"name":"app","image":"nginx:1.27","memory":512}]}' \
+  -strategy quicksync -action deploy -wait
+
+step "status"
+"$client" -id demo-001 -action status
+
+step "a deployment whose image never becomes healthy is rolled back automatically"
+"$client" -id demo-002 -cluster my-cluster -service my-service \
+  -taskdef '{"family":"app","containerDefinitions":[{"name":"app","image":"nginx:1.28-unhealthy","memory":512}]}' \
+  -action deploy -wait || echo "(exit code $? as expected: the deployment was rolled back)"
+
+step "deployments"
+"$client" -action list
+
+step "metrics"
+curl -s http://localhost:9090/metrics | grep -E '^ecs_(deployments_total|active_deployments|pending_approvals)' | grep -v ' 0$' || true
+
+step "stopping the server (SIGTERM, graceful)"
+kill -TERM $pid
+wait $pid && echo "server exited with status 0"
+trap - EXIT
