@@ -36,11 +36,10 @@ struct DeploymentRunner: Sendable {
                 }
                 return .cancelled
             } catch {
-                let message = "\(stage.name): \(error)"
-                await update(id, phase, index, status: .failed, event: "stage.failed", message: message) {
+                await update(id, phase, index, status: .failed, event: "stage.failed", message: "\(error)") {
                     $0.finishedAt = clock.now()
                 }
-                return .failed(message)
+                return .failed("\(stage.name): \(error)")
             }
         }
     }

@@ -70,11 +70,7 @@ public final class DeploymentServer: Sendable {
         groupConfig.maximumGracefulShutdownDuration = config.gracefulTimeout + .seconds(5)
         let group = ServiceGroup(configuration: groupConfig)
         self.group.withLock { $0 = group }
-        do {
-            try await group.run()
-        } catch {
-            throw ServerStartError.describe(error, config: config)
-        }
+        try await group.run()
     }
 
     /// Starts a graceful shutdown (as SIGTERM does).
@@ -104,7 +100,11 @@ struct GRPCService: Service {
 
     func run() async throws {
         try await withTaskCancellationOrGracefulShutdownHandler {
-            try await server.serve()
+            do {
+                try await server.serve()
+            } catch {
+                throw ServerStartError.portInUse(error, what: "gRPC", port: config.port, key: "server.port")
+            }
         } onCancelOrGracefulShutdown: {
             stopping.set()
             let engine = self.engine
@@ -122,14 +122,12 @@ public struct ServerStartError: Error, CustomStringConvertible {
     public let message: String
     public var description: String { message }
 
-    static func describe(_ error: any Error, config: ServerConfig) -> any Error {
+    /// A bind failure said plainly; any other error unchanged.
+    static func portInUse(_ error: any Error, what: String, port: Int, key: String) -> any Error {
         let text = String(describing: error)
-        guard text.contains("Address already in use") || text.contains("EADDRINUSE") || text.contains("errno: 98") else {
-            return error
-        }
-        let which = text.contains("\(config.metricsPort)") && !text.contains("\(config.port)")
-            ? "metrics port \(config.metricsPort)" : "port \(config.port) or \(config.metricsPort)"
-        return ServerStartError(message: "cannot start: \(which) is already in use (find the process with `lsof -i :\(config.port)` / `lsof -i :\(config.metricsPort)`, or change server.port / server.metrics_port)")
+        guard text.contains("Address already in use") || text.contains("EADDRINUSE") else { return error }
+        return ServerStartError(message: "cannot start: the \(what) port \(port) is already in use "
+            + "(find the process with `lsof -i :\(port)`, or set \(key) in config.yaml)")
     }
 }
 

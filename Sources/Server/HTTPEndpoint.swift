@@ -36,6 +36,7 @@ final class HTTPEndpoint: Service, Sendable {
         do {
             try await app.run()
         } catch {
+            let error = ServerStartError.portInUse(error, what: "metrics", port: config.metricsPort, key: "server.metrics_port")
             fail(error)
             throw error
         }

@@ -116,7 +116,7 @@ import Testing
         await #expect {
             try await second.run()
         } throws: { error in
-            "\(error)".contains("port \(first.port)") && "\(error)".contains("already in use")
+            "\(error)".contains("the gRPC port \(first.port) is already in use")
         }
         try await first.stop()
     }
