@@ -8,7 +8,7 @@ struct ClientOptions: ParsableArguments {
     @Option(name: name("server"), help: "Server address host:port.")
     var server = "localhost:50051"
 
-    @Option(name: name("action"), help: "deploy, status, rollback, approve, reject, list or watch.")
+    @Option(name: name("action"), help: "deploy, status, rollback, approve, reject, list, watch or drift.")
     var action = "deploy"
 
     @Option(name: name("id"), help: "Deployment id (the idempotency key of deploy).")
@@ -23,7 +23,7 @@ struct ClientOptions: ParsableArguments {
     @Option(name: name("taskdef"), help: "Task definition JSON.")
     var taskdef = ""
 
-    @Option(name: name("strategy"), help: "quicksync (default).")
+    @Option(name: name("strategy"), help: "quicksync (default), canary, bluegreen or rolling.")
     var strategy = "quicksync"
 
     @Option(name: name("config"), help: "Per-deployment settings as a JSON object, e.g. '{\"timeout\":\"5m\"}'.")
@@ -55,7 +55,7 @@ struct ClientOptions: ParsableArguments {
 }
 
 enum Action: String, CaseIterable {
-    case deploy, status, rollback, approve, reject, list, watch
+    case deploy, status, rollback, approve, reject, list, watch, drift
 }
 
 /// Parses `-config` JSON: an object whose values are strings (numbers and booleans are

@@ -24,6 +24,7 @@ struct Commands {
         case .approve, .reject: return try await decide(approve: action == .approve)
         case .list: return try await list()
         case .watch: return try await watch(try requireID())
+        case .drift: return try await drift()
         }
     }
 
@@ -99,6 +100,31 @@ struct Commands {
         let response = try await api.listDeployments(request, options: callOptions)
         for line in Format.table(response.deployments) { output.out(line) }
         return 0
+    }
+
+    /// Exit 0 when the service matches its last successful deployment, 1 when it drifted.
+    private func drift() async throws -> Int32 {
+        guard !options.cluster.isEmpty, !options.service.isEmpty else {
+            throw UsageError("-cluster and -service are required for -action drift")
+        }
+        var request = Deployment_V1_DriftRequest()
+        request.cluster = options.cluster
+        request.service = options.service
+        let report = try await api.detectDrift(request, options: callOptions)
+        let name = "\(report.cluster)/\(report.service)"
+        guard !report.baselineDeploymentID.isEmpty else {
+            output.out("Service \(name): no successful deployment is recorded, nothing to compare")
+            return 0
+        }
+        guard report.drifted else {
+            output.out("Service \(name): no drift since deployment \(report.baselineDeploymentID)")
+            return 0
+        }
+        output.out("Service \(name): drift detected against deployment \(report.baselineDeploymentID)")
+        for item in report.items {
+            output.out("  \(item.field): expected \(item.expected), found \(item.actual)")
+        }
+        return 1
     }
 
     /// Prints events until the deployment ends; the exit code says how it ended.

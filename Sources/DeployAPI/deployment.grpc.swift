@@ -117,6 +117,19 @@ public enum Deployment_V1_DeploymentService: Sendable {
                 type: .serverStreaming
             )
         }
+        /// Namespace for "DetectDrift" metadata.
+        public enum DetectDrift: Sendable {
+            /// Request type for "DetectDrift".
+            public typealias Input = Deployment_V1_DriftRequest
+            /// Response type for "DetectDrift".
+            public typealias Output = Deployment_V1_DriftReport
+            /// Descriptor for "DetectDrift".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "deployment.v1.DeploymentService"),
+                method: "DetectDrift",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "deployment.v1.DeploymentService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Deploy.descriptor,
@@ -125,7 +138,8 @@ public enum Deployment_V1_DeploymentService: Sendable {
             Approve.descriptor,
             Reject.descriptor,
             ListDeployments.descriptor,
-            WatchDeployment.descriptor
+            WatchDeployment.descriptor,
+            DetectDrift.descriptor
         ]
     }
 }
@@ -277,6 +291,24 @@ extension Deployment_V1_DeploymentService {
             request: GRPCCore.StreamingServerRequest<Deployment_V1_WatchRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_DeploymentEvent>
+
+        /// Handle the "DetectDrift" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Compares a service with what its last successful deployment left.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Deployment_V1_DriftRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Deployment_V1_DriftReport` messages.
+        func detectDrift(
+            request: GRPCCore.StreamingServerRequest<Deployment_V1_DriftRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_DriftReport>
     }
 
     /// Service protocol for the "deployment.v1.DeploymentService" service.
@@ -412,6 +444,24 @@ extension Deployment_V1_DeploymentService {
             request: GRPCCore.ServerRequest<Deployment_V1_WatchRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_DeploymentEvent>
+
+        /// Handle the "DetectDrift" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Compares a service with what its last successful deployment left.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_DriftRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Deployment_V1_DriftReport` message.
+        func detectDrift(
+            request: GRPCCore.ServerRequest<Deployment_V1_DriftRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Deployment_V1_DriftReport>
     }
 
     /// Simple service protocol for the "deployment.v1.DeploymentService" service.
@@ -546,6 +596,24 @@ extension Deployment_V1_DeploymentService {
             response: GRPCCore.RPCWriter<Deployment_V1_DeploymentEvent>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "DetectDrift" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Compares a service with what its last successful deployment left.
+        ///
+        /// - Parameters:
+        ///   - request: A `Deployment_V1_DriftRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Deployment_V1_DriftReport` to respond with.
+        func detectDrift(
+            request: Deployment_V1_DriftRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Deployment_V1_DriftReport
     }
 }
 
@@ -625,6 +693,17 @@ extension Deployment_V1_DeploymentService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_DeploymentEvent>(),
             handler: { request, context in
                 try await self.watchDeployment(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Deployment_V1_DeploymentService.Method.DetectDrift.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_DriftRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_DriftReport>(),
+            handler: { request, context in
+                try await self.detectDrift(
                     request: request,
                     context: context
                 )
@@ -711,6 +790,17 @@ extension Deployment_V1_DeploymentService.ServiceProtocol {
             context: context
         )
         return response
+    }
+
+    public func detectDrift(
+        request: GRPCCore.StreamingServerRequest<Deployment_V1_DriftRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_DriftReport> {
+        let response = try await self.detectDrift(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
     }
 }
 
@@ -809,6 +899,19 @@ extension Deployment_V1_DeploymentService.SimpleServiceProtocol {
                 )
                 return [:]
             }
+        )
+    }
+
+    public func detectDrift(
+        request: GRPCCore.ServerRequest<Deployment_V1_DriftRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Deployment_V1_DriftReport> {
+        return GRPCCore.ServerResponse<Deployment_V1_DriftReport>(
+            message: try await self.detectDrift(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
         )
     }
 }
@@ -981,6 +1084,29 @@ extension Deployment_V1_DeploymentService {
             deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_DeploymentEvent>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Deployment_V1_DeploymentEvent>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DetectDrift" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Compares a service with what its last successful deployment left.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_DriftRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_DriftRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_DriftReport` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func detectDrift<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_DriftRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_DriftRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_DriftReport>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_DriftReport>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1235,6 +1361,40 @@ extension Deployment_V1_DeploymentService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "DetectDrift" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Compares a service with what its last successful deployment left.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_DriftRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_DriftRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_DriftReport` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func detectDrift<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_DriftRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_DriftRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_DriftReport>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_DriftReport>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Deployment_V1_DeploymentService.Method.DetectDrift.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1437,6 +1597,35 @@ extension Deployment_V1_DeploymentService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_WatchRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_DeploymentEvent>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DetectDrift" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Compares a service with what its last successful deployment left.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Deployment_V1_DriftRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func detectDrift<Result>(
+        request: GRPCCore.ClientRequest<Deployment_V1_DriftRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_DriftReport>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.detectDrift(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_DriftRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_DriftReport>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1669,6 +1858,39 @@ extension Deployment_V1_DeploymentService.ClientProtocol {
             metadata: metadata
         )
         return try await self.watchDeployment(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DetectDrift" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Compares a service with what its last successful deployment left.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func detectDrift<Result>(
+        _ message: Deployment_V1_DriftRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_DriftReport>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Deployment_V1_DriftRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.detectDrift(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -2,26 +2,26 @@ import CloudModel
 import Foundation
 
 extension DeploymentEngine {
+    func runner(for record: DeploymentRecord) -> DeploymentRunner {
+        DeploymentRunner(engine: self, env: env, settings: record.settings)
+    }
+
     /// Runs a deployment's stages; on failure (or a rollback request) runs its rollback.
     func drive(_ id: String) async {
         guard let record = record(id) else { return }
-        let settings: DeploymentSettings
-        do {
-            settings = try DeploymentSettings.resolve(defaults: defaults, overrides: record.request.config)
-        } catch {
-            return await finish(id, status: .failed, event: "deployment.failed", error: "\(error)", message: "\(error)")
-        }
-        let runner = DeploymentRunner(engine: self, cloud: cloud, clock: clock, settings: settings)
+        let runner = runner(for: record)
         await mutate(id, status: .inProgress, event: "deployment.started", message: "deploying to \(record.request.serviceKey)") { _ in }
-        let outcome = await runner.run(id, phase: .forward, deadline: clock.now().adding(settings.timeout))
+        let outcome = await runner.run(id, phase: .forward)
         switch (takeIntent(id), outcome) {
         case (.rollback(let why), _):
             launchRollback(id, reason: why)
         case (.shutdown, _), (nil, .cancelled):
             await interrupt(id)
         case (nil, .completed):
+            let target = self.record(id)?.facts.newTaskDefinition?.arnResourceName ?? "?"
+            await runner.reportingHook(.postSuccess, id: id)
             await finish(id, status: .succeeded, event: "deployment.succeeded",
-                         message: "service \(record.request.serviceKey) is stable on \(self.record(id)?.facts.newTaskDefinition?.arnResourceName ?? "?")")
+                         message: "service \(record.request.serviceKey) runs \(target)")
         case (nil, .failed(let reason)):
             await runRollback(id, reason: reason)
         }
@@ -37,26 +37,27 @@ extension DeploymentEngine {
         guard let record = record(id) else { return }
         let plan = Plan.rollbackStages(facts: record.facts)
         guard !plan.isEmpty else {
-            return await finish(id, status: .failed, event: "deployment.failed", error: reason,
-                                message: "\(reason); the service was not changed, so there is nothing to roll back")
+            // Nothing was changed: the service is where it was, as after a rollback.
+            return await finish(id, status: .rolledBack, event: "deployment.rolled_back", error: reason,
+                                message: "nothing to undo: the service was not changed")
         }
-        let settings = (try? DeploymentSettings.resolve(defaults: defaults, overrides: record.request.config))
-            ?? DeploymentSettings(timeout: defaults.timeout, pollInterval: defaults.pollInterval)
         await mutate(id, status: .rollingBack, event: "rollback.started", message: reason) { r in
             r.error = reason
             r.rollbackStages = plan.map(StageRecord.init)
         }
-        let runner = DeploymentRunner(engine: self, cloud: cloud, clock: clock, settings: settings)
-        let outcome = await runner.run(id, phase: .rollback, deadline: clock.now().adding(settings.timeout))
+        let runner = runner(for: record)
+        let outcome = await runner.run(id, phase: .rollback)
         _ = takeIntent(id)
         switch outcome {
         case .completed:
             let previous = self.record(id)?.facts.previousTaskDefinition?.arnResourceName ?? "?"
+            await runner.reportingHook(.postRollback, id: id)
             await finish(id, status: .rolledBack, event: "deployment.rolled_back", error: reason,
-                         message: "rolled back: the service is stable on \(previous)")
+                         message: "rolled back: the service runs \(previous)")
         case .failed(let rollbackError):
             let state = await runner.describeServiceState(record.request)
             let error = "\(reason); rollback failed: \(rollbackError); \(state)"
+            await runner.reportingHook(.postRollback, id: id)
             await finish(id, status: .failed, event: "deployment.failed", error: error, message: error)
         case .cancelled:
             await interrupt(id)
@@ -66,9 +67,7 @@ extension DeploymentEngine {
     /// Records that the server stopped while the deployment ran, and where.
     private func interrupt(_ id: String) async {
         guard let record = record(id) else { return }
-        let runner = DeploymentRunner(engine: self, cloud: cloud, clock: clock,
-                                      settings: DeploymentSettings(timeout: defaults.timeout, pollInterval: defaults.pollInterval))
-        let state = await runner.describeServiceState(record.request)
+        let state = await runner(for: record).describeServiceState(record.request)
         let message = "the server stopped during stage \(record.currentStage.isEmpty ? "-" : record.currentStage); \(state)"
         await finish(id, status: .interrupted, event: "deployment.interrupted", error: message, message: message)
     }

@@ -8,31 +8,30 @@ import Logging
 public actor DeploymentEngine {
     enum Intent { case rollback(String), shutdown }
 
-    let cloud: Cloud
-    let clock: any DeployClock
-    let defaults: StrategyDefaults
-    let store: any DeploymentStore
-    let observers: [any DeploymentObserver]
-    let logger: Logger
+    let env: EngineEnvironment
+    let defaults: DeploymentSettings
+    var cloud: Cloud { env.cloud }
+    var clock: any DeployClock { env.clock }
+    var store: any DeploymentStore { env.store }
+    var logger: Logger { env.logger }
 
     /// Deployments not yet finished, by id (the store has every one).
     var active: [String: DeploymentRecord] = [:]
     /// serviceKey -> id of the deployment that holds the service.
     var locks: [String: String] = [:]
+    /// Deployments running now (forward or rollback).
     var tasks: [String: Task<Void, Never>] = [:]
+    /// Approval timeouts of deployments waiting for approval.
+    var approvalTimers: [String: Task<Void, Never>] = [:]
     var intents: [String: Intent] = [:]
     var watchers: [String: [UUID: AsyncStream<DeploymentEvent>.Continuation]] = [:]
     var accepting = true
 
-    public init(cloud: Cloud, clock: any DeployClock, defaults: StrategyDefaults = StrategyDefaults(),
-                store: any DeploymentStore = InMemoryDeploymentStore(), observers: [any DeploymentObserver] = [],
-                logger: Logger = Logger(label: "ecs-deploy.engine")) {
-        self.cloud = cloud
-        self.clock = clock
+    /// - Parameter defaults: the server's deployment settings (config.yaml); each deployment's
+    ///   `-config` applies on top.
+    public init(environment: EngineEnvironment, defaults: DeploymentSettings = DeploymentSettings()) {
+        self.env = environment
         self.defaults = defaults
-        self.store = store
-        self.observers = observers
-        self.logger = logger
     }
 
     // MARK: Requests
@@ -42,28 +41,41 @@ public actor DeploymentEngine {
     public func submit(_ request: DeploymentRequest) async throws -> (DeploymentRecord, existing: Bool) {
         guard accepting else { throw EngineError(.unavailable, "the server is shutting down; try again later") }
         if let existing = active[request.id] { return (try sameOrConflict(existing, request), true) }
-        _ = try DeploymentSettings.resolve(defaults: defaults, overrides: request.config)
+        let settings = try defaults.applying(request.config)
         let key = request.serviceKey
         if let holder = locks[key] {
             throw EngineError(.failedPrecondition, field: "service",
                               "service \(key) already has a deployment in progress: \(holder)")
         }
         locks[key] = request.id
+        let plan: [Stage]
         do {
             if let old = try await store.load(id: request.id) {
                 releaseLock(key, id: request.id)
                 return (try sameOrConflict(old, request), true)
             }
-            try await preflight(request)
+            let service = try await preflight(request, settings: settings)
+            plan = Plan.stages(for: request.strategy, settings: settings, controller: service.deploymentController)
         } catch {
             releaseLock(key, id: request.id)
             throw error
         }
-        var record = DeploymentRecord(request: request, plan: Plan.stages(for: request.strategy), at: clock.now())
-        record.events = []
-        active[request.id] = record
-        record = await mutate(request.id, event: "deployment.accepted", message: "accepted \(request.strategy.rawValue) deployment of \(key)") { _ in }
-        launch(request.id) { engine in await engine.drive(request.id) }
+        active[request.id] = DeploymentRecord(request: request, settings: settings, plan: plan, at: clock.now())
+        var record = await mutate(request.id, event: "deployment.accepted",
+                                  message: "accepted \(request.strategy.rawValue) deployment of \(key)") { _ in }
+        if settings.requireApproval {
+            let limit = settings.approvalTimeout.map { " (rejected automatically after \(GoDuration.format($0)))" } ?? ""
+            record = await mutate(request.id, status: .pendingApproval, event: "approval.requested",
+                                  message: "waiting for approval\(limit)") { _ in }
+            if let timeout = settings.approvalTimeout {
+                approvalTimers[request.id] = Task {
+                    guard (try? await self.clock.sleep(for: timeout)) != nil else { return }
+                    await self.approvalExpired(request.id, after: timeout)
+                }
+            }
+        } else {
+            launch(request.id) { engine in await engine.drive(request.id) }
+        }
         return (record, false)
     }
 
@@ -130,10 +142,34 @@ public actor DeploymentEngine {
 
     private func decide(id: String, approved: Bool, approver: String, reason: String) async throws -> DeploymentRecord {
         let record = try await status(id: id)
-        guard record.status == .pendingApproval else {
+        guard record.status == .pendingApproval, active[id] != nil else {
             throw EngineError(.failedPrecondition, "deployment \(id) is not waiting for approval (status \(record.status.rawValue))")
         }
-        return record
+        guard !approver.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw EngineError.invalid("approver", "is required to \(approved ? "approve" : "reject")")
+        }
+        approvalTimers.removeValue(forKey: id)?.cancel()
+        let decision = ApprovalRecord(approved: approved, approver: approver, reason: reason, at: clock.now())
+        let because = reason.isEmpty ? "" : ": \(reason)"
+        if approved {
+            let updated = await mutate(id, status: .pending, event: "approval.approved",
+                                       message: "approved by \(approver)\(because)") { $0.approval = decision }
+            launch(id) { engine in await engine.drive(id) }
+            return updated
+        }
+        await mutate(id, event: "approval.rejected", message: "rejected by \(approver)\(because)") { $0.approval = decision }
+        let last = active[id] ?? record
+        await finish(id, status: .rejected, event: "deployment.rejected", error: "rejected by \(approver)\(because)",
+                     message: "nothing was changed")
+        return (try? await store.load(id: id)) ?? last
+    }
+
+    private func approvalExpired(_ id: String, after timeout: Duration) async {
+        guard active[id]?.status == .pendingApproval else { return }
+        approvalTimers[id] = nil
+        let why = "not approved within \(GoDuration.format(timeout))"
+        await mutate(id, event: "approval.expired", message: why) { _ in }
+        await finish(id, status: .rejected, event: "deployment.rejected", error: why, message: "nothing was changed")
     }
 
     /// The deployment's events so far, then live ones until it ends.
@@ -166,6 +202,12 @@ public actor DeploymentEngine {
             tasks[id]?.cancel()
         }
         for task in tasks.values { await task.value }
+        for (id, timer) in approvalTimers { timer.cancel(); approvalTimers[id] = nil }
+        for (id, record) in active where record.status == .pendingApproval {
+            await finish(id, status: .interrupted, event: "deployment.interrupted",
+                         error: "the server stopped while the deployment waited for approval; nothing was changed",
+                         message: "the server stopped while the deployment waited for approval; nothing was changed")
+        }
         for (_, byToken) in watchers { for c in byToken.values { c.finish() } }
         watchers.removeAll()
     }
@@ -184,7 +226,7 @@ public actor DeploymentEngine {
     }
 
     /// Checks that the target exists and suits the strategy, before anything is recorded.
-    private func preflight(_ request: DeploymentRequest) async throws {
+    private func preflight(_ request: DeploymentRequest, settings: DeploymentSettings) async throws -> ECSService {
         let services: [ECSService]
         do {
             services = try await cloud.ecs.describeServices(cluster: request.cluster, services: [request.service])
@@ -194,10 +236,28 @@ public actor DeploymentEngine {
         guard let service = services.first, service.status == "ACTIVE" else {
             throw EngineError(.notFound, field: "service", "service \(request.service) not found in cluster \(request.cluster)")
         }
-        if request.strategy == .quicksync, service.deploymentController != .ecs {
+        switch (request.strategy, service.deploymentController) {
+        case (_, .codeDeploy):
+            throw EngineError(.failedPrecondition, field: "service",
+                              "service \(service.serviceName) uses the CODE_DEPLOY controller; this server deploys ECS and EXTERNAL services")
+        case (.canary, .ecs), (.bluegreen, .ecs):
             throw EngineError(.failedPrecondition, field: "strategy",
-                              "quicksync needs the ECS deployment controller; service \(service.serviceName) uses \(service.deploymentController.rawValue)")
+                              "\(request.strategy.rawValue) needs a service with the EXTERNAL deployment controller; service \(service.serviceName) uses ECS (use quicksync or rolling)")
+        case (_, .external):
+            guard service.primaryTaskSet != nil else {
+                throw EngineError(.failedPrecondition, field: "service",
+                                  "service \(service.serviceName) has no PRIMARY task set to deploy from")
+            }
+        default:
+            break
         }
+        if settings.failOnDrift {
+            let report = try await driftReport(service: service, key: request.serviceKey)
+            if !report.items.isEmpty {
+                throw EngineError(.failedPrecondition, field: "service", "drift detected: \(report.summary)")
+            }
+        }
+        return service
     }
 
     private func launch(_ id: String, _ body: @escaping @Sendable (DeploymentEngine) async -> Void) {
@@ -228,7 +288,7 @@ public actor DeploymentEngine {
                                     progress: record.progress, message: message)
         record.events.append(event)
         active[id] = record
-        for observer in observers { observer.observe(event, record: record) }
+        for observer in env.observers { observer.observe(event, record: record) }
         for c in watchers[id]?.values ?? [:].values { c.yield(event) }
         var log = logger
         log[metadataKey: "deployment_id"] = "\(id)"

@@ -48,9 +48,24 @@ public struct DeploymentFacts: Sendable, Codable, Equatable {
     public var previousTaskDefinition: String?
     /// The task definition this deployment registered.
     public var newTaskDefinition: String?
-    /// Whether UpdateService to the new task definition was sent.
+    /// ECS controller: whether UpdateService to the new task definition was sent.
     public var serviceUpdated = false
     public var desiredCount: Int?
+    // EXTERNAL controller:
+    /// The PRIMARY task set before this deployment (or the one a rollback recreated).
+    public var previousTaskSet: String?
+    /// The task set this deployment created.
+    public var newTaskSet: String?
+    public var previousTargetGroup: String?
+    public var newTargetGroup: String?
+    /// Listener and rule ARNs whose forward actions carry the service's traffic.
+    public var trafficTargets: [String] = []
+    /// The share of traffic last routed (and verified) to the new target group.
+    public var trafficPercent: Int?
+    /// The scale the previous task set was last set to (rolling), if changed.
+    public var previousScale: Int?
+    public var promoted = false
+    public var previousTaskSetDeleted = false
 
     public init() {}
 }
@@ -82,6 +97,8 @@ public struct DeploymentRecord: Sendable, Codable, Equatable {
     public var stages: [StageRecord]
     public var rollbackStages: [StageRecord]
     public var facts: DeploymentFacts
+    /// The settings it runs with: the server's defaults with its `-config` applied.
+    public var settings: DeploymentSettings
     public var error: String
     public var createdAt: Date
     public var updatedAt: Date
@@ -89,8 +106,9 @@ public struct DeploymentRecord: Sendable, Codable, Equatable {
     public var approval: ApprovalRecord?
     public var events: [DeploymentEvent]
 
-    public init(request: DeploymentRequest, plan: [Stage], at: Date) {
+    public init(request: DeploymentRequest, settings: DeploymentSettings, plan: [Stage], at: Date) {
         self.request = request
+        self.settings = settings
         self.status = .pending
         self.stages = plan.map(StageRecord.init)
         self.rollbackStages = []

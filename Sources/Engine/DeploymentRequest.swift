@@ -5,7 +5,7 @@ public enum StrategyKind: String, Sendable, Codable, CaseIterable {
     case quicksync, canary, bluegreen, rolling
 
     /// The strategies this server can run today.
-    public static let available: [StrategyKind] = [.quicksync]
+    public static let available: [StrategyKind] = allCases
 
     public static func parse(_ text: String) throws -> StrategyKind {
         let name = text.lowercased().replacingOccurrences(of: "-", with: "")

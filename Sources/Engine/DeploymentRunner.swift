@@ -1,20 +1,24 @@
 import CloudModel
 import Foundation
 
-/// Executes stages against the cloud. The only code that awaits the cloud; every decision
-/// it makes is a pure function of what the cloud answered (see `ServiceStability`).
+/// Executes stages against the cloud. The only code that awaits the cloud; the decisions it
+/// makes are pure functions of what the cloud answered (`ServiceStability`, `TaskSetHealth`,
+/// `TrafficPlan`).
 struct DeploymentRunner: Sendable {
     enum Phase { case forward, rollback }
     enum Outcome: Equatable { case completed, failed(String), cancelled }
 
     let engine: DeploymentEngine
-    let cloud: Cloud
-    let clock: any DeployClock
+    let env: EngineEnvironment
     let settings: DeploymentSettings
 
+    var cloud: Cloud { env.cloud }
+    var clock: any DeployClock { env.clock }
+
     /// Runs the phase's pending stages in order until all succeed, one fails, or the task
-    /// is cancelled.
-    func run(_ id: String, phase: Phase, deadline: Date) async -> Outcome {
+    /// is cancelled. Each stage may wait at most `settings.timeout` (bakes last their own
+    /// length).
+    func run(_ id: String, phase: Phase) async -> Outcome {
         while true {
             if Task.isCancelled { return .cancelled }
             guard let record = await engine.record(id) else { return .cancelled }
@@ -23,131 +27,114 @@ struct DeploymentRunner: Sendable {
                 return .completed
             }
             let stage = stages[index].stage
-            await update(id, phase, index, status: .running, event: "stage.started") { $0.startedAt = clock.now() }
+            let context = StageContext(id: id, phase: phase, index: index, deadline: clock.now().adding(settings.timeout))
+            await update(context, status: .running, event: "stage.started") { $0.startedAt = clock.now() }
             do {
-                let message = try await execute(stage, id: id, phase: phase, index: index, deadline: deadline)
-                await update(id, phase, index, status: .succeeded, event: "stage.succeeded", message: message) {
+                let message = try await execute(stage, context)
+                await update(context, status: .succeeded, event: "stage.succeeded", message: message) {
                     $0.finishedAt = clock.now()
                     $0.fraction = 1
                 }
             } catch is CancellationError {
-                await update(id, phase, index, status: .failed, event: "stage.cancelled", message: "stopped") {
-                    $0.finishedAt = clock.now()
-                }
+                await update(context, status: .failed, event: "stage.cancelled", message: "stopped") { $0.finishedAt = clock.now() }
                 return .cancelled
             } catch {
-                await update(id, phase, index, status: .failed, event: "stage.failed", message: "\(error)") {
-                    $0.finishedAt = clock.now()
-                }
+                await update(context, status: .failed, event: "stage.failed", message: "\(error)") { $0.finishedAt = clock.now() }
                 return .failed("\(stage.name): \(error)")
             }
         }
     }
 
-    private func update(_ id: String, _ phase: Phase, _ index: Int, status: StageStatus, event: String,
-                        message: String = "", _ change: @Sendable (inout StageRecord) -> Void = { _ in }) async {
-        await engine.mutate(id, event: event, stage: "", message: message) { record in
+    struct StageContext: Sendable {
+        let id: String
+        let phase: Phase
+        let index: Int
+        let deadline: Date
+    }
+
+    func update(_ c: StageContext, status: StageStatus, event: String, message: String = "",
+                _ change: @escaping @Sendable (inout StageRecord) -> Void = { _ in }) async {
+        await engine.mutate(c.id, event: event, stage: "", message: message) { record in
             func apply(_ s: inout StageRecord) {
                 s.status = status
                 if !message.isEmpty { s.message = message }
                 change(&s)
             }
-            if phase == .forward { apply(&record.stages[index]) } else { apply(&record.rollbackStages[index]) }
+            if c.phase == .forward { apply(&record.stages[c.index]) } else { apply(&record.rollbackStages[c.index]) }
         }
     }
 
-    private func setFacts(_ id: String, event: String, message: String, _ change: @Sendable (inout DeploymentFacts) -> Void) async {
-        await engine.mutate(id, event: event, message: message) { change(&$0.facts) }
+    /// Reports progress within a stage (0...1) when the message changed.
+    func progress(_ c: StageContext, _ message: String, fraction: Double) async {
+        await update(c, status: .running, event: "stage.progress", message: message) { $0.fraction = min(0.99, max(0, fraction)) }
     }
 
-    // MARK: Stages
+    func setFacts(_ id: String, _ message: String, _ change: @escaping @Sendable (inout DeploymentFacts) -> Void) async {
+        await engine.mutate(id, event: "facts.recorded", message: message) { change(&$0.facts) }
+    }
 
-    private func execute(_ stage: Stage, id: String, phase: Phase, index: Int, deadline: Date) async throws -> String {
+    func facts(_ id: String) async throws -> DeploymentFacts {
         guard let record = await engine.record(id) else { throw CancellationError() }
+        return record.facts
+    }
+
+    private func execute(_ stage: Stage, _ c: StageContext) async throws -> String {
+        guard let record = await engine.record(c.id) else { throw CancellationError() }
         let request = record.request
         switch stage {
         case .registerTaskDefinition:
-            if let done = record.facts.newTaskDefinition { return "already registered \(done.arnResourceName)" }
-            let service = try await describeService(request)
-            let current = try await currentDefinitionIfNeeded(request, service: service)
-            let definition = TaskDefinitionInput.definitionToRegister(request: try JSONValue.parse(request.taskDefinition),
-                                                                      current: current)
-            let registered = try await cloud.ecs.registerTaskDefinition(definition)
-            guard let arn = registered.arn else { throw StageError("RegisterTaskDefinition returned no ARN") }
-            await setFacts(id, event: "facts.recorded", message: "previous \(service.taskDefinition?.arnResourceName ?? "none"), new \(arn.arnResourceName)") {
-                $0.previousTaskDefinition = service.taskDefinition
-                $0.newTaskDefinition = arn
-                $0.desiredCount = service.desiredCount
-            }
-            return "registered \(arn.arnResourceName)"
+            return try await registerTaskDefinition(c, request, record.facts)
         case .updateService(let revision):
-            let target = try taskDefinition(revision, record.facts)
-            if revision == .new {
-                await setFacts(id, event: "facts.recorded", message: "updating the service to \(target.arnResourceName)") {
-                    $0.serviceUpdated = true
-                }
-            }
-            _ = try await cloud.ecs.updateService(UpdateServiceInput(cluster: request.cluster, service: request.service,
-                                                                     taskDefinition: target))
-            return "service updated to \(target.arnResourceName)"
+            return try await updateService(c, request, revision)
         case .waitStable(let revision):
-            let target = try taskDefinition(revision, record.facts)
-            return try await waitStable(id, request, target: target, phase: phase, index: index, deadline: deadline)
+            return try await waitStable(c, request, target: try taskDefinition(revision, record.facts))
+        case .createTaskSet(let revision, let percent):
+            return try await createTaskSet(c, request, revision, percent: percent)
+        case .scaleTaskSet(let revision, let percent):
+            return try await scaleTaskSet(c, request, revision, percent: percent)
+        case .waitTaskSetHealthy(let revision):
+            return try await waitTaskSetHealthy(c, request, revision)
+        case .routeTraffic(let percent):
+            return try await routeTraffic(c, percent: percent)
+        case .bake(let seconds, _):
+            return try await bake(c, request, seconds: seconds)
+        case .promote(let revision):
+            return try await promote(c, request, revision)
+        case .deleteTaskSet(let revision):
+            return try await deleteTaskSet(c, request, revision)
+        case .runHook(let point):
+            return try await runHook(point, c, record)
         }
     }
 
-    private func taskDefinition(_ revision: Revision, _ facts: DeploymentFacts) throws -> String {
+    func taskDefinition(_ revision: Revision, _ facts: DeploymentFacts) throws -> String {
         let arn = revision == .new ? facts.newTaskDefinition : facts.previousTaskDefinition
         guard let arn else { throw StageError("no \(revision.rawValue) task definition recorded") }
         return arn
     }
 
-    private func currentDefinitionIfNeeded(_ request: DeploymentRequest, service: ECSService) async throws -> TaskDefinition? {
-        let given = try JSONValue.parse(request.taskDefinition)
-        guard (given["containerDefinitions"]?.arrayValue ?? []).isEmpty else { return nil }
-        guard let current = service.taskDefinition else {
-            throw StageError("taskdef.containerDefinitions is empty and the service has no task definition to take them from")
-        }
-        return try await cloud.ecs.describeTaskDefinition(current)
-    }
-
-    private func describeService(_ request: DeploymentRequest) async throws -> ECSService {
+    func describeService(_ request: DeploymentRequest) async throws -> ECSService {
         let found = try await cloud.ecs.describeServices(cluster: request.cluster, services: [request.service])
         guard let service = found.first else { throw StageError("service \(request.serviceKey) not found") }
         return service
     }
 
-    private func waitStable(_ id: String, _ request: DeploymentRequest, target: String, phase: Phase, index: Int,
-                            deadline: Date) async throws -> String {
-        var lastReport = ""
-        while true {
-            let service = try await describeService(request)
-            let verdict = ServiceStability.evaluate(service, target: target)
-            switch verdict {
-            case .stable:
-                return "stable on \(target.arnResourceName) with \(service.runningCount)/\(service.desiredCount) tasks"
-            case .failed(let reason):
-                throw StageError(reason)
-            case .progressing(let running, let desired):
-                let report = "\(running)/\(desired) tasks of \(target.arnResourceName) running"
-                if clock.now() >= deadline {
-                    throw StageError("timed out waiting for the service to be stable on \(target.arnResourceName) (\(report))")
-                }
-                if report != lastReport {
-                    lastReport = report
-                    let fraction = desired > 0 ? min(0.99, Double(running) / Double(desired)) : 0.5
-                    await update(id, phase, index, status: .running, event: "stage.progress", message: report) {
-                        $0.fraction = fraction
-                    }
-                }
-            }
-            try await clock.sleep(for: settings.pollInterval)
-        }
+    /// Sleeps one poll interval, or less when the deadline is closer; fails past the deadline.
+    func pollPause(until deadline: Date, waitingFor what: @autoclosure () -> String) async throws {
+        let left = deadline.timeIntervalSince(clock.now())
+        if left <= 0 { throw StageError("timed out waiting for \(what())") }
+        try await clock.sleep(for: min(settings.pollInterval, .seconds(left)))
     }
 
     /// One line describing where the service is now, for failure and interruption records.
     func describeServiceState(_ request: DeploymentRequest) async -> String {
         guard let service = try? await describeService(request) else { return "the service's state could not be read" }
+        if service.deploymentController == .external {
+            let sets = service.taskSets.map {
+                "\($0.status) \($0.id) \($0.taskDefinition.arnResourceName) scale \(Int($0.scale.value))% \($0.runningCount)/\($0.computedDesiredCount)"
+            }
+            return "service left with task sets: \(sets.joined(separator: "; "))"
+        }
         let deployments = service.deployments.map {
             "\($0.status) \($0.taskDefinition.arnResourceName) \($0.runningCount)/\($0.desiredCount) \($0.rolloutState ?? "")"
         }

@@ -1,45 +1,162 @@
 import Foundation
 
-/// Server-wide defaults for deployments (from config.yaml's `strategy:` section).
-public struct StrategyDefaults: Sendable, Equatable {
-    /// How long a deployment may take before it is rolled back (`strategy.timeout`).
-    public var timeout: Duration
-    /// How often the service is polled while waiting (`strategy.poll_interval`).
-    public var pollInterval: Duration
-
-    public init(timeout: Duration = .seconds(600), pollInterval: Duration = .seconds(5)) {
-        self.timeout = timeout
-        self.pollInterval = pollInterval
-    }
+/// Where a hook runs in a deployment.
+public enum HookPoint: String, Sendable, Codable, CaseIterable {
+    /// Before the first traffic shift; a failure rolls back.
+    case preTraffic = "pre_traffic"
+    /// After each traffic shift; a failure rolls back.
+    case postShift = "post_shift"
+    /// After success; a failure is reported only.
+    case postSuccess = "post_success"
+    /// After a rollback; a failure is reported only.
+    case postRollback = "post_rollback"
 }
 
-/// The settings one deployment runs with: defaults, overridden by its `-config` keys.
-public struct DeploymentSettings: Sendable, Equatable {
-    public var timeout: Duration
-    public var pollInterval: Duration
+/// The settings a deployment runs with. The server's config.yaml gives the defaults; a
+/// deployment's `-config` overrides any of them by key. Both go through `apply(key:value:)`,
+/// so a key means the same in both places.
+public struct DeploymentSettings: Sendable, Equatable, Codable {
+    /// How long any one stage may wait (for the service to be stable, tasks to be healthy,
+    /// weights to show, a task set to drain) before the deployment is rolled back (`timeout`).
+    public var timeout: Duration = .seconds(600)
+    /// How often the cloud is polled while waiting (`poll_interval`).
+    public var pollInterval: Duration = .seconds(5)
+    /// Canary traffic percentages, ascending, ending at 100 (`canary_stages`).
+    public var canaryStages: [Int] = [10, 25, 50, 100]
+    /// How long each canary stage holds its traffic while health is watched (`stage_timeout`).
+    public var stageTimeout: Duration = .seconds(300)
+    /// Blue-green: how long 100% of traffic on green is watched before green is made primary.
+    public var stabilizationTime: Duration = .seconds(30)
+    /// Blue-green: how long blue is kept (one traffic switch away) before it is deleted.
+    public var cleanupDelay: Duration = .seconds(60)
+    /// Rolling: percent of the tasks replaced per batch (`batch_size`).
+    public var batchSize: Int = 25
+    /// Rolling: wait between batches, with health watched (`batch_delay`).
+    public var batchDelay: Duration = .seconds(60)
+    /// Wait in PENDING_APPROVAL before touching anything (`require_approval`).
+    public var requireApproval = false
+    /// Reject automatically when not approved in time (`approval_timeout`; nil: wait forever).
+    public var approvalTimeout: Duration?
+    /// Extra health check polled during bake stages (`health_check_url`).
+    public var healthCheckURL: String?
+    public var healthCheckStatus = 200
+    public var healthCheckInterval: Duration = .seconds(10)
+    /// The target group that receives the new version's traffic, when the listener's forward
+    /// action does not name a second one (`canary_target_group`).
+    public var canaryTargetGroup: String?
+    /// Refuse to start when the service drifted from its last deployment (`fail_on_drift`).
+    public var failOnDrift = false
+    /// Hooks by point: an http(s) URL (POST of a JSON payload) or `exec:COMMAND`.
+    public var hooks: [HookPoint: String] = [:]
+    public var hookTimeout: Duration = .seconds(30)
 
-    /// Keys a deployment's `-config` may set, and how each is read.
-    static let keys: [String: @Sendable (inout DeploymentSettings, String) throws -> Void] = [
-        "timeout": { s, v in s.timeout = try positiveDuration("timeout", v) },
-        "poll_interval": { s, v in s.pollInterval = try positiveDuration("poll_interval", v) },
-    ]
+    public init() {}
 
-    public static func resolve(defaults: StrategyDefaults, overrides: [String: String]) throws -> DeploymentSettings {
-        var settings = DeploymentSettings(timeout: defaults.timeout, pollInterval: defaults.pollInterval)
-        for key in overrides.keys.sorted() {
-            guard let apply = keys[key] else {
-                let known = keys.keys.sorted().joined(separator: ", ")
-                throw EngineError.invalid("config.\(key)", "unknown key (known keys: \(known))")
-            }
-            try apply(&settings, overrides[key]!)
-        }
-        return settings
+    /// Applies `-config` keys on top of these settings.
+    public func applying(_ overrides: [String: String]) throws -> DeploymentSettings {
+        var copy = self
+        for key in overrides.keys.sorted() { try copy.apply(key: key, value: overrides[key]!) }
+        return copy
     }
 
-    static func positiveDuration(_ key: String, _ value: String) throws -> Duration {
-        guard let d = GoDuration.parse(value), d > .zero else {
-            throw EngineError.invalid("config.\(key)", "'\(value)' is not a duration (e.g. 30s, 5m, 1h)")
+    public static var knownKeys: [String] { keys.keys.sorted() }
+
+    public mutating func apply(key: String, value: String) throws {
+        guard let apply = Self.keys[key] else {
+            throw EngineError.invalid("config.\(key)", "unknown key (known keys: \(Self.knownKeys.joined(separator: ", ")))")
+        }
+        try apply(&self, value, "config.\(key)")
+    }
+
+    typealias Setter = @Sendable (inout DeploymentSettings, String, String) throws -> Void
+
+    static let keys: [String: Setter] = {
+        var k: [String: Setter] = [
+            "timeout": { s, v, f in s.timeout = try duration(f, v) },
+            "poll_interval": { s, v, f in s.pollInterval = try duration(f, v) },
+            "canary_stages": { s, v, f in s.canaryStages = try stages(f, v) },
+            "stage_timeout": { s, v, f in s.stageTimeout = try duration(f, v) },
+            "stabilization_time": { s, v, f in s.stabilizationTime = try duration(f, v, allowZero: true) },
+            "cleanup_delay": { s, v, f in s.cleanupDelay = try duration(f, v, allowZero: true) },
+            "batch_size": { s, v, f in s.batchSize = try percent(f, v) },
+            "batch_delay": { s, v, f in s.batchDelay = try duration(f, v, allowZero: true) },
+            "require_approval": { s, v, f in s.requireApproval = try bool(f, v) },
+            "approval_timeout": { s, v, f in s.approvalTimeout = try duration(f, v) },
+            "health_check_url": { s, v, f in s.healthCheckURL = try url(f, v) },
+            "health_check_status": { s, v, f in s.healthCheckStatus = try int(f, v, 100...599) },
+            "health_check_interval": { s, v, f in s.healthCheckInterval = try duration(f, v) },
+            "canary_target_group": { s, v, f in s.canaryTargetGroup = try nonEmpty(f, v) },
+            "fail_on_drift": { s, v, f in s.failOnDrift = try bool(f, v) },
+            "hook_timeout": { s, v, f in s.hookTimeout = try duration(f, v) },
+        ]
+        for point in HookPoint.allCases {
+            k["hook_\(point.rawValue)"] = { s, v, f in s.hooks[point] = try hook(f, v) }
+        }
+        return k
+    }()
+
+    // MARK: Readers (each names the key in its error)
+
+    static func duration(_ f: String, _ v: String, allowZero: Bool = false) throws -> Duration {
+        guard let d = GoDuration.parse(v), allowZero ? d >= .zero : d > .zero else {
+            throw EngineError.invalid(f, "'\(v)' is not a duration (e.g. 30s, 5m, 1h)")
         }
         return d
+    }
+
+    static func bool(_ f: String, _ v: String) throws -> Bool {
+        switch v.lowercased() {
+        case "true", "yes", "1": return true
+        case "false", "no", "0": return false
+        default: throw EngineError.invalid(f, "'\(v)' is not true or false")
+        }
+    }
+
+    static func int(_ f: String, _ v: String, _ range: ClosedRange<Int>) throws -> Int {
+        guard let i = Int(v.trimmingCharacters(in: .whitespaces)), range.contains(i) else {
+            throw EngineError.invalid(f, "'\(v)' is not a whole number in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return i
+    }
+
+    static func percent(_ f: String, _ v: String) throws -> Int {
+        try int(f, v.hasSuffix("%") ? String(v.dropLast()) : v, 1...100)
+    }
+
+    /// "10,25,50,100": ascending, each 1...100, ending at 100.
+    static func stages(_ f: String, _ v: String) throws -> [Int] {
+        let parts = v.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        var out: [Int] = []
+        for p in parts {
+            guard let i = Int(p), (1...100).contains(i) else {
+                throw EngineError.invalid(f, "'\(p)' is not a percentage in 1...100 (e.g. \"10,25,50,100\")")
+            }
+            if let last = out.last, i <= last {
+                throw EngineError.invalid(f, "stages must ascend: \(i) comes after \(last)")
+            }
+            out.append(i)
+        }
+        guard out.last == 100 else { throw EngineError.invalid(f, "the last stage must be 100, not \(out.last ?? 0)") }
+        return out
+    }
+
+    static func url(_ f: String, _ v: String) throws -> String {
+        guard let u = URL(string: v), ["http", "https"].contains(u.scheme ?? ""), u.host != nil else {
+            throw EngineError.invalid(f, "'\(v)' is not an http(s) URL")
+        }
+        return v
+    }
+
+    static func nonEmpty(_ f: String, _ v: String) throws -> String {
+        guard !v.trimmingCharacters(in: .whitespaces).isEmpty else { throw EngineError.invalid(f, "must not be empty") }
+        return v
+    }
+
+    static func hook(_ f: String, _ v: String) throws -> String {
+        if v.hasPrefix("exec:") {
+            guard v.count > 5 else { throw EngineError.invalid(f, "exec: needs a command") }
+            return v
+        }
+        return try url(f, v)
     }
 }

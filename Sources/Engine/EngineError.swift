@@ -10,16 +10,19 @@ public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The request field or resource the error is about, where there is one.
     public var field: String?
     public var message: String
+    /// What is wrong with `field`, without the field's name.
+    public var detail: String
 
-    public init(_ kind: Kind, field: String? = nil, _ message: String) {
+    public init(_ kind: Kind, field: String? = nil, _ message: String, detail: String? = nil) {
         self.kind = kind
         self.field = field
         self.message = message
+        self.detail = detail ?? message
     }
 
     public var description: String { message }
 
     public static func invalid(_ field: String, _ message: String) -> EngineError {
-        EngineError(.invalidArgument, field: field, "\(field): \(message)")
+        EngineError(.invalidArgument, field: field, "\(field): \(message)", detail: message)
     }
 }

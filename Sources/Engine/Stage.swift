@@ -1,17 +1,34 @@
+import CloudModel
 import Foundation
 
-/// Which task definition a stage acts on: the one this deployment registered, or the one the
-/// service ran before.
+/// Which side of a deployment a stage acts on: what this deployment brings (`new`), or what
+/// the service ran before it (`previous`).
 public enum Revision: String, Sendable, Codable {
     case new, previous
 }
 
 /// A small, idempotent step of a deployment. Strategies are lists of stages; rollback is a
-/// list of compensating stages computed from the recorded facts.
+/// list of compensating stages computed from the recorded facts (see `Plan`).
 public enum Stage: Sendable, Codable, Equatable {
     case registerTaskDefinition
+    /// ECS controller: point the service at a task definition.
     case updateService(Revision)
+    /// ECS controller: wait until the service is stable on a task definition.
     case waitStable(Revision)
+    /// EXTERNAL controller: a task set of that revision at `percent` of the service's tasks,
+    /// behind its own target group.
+    case createTaskSet(Revision, percent: Int)
+    case scaleTaskSet(Revision, percent: Int)
+    /// Task set steady, its tasks running and its targets healthy.
+    case waitTaskSetHealthy(Revision)
+    /// Send `percent` of the traffic to the new target group and the rest to the old one,
+    /// then read the listener and rules back until they show exactly that.
+    case routeTraffic(percent: Int)
+    /// Hold while watching health; any failure fails the stage.
+    case bake(seconds: Double, reason: String)
+    case promote(Revision)
+    case deleteTaskSet(Revision)
+    case runHook(HookPoint)
 
     public var name: String {
         switch self {
@@ -20,31 +37,23 @@ public enum Stage: Sendable, Codable, Equatable {
         case .updateService(.previous): "restorePreviousTaskDefinition"
         case .waitStable(.new): "waitForStability"
         case .waitStable(.previous): "waitForStabilityOnPrevious"
+        case .createTaskSet(let r, let p): "createTaskSet(\(r.rawValue), \(p)%)"
+        case .scaleTaskSet(let r, let p): "scaleTaskSet(\(r.rawValue), \(p)%)"
+        case .waitTaskSetHealthy(let r): "waitTaskSetHealthy(\(r.rawValue))"
+        case .routeTraffic(let p): "routeTraffic(\(p)%)"
+        case .bake(let s, let reason): "bake(\(GoDuration.format(.seconds(s))), \(reason))"
+        case .promote(let r): "promote(\(r.rawValue))"
+        case .deleteTaskSet(let r): "deleteTaskSet(\(r.rawValue))"
+        case .runHook(let p): "hook(\(p.rawValue))"
         }
     }
 
-    /// Share of the progress bar.
+    /// Share of the progress bar: waiting and baking take the time.
     var weight: Double {
         switch self {
-        case .registerTaskDefinition: 10
-        case .updateService: 10
-        case .waitStable: 80
+        case .waitStable, .waitTaskSetHealthy: 20
+        case .bake(let s, _): max(5, min(40, s / 15))
+        default: 5
         }
-    }
-}
-
-/// Plans: the stages of each strategy, and the stages that undo them.
-public enum Plan {
-    public static func stages(for strategy: StrategyKind) -> [Stage] {
-        switch strategy {
-        case .quicksync, .canary, .bluegreen, .rolling:
-            [.registerTaskDefinition, .updateService(.new), .waitStable(.new)]
-        }
-    }
-
-    /// Compensating stages for what the facts say was done. Empty when nothing changed.
-    public static func rollbackStages(facts: DeploymentFacts) -> [Stage] {
-        guard facts.serviceUpdated, facts.previousTaskDefinition != nil else { return [] }
-        return [.updateService(.previous), .waitStable(.previous)]
     }
 }

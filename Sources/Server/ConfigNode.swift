@@ -29,6 +29,15 @@ struct ConfigObject {
     let source: String
 
     private func key(_ k: String) -> String { path.isEmpty ? k : "\(path).\(k)" }
+    func keyPath(_ k: String) -> String { key(k) }
+
+    /// A scalar as text; a list becomes comma-separated (`stages: [10, 25]` -> "10,25").
+    func scalarText(_ k: String) throws -> String? {
+        guard let v = fields[k], !(v is NSNull) else { return nil }
+        if v is [String: Any] { throw fail(k, "must be a value, not a mapping") }
+        if let list = v as? [Any] { return list.map { "\($0)" }.joined(separator: ",") }
+        return "\(v)"
+    }
     private func fail(_ k: String, _ message: String) -> ConfigError { ConfigError("\(source): \(key(k)): \(message)") }
 
     func only(_ allowed: Set<String>) throws {
@@ -83,13 +92,4 @@ struct ConfigObject {
         return d
     }
 
-    func intList(_ k: String) throws -> [Int]? {
-        guard let v = fields[k], !(v is NSNull) else { return nil }
-        let items: [String]
-        if let list = v as? [Any] { items = list.map { "\($0)" } } else { items = "\(v)".split(separator: ",").map(String.init) }
-        return try items.map {
-            guard let i = Int($0.trimmingCharacters(in: .whitespaces)) else { throw fail(k, "'\($0)' is not a whole number") }
-            return i
-        }
-    }
 }

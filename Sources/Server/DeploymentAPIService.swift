@@ -85,6 +85,28 @@ struct DeploymentAPIService: Deployment_V1_DeploymentService.SimpleServiceProtoc
         }
     }
 
+    func detectDrift(request: Deployment_V1_DriftRequest, context: ServerContext) async throws -> Deployment_V1_DriftReport {
+        try await handle {
+            guard !request.cluster.isEmpty else { throw EngineError.invalid("cluster", "is required") }
+            guard !request.service.isEmpty else { throw EngineError.invalid("service", "is required") }
+            let report = try await engine.drift(cluster: request.cluster, service: request.service)
+            var out = Deployment_V1_DriftReport()
+            out.cluster = report.cluster
+            out.service = report.service
+            out.baselineDeploymentID = report.baselineDeployment ?? ""
+            out.drifted = !report.items.isEmpty
+            out.summary = report.summary
+            out.items = report.items.map { item in
+                var p = Deployment_V1_DriftItem()
+                p.field = item.field
+                p.expected = item.expected
+                p.actual = item.actual
+                return p
+            }
+            return out
+        }
+    }
+
     static func id(_ id: String) throws -> String {
         guard !id.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw EngineError.invalid("id", "is required")

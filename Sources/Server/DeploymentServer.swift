@@ -32,8 +32,10 @@ public final class DeploymentServer: Sendable {
         let metrics = ServerMetrics()
         self.metrics = metrics
         let observedCloud = MiddlewareCloud(cloud, middleware: [MetricsMiddleware(metrics: metrics)]).cloud
-        self.engine = DeploymentEngine(cloud: observedCloud, clock: clock, defaults: config.strategy,
-                                       observers: [MetricsObserver(metrics: metrics)], logger: logger)
+        let network = NetworkHooks(client: .shared)
+        let environment = EngineEnvironment(cloud: observedCloud, clock: clock, hooks: network, probe: network,
+                                            observers: [MetricsObserver(metrics: metrics)], logger: logger)
+        self.engine = DeploymentEngine(environment: environment, defaults: config.deployment)
         var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
         // A hard cap at the transport (above it the stream is reset); below it, requests over
         // `max_request_bytes` get a clear RESOURCE_EXHAUSTED from the service.

@@ -21,14 +21,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var maxRetries = 3
     public var retryDelay: Duration = .seconds(1)
     public var maxRetryDelay: Duration = .seconds(30)
-    // strategy:
-    public var strategy = StrategyDefaults()
-    public var canaryStages = [10, 25, 50, 100]
-    public var canaryStageTimeout: Duration = .seconds(300)
-    public var stabilizationTime: Duration = .seconds(30)
-    public var cleanupDelay: Duration = .seconds(60)
-    public var rollingBatchSize = 25
-    public var rollingBatchDelay: Duration = .seconds(60)
+    // strategy: the defaults of every deployment (each deployment's -config overrides them).
+    public var deployment = DeploymentSettings()
     // mock:
     public var mockMode = false
     /// Simulated seconds per real second in mock mode (`mock.speedup`).
@@ -82,26 +76,7 @@ public struct ServerConfig: Sendable, Equatable {
             retryDelay = try a.duration("retry_delay") ?? retryDelay
             maxRetryDelay = try a.duration("max_retry_delay") ?? maxRetryDelay
         }
-        if let st = try root.objectIfPresent("strategy") {
-            try st.only(["timeout", "poll_interval", "canary", "bluegreen", "rolling"])
-            strategy.timeout = try st.duration("timeout") ?? strategy.timeout
-            strategy.pollInterval = try st.duration("poll_interval") ?? strategy.pollInterval
-            if let c = try st.objectIfPresent("canary") {
-                try c.only(["stages", "stage_timeout"])
-                canaryStages = try c.intList("stages") ?? canaryStages
-                canaryStageTimeout = try c.duration("stage_timeout") ?? canaryStageTimeout
-            }
-            if let b = try st.objectIfPresent("bluegreen") {
-                try b.only(["stabilization_time", "cleanup_delay"])
-                stabilizationTime = try b.duration("stabilization_time") ?? stabilizationTime
-                cleanupDelay = try b.duration("cleanup_delay") ?? cleanupDelay
-            }
-            if let r = try st.objectIfPresent("rolling") {
-                try r.only(["batch_size", "batch_delay"])
-                rollingBatchSize = try r.int("batch_size", min: 1) ?? rollingBatchSize
-                rollingBatchDelay = try r.duration("batch_delay") ?? rollingBatchDelay
-            }
-        }
+        if let st = try root.objectIfPresent("strategy") { try applyStrategy(st) }
         if let m = try root.objectIfPresent("mock") {
             try m.only(["enabled", "speedup", "throttle"])
             mockMode = try m.bool("enabled") ?? mockMode
@@ -114,6 +89,34 @@ public struct ServerConfig: Sendable, Equatable {
             tlsKeyFile = try t.string("key_file") ?? tlsKeyFile
         }
         if let level = try root.string("log_level") { logLevel = try Self.level(level, path: "log_level") }
+    }
+
+    /// `strategy:` keys, each read by the same code as the `-config` key it stands for.
+    private mutating func applyStrategy(_ st: ConfigObject) throws {
+        let sections: [String: [String: String]] = [
+            "": ["timeout": "timeout", "poll_interval": "poll_interval", "require_approval": "require_approval",
+                 "approval_timeout": "approval_timeout", "fail_on_drift": "fail_on_drift"],
+            "canary": ["stages": "canary_stages", "stage_timeout": "stage_timeout", "target_group": "canary_target_group"],
+            "bluegreen": ["stabilization_time": "stabilization_time", "cleanup_delay": "cleanup_delay"],
+            "rolling": ["batch_size": "batch_size", "batch_delay": "batch_delay"],
+            "health_check": ["url": "health_check_url", "status": "health_check_status", "interval": "health_check_interval"],
+            "hooks": Dictionary(uniqueKeysWithValues: HookPoint.allCases.map { ($0.rawValue, "hook_\($0.rawValue)") }
+                + [("timeout", "hook_timeout")]),
+        ]
+        try st.only(Set(sections[""]!.keys).union(sections.keys.filter { !$0.isEmpty }))
+        for (section, keys) in sections {
+            let object = section.isEmpty ? st : try st.objectIfPresent(section)
+            guard let object else { continue }
+            if !section.isEmpty { try object.only(Set(keys.keys)) }
+            for (yamlKey, settingKey) in keys {
+                guard let value = try object.scalarText(yamlKey) else { continue }
+                do {
+                    try deployment.apply(key: settingKey, value: value)
+                } catch let error as EngineError {
+                    throw ConfigError("\(object.source): \(object.keyPath(yamlKey)): \(error.detail)")
+                }
+            }
+        }
     }
 
     mutating func apply(environment env: [String: String]) throws {

@@ -15,8 +15,10 @@ final class ServiceRecord {
     var configuration: DeploymentConfiguration
     var deployments: [DeploymentRecord] = []
     var taskSets: [TaskSetRecord] = []
-    /// Live tasks and recently stopped ones, in launch order.
+    /// Tasks not yet STOPPED, in launch order (the only ones the controller looks at).
     var tasks: [TaskRecord] = []
+    /// STOPPED tasks still visible to DescribeTasks, in the order they stopped.
+    var stoppedTasks: [TaskRecord] = []
     /// The instant up to which this service's timeline has been played.
     var evaluatedAt: Date
     /// The task definition and id of the last deployment that COMPLETED (rollback target).
@@ -50,6 +52,21 @@ final class ServiceRecord {
             if let time = task.nextEvent(after: evaluatedAt), next == nil || time < next! { next = time }
         }
         return next
+    }
+
+    /// Every task still remembered, stopped ones included, in launch order.
+    var allTasks: [TaskRecord] {
+        guard !stoppedTasks.isEmpty else { return tasks }
+        return (stoppedTasks + tasks).sorted { $0.createdAt < $1.createdAt }
+    }
+
+    /// Moves the tasks that are STOPPED by `evaluatedAt` to `stoppedTasks`.
+    func archiveStopped() {
+        let t = evaluatedAt
+        guard tasks.contains(where: { $0.isStopped(at: t) }) else { return }
+        let done = tasks.filter { $0.isStopped(at: t) }.sorted { $0.stoppedAt! < $1.stoppedAt! }
+        stoppedTasks += done
+        tasks.removeAll { $0.isStopped(at: t) }
     }
 
     /// Indices of the tasks `owner` launched that ECS still wants running.

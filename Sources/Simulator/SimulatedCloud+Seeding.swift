@@ -89,7 +89,7 @@ extension SimulatedCloud {
         (try? withState(nil) { s, now in
             guard let svc = s.service(cluster: cluster.arnResourceName, name) else { return [] }
             s.advance(svc, to: now)
-            return svc.tasks.map { $0.snapshot(at: now) }
+            return svc.allTasks.map { $0.snapshot(at: now) }
         }) ?? []
     }
 }

@@ -27,6 +27,10 @@ public struct SimulatorSettings: Sendable {
     public var throttle: RateLimits?
     /// Mock mode: clusters and services named for the first time are created on the fly.
     public var autoCreate: Bool
+    /// The controller of services created on the fly. With `.external` each comes with an
+    /// application load balancer, a listener and two target groups (blue with 100% of the
+    /// traffic, green with 0%), so every strategy works on it.
+    public var autoCreateController: DeploymentController = .ecs
     /// Seed of the generator behind task ids, deployment ids and ARN suffixes.
     public var seed: UInt64
 

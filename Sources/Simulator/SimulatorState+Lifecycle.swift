@@ -7,14 +7,24 @@ import Foundation
 extension SimulatorState {
     /// Brings `svc` to `now`.
     mutating func advance(_ svc: ServiceRecord, to now: Date) {
-        var steps = 0
-        while let next = svc.nextEvent(), next <= now, steps < 100_000 {
-            svc.evaluatedAt = max(next, svc.evaluatedAt)
+        // Guards against a loop that never moves time (all timings 0 and a failing image).
+        var stepsAtSameInstant = 0
+        while let next = svc.nextEvent(), next <= now {
+            if next <= svc.evaluatedAt {
+                stepsAtSameInstant += 1
+                if stepsAtSameInstant > 10_000 { break }
+            } else {
+                stepsAtSameInstant = 0
+                svc.evaluatedAt = next
+            }
             applyDueFailures(svc)
             reconcile(svc)
-            steps += 1
+            svc.archiveStopped()
+            // A long jump over a crash loop would pile up stopped tasks: prune as we go.
+            if svc.stoppedTasks.count > settings.stoppedTasksKept + 64 { pruneStoppedTasks(svc) }
         }
         if now > svc.evaluatedAt { svc.evaluatedAt = now }
+        svc.archiveStopped()
         pruneStoppedTasks(svc)
     }
 
@@ -57,7 +67,8 @@ extension SimulatorState {
 
         // Older deployments' tasks that serve nothing go at once; healthy ones while the
         // minimum healthy count holds.
-        var healthy = svc.tasks.filter { $0.isLive && $0.isHealthyRunning(at: t) }.count
+        var healthy = 0
+        for task in svc.tasks where task.isLive && task.isHealthyRunning(at: t) { healthy += 1 }
         for i in svc.tasks.indices where svc.tasks[i].isLive && svc.tasks[i].owner != primary {
             if !svc.tasks[i].isHealthyRunning(at: t) {
                 stopTask(svc, i, reason: scaling)
@@ -69,7 +80,8 @@ extension SimulatorState {
 
         // The PRIMARY launches what it lacks, within the maximum.
         if svc.deployments[p].rolloutState != "FAILED" {
-            let live = svc.tasks.filter(\.isLive).count
+            var live = 0
+            for task in svc.tasks where task.isLive { live += 1 }
             let launches = min(desired - svc.liveTasks(of: primary).count, maxTotal - live)
             if launches > 0 {
                 let definition = svc.deployments[p].taskDefinition
@@ -184,19 +196,12 @@ extension SimulatorState {
     /// Forgets STOPPED tasks past the retention time, and the oldest beyond the cap.
     private mutating func pruneStoppedTasks(_ svc: ServiceRecord) {
         let horizon = svc.evaluatedAt.addingTimeInterval(-settings.stoppedTaskRetention)
-        var stopped = svc.tasks.filter { $0.isStopped(at: svc.evaluatedAt) }.count
-        guard stopped > 0 else { return }
-        var kept: [TaskRecord] = []
-        kept.reserveCapacity(svc.tasks.count)
-        for task in svc.tasks {
-            if let stoppedAt = task.stoppedAt, stoppedAt <= svc.evaluatedAt,
-               stoppedAt < horizon || stopped > settings.stoppedTasksKept {
-                stopped -= 1
-                taskOwners[task.id] = nil
-                continue
-            }
-            kept.append(task)
+        var drop = 0
+        for task in svc.stoppedTasks {
+            guard svc.stoppedTasks.count - drop > settings.stoppedTasksKept || task.stoppedAt! < horizon else { break }
+            taskOwners[task.id] = nil
+            drop += 1
         }
-        if kept.count != svc.tasks.count { svc.tasks = kept }
+        if drop > 0 { svc.stoppedTasks.removeFirst(drop) }
     }
 }

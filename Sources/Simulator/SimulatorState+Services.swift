@@ -84,7 +84,7 @@ extension SimulatorState {
         var arns: [String] = []
         for svc in owners {
             advance(svc, to: now)
-            for task in svc.tasks where startedBy == nil || task.owner == startedBy {
+            for task in svc.allTasks where startedBy == nil || task.owner == startedBy {
                 if task.isLive || (task.stoppedAt.map { $0 >= recent } ?? true) { arns.append(task.arn) }
             }
         }
@@ -101,7 +101,9 @@ extension SimulatorState {
             let id = reference.arnResourceName
             guard let key = taskOwners[id], let svc = services[key], svc.cluster == cluster else { continue }
             advance(svc, to: now)
-            if let task = svc.tasks.first(where: { $0.id == id }) { found.append(task.snapshot(at: now)) }
+            if let task = svc.tasks.first(where: { $0.id == id }) ?? svc.stoppedTasks.first(where: { $0.id == id }) {
+                found.append(task.snapshot(at: now))
+            }
         }
         return found
     }

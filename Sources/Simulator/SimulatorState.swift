@@ -96,8 +96,9 @@ struct SimulatorState {
         return try autoCreateService(cluster: cluster, name: name.arnResourceName, now: now)
     }
 
-    /// Mock mode's service: ECS controller, 3 tasks, the family named after the service
-    /// (registered with one nginx container unless it exists), circuit breaker without rollback.
+    /// Mock mode's service: 3 tasks, the family named after the service (registered with one
+    /// nginx container unless it exists), circuit breaker without rollback; the controller of
+    /// `settings.autoCreateController` (EXTERNAL comes with its load balancer).
     private mutating func autoCreateService(cluster: String, name: String, now: Date) throws -> ServiceRecord {
         let definition: TaskDefinition
         if let latest = taskDefinitions[name]?.last {
@@ -110,9 +111,21 @@ struct SimulatorState {
                 "family": .string(name), "containerDefinitions": .array([container]),
             ])), now: now)
         }
+        var loadBalancers: [LoadBalancerRef] = []
+        if settings.autoCreateController == .external {
+            let balancer = createLoadBalancer(name: "\(name)-alb")
+            let blue = try createTargetGroup(name: "\(name)-blue", loadBalancerArn: balancer.loadBalancerArn, port: 80, protocolName: "HTTP")
+            let green = try createTargetGroup(name: "\(name)-green", loadBalancerArn: balancer.loadBalancerArn, port: 80, protocolName: "HTTP")
+            _ = try createListener(loadBalancerArn: balancer.loadBalancerArn, port: 80, protocolName: "HTTP", defaultActions: [
+                .forward([WeightedTargetGroup(targetGroupArn: blue.targetGroupArn, weight: 100),
+                          WeightedTargetGroup(targetGroupArn: green.targetGroupArn, weight: 0)]),
+            ])
+            loadBalancers = [LoadBalancerRef(targetGroupArn: blue.targetGroupArn, containerName: "app", containerPort: 80)]
+        }
         return try createService(
-            cluster: cluster, name: name, taskDefinition: definition.arn ?? name, desiredCount: 3, controller: .ecs,
-            loadBalancers: [], circuitBreaker: CircuitBreaker(enable: true, rollback: false), now: now)
+            cluster: cluster, name: name, taskDefinition: definition.arn ?? name, desiredCount: 3,
+            controller: settings.autoCreateController, loadBalancers: loadBalancers,
+            circuitBreaker: CircuitBreaker(enable: true, rollback: false), now: now)
     }
 
     /// A service in steady state: every task RUNNING and HEALTHY at `now`.

@@ -123,14 +123,13 @@ struct TaskRecord {
             if let stoppedAt, stoppedAt > t { return stoppedAt }
             return nil
         }
-        var next: Date?
-        for time in [pendingAt, runningAt, healthAt] {
+        var next = failAt.map { max($0, t) }
+        func consider(_ time: Date?) {
             if let time, time > t, next == nil || time < next! { next = time }
         }
-        if let failAt {
-            let due = max(failAt, t)
-            if next == nil || due < next! { next = due }
-        }
+        consider(pendingAt)
+        consider(runningAt)
+        consider(healthAt)
         return next
     }
 

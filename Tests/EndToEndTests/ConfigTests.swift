@@ -39,10 +39,10 @@ import Testing
         #expect(config.port == 50051)
         #expect(config.metricsPort == 9090)
         #expect(config.gracefulTimeout == .seconds(30))
-        #expect(config.strategy.timeout == .seconds(600))
-        #expect(config.canaryStages == [10, 25, 50, 100])
-        #expect(config.canaryStageTimeout == .seconds(300))
-        #expect(config.cleanupDelay == .seconds(60))
+        #expect(config.deployment.timeout == .seconds(600))
+        #expect(config.deployment.canaryStages == [10, 25, 50, 100])
+        #expect(config.deployment.stageTimeout == .seconds(300))
+        #expect(config.deployment.cleanupDelay == .seconds(60))
         #expect(config.mockMode == false)
     }
 
@@ -68,7 +68,9 @@ import Testing
     @Test(arguments: [
         ("server:\n  prot: 1\n", "server.prot: unknown key"),
         ("server:\n  graceful_timeout: soon\n", "server.graceful_timeout: 'soon' is not a duration"),
-        ("strategy:\n  canary:\n    stages: [10, x]\n", "strategy.canary.stages: 'x' is not a whole number"),
+        ("strategy:\n  canary:\n    stages: [10, x]\n", "strategy.canary.stages: 'x' is not a percentage"),
+        ("strategy:\n  canary:\n    stages: [50, 25, 100]\n", "strategy.canary.stages: stages must ascend"),
+        ("strategy:\n  hooks:\n    pre_traffic: ftp://x\n", "strategy.hooks.pre_traffic: 'ftp://x' is not an http(s) URL"),
         ("server: [1, 2]\n", "server must be a mapping"),
         ("server:\n  port: 99999\n", "server.port: '99999' is not a port"),
         ("server: {port: 1\n", "not valid YAML"),
@@ -76,6 +78,24 @@ import Testing
     func badConfigNamesTheKey(yaml: String, expected: String) throws {
         let path = try write(yaml)
         #expect { try ServerConfig.load(path: path, environment: [:]) } throws: { "\($0)".contains(expected) }
+    }
+
+    @Test func strategyKeysOfConfigYamlSetTheDeploymentDefaults() throws {
+        let yaml = """
+            strategy:
+              require_approval: true
+              rolling: {batch_size: 50, batch_delay: 2m}
+              health_check: {url: "http://svc/health", status: 204}
+              hooks: {post_success: "exec:notify", timeout: 5s}
+            """
+        let config = try ServerConfig.load(path: try write(yaml), environment: [:])
+        #expect(config.deployment.requireApproval)
+        #expect(config.deployment.batchSize == 50)
+        #expect(config.deployment.batchDelay == .seconds(120))
+        #expect(config.deployment.healthCheckURL == "http://svc/health")
+        #expect(config.deployment.healthCheckStatus == 204)
+        #expect(config.deployment.hooks[.postSuccess] == "exec:notify")
+        #expect(config.deployment.hookTimeout == .seconds(5))
     }
 
     @Test func tlsNeedsBothFiles() {

@@ -30,17 +30,17 @@ struct ScaleTests {
         print("1000 services rolled out and polled in \(elapsed)")
     }
 
-    /// A crash loop without circuit breaker over a simulated day: bounded memory, little CPU.
-    @Test func crashLoopOverADayStaysBounded() async throws {
+    /// A crash loop without circuit breaker over six simulated hours: bounded memory, little CPU.
+    @Test func crashLoopOverHoursStaysBounded() async throws {
         let w = World()
         let v1 = try w.register(image: "nginx:crash-after-1s")
         try w.sim.createService(cluster: "prod", name: "web", taskDefinition: v1, desiredCount: 3,
                                 circuitBreaker: CircuitBreaker(enable: false, rollback: false))
         let start = ContinuousClock.now
-        w.advance(86_400)
+        w.advance(6 * 3600)
         let s = try await w.describe()
-        #expect(s.primaryDeployment?.failedTasks ?? 0 > 30_000)
+        #expect(s.primaryDeployment?.failedTasks ?? 0 > 10_000)
         #expect(w.sim.tasks(cluster: "prod", service: "web").count <= 110)
-        print("a day of crash loop played in \(start.duration(to: .now))")
+        print("six hours of crash loop played in \(start.duration(to: .now))")
     }
 }

@@ -1,0 +1,66 @@
+import CloudModel
+import Foundation
+
+/// Stages for the ECS deployment controller, and task definition registration.
+extension DeploymentRunner {
+    func registerTaskDefinition(_ c: StageContext, _ request: DeploymentRequest, _ facts: DeploymentFacts) async throws -> String {
+        if let done = facts.newTaskDefinition { return "already registered \(done.arnResourceName)" }
+        let service = try await describeService(request)
+        let primarySet = service.primaryTaskSet
+        let current = primarySet?.taskDefinition ?? service.taskDefinition
+        let given = try JSONValue.parse(request.taskDefinition)
+        var base: TaskDefinition?
+        if (given["containerDefinitions"]?.arrayValue ?? []).isEmpty {
+            guard let current else {
+                throw StageError("taskdef.containerDefinitions is empty and the service has no task definition to take them from")
+            }
+            base = try await cloud.ecs.describeTaskDefinition(current)
+        }
+        let registered = try await cloud.ecs.registerTaskDefinition(TaskDefinitionInput.definitionToRegister(request: given, current: base))
+        guard let arn = registered.arn else { throw StageError("RegisterTaskDefinition returned no ARN") }
+        let previousTG = primarySet?.loadBalancers.first?.targetGroupArn ?? service.loadBalancers.first?.targetGroupArn
+        await setFacts(c.id, "previous \(current?.arnResourceName ?? "none"), new \(arn.arnResourceName)") {
+            $0.previousTaskDefinition = current
+            $0.newTaskDefinition = arn
+            $0.desiredCount = service.desiredCount
+            $0.previousTaskSet = primarySet?.id
+            $0.previousTargetGroup = previousTG
+        }
+        return "registered \(arn.arnResourceName)"
+    }
+
+    func updateService(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision) async throws -> String {
+        let target = try taskDefinition(revision, try await facts(c.id))
+        if revision == .new {
+            await setFacts(c.id, "updating the service to \(target.arnResourceName)") { $0.serviceUpdated = true }
+        }
+        var input = UpdateServiceInput(cluster: request.cluster, service: request.service, taskDefinition: target)
+        if request.strategy == .rolling, revision == .new {
+            // ECS replaces at most batch_size percent of the tasks at a time.
+            input.deploymentConfiguration = DeploymentConfiguration(maximumPercent: 100 + settings.batchSize,
+                                                                    minimumHealthyPercent: 100 - settings.batchSize)
+        }
+        _ = try await cloud.ecs.updateService(input)
+        return "service updated to \(target.arnResourceName)"
+    }
+
+    func waitStable(_ c: StageContext, _ request: DeploymentRequest, target: String) async throws -> String {
+        var lastReport = ""
+        while true {
+            let service = try await describeService(request)
+            switch ServiceStability.evaluate(service, target: target) {
+            case .stable:
+                return "stable on \(target.arnResourceName) with \(service.runningCount)/\(service.desiredCount) tasks"
+            case .failed(let reason):
+                throw StageError(reason)
+            case .progressing(let running, let desired):
+                let report = "\(running)/\(desired) tasks of \(target.arnResourceName) running"
+                if report != lastReport {
+                    lastReport = report
+                    await progress(c, report, fraction: desired > 0 ? Double(running) / Double(desired) : 0.5)
+                }
+                try await pollPause(until: c.deadline, waitingFor: "the service to be stable on \(target.arnResourceName) (\(report))")
+            }
+        }
+    }
+}

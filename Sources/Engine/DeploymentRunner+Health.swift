@@ -1,0 +1,52 @@
+import CloudModel
+import Foundation
+
+/// Bake stages: hold for a while, watching the new task set, its targets and the optional
+/// custom HTTP health check; the first sign of trouble fails the stage.
+extension DeploymentRunner {
+    func bake(_ c: StageContext, _ request: DeploymentRequest, seconds: Double) async throws -> String {
+        let start = clock.now()
+        let end = start.addingTimeInterval(seconds)
+        var nextProbe = start
+        var checks = 0
+        while true {
+            try await checkHealth(request, try await facts(c.id))
+            if let url = settings.healthCheckURL, clock.now() >= nextProbe {
+                try await probe(url)
+                nextProbe = clock.now().adding(settings.healthCheckInterval)
+            }
+            checks += 1
+            let now = clock.now()
+            if now >= end { break }
+            let elapsed = now.timeIntervalSince(start)
+            await progress(c, "healthy for \(GoDuration.format(.seconds(elapsed))) of \(GoDuration.format(.seconds(seconds)))",
+                           fraction: seconds > 0 ? elapsed / seconds : 1)
+            try await clock.sleep(for: min(settings.pollInterval, .seconds(end.timeIntervalSince(now))))
+        }
+        return "healthy for \(GoDuration.format(.seconds(seconds))) (\(checks) checks)"
+    }
+
+    /// The new task set is running all its tasks, none of its targets is unhealthy.
+    private func checkHealth(_ request: DeploymentRequest, _ facts: DeploymentFacts) async throws {
+        guard let id = facts.newTaskSet, let tg = facts.newTargetGroup else { return }
+        let set = try await describeTaskSet(request, id)
+        let targets = try await cloud.elb.describeTargetHealth(targetGroupArn: tg)
+        switch TaskSetHealth.evaluate(set, targets: targets) {
+        case .healthy: return
+        case .unhealthy(let reason): throw StageError(reason)
+        case .starting(let report, _): throw StageError("task set \(id) is no longer healthy: \(report)")
+        }
+    }
+
+    private func probe(_ url: String) async throws {
+        let status: Int
+        do {
+            status = try await env.probe.status(of: url, timeout: min(settings.healthCheckInterval, .seconds(30)))
+        } catch {
+            throw StageError("health check \(url) failed: \(error)")
+        }
+        guard status == settings.healthCheckStatus else {
+            throw StageError("health check \(url) answered \(status), expected \(settings.healthCheckStatus)")
+        }
+    }
+}

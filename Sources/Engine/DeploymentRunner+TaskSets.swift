@@ -1,0 +1,138 @@
+import CloudModel
+import Foundation
+
+/// Stages for services with the EXTERNAL deployment controller (task sets).
+extension DeploymentRunner {
+    private func taskSetID(_ revision: Revision, _ facts: DeploymentFacts) throws -> String {
+        let id = revision == .new ? facts.newTaskSet : facts.previousTaskSet
+        guard let id else { throw StageError("no \(revision.rawValue) task set recorded") }
+        return id
+    }
+
+    private func targetGroup(_ revision: Revision, _ facts: DeploymentFacts) throws -> String {
+        let tg = revision == .new ? facts.newTargetGroup : facts.previousTargetGroup
+        guard let tg else { throw StageError("no \(revision.rawValue) target group recorded") }
+        return tg
+    }
+
+    func createTaskSet(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision, percent: Int) async throws -> String {
+        var facts = try await facts(c.id)
+        if revision == .new, let existing = facts.newTaskSet { return "already created \(existing)" }
+        let service = try await describeService(request)
+        if facts.trafficTargets.isEmpty {
+            let routes = try await discoverTraffic(service: service, facts: facts)
+            await setFacts(c.id, "traffic: \(routes.targets.count) listener/rule(s), new target group \(routes.newTargetGroup.arnResourceName)") {
+                $0.trafficTargets = routes.targets
+                $0.newTargetGroup = routes.newTargetGroup
+            }
+            facts = try await self.facts(c.id)
+        }
+        let template = service.primaryTaskSet?.loadBalancers.first ?? service.loadBalancers.first
+        let tg = try targetGroup(revision, facts)
+        let input = CreateTaskSetInput(
+            cluster: request.cluster, service: request.service, taskDefinition: try taskDefinition(revision, facts),
+            externalId: "\(request.id)-\(revision.rawValue)", scale: Scale(value: Double(percent)),
+            loadBalancers: [LoadBalancerRef(targetGroupArn: tg, containerName: template?.containerName, containerPort: template?.containerPort)],
+            clientToken: "\(request.id)-\(revision.rawValue)")
+        let created = try await cloud.ecs.createTaskSet(input)
+        await setFacts(c.id, "created \(revision.rawValue) task set \(created.id)") {
+            if revision == .new {
+                $0.newTaskSet = created.id
+            } else {
+                $0.previousTaskSet = created.id
+                $0.previousTaskSetDeleted = false
+            }
+        }
+        return "created task set \(created.id) at \(percent)% on \(tg.arnResourceName)"
+    }
+
+    func scaleTaskSet(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision, percent: Int) async throws -> String {
+        let id = try taskSetID(revision, try await facts(c.id))
+        _ = try await cloud.ecs.updateTaskSet(cluster: request.cluster, service: request.service, taskSet: id,
+                                              scale: Scale(value: Double(percent)))
+        if revision == .previous { await setFacts(c.id, "previous task set scaled to \(percent)%") { $0.previousScale = percent } }
+        return "task set \(id) scaled to \(percent)%"
+    }
+
+    func describeTaskSet(_ request: DeploymentRequest, _ id: String) async throws -> TaskSet {
+        let sets = try await cloud.ecs.describeTaskSets(cluster: request.cluster, service: request.service, taskSets: [id])
+        guard let set = sets.first else { throw StageError("task set \(id) not found") }
+        return set
+    }
+
+    func waitTaskSetHealthy(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision) async throws -> String {
+        let facts = try await facts(c.id)
+        let id = try taskSetID(revision, facts)
+        let tg = try targetGroup(revision, facts)
+        var lastReport = ""
+        while true {
+            let set = try await describeTaskSet(request, id)
+            let targets = try await cloud.elb.describeTargetHealth(targetGroupArn: tg)
+            switch TaskSetHealth.evaluate(set, targets: targets) {
+            case .healthy(let report):
+                return report
+            case .unhealthy(let reason):
+                throw StageError(reason)
+            case .starting(let report, let fraction):
+                if report != lastReport {
+                    lastReport = report
+                    await progress(c, report, fraction: fraction)
+                }
+                try await pollPause(until: c.deadline, waitingFor: "task set \(id) to be healthy (\(report))")
+            }
+        }
+    }
+
+    func promote(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision) async throws -> String {
+        let id = try taskSetID(revision, try await facts(c.id))
+        _ = try await cloud.ecs.updateServicePrimaryTaskSet(cluster: request.cluster, service: request.service, primaryTaskSet: id)
+        await setFacts(c.id, "task set \(id) is PRIMARY") { $0.promoted = revision == .new }
+        return "task set \(id) is PRIMARY"
+    }
+
+    /// Deletes a task set, but only once no listener or rule sends it traffic.
+    func deleteTaskSet(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision) async throws -> String {
+        let facts = try await facts(c.id)
+        let id = try taskSetID(revision, facts)
+        let tg = try targetGroup(revision, facts)
+        let routes = try await readWeights(facts.trafficTargets)
+        if let live = routes.first(where: { ($0.weights[tg] ?? 0) > 0 }) {
+            throw StageError("refusing to delete task set \(id): \(live.arn.arnResourceName) still sends it \(live.share(of: tg))% of the traffic")
+        }
+        do {
+            _ = try await cloud.ecs.deleteTaskSet(cluster: request.cluster, service: request.service, taskSet: id, force: false)
+        } catch let error as CloudError where error.code == CloudError.taskSetNotFound {
+            // Already gone (a resumed stage).
+        }
+        // Done when ECS has drained it and it is gone.
+        while let set = try await cloud.ecs.describeTaskSets(cluster: request.cluster, service: request.service, taskSets: [id]).first {
+            try await pollPause(until: c.deadline, waitingFor: "task set \(id) to drain (\(set.status), \(set.runningCount) tasks)")
+        }
+        await setFacts(c.id, "deleted \(revision.rawValue) task set \(id)") {
+            if revision == .previous { $0.previousTaskSetDeleted = true } else { $0.newTaskSet = nil }
+        }
+        return "deleted task set \(id)"
+    }
+}
+
+/// Whether a task set is up: steady, every task running, every target of it healthy. Pure.
+enum TaskSetHealth: Equatable {
+    case healthy(String)
+    case starting(String, fraction: Double)
+    case unhealthy(String)
+
+    static func evaluate(_ set: TaskSet, targets: [TargetHealth]) -> TaskSetHealth {
+        if set.status == "DRAINING" { return .unhealthy("task set \(set.id) is draining") }
+        if let bad = targets.first(where: { $0.state == "unhealthy" }) {
+            return .unhealthy("target \(bad.targetId) of task set \(set.id) is unhealthy\(bad.reason.map { " (\($0))" } ?? "")")
+        }
+        let healthy = targets.filter { $0.state == "healthy" }.count
+        let desired = set.computedDesiredCount
+        let report = "\(set.runningCount)/\(desired) tasks running, \(healthy) healthy targets, \(set.stabilityStatus)"
+        if set.stabilityStatus == "STEADY_STATE", set.runningCount == desired, healthy >= desired {
+            return .healthy("task set \(set.id): \(report)")
+        }
+        let fraction = desired > 0 ? Double(min(healthy, desired)) / Double(desired) : 0.5
+        return .starting(report, fraction: fraction)
+    }
+}

@@ -1,0 +1,111 @@
+import CloudModel
+import Foundation
+
+/// Finding the listeners and rules that carry a service's traffic, and moving it.
+extension DeploymentRunner {
+    struct DiscoveredTraffic {
+        let targets: [String]
+        let newTargetGroup: String
+    }
+
+    /// From the service's target group to its load balancers, their listeners and rules, and
+    /// the second target group (named in the same forward action, or `canary_target_group`).
+    func discoverTraffic(service: ECSService, facts: DeploymentFacts) async throws -> DiscoveredTraffic {
+        guard let old = facts.previousTargetGroup else {
+            throw StageError("listener ARN not found: service \(service.serviceName) has no load balancer target group")
+        }
+        let groups = try await cloud.elb.describeTargetGroups(arns: [old])
+        guard let group = groups.first, !group.loadBalancerArns.isEmpty else {
+            throw StageError("listener ARN not found: target group \(old.arnResourceName) is not attached to a load balancer")
+        }
+        var routes: [TrafficRoute] = []
+        for lb in group.loadBalancerArns {
+            for listener in try await cloud.elb.describeListeners(loadBalancerArn: lb) {
+                let route = TrafficRoute(arn: listener.listenerArn, isRule: false, actions: listener.defaultActions)
+                if route.weights[old] != nil { routes.append(route) }
+                for rule in try await cloud.elb.describeRules(listenerArn: listener.listenerArn) where !rule.isDefault {
+                    let r = TrafficRoute(arn: rule.ruleArn, isRule: true, actions: rule.actions)
+                    if r.weights[old] != nil { routes.append(r) }
+                }
+            }
+        }
+        guard !routes.isEmpty else {
+            throw StageError("listener ARN not found: no listener or rule of \(group.loadBalancerArns.map(\.arnResourceName).joined(separator: ", ")) forwards to target group \(old.arnResourceName)")
+        }
+        let candidate = settings.canaryTargetGroup
+            ?? routes.lazy.flatMap { $0.weights.keys.sorted() }.first { $0 != old }
+        guard let new = candidate else {
+            throw StageError("no second target group: add one to the forward action of \(routes[0].arn.arnResourceName) (weight 0) or set canary_target_group")
+        }
+        if settings.canaryTargetGroup != nil {
+            guard try await cloud.elb.describeTargetGroups(arns: [new]).first != nil else {
+                throw StageError("canary_target_group \(new) not found")
+            }
+        }
+        return DiscoveredTraffic(targets: routes.map(\.arn), newTargetGroup: new)
+    }
+
+    /// The current actions of each listener or rule in `arns`.
+    func readWeights(_ arns: [String]) async throws -> [TrafficRoute] {
+        var listenersByLB: [String: [Listener]] = [:]
+        var out: [TrafficRoute] = []
+        for arn in arns {
+            if arn.contains(":listener-rule/") {
+                let listenerArn = Self.listenerArn(ofRule: arn)
+                guard let rule = try await cloud.elb.describeRules(listenerArn: listenerArn).first(where: { $0.ruleArn == arn }) else {
+                    throw CloudError(code: CloudError.ruleNotFound, message: "rule \(arn) not found")
+                }
+                out.append(TrafficRoute(arn: arn, isRule: true, actions: rule.actions))
+            } else {
+                let lb = Self.loadBalancerArn(ofListener: arn)
+                if listenersByLB[lb] == nil { listenersByLB[lb] = try await cloud.elb.describeListeners(loadBalancerArn: lb) }
+                guard let listener = listenersByLB[lb]?.first(where: { $0.listenerArn == arn }) else {
+                    throw CloudError(code: CloudError.listenerNotFound, message: "listener \(arn) not found")
+                }
+                out.append(TrafficRoute(arn: arn, isRule: false, actions: listener.defaultActions))
+            }
+        }
+        return out
+    }
+
+    /// Sets the weights on every route, then reads them back until all show them.
+    func routeTraffic(_ c: StageContext, percent: Int) async throws -> String {
+        let facts = try await facts(c.id)
+        guard let old = facts.previousTargetGroup, let new = facts.newTargetGroup else {
+            throw StageError("no target groups recorded to route traffic between")
+        }
+        for route in try await readWeights(facts.trafficTargets) where !route.matches(percent: percent, old: old, new: new) {
+            let actions = route.actions(routing: percent, old: old, new: new)
+            if route.isRule {
+                _ = try await cloud.elb.modifyRule(ruleArn: route.arn, actions: actions)
+            } else {
+                _ = try await cloud.elb.modifyListener(listenerArn: route.arn, defaultActions: actions)
+            }
+        }
+        var attempts = 0
+        while true {
+            let routes = try await readWeights(facts.trafficTargets)
+            if routes.allSatisfy({ $0.matches(percent: percent, old: old, new: new) }) { break }
+            attempts += 1
+            if attempts >= 5 {
+                let shown = routes.map { "\($0.arn.arnResourceName): \($0.share(of: new))%" }.joined(separator: ", ")
+                throw StageError("the load balancer does not show the requested weights (\(percent)% new) after \(attempts) reads: \(shown)")
+            }
+            try await pollPause(until: c.deadline, waitingFor: "the listener weights to show \(percent)%")
+        }
+        await setFacts(c.id, "\(percent)% of the traffic on \(new.arnResourceName)") { $0.trafficPercent = percent }
+        return "\(percent)% of the traffic on the new task set, \(100 - percent)% on the previous one"
+    }
+
+    /// arn:...:listener-rule/app/lb/1/l/r -> arn:...:listener/app/lb/1/l
+    static func listenerArn(ofRule arn: String) -> String {
+        let replaced = arn.replacingOccurrences(of: ":listener-rule/", with: ":listener/")
+        return replaced.split(separator: "/").dropLast().joined(separator: "/")
+    }
+
+    /// arn:...:listener/app/lb/1/l -> arn:...:loadbalancer/app/lb/1
+    static func loadBalancerArn(ofListener arn: String) -> String {
+        let replaced = arn.replacingOccurrences(of: ":listener/", with: ":loadbalancer/")
+        return replaced.split(separator: "/").dropLast().joined(separator: "/")
+    }
+}

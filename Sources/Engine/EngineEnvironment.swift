@@ -1,0 +1,76 @@
+import CloudModel
+import Foundation
+import Logging
+
+/// Runs a deployment hook: an http(s) URL gets a POST of the payload as JSON; `exec:COMMAND`
+/// runs a local command with the payload on standard input. Throws when the hook fails
+/// (non-2xx, non-zero exit, timeout).
+public protocol HookRunner: Sendable {
+    func run(_ target: String, payload: HookPayload, timeout: Duration) async throws
+}
+
+/// Answers the HTTP status of a GET on a custom health check URL.
+public protocol HealthProbe: Sendable {
+    func status(of url: String, timeout: Duration) async throws -> Int
+}
+
+/// What a hook receives.
+public struct HookPayload: Sendable, Codable, Equatable {
+    public var hook: String
+    public var deploymentID: String
+    public var cluster: String
+    public var service: String
+    public var strategy: String
+    public var status: String
+    public var stage: String
+    public var trafficPercent: Int?
+    public var taskDefinition: String?
+    public var previousTaskDefinition: String?
+    public var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case hook, cluster, service, strategy, status, stage, error
+        case deploymentID = "deployment_id"
+        case trafficPercent = "traffic_percent"
+        case taskDefinition = "task_definition"
+        case previousTaskDefinition = "previous_task_definition"
+    }
+}
+
+/// Everything the engine talks to, injected.
+public struct EngineEnvironment: Sendable {
+    public var cloud: Cloud
+    public var clock: any DeployClock
+    public var store: any DeploymentStore
+    public var hooks: any HookRunner
+    public var probe: any HealthProbe
+    public var observers: [any DeploymentObserver]
+    public var logger: Logger
+
+    public init(cloud: Cloud, clock: any DeployClock, store: any DeploymentStore = InMemoryDeploymentStore(),
+                hooks: any HookRunner = NoHooks(), probe: any HealthProbe = NoProbe(),
+                observers: [any DeploymentObserver] = [], logger: Logger = Logger(label: "ecs-deploy.engine")) {
+        self.cloud = cloud
+        self.clock = clock
+        self.store = store
+        self.hooks = hooks
+        self.probe = probe
+        self.observers = observers
+        self.logger = logger
+    }
+}
+
+/// For engines without network access: any configured hook or probe fails with this reason.
+public struct NoHooks: HookRunner {
+    public init() {}
+    public func run(_ target: String, payload: HookPayload, timeout: Duration) async throws {
+        throw EngineError(.failedPrecondition, "hooks are not available in this server")
+    }
+}
+
+public struct NoProbe: HealthProbe {
+    public init() {}
+    public func status(of url: String, timeout: Duration) async throws -> Int {
+        throw EngineError(.failedPrecondition, "custom health checks are not available in this server")
+    }
+}

@@ -1,0 +1,72 @@
+import CloudModel
+import Foundation
+
+/// The stages of each strategy, and the stages that undo what a deployment did. Pure.
+public enum Plan {
+    /// The forward stages of a strategy on a service with `controller`.
+    public static func stages(for strategy: StrategyKind, settings: DeploymentSettings,
+                              controller: DeploymentController) -> [Stage] {
+        switch (strategy, controller) {
+        case (.quicksync, .ecs), (.rolling, .ecs):
+            return [.registerTaskDefinition, .updateService(.new), .waitStable(.new)]
+        case (.quicksync, _):
+            return [.registerTaskDefinition, .runHook(.preTraffic), .createTaskSet(.new, percent: 100),
+                    .waitTaskSetHealthy(.new), .routeTraffic(percent: 100), .runHook(.postShift),
+                    .promote(.new), .deleteTaskSet(.previous)]
+        case (.canary, _):
+            var stages: [Stage] = [.registerTaskDefinition, .runHook(.preTraffic)]
+            for (i, percent) in settings.canaryStages.enumerated() {
+                stages += i == 0 ? [.createTaskSet(.new, percent: percent)] : [.scaleTaskSet(.new, percent: percent)]
+                stages += [.waitTaskSetHealthy(.new), .routeTraffic(percent: percent), .runHook(.postShift),
+                           .bake(seconds: settings.stageTimeout.seconds, reason: "canary at \(percent)%")]
+            }
+            return stages + [.promote(.new), .deleteTaskSet(.previous)]
+        case (.bluegreen, _):
+            return [.registerTaskDefinition, .runHook(.preTraffic), .createTaskSet(.new, percent: 100),
+                    .waitTaskSetHealthy(.new), .routeTraffic(percent: 100), .runHook(.postShift),
+                    .bake(seconds: settings.stabilizationTime.seconds, reason: "stabilization"), .promote(.new),
+                    .bake(seconds: settings.cleanupDelay.seconds, reason: "cleanup delay"), .deleteTaskSet(.previous)]
+        case (.rolling, _):
+            var stages: [Stage] = [.registerTaskDefinition, .runHook(.preTraffic)]
+            for (i, percent) in batches(settings.batchSize).enumerated() {
+                stages += i == 0 ? [.createTaskSet(.new, percent: percent)] : [.scaleTaskSet(.new, percent: percent)]
+                stages += [.waitTaskSetHealthy(.new), .routeTraffic(percent: percent),
+                           .scaleTaskSet(.previous, percent: 100 - percent), .runHook(.postShift)]
+                if percent < 100 { stages.append(.bake(seconds: settings.batchDelay.seconds, reason: "batch delay")) }
+            }
+            return stages + [.promote(.new), .deleteTaskSet(.previous)]
+        }
+    }
+
+    /// 25 -> [25, 50, 75, 100]; 30 -> [30, 60, 90, 100].
+    static func batches(_ size: Int) -> [Int] {
+        var out: [Int] = []
+        var p = 0
+        while p < 100 {
+            p = min(100, p + max(1, size))
+            out.append(p)
+        }
+        return out
+    }
+
+    /// Compensating stages for what the facts say was done; empty when nothing changed.
+    /// Traffic always goes back to the old task set (and is verified) before anything is
+    /// deleted.
+    public static func rollbackStages(facts: DeploymentFacts) -> [Stage] {
+        if facts.serviceUpdated {
+            return facts.previousTaskDefinition == nil ? [] : [.updateService(.previous), .waitStable(.previous)]
+        }
+        guard facts.newTaskSet != nil || facts.previousTaskSetDeleted else { return [] }
+        var stages: [Stage] = []
+        if facts.previousTaskSetDeleted {
+            // The deployment finished: bring the previous revision back as a task set.
+            stages += [.createTaskSet(.previous, percent: 100), .waitTaskSetHealthy(.previous)]
+        } else if let scaled = facts.previousScale, scaled < 100 {
+            stages += [.scaleTaskSet(.previous, percent: 100), .waitTaskSetHealthy(.previous)]
+        }
+        if facts.trafficPercent != 0 || facts.previousTaskSetDeleted { stages.append(.routeTraffic(percent: 0)) }
+        if facts.promoted { stages.append(.promote(.previous)) }
+        if facts.newTaskSet != nil { stages.append(.deleteTaskSet(.new)) }
+        return stages
+    }
+}

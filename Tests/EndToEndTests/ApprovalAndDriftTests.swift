@@ -1,0 +1,96 @@
+import CloudModel
+import DeployAPI
+import Foundation
+import Testing
+
+/// Approval gates and drift detection through the real server and client.
+@Suite struct ApprovalAndDriftTests {
+    static let taskdef = #"{"family":"web","containerDefinitions":[{"name":"app","image":"nginx:2.0"}]}"#
+
+    func deploy(_ t: TestServer, _ id: String, config: String, strategy: String = "quicksync") async -> ClientResult {
+        await t.client(["-id", id, "-cluster", "prod", "-service", "web", "-taskdef", Self.taskdef, "-strategy", strategy,
+                        "-config", config])
+    }
+
+    @Test func approveRunsTheDeployment() async throws {
+        let t = try await TestServer()
+        try t.seedService(name: "web")
+        let accepted = await deploy(t, "a1", config: #"{"require_approval":"true"}"#)
+        #expect(accepted.out.first == "Deployment a1 accepted: quicksync of prod/web, status PENDING_APPROVAL", "\(accepted.text)")
+        #expect(try await t.http("/metrics").body.contains("ecs_pending_approvals 1"))
+        // Nothing was touched while it waits.
+        #expect(t.service("web")?.taskDefinition?.hasSuffix("web:1") == true)
+        let rollback = await t.client(["-id", "a1", "-action", "rollback"])
+        #expect(rollback.err == ["error: deployment a1 is waiting for approval; reject it instead of rolling it back (FAILED_PRECONDITION)"])
+        let noApprover = await t.client(["-id", "a1", "-action", "approve"])
+        #expect(noApprover.err == ["error: approver: is required to approve (INVALID_ARGUMENT)"])
+
+        let approved = await t.client(["-id", "a1", "-action", "approve", "-approver", "ops-team", "-reason", "Passed security review"])
+        #expect(approved.code == 0, "\(approved.text)")
+        let d = try await t.waitUntilFinished("a1")
+        #expect(d.status == .succeeded)
+        #expect(d.approval.decision == "approved")
+        #expect(d.approval.approver == "ops-team")
+        #expect(d.approval.reason == "Passed security review")
+        let status = await t.client(["-id", "a1", "-action", "status"])
+        #expect(status.out.contains("Approval:    approved by ops-team (Passed security review)"))
+        #expect(try await t.http("/metrics").body.contains("ecs_pending_approvals 0"))
+        try await t.stop()
+    }
+
+    @Test func rejectChangesNothing() async throws {
+        let t = try await TestServer()
+        try t.seedService(name: "web")
+        _ = await deploy(t, "r1", config: #"{"require_approval":"true"}"#)
+        let rejected = await t.client(["-id", "r1", "-action", "reject", "-approver", "ops-team", "-reason", "Version not ready"])
+        #expect(rejected.out == ["Deployment r1 rejected: status REJECTED"], "\(rejected.text)")
+        let d = try await t.status("r1")
+        #expect(d.status == .rejected)
+        #expect(d.error == "rejected by ops-team: Version not ready")
+        #expect(t.service("web")?.taskDefinition?.hasSuffix("web:1") == true)
+        #expect(t.sim.callCounts["ecs:RegisterTaskDefinition"] == nil)
+        // The service is free again.
+        #expect(await deploy(t, "r2", config: "{}").code == 0)
+        _ = try await t.waitUntilFinished("r2")
+        try await t.stop()
+    }
+
+    @Test func approvalTimeoutRejects() async throws {
+        let t = try await TestServer()
+        try t.seedService(name: "web")
+        _ = await deploy(t, "t1", config: #"{"require_approval":"true","approval_timeout":"30m"}"#)
+        let d = try await t.waitUntilFinished("t1")
+        #expect(d.status == .rejected)
+        #expect(d.error == "not approved within 30m")
+        #expect(t.service("web")?.taskDefinition?.hasSuffix("web:1") == true)
+        try await t.stop()
+    }
+
+    @Test func driftIsReportedAndDesiredCountIsNot() async throws {
+        let t = try await TestServer()
+        try t.seedService(name: "web")
+        let none = await t.client(["-action", "drift", "-cluster", "prod", "-service", "web"])
+        #expect(none.out == ["Service prod/web: no successful deployment is recorded, nothing to compare"])
+        _ = await deploy(t, "d1", config: "{}")
+        #expect(try await t.waitUntilFinished("d1").status == .succeeded)
+        let clean = await t.client(["-action", "drift", "-cluster", "prod", "-service", "web"])
+        #expect(clean.out == ["Service prod/web: no drift since deployment d1"], "\(clean.text)")
+
+        // Autoscaling changes the desired count: not drift.
+        _ = try t.sim.updateService(UpdateServiceInput(cluster: "prod", service: "web", desiredCount: 5))
+        #expect(await t.client(["-action", "drift", "-cluster", "prod", "-service", "web"]).code == 0)
+
+        // Someone deploys another image by hand: drift.
+        let manual = try t.sim.registerTaskDefinition(TaskDefinition(json: try JSONValue.parse(
+            #"{"family":"web","containerDefinitions":[{"name":"app","image":"nginx:hotfix"}]}"#)))
+        _ = try t.sim.updateService(UpdateServiceInput(cluster: "prod", service: "web", taskDefinition: manual.arn))
+        let drifted = await t.client(["-action", "drift", "-cluster", "prod", "-service", "web"])
+        #expect(drifted.code == 1)
+        #expect(drifted.out.contains("  taskDefinition: expected web:2, found web:3"), "\(drifted.text)")
+        #expect(drifted.out.contains("  containerDefinitions[app].image: expected nginx:2.0, found nginx:hotfix"))
+
+        let refused = await deploy(t, "d2", config: #"{"fail_on_drift":"true"}"#)
+        #expect(refused.err.first?.hasPrefix("error: drift detected: taskDefinition: expected web:2, found web:3") == true, "\(refused.text)")
+        try await t.stop()
+    }
+}

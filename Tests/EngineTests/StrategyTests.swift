@@ -1,0 +1,136 @@
+import CloudModel
+import Engine
+import Foundation
+import Simulator
+import Testing
+
+/// The progressive strategies on the simulator, with the test clock.
+@Suite struct StrategyTests {
+    static let hooks: [String: String] = ["hook_pre_traffic": "exec:true", "hook_post_shift": "exec:true"]
+    static let fast: [String: String] = ["stage_timeout": "2m", "stabilization_time": "1m", "cleanup_delay": "1m", "batch_delay": "1m"]
+
+    /// Exactly one PRIMARY task set, on `revision`, and 100% of the traffic on its target group.
+    func expectSettled(_ h: EngineHarness, on revision: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let sets = h.service.taskSets
+        #expect(sets.count == 1, "task sets: \(sets.map { "\($0.status) \($0.taskDefinition)" })", sourceLocation: sourceLocation)
+        #expect(sets.first?.status == "PRIMARY", sourceLocation: sourceLocation)
+        #expect(sets.first?.taskDefinition.hasSuffix(revision) == true, "\(sets.first?.taskDefinition ?? "-")", sourceLocation: sourceLocation)
+        let tg = try #require(sets.first?.loadBalancers.first?.targetGroupArn)
+        let w = try h.weights()
+        #expect(w[tg] == 100 && w.values.reduce(0, +) == 100, "weights \(w)", sourceLocation: sourceLocation)
+        #expect(h.sim.trafficViolations.isEmpty, "\(h.sim.trafficViolations)", sourceLocation: sourceLocation)
+    }
+
+    @Test(arguments: [StrategyKind.canary, .bluegreen, .rolling, .quicksync])
+    func succeedsOnAnExternalService(strategy: StrategyKind) async throws {
+        let h = try EngineHarness()
+        let record = try await h.run(h.request("d", strategy: strategy, config: Self.fast.merging(Self.hooks) { a, _ in a }))
+        #expect(record.status == .succeeded, "\(record.error)")
+        try expectSettled(h, on: "web:2")
+        #expect(h.service.taskSets.first?.loadBalancers.first?.targetGroupArn == h.green)
+        #expect(h.hooks.calls.map(\.hook).first == "pre_traffic")
+        #expect(h.hooks.calls.contains { $0.hook == "post_shift" && $0.trafficPercent != nil })
+        // Every weight change the simulator recorded moved traffic between blue and green only.
+        #expect(!h.sim.weightChanges.isEmpty)
+    }
+
+    @Test func canaryWalksThroughItsStages() async throws {
+        let h = try EngineHarness()
+        let record = try await h.run(h.request("c", strategy: .canary, config: ["canary_stages": "10,25,50,100", "stage_timeout": "5m"]))
+        #expect(record.status == .succeeded, "\(record.error)")
+        let greenShares = h.sim.weightChanges.compactMap { change in change.weights.first { $0.targetGroupArn == h.green }?.weight }
+        #expect(greenShares == [10, 25, 50, 100])
+        #expect(record.stages.filter { $0.name.hasPrefix("bake") }.count == 4)
+        // Four bakes of 5 minutes: the deployment took at least 20 simulated minutes.
+        #expect(record.finishedAt!.timeIntervalSince(record.createdAt) >= 1200)
+    }
+
+    @Test(arguments: [StrategyKind.canary, .bluegreen, .rolling, .quicksync])
+    func aFailureAtAnyStageRollsBack(strategy: StrategyKind) async throws {
+        let probe = try EngineHarness()
+        let config = Self.fast.merging(Self.hooks) { a, _ in a }.merging(["canary_stages": "50,100", "batch_size": "50"]) { a, _ in a }
+        let planned = try await probe.run(probe.request("probe", strategy: strategy, config: config))
+        #expect(planned.status == .succeeded, "\(planned.error)")
+        for index in planned.stages.indices {
+            let stage = planned.stages[index].stage
+            let h = try EngineHarness()
+            h.recorder.onStageStart { started, _ in
+                guard started == index else { return }
+                switch stage {
+                case .runHook: h.hooks.failNext()
+                default: h.sim.failNext(operation: Self.operation(of: stage), code: "ServerException", message: "injected at \(stage.name)")
+                }
+            }
+            let record = try await h.run(h.request("f\(index)", strategy: strategy, config: config))
+            #expect(record.status == .rolledBack, "\(strategy) failing at \(index) \(stage.name): \(record.status) \(record.error)")
+            #expect(record.error.hasPrefix(stage.name), "\(record.error)")
+            try expectSettled(h, on: "web:1")
+        }
+    }
+
+    static func operation(of stage: Stage) -> String {
+        switch stage {
+        case .registerTaskDefinition: "RegisterTaskDefinition"
+        case .createTaskSet: "CreateTaskSet"
+        case .scaleTaskSet: "UpdateTaskSet"
+        case .waitTaskSetHealthy: "DescribeTaskSets"
+        case .routeTraffic: "ModifyListener"
+        case .bake: "DescribeTargetHealth"
+        case .promote: "UpdateServicePrimaryTaskSet"
+        case .deleteTaskSet: "DeleteTaskSet"
+        case .updateService: "UpdateService"
+        case .waitStable: "DescribeServices"
+        case .runHook: "-"
+        }
+    }
+
+    @Test(arguments: ["web:2-unhealthy", "web:2-crash-after-40s", "web:fail-to-start"])
+    func unhealthyCanaryIsRolledBack(image: String) async throws {
+        let h = try EngineHarness()
+        let record = try await h.run(h.request("u", strategy: .canary, image: image, config: ["timeout": "15m", "stage_timeout": "2m"]))
+        #expect(record.status == .rolledBack, "\(record.error)")
+        try expectSettled(h, on: "web:1")
+    }
+
+    @Test func failingCustomHealthCheckRollsBack() async throws {
+        let h = try EngineHarness()
+        _ = try await h.engine.submit(h.request("p", strategy: .bluegreen,
+                                                config: ["health_check_url": "http://health.internal/ok", "stabilization_time": "2m"]))
+        h.recorder.onStageStart { _, name in if name.hasPrefix("bake") { h.probe.set(503) } }
+        let record = try await h.waitUntilFinished("p")
+        #expect(record.status == .rolledBack)
+        #expect(record.error.contains("answered 503, expected 200"), "\(record.error)")
+        try expectSettled(h, on: "web:1")
+    }
+
+    @Test func rollbackOnDemandAfterSuccessBringsThePreviousRevisionBack() async throws {
+        let h = try EngineHarness()
+        #expect(try await h.run(h.request("b", strategy: .bluegreen, config: Self.fast)).status == .succeeded)
+        _ = try await h.engine.rollback(id: "b", requestedBy: "ops", reason: "")
+        let record = try await h.waitUntilFinished("b")
+        #expect(record.status == .rolledBack, "\(record.error)")
+        try expectSettled(h, on: "web:1")
+        #expect(h.service.taskSets.first?.loadBalancers.first?.targetGroupArn == h.blue)
+    }
+
+    @Test func rollingOnAnECSServiceUsesTheDeploymentConfiguration() async throws {
+        let h = try EngineHarness(controller: .ecs)
+        let record = try await h.run(h.request("r", strategy: .rolling, config: ["batch_size": "25"]))
+        #expect(record.status == .succeeded, "\(record.error)")
+        #expect(h.service.taskDefinition?.hasSuffix("web:2") == true)
+        #expect(h.service.deploymentConfiguration?.minimumHealthyPercent == 75)
+    }
+
+    @Test func canaryNeedsAnExternalService() async throws {
+        let h = try EngineHarness(controller: .ecs)
+        await #expect(throws: EngineError.self) { try await h.engine.submit(h.request("x", strategy: .canary)) }
+    }
+
+    @Test func missingListenerIsAClearError() async throws {
+        let h = try EngineHarness()
+        _ = try h.sim.modifyListener(listenerArn: h.listener, defaultActions: [ListenerAction(type: "fixed-response")])
+        let record = try await h.run(h.request("l", strategy: .canary))
+        #expect(record.status == .rolledBack)
+        #expect(record.error.contains("listener ARN not found"), "\(record.error)")
+    }
+}
