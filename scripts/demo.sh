@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the server in mock mode (the built-in simulator) and drives it with the client:
-# a quicksync deployment, its status, a deployment of an image that never becomes healthy
-# (rolled back automatically), the deployment list and the metrics.
+# a quicksync deployment, its status, a canary, a blue-green deployment of an image that
+# never becomes healthy (rolled back automatically), a drift check, the deployment list and
+# the metrics.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 server=bin/grpc-server
@@ -29,10 +30,19 @@ step "quicksync deployment of my-service (waits and shows progress)"
 step "status"
 "$client" -id demo-001 -action status
 
-step "a deployment whose image never becomes healthy is rolled back automatically"
+step "canary deployment: 25% of the traffic for 2 minutes, then 100% (simulated time)"
 "$client" -id demo-002 -cluster my-cluster -service my-service \
-  -taskdef '{"family":"app","containerDefinitions":[{"name":"app","image":"nginx:1.28-unhealthy","memory":512}]}' \
-  -action deploy -wait || echo "(exit code $? as expected: the deployment was rolled back)"
+  -taskdef '{"family":"app","containerDefinitions":[{"name":"app","image":"nginx:1.28","memory":512}]}' \
+  -strategy canary -config '{"canary_stages":"25,100","stage_timeout":"2m"}' -action deploy -wait \
+  | grep -v -e stage.progress -e facts.recorded
+
+step "a deployment whose image never becomes healthy is rolled back automatically"
+"$client" -id demo-003 -cluster my-cluster -service my-service \
+  -taskdef '{"family":"app","containerDefinitions":[{"name":"app","image":"nginx:1.29-unhealthy","memory":512}]}' \
+  -strategy bluegreen -action deploy -wait || echo "(exit code $? as expected: the deployment was rolled back)"
+
+step "drift: the service still runs what demo-002 left"
+"$client" -action drift -cluster my-cluster -service my-service
 
 step "deployments"
 "$client" -action list

@@ -53,6 +53,14 @@ public struct TaskDefinition: Sendable, Equatable {
 }
 
 extension String {
+    /// The resource part of an ARN (`arn:aws:elasticloadbalancing:r:a:targetgroup/web/12ab` ->
+    /// `targetgroup/web/12ab`), or the string: readable names for load balancer resources.
+    public var arnResource: String {
+        guard hasPrefix("arn:") else { return self }
+        let parts = split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        return parts.count == 6 ? String(parts[5]) : self
+    }
+
     /// The last path component of an ARN (`arn:...:cluster/prod` -> `prod`), or the string.
     public var arnResourceName: String {
         guard hasPrefix("arn:") else { return self }

@@ -21,7 +21,7 @@ extension DeploymentRunner {
         let service = try await describeService(request)
         if facts.trafficTargets.isEmpty {
             let routes = try await discoverTraffic(service: service, facts: facts)
-            await setFacts(c.id, "traffic: \(routes.targets.count) listener/rule(s), new target group \(routes.newTargetGroup.arnResourceName)") {
+            await setFacts(c.id, "traffic: \(routes.targets.count) listener/rule(s), new target group \(routes.newTargetGroup.arnResource)") {
                 $0.trafficTargets = routes.targets
                 $0.newTargetGroup = routes.newTargetGroup
             }
@@ -43,7 +43,7 @@ extension DeploymentRunner {
                 $0.previousTaskSetDeleted = false
             }
         }
-        return "created task set \(created.id) at \(percent)% on \(tg.arnResourceName)"
+        return "created task set \(created.id) at \(percent)% on \(tg.arnResource)"
     }
 
     func scaleTaskSet(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision, percent: Int) async throws -> String {
@@ -97,7 +97,7 @@ extension DeploymentRunner {
         let tg = try targetGroup(revision, facts)
         let routes = try await readWeights(facts.trafficTargets)
         if let live = routes.first(where: { ($0.weights[tg] ?? 0) > 0 }) {
-            throw StageError("refusing to delete task set \(id): \(live.arn.arnResourceName) still sends it \(live.share(of: tg))% of the traffic")
+            throw StageError("refusing to delete task set \(id): \(live.arn.arnResource) still sends it \(live.share(of: tg))% of the traffic")
         }
         do {
             _ = try await cloud.ecs.deleteTaskSet(cluster: request.cluster, service: request.service, taskSet: id, force: false)

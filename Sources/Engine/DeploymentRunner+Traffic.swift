@@ -16,7 +16,7 @@ extension DeploymentRunner {
         }
         let groups = try await cloud.elb.describeTargetGroups(arns: [old])
         guard let group = groups.first, !group.loadBalancerArns.isEmpty else {
-            throw StageError("listener ARN not found: target group \(old.arnResourceName) is not attached to a load balancer")
+            throw StageError("listener ARN not found: target group \(old.arnResource) is not attached to a load balancer")
         }
         var routes: [TrafficRoute] = []
         for lb in group.loadBalancerArns {
@@ -30,12 +30,12 @@ extension DeploymentRunner {
             }
         }
         guard !routes.isEmpty else {
-            throw StageError("listener ARN not found: no listener or rule of \(group.loadBalancerArns.map(\.arnResourceName).joined(separator: ", ")) forwards to target group \(old.arnResourceName)")
+            throw StageError("listener ARN not found: no listener or rule of \(group.loadBalancerArns.map(\.arnResource).joined(separator: ", ")) forwards to target group \(old.arnResource)")
         }
         let candidate = settings.canaryTargetGroup
             ?? routes.lazy.flatMap { $0.weights.keys.sorted() }.first { $0 != old }
         guard let new = candidate else {
-            throw StageError("no second target group: add one to the forward action of \(routes[0].arn.arnResourceName) (weight 0) or set canary_target_group")
+            throw StageError("no second target group: add one to the forward action of \(routes[0].arn.arnResource) (weight 0) or set canary_target_group")
         }
         if settings.canaryTargetGroup != nil {
             guard try await cloud.elb.describeTargetGroups(arns: [new]).first != nil else {
@@ -88,12 +88,12 @@ extension DeploymentRunner {
             if routes.allSatisfy({ $0.matches(percent: percent, old: old, new: new) }) { break }
             attempts += 1
             if attempts >= 5 {
-                let shown = routes.map { "\($0.arn.arnResourceName): \($0.share(of: new))%" }.joined(separator: ", ")
+                let shown = routes.map { "\($0.arn.arnResource): \($0.share(of: new))%" }.joined(separator: ", ")
                 throw StageError("the load balancer does not show the requested weights (\(percent)% new) after \(attempts) reads: \(shown)")
             }
             try await pollPause(until: c.deadline, waitingFor: "the listener weights to show \(percent)%")
         }
-        await setFacts(c.id, "\(percent)% of the traffic on \(new.arnResourceName)") { $0.trafficPercent = percent }
+        await setFacts(c.id, "\(percent)% of the traffic on \(new.arnResource)") { $0.trafficPercent = percent }
         return "\(percent)% of the traffic on the new task set, \(100 - percent)% on the previous one"
     }
 

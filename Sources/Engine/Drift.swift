@@ -53,8 +53,8 @@ enum DriftDetector {
             }
             if let tg = facts.newTargetGroup {
                 for route in live.routes where route.share(of: tg) != 100 {
-                    let actual = route.weights.sorted { $0.key < $1.key }.map { "\($0.key.arnResourceName)=\($0.value)" }
-                    items.append(DriftItem(field: "weights[\(route.arn.arnResourceName)]", expected: "\(tg.arnResourceName)=100%",
+                    let actual = route.weights.sorted { $0.key < $1.key }.map { "\($0.key.arnResource)=\($0.value)" }
+                    items.append(DriftItem(field: "weights[\(route.arn.arnResource)]", expected: "\(tg.arnResource)=100%",
                                            actual: actual.joined(separator: ", ")))
                 }
             }

@@ -69,6 +69,7 @@ public enum ServerCommand {
         let clock = ScaledClock(speedup: config.mockSpeedup)
         var settings = SimulatorSettings()
         settings.autoCreate = true
+        settings.autoCreateController = config.mockController
         settings.throttle = config.mockThrottle ? .aws : nil
         return (SimulatedCloud(clock: clock, settings: settings).cloud, clock)
     }

@@ -1,3 +1,4 @@
+import CloudModel
 import Engine
 import Foundation
 import Logging
@@ -29,6 +30,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var mockSpeedup = 100.0
     /// Whether the simulator enforces AWS's throttle buckets (`mock.throttle`).
     public var mockThrottle = false
+    /// The deployment controller of services the simulator creates on the fly
+    /// (`mock.controller`): EXTERNAL (with a load balancer, for every strategy) or ECS.
+    public var mockController: DeploymentController = .external
     // tls:
     public var tlsCertFile: String?
     public var tlsKeyFile: String?
@@ -78,7 +82,13 @@ public struct ServerConfig: Sendable, Equatable {
         }
         if let st = try root.objectIfPresent("strategy") { try applyStrategy(st) }
         if let m = try root.objectIfPresent("mock") {
-            try m.only(["enabled", "speedup", "throttle"])
+            try m.only(["enabled", "speedup", "throttle", "controller"])
+            if let c = try m.string("controller") {
+                guard let controller = DeploymentController(rawValue: c.uppercased()), controller != .codeDeploy else {
+                    throw ConfigError("\(source): mock.controller: '\(c)' is not external or ecs")
+                }
+                mockController = controller
+            }
             mockMode = try m.bool("enabled") ?? mockMode
             mockSpeedup = try m.double("speedup", min: 0.001) ?? mockSpeedup
             mockThrottle = try m.bool("throttle") ?? mockThrottle
