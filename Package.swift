@@ -67,6 +67,13 @@ let package = Package(
         .executableTarget(name: "grpc-client", dependencies: ["ClientCLI"], swiftSettings: strict),
         .testTarget(name: "CloudModelTests", dependencies: ["CloudModel"], swiftSettings: strict),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "CloudModel"], swiftSettings: strict),
+        .testTarget(name: "AWSAuthTests", dependencies: [
+            "AWSAuth", "CloudModel",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Simulator", "CloudModel"], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: [
             "Server", "ClientCLI", "DeployAPI", "Simulator", "CloudModel", "Engine",
