@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
     ],
     targets: [
         .target(name: "DeployAPI", dependencies: [
@@ -46,7 +47,7 @@ let package = Package(
         ], swiftSettings: strict),
         .target(name: "Engine", dependencies: ["CloudModel", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(name: "Server", dependencies: [
-            "DeployAPI", "CloudModel", "Simulator", "Engine",
+            "DeployAPI", "CloudModel", "Simulator", "Engine", "AWSAuth", "AWSCloud",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -69,6 +70,13 @@ let package = Package(
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "CloudModel"], swiftSettings: strict),
         .testTarget(name: "AWSAuthTests", dependencies: [
             "AWSAuth", "CloudModel",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], swiftSettings: strict),
+        .testTarget(name: "AWSCloudTests", dependencies: [
+            "AWSCloud", "AWSAuth", "CloudModel",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),

@@ -97,13 +97,22 @@ public struct TaskSet: Sendable, Equatable, Codable {
     /// STEADY_STATE or STABILIZING.
     public var stabilityStatus: String
     public var loadBalancers: [LoadBalancerRef]
+    /// How its tasks launch, as ECS describes it (launchType, platformVersion,
+    /// capacityProviderStrategy, networkConfiguration, serviceRegistries), kept raw so that a
+    /// new task set can be created the same way.
+    public var launchSettings: JSONValue?
     public var createdAt: Date
     public var updatedAt: Date
+
+    /// The fields of a task set that say how its tasks launch.
+    public static let launchSettingKeys = ["launchType", "platformVersion", "capacityProviderStrategy",
+                                           "networkConfiguration", "serviceRegistries"]
 
     public init(id: String, taskSetArn: String, serviceArn: String, clusterArn: String, status: String,
                 taskDefinition: String, externalId: String? = nil, computedDesiredCount: Int, pendingCount: Int = 0,
                 runningCount: Int = 0, scale: Scale, stabilityStatus: String, loadBalancers: [LoadBalancerRef] = [],
-                createdAt: Date, updatedAt: Date) {
+                launchSettings: JSONValue? = nil, createdAt: Date, updatedAt: Date) {
+        self.launchSettings = launchSettings
         self.id = id
         self.taskSetArn = taskSetArn
         self.serviceArn = serviceArn
@@ -230,9 +239,13 @@ public struct CreateTaskSetInput: Sendable, Equatable {
     public var loadBalancers: [LoadBalancerRef]
     /// Idempotency token (ECS `clientToken`).
     public var clientToken: String?
+    /// launchType, platformVersion, capacityProviderStrategy, networkConfiguration,
+    /// serviceRegistries: copied from the task set it replaces (awsvpc/Fargate need them).
+    public var launchSettings: JSONValue?
 
     public init(cluster: String, service: String, taskDefinition: String, externalId: String? = nil, scale: Scale,
-                loadBalancers: [LoadBalancerRef] = [], clientToken: String? = nil) {
+                loadBalancers: [LoadBalancerRef] = [], clientToken: String? = nil, launchSettings: JSONValue? = nil) {
+        self.launchSettings = launchSettings
         self.cluster = cluster
         self.service = service
         self.taskDefinition = taskDefinition

@@ -9,7 +9,7 @@ public struct TaskDefinition: Sendable, Equatable {
     /// Fields that AWS sets and that RegisterTaskDefinition does not accept.
     public static let readOnlyFields: Set<String> = [
         "taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
-        "registeredAt", "registeredBy", "deregisteredAt",
+        "registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt",
     ]
 
     public var family: String? { json["family"]?.stringValue }

@@ -86,14 +86,13 @@ public actor DeploymentEngine {
     }
 
     public func list(_ filter: DeploymentFilter, pageSize: Int, pageToken: String) async throws -> ([DeploymentRecord], next: String) {
-        let all = try await store.list(filter)
         guard let offset = pageToken.isEmpty ? 0 : Int(pageToken), offset >= 0 else {
             throw EngineError.invalid("page_token", "'\(pageToken)' is not a page token from this server")
         }
         let size = pageSize <= 0 ? 50 : min(pageSize, 500)
-        let page = Array(all.dropFirst(offset).prefix(size))
-        let next = offset + page.count < all.count ? String(offset + page.count) : ""
-        return (page.map { active[$0.id] ?? $0 }, next)
+        let page = try await store.list(filter, limit: size + 1, offset: offset)
+        let next = page.count > size ? String(offset + size) : ""
+        return (page.prefix(size).map { active[$0.id] ?? $0 }, next)
     }
 
     /// Rolls a deployment back: at once if it is running (it stops at its current stage),
@@ -215,6 +214,9 @@ public actor DeploymentEngine {
     /// Deployments running now.
     public var runningCount: Int { tasks.count }
 
+    /// How many `watch` streams follow a deployment now.
+    public func watcherCount(id: String) -> Int { watchers[id]?.count ?? 0 }
+
     // MARK: Internals
 
     private func sameOrConflict(_ existing: DeploymentRecord, _ request: DeploymentRequest) throws -> DeploymentRecord {
@@ -250,6 +252,9 @@ public actor DeploymentEngine {
             }
         default:
             break
+        }
+        if let check = env.preflight {
+            try await check.check(request, taskDefinition: try JSONValue.parse(request.taskDefinition))
         }
         if settings.failOnDrift {
             let report = try await driftReport(service: service, key: request.serviceKey)

@@ -33,7 +33,8 @@ extension DeploymentRunner {
             cluster: request.cluster, service: request.service, taskDefinition: try taskDefinition(revision, facts),
             externalId: "\(request.id)-\(revision.rawValue)", scale: Scale(value: Double(percent)),
             loadBalancers: [LoadBalancerRef(targetGroupArn: tg, containerName: template?.containerName, containerPort: template?.containerPort)],
-            clientToken: "\(request.id)-\(revision.rawValue)")
+            clientToken: "\(request.id)-\(revision.rawValue)",
+            launchSettings: service.primaryTaskSet?.launchSettings)
         let created = try await cloud.ecs.createTaskSet(input)
         await setFacts(c.id, "created \(revision.rawValue) task set \(created.id)") {
             if revision == .new {

@@ -14,6 +14,12 @@ public protocol HealthProbe: Sendable {
     func status(of url: String, timeout: Duration) async throws -> Int
 }
 
+/// Checks, before a deployment is accepted, that the account lets this server do it
+/// (credentials, permissions, roles). Throws an `EngineError` that says what is missing.
+public protocol DeploymentPreflight: Sendable {
+    func check(_ request: DeploymentRequest, taskDefinition: JSONValue) async throws
+}
+
 /// What a hook receives.
 public struct HookPayload: Sendable, Codable, Equatable {
     public var hook: String
@@ -44,12 +50,14 @@ public struct EngineEnvironment: Sendable {
     public var store: any DeploymentStore
     public var hooks: any HookRunner
     public var probe: any HealthProbe
+    public var preflight: (any DeploymentPreflight)?
     public var observers: [any DeploymentObserver]
     public var logger: Logger
 
     public init(cloud: Cloud, clock: any DeployClock, store: any DeploymentStore = InMemoryDeploymentStore(),
-                hooks: any HookRunner = NoHooks(), probe: any HealthProbe = NoProbe(),
+                hooks: any HookRunner = NoHooks(), probe: any HealthProbe = NoProbe(), preflight: (any DeploymentPreflight)? = nil,
                 observers: [any DeploymentObserver] = [], logger: Logger = Logger(label: "ecs-deploy.engine")) {
+        self.preflight = preflight
         self.cloud = cloud
         self.clock = clock
         self.store = store

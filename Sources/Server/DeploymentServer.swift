@@ -24,17 +24,24 @@ public final class DeploymentServer: Sendable {
     private let stopping = StopFlag()
 
     /// - Parameters:
-    ///   - cloud: the cloud to deploy to (the simulator in mock mode).
+    ///   - cloud: the cloud to deploy to (the simulator in mock mode), without retries or pacing:
+    ///     the server adds both, and the metrics, around it.
     ///   - clock: the engine's time source.
-    public init(config: ServerConfig, cloud: Cloud, clock: any DeployClock, logger: Logger) throws {
+    ///   - preflight: checks made before a deployment is accepted (real AWS).
+    public init(config: ServerConfig, cloud: Cloud, clock: any DeployClock, logger: Logger,
+                preflight: (any DeploymentPreflight)? = nil) throws {
         self.config = config
         self.logger = logger
         let metrics = ServerMetrics()
         self.metrics = metrics
-        let observedCloud = MiddlewareCloud(cloud, middleware: [MetricsMiddleware(metrics: metrics)]).cloud
+        let retry = RetryMiddleware(policy: config.retryPolicy, clock: clock, onRetry: { event in
+            logger.notice("retrying \(event.call) (retry \(event.retry), after \(GoDuration.format(event.delay))): \(event.error)")
+        })
+        let layers: [any CloudMiddleware] = [retry, RateLimiterMiddleware(limits: .aws, clock: clock), MetricsMiddleware(metrics: metrics)]
         let network = NetworkHooks(client: .shared)
-        let environment = EngineEnvironment(cloud: observedCloud, clock: clock, hooks: network, probe: network,
-                                            observers: [MetricsObserver(metrics: metrics)], logger: logger)
+        let environment = EngineEnvironment(cloud: MiddlewareCloud(cloud, middleware: layers).cloud, clock: clock, hooks: network,
+                                            probe: network, preflight: preflight, observers: [MetricsObserver(metrics: metrics)],
+                                            logger: logger)
         self.engine = DeploymentEngine(environment: environment, defaults: config.deployment)
         var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
         // A hard cap at the transport (above it the stream is reset); below it, requests over

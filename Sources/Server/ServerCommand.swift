@@ -1,3 +1,4 @@
+import AWSCloud
 import CloudModel
 import Engine
 import Foundation
@@ -42,16 +43,15 @@ public enum ServerCommand {
         }
         let logger = Logger(label: "ecs-deploy")
         do {
-            let (cloud, clock) = try makeCloud(config)
-            let server = try DeploymentServer(config: config, cloud: cloud, clock: clock, logger: logger)
+            let target = try makeCloud(config, environment: environment, logger: logger)
+            let server = try DeploymentServer(config: config, cloud: target.cloud, clock: target.clock, logger: logger,
+                                              preflight: target.preflight)
             async let running: Void = server.run(signals: [.sigterm, .sigint])
             Task {
                 guard let grpc = try? await server.grpcPort(), let http = try? await server.httpPort() else { return }
                 let tls = config.tlsCertFile == nil ? "plaintext" : "TLS"
                 logger.info("gRPC API listening on \(config.host):\(grpc) (\(tls)); HTTP /health and /metrics on \(config.host):\(http)")
-                if config.mockMode {
-                    logger.info("mock mode: deploying to the built-in simulator, simulated time runs \(config.mockSpeedup)x")
-                }
+                logger.info("\(target.description)")
             }
             try await running
             logger.info("stopped")
@@ -61,17 +61,32 @@ public enum ServerCommand {
         }
     }
 
-    /// The cloud to deploy to: the simulator in mock mode.
-    static func makeCloud(_ config: ServerConfig) throws -> (Cloud, any DeployClock) {
-        guard config.mockMode else {
-            throw ConfigError("real AWS mode is not available in this version; run with MOCK_MODE=true (or mock.enabled: true)")
+    /// Where deployments go: the simulator in mock mode, else AWS.
+    public struct Target: Sendable {
+        public var cloud: Cloud
+        public var clock: any DeployClock
+        public var preflight: (any DeploymentPreflight)?
+        public var description: String
+    }
+
+    public static func makeCloud(_ config: ServerConfig, environment: [String: String], logger: Logger) throws -> Target {
+        if config.mockMode {
+            let clock = ScaledClock(speedup: config.mockSpeedup)
+            var settings = SimulatorSettings()
+            settings.autoCreate = true
+            settings.autoCreateController = config.mockController
+            settings.throttle = config.mockThrottle ? .aws : nil
+            return Target(cloud: SimulatedCloud(clock: clock, settings: settings).cloud, clock: clock, preflight: nil,
+                          description: "mock mode: deploying to the built-in simulator, simulated time runs \(config.mockSpeedup)x")
         }
-        let clock = ScaledClock(speedup: config.mockSpeedup)
-        var settings = SimulatorSettings()
-        settings.autoCreate = true
-        settings.autoCreateController = config.mockController
-        settings.throttle = config.mockThrottle ? .aws : nil
-        return (SimulatedCloud(clock: clock, settings: settings).cloud, clock)
+        let clock = SystemClock()
+        let factory = try AWSCloudFactory.standard(environment: environment, configuredRegion: config.region,
+                                                   configuredEndpoint: config.endpointURL, timeout: config.awsTimeout,
+                                                   clock: clock, logger: logger)
+        let endpoint = factory.environment.endpoint(for: .ecs)
+        return Target(cloud: factory.makeRawCloud(), clock: clock,
+                      preflight: AWSPreflightCheck(preflight: factory.makePreflight(), clock: clock),
+                      description: "AWS mode: region \(factory.environment.region), ECS endpoint \(endpoint)")
     }
 
     static func fail(_ message: String) -> Int32 {

@@ -129,6 +129,13 @@ public struct ServerConfig: Sendable, Equatable {
         }
     }
 
+    /// Retries of AWS calls: `aws.max_retries`, `retry_delay`, `max_retry_delay`; each call,
+    /// retries included, gets its attempts' `aws.timeout` plus the delays between them.
+    public var retryPolicy: RetryPolicy {
+        let budget = awsTimeout * (maxRetries + 1) + maxRetryDelay * maxRetries
+        return RetryPolicy(maxRetries: maxRetries, baseDelay: retryDelay, maxDelay: maxRetryDelay, timeout: budget)
+    }
+
     mutating func apply(environment env: [String: String]) throws {
         if let v = env["MOCK_MODE"], !v.isEmpty {
             guard let b = ConfigNode.parseBool(v) else { throw ConfigError("MOCK_MODE: '\(v)' is not true or false") }

@@ -38,6 +38,7 @@ extension SimulatorState {
         }
         var set = newTaskSet(in: svc, taskDefinition: definition.arn ?? input.taskDefinition, externalId: input.externalId,
                              scale: input.scale, loadBalancers: input.loadBalancers, clientToken: input.clientToken, now: now)
+        set.launchSettings = input.launchSettings
         if svc.taskSets.isEmpty {
             set.status = "PRIMARY"
             svc.externalTaskDefinition = set.taskDefinition

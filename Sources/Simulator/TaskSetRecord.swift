@@ -17,6 +17,8 @@ struct TaskSetRecord {
     var stabilityStatus = "STABILIZING"
     let loadBalancers: [LoadBalancerRef]
     let clientToken: String?
+    /// launchType, networkConfiguration, ... as given to CreateTaskSet, echoed back.
+    var launchSettings: JSONValue?
     let createdAt: Date
     var updatedAt: Date
 
@@ -51,6 +53,6 @@ struct TaskSetRecord {
             id: id, taskSetArn: arn, serviceArn: serviceArn, clusterArn: clusterArn, status: status,
             taskDefinition: taskDefinition, externalId: externalId, computedDesiredCount: computedDesiredCount,
             pendingCount: pending, runningCount: running, scale: scale, stabilityStatus: stabilityStatus,
-            loadBalancers: loadBalancers, createdAt: createdAt, updatedAt: updatedAt)
+            loadBalancers: loadBalancers, launchSettings: launchSettings, createdAt: createdAt, updatedAt: updatedAt)
     }
 }

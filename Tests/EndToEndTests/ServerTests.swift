@@ -53,6 +53,7 @@ import Testing
         try await t.driving {
             while (try? await t.status("g1").currentStage) != "waitForStability" { try await Task.sleep(for: .milliseconds(1)) }
         }
+        while await t.server.engine.watcherCount(id: "g1") == 0 { try await Task.sleep(for: .milliseconds(1)) }
         await t.server.shutdown()
         // New work is refused while the server drains...
         let refused = await t.client(["-id", "g2", "-cluster", "prod", "-service", "web", "-taskdef", Self.taskdef])

@@ -1,0 +1,24 @@
+import AWSAuth
+import Foundation
+
+extension AWSService {
+    /// The API version: the Query protocol's `Version`, the date in the JSON target.
+    var apiVersion: String {
+        switch self {
+        case .ecs: "2014-11-13"
+        case .elasticLoadBalancingV2: "2015-12-01"
+        case .eventBridge: "2015-10-07"
+        case .sts: "2011-06-15"
+        case .iam: "2010-05-08"
+        }
+    }
+
+    /// `X-Amz-Target` prefix of the AWS JSON 1.1 services; nil for the Query ones.
+    var jsonTargetPrefix: String? {
+        switch self {
+        case .ecs: "AmazonEC2ContainerServiceV20141113"
+        case .eventBridge: "AWSEvents"
+        case .elasticLoadBalancingV2, .sts, .iam: nil
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import AWSAuth
+import AWSCloud
+import CloudModel
+import Foundation
+import Synchronization
+import Testing
+
+@Suite("ECS client against moto", .enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.unavailableReason ?? "")))
+struct ECSIntegrationTests {
+    @Test func taskDefinitionsAndServiceRollout() async throws {
+        let moto = try await MotoServer.start()
+        defer { moto.stop() }
+        let bodies = Mutex<[String: String]>([:])
+        let factory = AWSCloudFactory(environment: try moto.environment(), credentials: StaticCredentials(),
+                                      signer: { input in
+                                          let target = input.headers.first { $0.0 == "X-Amz-Target" }?.1 ?? ""
+                                          bodies.withLock { $0[target] = String(decoding: input.body, as: UTF8.self) }
+                                          return AWSTransport.sigV4(input)
+                                      })
+        let ecs = factory.ecs
+        let cluster = moto.string("cluster")
+
+        let current = try await ecs.describeTaskDefinition("web")
+        #expect(current.arn == moto.string("taskDefinitionArn"))
+        #expect(current.json["executionRoleArn"]?.stringValue == moto.string("executionRoleArn"))
+        #expect(current.json["status"]?.stringValue == "ACTIVE")
+
+        let registered = try await ecs.registerTaskDefinition(current.withImage("nginx:1.26"))
+        #expect(registered.revision == 2)
+        #expect(registered.images.first?.image == "nginx:1.26")
+        #expect(registered.json["taskRoleArn"]?.stringValue == moto.string("taskRoleArn"))
+        #expect(registered.json["cpu"]?.stringValue == "256")
+        // What went over the wire: the raw definition without AWS's read-only fields.
+        let sent = try JSONValue.parse(bodies.withLock { $0["AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition"] ?? "" })
+        for field in TaskDefinition.readOnlyFields { #expect(sent[field] == nil, "sent \(field)") }
+        #expect(sent["networkMode"]?.stringValue == "awsvpc")
+
+        let before = try #require(try await ecs.describeServices(cluster: cluster, services: [moto.string("service")]).first)
+        #expect(before.primaryDeployment?.taskDefinition == current.arn)
+        #expect(before.deployments.count == 1 && before.runningCount == before.desiredCount)
+
+        let updated = try await ecs.updateService(UpdateServiceInput(cluster: cluster, service: "web",
+                                                                     taskDefinition: registered.familyRevision))
+        #expect(updated.taskDefinition == registered.arn)
+        #expect(updated.deployments.count == 1)
+        #expect(updated.primaryDeployment?.taskDefinition == registered.arn)
+        #expect(updated.primaryDeployment?.rolloutState == "COMPLETED")
+        #expect(updated.primaryDeployment?.runningCount == updated.desiredCount)
+        #expect(updated.primaryDeployment?.id != before.primaryDeployment?.id)
+
+        let scaled = try await ecs.updateService(UpdateServiceInput(cluster: cluster, service: "web", desiredCount: 3))
+        #expect(scaled.desiredCount == 3 && scaled.runningCount == 3)
+
+        // Listing and batching past DescribeServices' 10-service limit.
+        let page = try await ecs.listServices(cluster: cluster, nextToken: nil)
+        let all = try await ecs.listAllServices(cluster: cluster)
+        #expect(Set(page.serviceArns).isSubset(of: Set(all)))
+        #expect(all.count == 14)
+        let described = try await ecs.describeServicesBatched(cluster: cluster, services: all + ["no-such-service"])
+        #expect(Set(described.map(\.serviceArn)) == Set(all))
+        await #expect(throws: CloudError.self) { try await ecs.describeServices(cluster: cluster, services: Array(all.prefix(11))) }
+    }
+
+    @Test func taskSetsAndTasks() async throws {
+        let moto = try await MotoServer.start()
+        defer { moto.stop() }
+        let ecs = AWSCloudFactory(environment: try moto.environment(), credentials: StaticCredentials()).ecs
+        let cluster = moto.string("cluster"), service = moto.string("externalService")
+        let worker = moto.string("workerTaskDefinitionArn")
+
+        let blue = try await ecs.createTaskSet(CreateTaskSetInput(cluster: cluster, service: service, taskDefinition: worker,
+                                                                   externalId: "blue", scale: Scale(value: 50),
+                                                                   clientToken: "tok-1"))
+        #expect(blue.status == "ACTIVE" && blue.externalId == "blue")
+        #expect(blue.computedDesiredCount == 2 && blue.scale == Scale(value: 50))
+        #expect(blue.taskDefinition == worker)
+
+        let full = try await ecs.updateTaskSet(cluster: cluster, service: service, taskSet: blue.taskSetArn, scale: Scale(value: 100))
+        #expect(full.computedDesiredCount == 4 && full.scale.value == 100)
+
+        let primary = try await ecs.updateServicePrimaryTaskSet(cluster: cluster, service: service, primaryTaskSet: blue.id)
+        #expect(primary.status == "PRIMARY")
+
+        let green = try await ecs.createTaskSet(CreateTaskSetInput(cluster: cluster, service: service, taskDefinition: worker,
+                                                                    externalId: "green", scale: Scale(value: 0)))
+        let both = try await ecs.describeTaskSets(cluster: cluster, service: service, taskSets: nil)
+        #expect(Set(both.map(\.id)) == [blue.id, green.id])
+        let one = try await ecs.describeTaskSets(cluster: cluster, service: service, taskSets: [green.taskSetArn])
+        #expect(one.map(\.id) == [green.id])
+
+        let deleted = try await ecs.deleteTaskSet(cluster: cluster, service: service, taskSet: green.id, force: true)
+        #expect(deleted.id == green.id && deleted.status == "DRAINING")
+
+        let svc = try #require(try await ecs.describeServices(cluster: cluster, services: [service]).first)
+        #expect(svc.deploymentController == .external)
+        #expect(svc.taskSets.map(\.id) == [blue.id])
+        #expect(svc.primaryTaskSet?.id == blue.id)
+        #expect(svc.taskDefinition == worker)
+
+        let taskArns = try await ecs.listTasks(cluster: cluster, serviceName: nil, startedBy: blue.id)
+        #expect(taskArns.count == 2)
+        let tasks = try await ecs.describeTasks(cluster: cluster, tasks: taskArns)
+        #expect(tasks.count == 2)
+        #expect(tasks.allSatisfy { $0.lastStatus == "RUNNING" && $0.startedBy == blue.id && $0.taskDefinitionArn == worker })
+        #expect(try await ecs.describeTasks(cluster: cluster, tasks: []).isEmpty)
+    }
+
+    @Test func errorsDecodeToTypedCloudErrors() async throws {
+        let moto = try await MotoServer.start()
+        defer { moto.stop() }
+        let ecs = AWSCloudFactory(environment: try moto.environment(), credentials: StaticCredentials()).ecs
+        let cluster = moto.string("cluster")
+
+        let missingFamily = await #expect(throws: CloudError.self) { try await ecs.describeTaskDefinition("no-such-family") }
+        #expect(missingFamily?.code == CloudError.client)
+        #expect(missingFamily?.httpStatus == 400)
+        #expect(missingFamily?.isRetryable == false)
+        #expect(missingFamily?.message.hasPrefix("ecs:DescribeTaskDefinition: ") == true)
+
+        let noCluster = await #expect(throws: CloudError.self) {
+            try await ecs.describeServices(cluster: "no-such-cluster", services: ["web"])
+        }
+        #expect(noCluster?.code == CloudError.clusterNotFound)
+
+        let noService = await #expect(throws: CloudError.self) {
+            try await ecs.updateService(UpdateServiceInput(cluster: cluster, service: "no-such-service", desiredCount: 1))
+        }
+        #expect(noService?.code == CloudError.serviceNotFound)
+
+        let noTaskSet = await #expect(throws: CloudError.self) {
+            try await ecs.updateTaskSet(cluster: cluster, service: moto.string("externalService"), taskSet: "ecs-svc/0",
+                                        scale: Scale(value: 10))
+        }
+        #expect(noTaskSet?.code == CloudError.client || noTaskSet?.code == CloudError.taskSetNotFound)
+    }
+}

@@ -1,0 +1,149 @@
+import AWSAuth
+import CloudModel
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A moto server for one test, started with `scripts/moto/moto_launcher.py` on a free
+/// loopback port and stopped by its process id.
+final class MotoServer: @unchecked Sendable {
+    /// Why the integration tests are skipped, or nil when moto can run here.
+    static let unavailableReason: String? = {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["python3", "-c", "import moto.server, boto3"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        do {
+            try probe.run()
+            probe.waitUntilExit()
+        } catch {
+            return "python3 cannot be run (\(error)); the moto integration tests need python3 with moto[server]"
+        }
+        return probe.terminationStatus == 0 ? nil
+            : "moto is not installed (python3 -c 'import moto.server' failed): pip install 'moto[server]'"
+    }()
+
+    static var isAvailable: Bool { unavailableReason == nil }
+
+    static var launcher: URL {
+        URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/moto/moto_launcher.py")
+    }
+
+    let process: Process
+    let endpoint: String
+    let fixtures: [String: JSONValue]
+    private let directory: URL
+
+    private init(process: Process, endpoint: String, fixtures: [String: JSONValue], directory: URL) {
+        self.process = process
+        self.endpoint = endpoint
+        self.fixtures = fixtures
+        self.directory = directory
+    }
+
+    deinit { stop() }
+
+    /// Starts moto with the seeded estate; `auth` turns signature checks on.
+    static func start(auth: Bool = false) async throws -> MotoServer {
+        var lastError: (any Error)?
+        for _ in 0..<3 {
+            do { return try await launch(port: try freePort(), auth: auth) } catch { lastError = error }
+        }
+        throw lastError!
+    }
+
+    private static func launch(port: Int, auth: Bool) async throws -> MotoServer {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("moto-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let fixturesFile = directory.appendingPathComponent("fixtures.json")
+        let logFile = directory.appendingPathComponent("moto.log")
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", launcher.path, "--port", "\(port)", "--fixtures", fixturesFile.path,
+                             "--parent-pid", "\(ProcessInfo.processInfo.processIdentifier)"] + (auth ? ["--auth"] : [])
+        let log = try FileHandle(forWritingTo: logFile)
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+
+        let deadline = ContinuousClock.now + .seconds(90)
+        while ContinuousClock.now < deadline {
+            if let data = FileManager.default.contents(atPath: fixturesFile.path),
+               case .object(let fixtures) = try JSONValue.parse(String(decoding: data, as: UTF8.self)) {
+                return MotoServer(process: process, endpoint: "http://127.0.0.1:\(port)", fixtures: fixtures,
+                                  directory: directory)
+            }
+            if !process.isRunning {
+                let output = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+                throw MotoError(message: "moto_launcher.py exited with \(process.terminationStatus): \(output.suffix(2000))")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        kill(process.processIdentifier, SIGKILL)
+        throw MotoError(message: "moto did not become ready on port \(port) within 90 s")
+    }
+
+    /// Stops the server by its process id (SIGTERM, then SIGKILL after 5 s).
+    func stop() {
+        let pid = process.processIdentifier
+        if process.isRunning {
+            kill(pid, SIGTERM)
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(pid, SIGKILL) }
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// A port nobody listens on right now (the kernel's pick for port 0).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw MotoError(message: "socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                guard bind(fd, pointer, length) == 0 else { return -1 }
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        guard bound == 0 else { throw MotoError(message: "bind() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    // MARK: Fixtures
+
+    func string(_ key: String) -> String { fixtures[key]?.stringValue ?? "" }
+
+    func strings(_ key: String) -> [String] { fixtures[key]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+
+    /// AWSAuth's environment pointing every service at this server.
+    func environment() throws -> AWSEnvironment {
+        try AWSEnvironment(environment: ["AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint])
+    }
+}
+
+struct MotoError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// Fixed credentials for tests.
+struct StaticCredentials: CredentialProvider {
+    var value: AWSCredentials
+    init(accessKeyID: String = "AKIDMOTOTEST", secret: String = "moto-test-secret") {
+        value = AWSCredentials(accessKeyID: accessKeyID, secretAccessKey: secret, source: "test")
+    }
+    func credentials() async throws -> AWSCredentials { value }
+}

@@ -1,0 +1,188 @@
+"""Patches to moto's ECS backend where moto lacks behaviour that a correct ECS client relies on.
+
+Each patch makes moto answer as ECS does; none loosens what a client may send.
+
+- UpdateService / CreateService: moto keeps the old deployment entry, leaves the service on
+  `pendingCount == desiredCount`, and stores the task definition as given (`web:2`) instead of
+  its ARN. ECS, once a rollout completes, shows one PRIMARY deployment on the new task
+  definition's ARN with running == desired and rolloutState COMPLETED. moto has no task
+  scheduler, so every rollout completes at once.
+- Services have no `createdAt` in moto; ECS always returns it.
+- Tasks: moto advances a task's lastStatus (RUNNING -> DEACTIVATING -> ... -> STOPPED) each
+  time it is described, and gives no `createdAt`/`startedAt`. Tasks stay RUNNING here, with
+  their timestamps.
+- Task sets: moto has no computedDesiredCount/runningCount/pendingCount, starts the task
+  set's tasks with `startedBy` = the account id instead of the task set id, defaults the
+  launch type to EC2 (then fails with a 500 when the cluster has no instances), ignores a
+  task set id in UpdateServicePrimaryTaskSet (only a full ARN matched) and answers a 500
+  when the task set or service is missing instead of TaskSetNotFoundException /
+  ServiceNotFoundException.
+"""
+
+import math
+
+from moto.core.utils import utcnow
+from moto.ecs import models as ecs_models
+from moto.ecs.exceptions import ServiceNotFoundException, TaskSetNotFoundException
+from moto.moto_api import state_manager
+
+Backend = ecs_models.EC2ContainerServiceBackend
+
+
+def _new_deployment_id():
+    return f"ecs-svc/{ecs_models.mock_random.randint(0, 32**12)}"
+
+
+def _settle(service, deployment_id=None):
+    """Makes the service look like a finished rollout: one PRIMARY deployment, running == desired."""
+    if service.deployment_controller.get("type", "ECS") != "ECS":
+        service.running_count = sum(getattr(ts, "runningCount", 0) for ts in service.task_sets)
+        service.pending_count = 0
+        return
+    now = utcnow()
+    old = service.deployments[0] if service.deployments else {}
+    same = old.get("taskDefinition") == service.task_definition and deployment_id is None
+    deployment = dict(old)
+    deployment.update({
+        "id": old.get("id") if same and old.get("id") else (deployment_id or _new_deployment_id()),
+        "status": "PRIMARY",
+        "taskDefinition": service.task_definition,
+        "desiredCount": service.desired_count,
+        "runningCount": service.desired_count,
+        "pendingCount": 0,
+        "failedTasks": 0,
+        "rolloutState": "COMPLETED",
+        "createdAt": old.get("createdAt", now) if same else now,
+        "updatedAt": now,
+    })
+    deployment["rolloutStateReason"] = f"ECS deployment {deployment['id']} completed."
+    service.deployments = [deployment]
+    service.running_count = service.desired_count
+    service.pending_count = 0
+
+
+_original_create_service = Backend.create_service
+_original_update_service = Backend.update_service
+
+
+def create_service(self, *args, **kwargs):
+    service = _original_create_service(self, *args, **kwargs)
+    service.createdAt = utcnow()
+    _settle(service)
+    return service
+
+
+def update_service(self, service_properties):
+    force = bool(service_properties.get("force_new_deployment"))
+    service = _original_update_service(self, service_properties)
+    if service.task_definition:
+        service.task_definition = self.describe_task_definition(service.task_definition).arn
+    _settle(service, deployment_id=_new_deployment_id() if force else None)
+    return service
+
+
+# Tasks: stay RUNNING (moto's state manager would otherwise move them on every describe).
+state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10**9})
+
+_original_task_init = ecs_models.Task.__init__
+
+
+def task_init(self, *args, **kwargs):
+    _original_task_init(self, *args, **kwargs)
+    now = utcnow()
+    self.createdAt = now
+    self.startedAt = now
+
+
+def _service_of(backend, cluster, service):
+    cluster_obj = backend._get_cluster(cluster)
+    found = backend.services.get(f"{cluster_obj.name}:{service.split('/')[-1]}")
+    if found is None:
+        raise ServiceNotFoundException
+    return found
+
+
+def _find_task_set(service_obj, task_set):
+    for ts in service_obj.task_sets:
+        if task_set in (ts.task_set_arn, ts.id):
+            return ts
+    raise TaskSetNotFoundException
+
+
+def _count_task_set(service_obj, ts):
+    value = float((ts.scale or {}).get("value", 100.0))
+    ts.computedDesiredCount = int(math.ceil(service_obj.desired_count * value / 100.0))
+    ts.runningCount = ts.computedDesiredCount
+    ts.pendingCount = 0
+    ts.stabilityStatus = "STEADY_STATE"
+    now = utcnow()
+    ts.updatedAt = now
+    ts.stabilityStatusAt = now
+
+
+_original_create_task_set = Backend.create_task_set
+
+
+def create_task_set(self, service, cluster_str, task_definition, **kwargs):
+    service_obj = _service_of(self, cluster_str, service)
+    if kwargs.get("launch_type") is None and not kwargs.get("capacity_provider_strategy"):
+        kwargs["launch_type"] = service_obj.launch_type or "FARGATE"
+    scale = kwargs.pop("scale", None) or {"value": 100.0, "unit": "PERCENT"}
+    ts = _original_create_task_set(self, service, cluster_str, task_definition, scale=None, **kwargs)
+    ts.scale = {"value": float(scale.get("value", 100.0)), "unit": scale.get("unit", "PERCENT")}
+    _count_task_set(service_obj, ts)
+    cluster_name = self._get_cluster(cluster_str).name
+    if ts.launch_type == "FARGATE" or self.container_instances.get(cluster_name):
+        self.run_task(cluster_str=cluster_str, task_definition_str=ts.task_definition, count=ts.computedDesiredCount,
+                      overrides=None, started_by=ts.id, tags=[], launch_type=ts.launch_type,
+                      networking_configuration=kwargs.get("network_configuration"))
+    _settle(service_obj)
+    return ts
+
+
+def update_task_set(self, cluster, service, task_set, scale):
+    service_obj = _service_of(self, cluster, service)
+    ts = _find_task_set(service_obj, task_set)
+    ts.scale = {"value": float(scale.get("value", 100.0)), "unit": scale.get("unit", "PERCENT")}
+    _count_task_set(service_obj, ts)
+    _settle(service_obj)
+    return ts
+
+
+def update_service_primary_task_set(self, cluster, service, primary_task_set):
+    service_obj = _service_of(self, cluster, service)
+    primary = _find_task_set(service_obj, primary_task_set)
+    for ts in service_obj.task_sets:
+        ts.status = "PRIMARY" if ts is primary else "ACTIVE"
+    service_obj.task_definition = primary.task_definition
+    service_obj.load_balancers = primary.load_balancers
+    primary.updatedAt = utcnow()
+    return primary
+
+
+def delete_task_set(self, cluster, service, task_set):
+    service_obj = _service_of(self, cluster, service)
+    ts = _find_task_set(service_obj, task_set)
+    service_obj.task_sets.remove(ts)
+    ts.status = "DRAINING"
+    ts.updatedAt = utcnow()
+    _settle(service_obj)
+    return ts
+
+
+def describe_task_sets(self, cluster_str, service, task_sets):
+    service_obj = _service_of(self, cluster_str, service)
+    if not task_sets:
+        return list(service_obj.task_sets)
+    return [ts for ts in service_obj.task_sets if ts.task_set_arn in task_sets or ts.id in task_sets]
+
+
+def apply():
+    Backend.create_service = create_service
+    Backend.update_service = update_service
+    Backend.create_task_set = create_task_set
+    Backend.update_task_set = update_task_set
+    Backend.update_service_primary_task_set = update_service_primary_task_set
+    Backend.delete_task_set = delete_task_set
+    Backend.describe_task_sets = describe_task_sets
+    ecs_models.Task.__init__ = task_init
