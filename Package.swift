@@ -75,8 +75,9 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: strict),
+        .target(name: "MotoHarness", dependencies: ["AWSAuth", "CloudModel"], path: "Tests/MotoHarness", swiftSettings: strict),
         .testTarget(name: "AWSCloudTests", dependencies: [
-            "AWSCloud", "AWSAuth", "CloudModel",
+            "AWSCloud", "AWSAuth", "CloudModel", "MotoHarness",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
@@ -84,7 +85,7 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Simulator", "CloudModel"], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "Server", "ClientCLI", "DeployAPI", "Simulator", "CloudModel", "Engine",
+            "Server", "ClientCLI", "DeployAPI", "Simulator", "CloudModel", "Engine", "AWSCloud", "AWSAuth", "MotoHarness",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         ], swiftSettings: strict),

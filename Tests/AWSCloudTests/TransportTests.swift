@@ -1,3 +1,4 @@
+import MotoHarness
 import AWSAuth
 import AWSCloud
 import CloudModel

@@ -9,9 +9,9 @@ import Darwin
 
 /// A moto server for one test, started with `scripts/moto/moto_launcher.py` on a free
 /// loopback port and stopped by its process id.
-final class MotoServer: @unchecked Sendable {
+public final class MotoServer: @unchecked Sendable {
     /// Why the integration tests are skipped, or nil when moto can run here.
-    static let unavailableReason: String? = {
+    public static let unavailableReason: String? = {
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         probe.arguments = ["python3", "-c", "import moto.server, boto3"]
@@ -27,7 +27,7 @@ final class MotoServer: @unchecked Sendable {
             : "moto is not installed (python3 -c 'import moto.server' failed): pip install 'moto[server]'"
     }()
 
-    static var isAvailable: Bool { unavailableReason == nil }
+    public static var isAvailable: Bool { unavailableReason == nil }
 
     static var launcher: URL {
         URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
@@ -35,9 +35,9 @@ final class MotoServer: @unchecked Sendable {
             .appendingPathComponent("scripts/moto/moto_launcher.py")
     }
 
-    let process: Process
-    let endpoint: String
-    let fixtures: [String: JSONValue]
+    public let process: Process
+    public let endpoint: String
+    public let fixtures: [String: JSONValue]
     private let directory: URL
 
     private init(process: Process, endpoint: String, fixtures: [String: JSONValue], directory: URL) {
@@ -50,7 +50,7 @@ final class MotoServer: @unchecked Sendable {
     deinit { stop() }
 
     /// Starts moto with the seeded estate; `auth` turns signature checks on.
-    static func start(auth: Bool = false) async throws -> MotoServer {
+    public static func start(auth: Bool = false) async throws -> MotoServer {
         var lastError: (any Error)?
         for _ in 0..<3 {
             do { return try await launch(port: try freePort(), auth: auth) } catch { lastError = error }
@@ -91,7 +91,7 @@ final class MotoServer: @unchecked Sendable {
     }
 
     /// Stops the server by its process id (SIGTERM, then SIGKILL after 5 s).
-    func stop() {
+    public func stop() {
         let pid = process.processIdentifier
         if process.isRunning {
             kill(pid, SIGTERM)
@@ -103,7 +103,7 @@ final class MotoServer: @unchecked Sendable {
     }
 
     /// A port nobody listens on right now (the kernel's pick for port 0).
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw MotoError(message: "socket() failed") }
         defer { close(fd) }
@@ -124,26 +124,26 @@ final class MotoServer: @unchecked Sendable {
 
     // MARK: Fixtures
 
-    func string(_ key: String) -> String { fixtures[key]?.stringValue ?? "" }
+    public func string(_ key: String) -> String { fixtures[key]?.stringValue ?? "" }
 
-    func strings(_ key: String) -> [String] { fixtures[key]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+    public func strings(_ key: String) -> [String] { fixtures[key]?.arrayValue?.compactMap(\.stringValue) ?? [] }
 
     /// AWSAuth's environment pointing every service at this server.
-    func environment() throws -> AWSEnvironment {
+    public func environment() throws -> AWSEnvironment {
         try AWSEnvironment(environment: ["AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint])
     }
 }
 
-struct MotoError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
+public struct MotoError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
 }
 
 /// Fixed credentials for tests.
-struct StaticCredentials: CredentialProvider {
-    var value: AWSCredentials
-    init(accessKeyID: String = "AKIDMOTOTEST", secret: String = "moto-test-secret") {
+public struct StaticCredentials: CredentialProvider {
+    public var value: AWSCredentials
+    public init(accessKeyID: String = "AKIDMOTOTEST", secret: String = "moto-test-secret") {
         value = AWSCredentials(accessKeyID: accessKeyID, secretAccessKey: secret, source: "test")
     }
-    func credentials() async throws -> AWSCredentials { value }
+    public func credentials() async throws -> AWSCredentials { value }
 }

@@ -1,0 +1,92 @@
+import AWSAuth
+import AWSCloud
+import CloudModel
+import DeployAPI
+import Foundation
+import Logging
+import MotoHarness
+import Server
+import ClientCLI
+import Testing
+
+/// The real server outside mock mode, its AWS client pointed at moto (`AWS_ENDPOINT_URL`),
+/// driven by the real client; the test then reads moto directly.
+@Suite(.enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.unavailableReason ?? "")))
+struct AWSModeTests {
+    struct Running {
+        let server: DeploymentServer
+        let task: Task<Void, any Error>
+        let port: Int
+    }
+
+    func start(_ moto: MotoServer, secret: String = "secret", key: String = "AKIDMOTOTEST") async throws -> Running {
+        var config = ServerConfig()
+        config.host = "127.0.0.1"
+        config.port = 0
+        config.metricsPort = 0
+        config.endpointURL = moto.endpoint
+        config.maxRetries = 2
+        config.retryDelay = .milliseconds(10)
+        config.deployment.pollInterval = .milliseconds(100)
+        var logger = Logger(label: "aws-mode-test")
+        logger.logLevel = .critical
+        let environment = ["AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret, "AWS_REGION": "us-east-1",
+                           "HOME": FileManager.default.temporaryDirectory.path, "AWS_EC2_METADATA_DISABLED": "true"]
+        let target = try ServerCommand.makeCloud(config, environment: environment, logger: logger)
+        let server = try DeploymentServer(config: config, cloud: target.cloud, clock: target.clock, logger: logger,
+                                          preflight: target.preflight)
+        let task = Task { try await server.run() }
+        return Running(server: server, task: task, port: try await server.grpcPort())
+    }
+
+    func client(_ r: Running, _ args: [String]) async -> ClientResult {
+        let output = CapturedOutput()
+        let code = await ClientCLI.run(["-server", "127.0.0.1:\(r.port)"] + args, output: output)
+        return ClientResult(code: code, out: output.outLines, err: output.errLines)
+    }
+
+    /// Our ECS client, straight to moto (no server in between).
+    func ecs(_ moto: MotoServer) throws -> ECSClient {
+        let credentials = EnvironmentCredentialProvider(environment: ["AWS_ACCESS_KEY_ID": "AKIDREADER", "AWS_SECRET_ACCESS_KEY": "x"])
+        return AWSCloudFactory(environment: try moto.environment(), credentials: credentials).ecs
+    }
+
+    @Test func quicksyncDeploysToAWS() async throws {
+        let moto = try await MotoServer.start()
+        defer { moto.stop() }
+        let r = try await start(moto)
+        let taskdef = #"{"family":"web","executionRoleArn":""# + moto.string("executionRoleArn")
+            + #"","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512","containerDefinitions":[{"name":"app","image":"nginx:1.27","memory":256}]}"#
+        let result = await client(r, ["-id", "aws-1", "-cluster", "demo", "-service", "web", "-taskdef", taskdef,
+                                      "-strategy", "quicksync", "-action", "deploy", "-wait"])
+        #expect(result.code == 0, "\(result.text)")
+        #expect(result.out.last?.contains("SUCCEEDED") == true, "\(result.text)")
+
+        let service = try #require(try await ecs(moto).describeServices(cluster: "demo", services: ["web"]).first)
+        #expect(service.taskDefinition?.hasSuffix("task-definition/web:2") == true, "\(service.taskDefinition ?? "-")")
+        let td = try await ecs(moto).describeTaskDefinition(service.taskDefinition!)
+        #expect(td.images.map(\.image) == ["nginx:1.27"])
+        #expect(td.json["executionRoleArn"]?.stringValue == moto.string("executionRoleArn"))
+        let metrics = r.server.metrics.render()
+        #expect(metrics.contains(#"ecs_aws_api_calls_total{service="ecs",operation="RegisterTaskDefinition"} 1"#), "\(metrics)")
+        await r.server.shutdown()
+        try await r.task.value
+    }
+
+    @Test func wrongSecretIsAClearErrorAndNotRetried() async throws {
+        let moto = try await MotoServer.start(auth: true)
+        defer { moto.stop() }
+        let r = try await start(moto, secret: "not-the-secret", key: moto.string("accessKeyId"))
+        let taskdef = #"{"family":"web","containerDefinitions":[{"name":"app","image":"nginx:1.27"}]}"#
+        let result = await client(r, ["-id", "aws-2", "-cluster", "demo", "-service", "web", "-taskdef", taskdef])
+        #expect(result.code == 1)
+        let line = result.err.first ?? ""
+        #expect(line.contains("SignatureDoesNotMatch") || line.contains("signature"), "\(result.text)")
+        #expect(!line.contains("not-the-secret"))
+        // One attempt per call: DescribeServices was not retried.
+        let metrics = r.server.metrics.render()
+        #expect(metrics.contains(#"ecs_aws_api_calls_total{service="ecs",operation="DescribeServices"} 1"#), "\(metrics)")
+        await r.server.shutdown()
+        try await r.task.value
+    }
+}
