@@ -46,8 +46,17 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "Engine", dependencies: ["CloudModel", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(name: "GitOps", dependencies: [
+            "Engine", "CloudModel", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .target(name: "Store", dependencies: [
+            "Engine", "CloudModel", .product(name: "GRDB", package: "GRDB.swift"),
+        ], swiftSettings: strict),
+        .target(name: "Audit", dependencies: [
+            "Engine", "CloudModel", .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
         .target(name: "Server", dependencies: [
-            "DeployAPI", "CloudModel", "Simulator", "Engine", "AWSAuth", "AWSCloud",
+            "DeployAPI", "CloudModel", "Simulator", "Engine", "AWSAuth", "AWSCloud", "Store", "Audit", "GitOps",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -83,9 +92,18 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: strict),
+        .testTarget(name: "StoreTests", dependencies: [
+            "Store", "Engine", "CloudModel", .product(name: "GRDB", package: "GRDB.swift"),
+        ], swiftSettings: strict),
+        .testTarget(name: "AuditTests", dependencies: [
+            "Audit", "Engine", "CloudModel", .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
+        .testTarget(name: "GitOpsTests", dependencies: [
+            "GitOps", "Engine", "CloudModel", .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Simulator", "CloudModel"], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "Server", "ClientCLI", "DeployAPI", "Simulator", "CloudModel", "Engine", "AWSCloud", "AWSAuth", "MotoHarness",
+            "Server", "ClientCLI", "DeployAPI", "Simulator", "CloudModel", "Engine", "AWSCloud", "AWSAuth", "MotoHarness", "Store", "Audit",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         ], swiftSettings: strict),

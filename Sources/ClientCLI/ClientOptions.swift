@@ -8,7 +8,7 @@ struct ClientOptions: ParsableArguments {
     @Option(name: name("server"), help: "Server address host:port.")
     var server = "localhost:50051"
 
-    @Option(name: name("action"), help: "deploy, status, rollback, approve, reject, list, watch or drift.")
+    @Option(name: name("action"), help: "deploy, status, rollback, approve, reject, list, watch, drift, release or plan.")
     var action = "deploy"
 
     @Option(name: name("id"), help: "Deployment id (the idempotency key of deploy).")
@@ -41,7 +41,10 @@ struct ClientOptions: ParsableArguments {
     @Option(name: name("limit"), help: "list: at most this many deployments.")
     var limit = 50
 
-    @Flag(name: name("wait"), help: "deploy/rollback: follow progress until the deployment ends.")
+    @Option(name: name("file"), help: "release/plan: the deployment.yaml to release.")
+    var file = ""
+
+    @Flag(name: name("wait"), help: "deploy/release/rollback: follow progress until it ends.")
     var wait = false
 
     @Flag(name: name("tls"), help: "Connect with TLS.")
@@ -55,7 +58,7 @@ struct ClientOptions: ParsableArguments {
 }
 
 enum Action: String, CaseIterable {
-    case deploy, status, rollback, approve, reject, list, watch, drift
+    case deploy, status, rollback, approve, reject, list, watch, drift, release, plan
 }
 
 /// Parses `-config` JSON: an object whose values are strings (numbers and booleans are

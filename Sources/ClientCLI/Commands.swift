@@ -23,8 +23,11 @@ struct Commands {
         case .rollback: return try await rollback()
         case .approve, .reject: return try await decide(approve: action == .approve)
         case .list: return try await list()
-        case .watch: return try await watch(try requireID())
+        case .watch:
+            let id = try requireID()
+            return try await deploymentOrRelease({ try await watch(id) }, release: { try await releases.watch(id) })
         case .drift: return try await drift()
+        case .release, .plan: return try await releases.submit(planOnly: action == .plan)
         }
     }
 
@@ -57,7 +60,28 @@ struct Commands {
         return Format.exitCode(d.status, finishedOnly: false)
     }
 
+    var releases: ReleaseCommands { ReleaseCommands(api: api, options: options, output: output, callOptions: callOptions) }
+
+    /// Runs `deployment`; when the id names no deployment, `release` instead (ids of releases
+    /// and deployments do not overlap). When neither exists, the deployment's error stands.
+    private func deploymentOrRelease(_ deployment: () async throws -> Int32,
+                                     release: () async throws -> Int32) async throws -> Int32 {
+        do {
+            return try await deployment()
+        } catch let error as RPCError where error.code == .notFound {
+            do {
+                return try await release()
+            } catch let other as RPCError where other.code == .notFound {
+                throw RPCError(code: .notFound, message: "no deployment or release \(options.id)")
+            }
+        }
+    }
+
     private func status() async throws -> Int32 {
+        try await deploymentOrRelease({ try await deploymentStatus() }, release: { try await releases.status(options.id) })
+    }
+
+    private func deploymentStatus() async throws -> Int32 {
         var request = Deployment_V1_GetStatusRequest()
         request.deploymentID = try requireID()
         let d = try await api.getStatus(request, options: callOptions)
@@ -66,6 +90,10 @@ struct Commands {
     }
 
     private func rollback() async throws -> Int32 {
+        try await deploymentOrRelease({ try await deploymentRollback() }, release: { try await releases.rollback() })
+    }
+
+    private func deploymentRollback() async throws -> Int32 {
         var request = Deployment_V1_RollbackRequest()
         request.deploymentID = try requireID()
         request.requestedBy = options.approver
@@ -77,6 +105,11 @@ struct Commands {
     }
 
     private func decide(approve: Bool) async throws -> Int32 {
+        try await deploymentOrRelease({ try await deploymentDecide(approve: approve) },
+                                      release: { try await releases.decide(approve: approve) })
+    }
+
+    private func deploymentDecide(approve: Bool) async throws -> Int32 {
         var request = Deployment_V1_ApprovalRequest()
         request.deploymentID = try requireID()
         request.approver = options.approver
@@ -98,6 +131,7 @@ struct Commands {
             request.statuses = [status]
         }
         let response = try await api.listDeployments(request, options: callOptions)
+        try await releases.list()
         for line in Format.table(response.deployments) { output.out(line) }
         return 0
     }
@@ -128,7 +162,7 @@ struct Commands {
     }
 
     /// Prints events until the deployment ends; the exit code says how it ended.
-    private func watch(_ id: String) async throws -> Int32 {
+    func watch(_ id: String) async throws -> Int32 {
         var request = Deployment_V1_WatchRequest()
         request.deploymentID = id
         let output = self.output
@@ -140,12 +174,13 @@ struct Commands {
             }
             return last
         }
-        var statusRequest = Deployment_V1_GetStatusRequest()
-        statusRequest.deploymentID = id
-        let final = try await api.getStatus(statusRequest, options: callOptions)
-        output.out("Deployment \(id): \(Format.status(final.status))\(final.error.isEmpty ? "" : " - \(final.error)")")
-        _ = last
-        return Format.exitCode(final.status, finishedOnly: true)
+        // The stream ends with the deployment: its last event has the final status.
+        guard let last, Format.isTerminal(last.status) else {
+            output.out("Deployment \(id): the server stopped following it (status \(last.map { Format.status($0.status) } ?? "unknown"))")
+            return 1
+        }
+        output.out("Deployment \(id): \(Format.status(last.status))\(last.message.isEmpty ? "" : " - \(last.message)")")
+        return Format.exitCode(last.status, finishedOnly: true)
     }
 }
 

@@ -97,7 +97,11 @@ enum Format {
         let rows = deployments.map { d in
             [d.deploymentID, status(d.status), d.strategy, "\(d.cluster)/\(d.service)", "\(d.progressPercent)%", time(d.updatedAt)]
         }
-        let header = ["ID", "STATUS", "STRATEGY", "SERVICE", "PROGRESS", "UPDATED"]
+        return columns(["ID", "STATUS", "STRATEGY", "SERVICE", "PROGRESS", "UPDATED"], rows)
+    }
+
+    /// Left-aligned columns, two spaces apart.
+    static func columns(_ header: [String], _ rows: [[String]]) -> [String] {
         let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
         return ([header] + rows).map { row in
             row.enumerated().map { i, cell in cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }

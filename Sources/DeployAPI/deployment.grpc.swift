@@ -130,6 +130,97 @@ public enum Deployment_V1_DeploymentService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "SubmitRelease" metadata.
+        public enum SubmitRelease: Sendable {
+            /// Request type for "SubmitRelease".
+            public typealias Input = Deployment_V1_ReleaseRequest
+            /// Response type for "SubmitRelease".
+            public typealias Output = Deployment_V1_Release
+            /// Descriptor for "SubmitRelease".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "deployment.v1.DeploymentService"),
+                method: "SubmitRelease",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetRelease" metadata.
+        public enum GetRelease: Sendable {
+            /// Request type for "GetRelease".
+            public typealias Input = Deployment_V1_GetStatusRequest
+            /// Response type for "GetRelease".
+            public typealias Output = Deployment_V1_Release
+            /// Descriptor for "GetRelease".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "deployment.v1.DeploymentService"),
+                method: "GetRelease",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListReleases" metadata.
+        public enum ListReleases: Sendable {
+            /// Request type for "ListReleases".
+            public typealias Input = Deployment_V1_ListReleasesRequest
+            /// Response type for "ListReleases".
+            public typealias Output = Deployment_V1_ListReleasesResponse
+            /// Descriptor for "ListReleases".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "deployment.v1.DeploymentService"),
+                method: "ListReleases",
+                type: .unary
+            )
+        }
+        /// Namespace for "ApproveRelease" metadata.
+        public enum ApproveRelease: Sendable {
+            /// Request type for "ApproveRelease".
+            public typealias Input = Deployment_V1_ApprovalRequest
+            /// Response type for "ApproveRelease".
+            public typealias Output = Deployment_V1_Release
+            /// Descriptor for "ApproveRelease".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "deployment.v1.DeploymentService"),
+                method: "ApproveRelease",
+                type: .unary
+            )
+        }
+        /// Namespace for "RejectRelease" metadata.
+        public enum RejectRelease: Sendable {
+            /// Request type for "RejectRelease".
+            public typealias Input = Deployment_V1_ApprovalRequest
+            /// Response type for "RejectRelease".
+            public typealias Output = Deployment_V1_Release
+            /// Descriptor for "RejectRelease".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "deployment.v1.DeploymentService"),
+                method: "RejectRelease",
+                type: .unary
+            )
+        }
+        /// Namespace for "RollbackRelease" metadata.
+        public enum RollbackRelease: Sendable {
+            /// Request type for "RollbackRelease".
+            public typealias Input = Deployment_V1_RollbackRequest
+            /// Response type for "RollbackRelease".
+            public typealias Output = Deployment_V1_Release
+            /// Descriptor for "RollbackRelease".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "deployment.v1.DeploymentService"),
+                method: "RollbackRelease",
+                type: .unary
+            )
+        }
+        /// Namespace for "WatchRelease" metadata.
+        public enum WatchRelease: Sendable {
+            /// Request type for "WatchRelease".
+            public typealias Input = Deployment_V1_WatchRequest
+            /// Response type for "WatchRelease".
+            public typealias Output = Deployment_V1_ReleaseEvent
+            /// Descriptor for "WatchRelease".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "deployment.v1.DeploymentService"),
+                method: "WatchRelease",
+                type: .serverStreaming
+            )
+        }
         /// Descriptors for all methods in the "deployment.v1.DeploymentService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Deploy.descriptor,
@@ -139,7 +230,14 @@ public enum Deployment_V1_DeploymentService: Sendable {
             Reject.descriptor,
             ListDeployments.descriptor,
             WatchDeployment.descriptor,
-            DetectDrift.descriptor
+            DetectDrift.descriptor,
+            SubmitRelease.descriptor,
+            GetRelease.descriptor,
+            ListReleases.descriptor,
+            ApproveRelease.descriptor,
+            RejectRelease.descriptor,
+            RollbackRelease.descriptor,
+            WatchRelease.descriptor
         ]
     }
 }
@@ -309,6 +407,117 @@ extension Deployment_V1_DeploymentService {
             request: GRPCCore.StreamingServerRequest<Deployment_V1_DriftRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_DriftReport>
+
+        /// Handle the "SubmitRelease" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Releases: many services and scheduled tasks from one deployment.yaml.
+        /// > Plans a release and starts it (or waits for its approval); with plan_only, only plans it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Deployment_V1_ReleaseRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Deployment_V1_Release` messages.
+        func submitRelease(
+            request: GRPCCore.StreamingServerRequest<Deployment_V1_ReleaseRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_Release>
+
+        /// Handle the "GetRelease" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Deployment_V1_GetStatusRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Deployment_V1_Release` messages.
+        func getRelease(
+            request: GRPCCore.StreamingServerRequest<Deployment_V1_GetStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_Release>
+
+        /// Handle the "ListReleases" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Deployment_V1_ListReleasesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Deployment_V1_ListReleasesResponse` messages.
+        func listReleases(
+            request: GRPCCore.StreamingServerRequest<Deployment_V1_ListReleasesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_ListReleasesResponse>
+
+        /// Handle the "ApproveRelease" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Deployment_V1_ApprovalRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Deployment_V1_Release` messages.
+        func approveRelease(
+            request: GRPCCore.StreamingServerRequest<Deployment_V1_ApprovalRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_Release>
+
+        /// Handle the "RejectRelease" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Deployment_V1_ApprovalRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Deployment_V1_Release` messages.
+        func rejectRelease(
+            request: GRPCCore.StreamingServerRequest<Deployment_V1_ApprovalRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_Release>
+
+        /// Handle the "RollbackRelease" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rolls back every entry the release changed.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Deployment_V1_RollbackRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Deployment_V1_Release` messages.
+        func rollbackRelease(
+            request: GRPCCore.StreamingServerRequest<Deployment_V1_RollbackRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_Release>
+
+        /// Handle the "WatchRelease" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams a release's events (the history first, then live ones) until it ends.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Deployment_V1_WatchRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Deployment_V1_ReleaseEvent` messages.
+        func watchRelease(
+            request: GRPCCore.StreamingServerRequest<Deployment_V1_WatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_ReleaseEvent>
     }
 
     /// Service protocol for the "deployment.v1.DeploymentService" service.
@@ -462,6 +671,117 @@ extension Deployment_V1_DeploymentService {
             request: GRPCCore.ServerRequest<Deployment_V1_DriftRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Deployment_V1_DriftReport>
+
+        /// Handle the "SubmitRelease" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Releases: many services and scheduled tasks from one deployment.yaml.
+        /// > Plans a release and starts it (or waits for its approval); with plan_only, only plans it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_ReleaseRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Deployment_V1_Release` message.
+        func submitRelease(
+            request: GRPCCore.ServerRequest<Deployment_V1_ReleaseRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Deployment_V1_Release>
+
+        /// Handle the "GetRelease" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_GetStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Deployment_V1_Release` message.
+        func getRelease(
+            request: GRPCCore.ServerRequest<Deployment_V1_GetStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Deployment_V1_Release>
+
+        /// Handle the "ListReleases" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_ListReleasesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Deployment_V1_ListReleasesResponse` message.
+        func listReleases(
+            request: GRPCCore.ServerRequest<Deployment_V1_ListReleasesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Deployment_V1_ListReleasesResponse>
+
+        /// Handle the "ApproveRelease" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_ApprovalRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Deployment_V1_Release` message.
+        func approveRelease(
+            request: GRPCCore.ServerRequest<Deployment_V1_ApprovalRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Deployment_V1_Release>
+
+        /// Handle the "RejectRelease" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_ApprovalRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Deployment_V1_Release` message.
+        func rejectRelease(
+            request: GRPCCore.ServerRequest<Deployment_V1_ApprovalRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Deployment_V1_Release>
+
+        /// Handle the "RollbackRelease" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rolls back every entry the release changed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_RollbackRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Deployment_V1_Release` message.
+        func rollbackRelease(
+            request: GRPCCore.ServerRequest<Deployment_V1_RollbackRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Deployment_V1_Release>
+
+        /// Handle the "WatchRelease" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams a release's events (the history first, then live ones) until it ends.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_WatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Deployment_V1_ReleaseEvent` messages.
+        func watchRelease(
+            request: GRPCCore.ServerRequest<Deployment_V1_WatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_ReleaseEvent>
     }
 
     /// Simple service protocol for the "deployment.v1.DeploymentService" service.
@@ -614,6 +934,118 @@ extension Deployment_V1_DeploymentService {
             request: Deployment_V1_DriftRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Deployment_V1_DriftReport
+
+        /// Handle the "SubmitRelease" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Releases: many services and scheduled tasks from one deployment.yaml.
+        /// > Plans a release and starts it (or waits for its approval); with plan_only, only plans it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Deployment_V1_ReleaseRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Deployment_V1_Release` to respond with.
+        func submitRelease(
+            request: Deployment_V1_ReleaseRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Deployment_V1_Release
+
+        /// Handle the "GetRelease" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Deployment_V1_GetStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Deployment_V1_Release` to respond with.
+        func getRelease(
+            request: Deployment_V1_GetStatusRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Deployment_V1_Release
+
+        /// Handle the "ListReleases" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Deployment_V1_ListReleasesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Deployment_V1_ListReleasesResponse` to respond with.
+        func listReleases(
+            request: Deployment_V1_ListReleasesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Deployment_V1_ListReleasesResponse
+
+        /// Handle the "ApproveRelease" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Deployment_V1_ApprovalRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Deployment_V1_Release` to respond with.
+        func approveRelease(
+            request: Deployment_V1_ApprovalRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Deployment_V1_Release
+
+        /// Handle the "RejectRelease" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Deployment_V1_ApprovalRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Deployment_V1_Release` to respond with.
+        func rejectRelease(
+            request: Deployment_V1_ApprovalRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Deployment_V1_Release
+
+        /// Handle the "RollbackRelease" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rolls back every entry the release changed.
+        ///
+        /// - Parameters:
+        ///   - request: A `Deployment_V1_RollbackRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Deployment_V1_Release` to respond with.
+        func rollbackRelease(
+            request: Deployment_V1_RollbackRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Deployment_V1_Release
+
+        /// Handle the "WatchRelease" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams a release's events (the history first, then live ones) until it ends.
+        ///
+        /// - Parameters:
+        ///   - request: A `Deployment_V1_WatchRequest` message.
+        ///   - response: A response stream of `Deployment_V1_ReleaseEvent` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func watchRelease(
+            request: Deployment_V1_WatchRequest,
+            response: GRPCCore.RPCWriter<Deployment_V1_ReleaseEvent>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -704,6 +1136,83 @@ extension Deployment_V1_DeploymentService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_DriftReport>(),
             handler: { request, context in
                 try await self.detectDrift(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Deployment_V1_DeploymentService.Method.SubmitRelease.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_ReleaseRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_Release>(),
+            handler: { request, context in
+                try await self.submitRelease(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Deployment_V1_DeploymentService.Method.GetRelease.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_GetStatusRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_Release>(),
+            handler: { request, context in
+                try await self.getRelease(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Deployment_V1_DeploymentService.Method.ListReleases.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_ListReleasesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_ListReleasesResponse>(),
+            handler: { request, context in
+                try await self.listReleases(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Deployment_V1_DeploymentService.Method.ApproveRelease.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_ApprovalRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_Release>(),
+            handler: { request, context in
+                try await self.approveRelease(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Deployment_V1_DeploymentService.Method.RejectRelease.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_ApprovalRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_Release>(),
+            handler: { request, context in
+                try await self.rejectRelease(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Deployment_V1_DeploymentService.Method.RollbackRelease.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_RollbackRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_Release>(),
+            handler: { request, context in
+                try await self.rollbackRelease(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Deployment_V1_DeploymentService.Method.WatchRelease.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_WatchRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_ReleaseEvent>(),
+            handler: { request, context in
+                try await self.watchRelease(
                     request: request,
                     context: context
                 )
@@ -801,6 +1310,83 @@ extension Deployment_V1_DeploymentService.ServiceProtocol {
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func submitRelease(
+        request: GRPCCore.StreamingServerRequest<Deployment_V1_ReleaseRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_Release> {
+        let response = try await self.submitRelease(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getRelease(
+        request: GRPCCore.StreamingServerRequest<Deployment_V1_GetStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_Release> {
+        let response = try await self.getRelease(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listReleases(
+        request: GRPCCore.StreamingServerRequest<Deployment_V1_ListReleasesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_ListReleasesResponse> {
+        let response = try await self.listReleases(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func approveRelease(
+        request: GRPCCore.StreamingServerRequest<Deployment_V1_ApprovalRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_Release> {
+        let response = try await self.approveRelease(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func rejectRelease(
+        request: GRPCCore.StreamingServerRequest<Deployment_V1_ApprovalRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_Release> {
+        let response = try await self.rejectRelease(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func rollbackRelease(
+        request: GRPCCore.StreamingServerRequest<Deployment_V1_RollbackRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_Release> {
+        let response = try await self.rollbackRelease(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func watchRelease(
+        request: GRPCCore.StreamingServerRequest<Deployment_V1_WatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_ReleaseEvent> {
+        let response = try await self.watchRelease(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
     }
 }
 
@@ -912,6 +1498,101 @@ extension Deployment_V1_DeploymentService.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func submitRelease(
+        request: GRPCCore.ServerRequest<Deployment_V1_ReleaseRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Deployment_V1_Release> {
+        return GRPCCore.ServerResponse<Deployment_V1_Release>(
+            message: try await self.submitRelease(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getRelease(
+        request: GRPCCore.ServerRequest<Deployment_V1_GetStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Deployment_V1_Release> {
+        return GRPCCore.ServerResponse<Deployment_V1_Release>(
+            message: try await self.getRelease(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listReleases(
+        request: GRPCCore.ServerRequest<Deployment_V1_ListReleasesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Deployment_V1_ListReleasesResponse> {
+        return GRPCCore.ServerResponse<Deployment_V1_ListReleasesResponse>(
+            message: try await self.listReleases(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func approveRelease(
+        request: GRPCCore.ServerRequest<Deployment_V1_ApprovalRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Deployment_V1_Release> {
+        return GRPCCore.ServerResponse<Deployment_V1_Release>(
+            message: try await self.approveRelease(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func rejectRelease(
+        request: GRPCCore.ServerRequest<Deployment_V1_ApprovalRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Deployment_V1_Release> {
+        return GRPCCore.ServerResponse<Deployment_V1_Release>(
+            message: try await self.rejectRelease(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func rollbackRelease(
+        request: GRPCCore.ServerRequest<Deployment_V1_RollbackRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Deployment_V1_Release> {
+        return GRPCCore.ServerResponse<Deployment_V1_Release>(
+            message: try await self.rollbackRelease(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func watchRelease(
+        request: GRPCCore.ServerRequest<Deployment_V1_WatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_ReleaseEvent> {
+        return GRPCCore.StreamingServerResponse<Deployment_V1_ReleaseEvent>(
+            metadata: [:],
+            producer: { writer in
+                try await self.watchRelease(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 }
@@ -1107,6 +1788,152 @@ extension Deployment_V1_DeploymentService {
             deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_DriftReport>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_DriftReport>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SubmitRelease" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Releases: many services and scheduled tasks from one deployment.yaml.
+        /// > Plans a release and starts it (or waits for its approval); with plan_only, only plans it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_ReleaseRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_ReleaseRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_Release` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func submitRelease<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_ReleaseRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_ReleaseRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_Release>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetRelease" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_GetStatusRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_GetStatusRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_Release` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getRelease<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_GetStatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_GetStatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_Release>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListReleases" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_ListReleasesRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_ListReleasesRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_ListReleasesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listReleases<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_ListReleasesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_ListReleasesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_ListReleasesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_ListReleasesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ApproveRelease" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_ApprovalRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_ApprovalRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_Release` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func approveRelease<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_ApprovalRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_ApprovalRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_Release>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RejectRelease" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_ApprovalRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_ApprovalRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_Release` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func rejectRelease<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_ApprovalRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_ApprovalRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_Release>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RollbackRelease" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rolls back every entry the release changed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_RollbackRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_RollbackRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_Release` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func rollbackRelease<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_RollbackRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_RollbackRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_Release>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "WatchRelease" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams a release's events (the history first, then live ones) until it ends.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_WatchRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_WatchRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_ReleaseEvent` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func watchRelease<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_WatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_WatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_ReleaseEvent>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Deployment_V1_ReleaseEvent>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1395,6 +2222,227 @@ extension Deployment_V1_DeploymentService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "SubmitRelease" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Releases: many services and scheduled tasks from one deployment.yaml.
+        /// > Plans a release and starts it (or waits for its approval); with plan_only, only plans it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_ReleaseRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_ReleaseRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_Release` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func submitRelease<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_ReleaseRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_ReleaseRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_Release>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Deployment_V1_DeploymentService.Method.SubmitRelease.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetRelease" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_GetStatusRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_GetStatusRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_Release` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getRelease<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_GetStatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_GetStatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_Release>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Deployment_V1_DeploymentService.Method.GetRelease.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListReleases" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_ListReleasesRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_ListReleasesRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_ListReleasesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listReleases<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_ListReleasesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_ListReleasesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_ListReleasesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_ListReleasesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Deployment_V1_DeploymentService.Method.ListReleases.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ApproveRelease" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_ApprovalRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_ApprovalRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_Release` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func approveRelease<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_ApprovalRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_ApprovalRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_Release>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Deployment_V1_DeploymentService.Method.ApproveRelease.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RejectRelease" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_ApprovalRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_ApprovalRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_Release` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func rejectRelease<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_ApprovalRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_ApprovalRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_Release>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Deployment_V1_DeploymentService.Method.RejectRelease.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RollbackRelease" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rolls back every entry the release changed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_RollbackRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_RollbackRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_Release` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func rollbackRelease<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_RollbackRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_RollbackRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_Release>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Deployment_V1_DeploymentService.Method.RollbackRelease.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "WatchRelease" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams a release's events (the history first, then live ones) until it ends.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_WatchRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_WatchRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_ReleaseEvent` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func watchRelease<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_WatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_WatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_ReleaseEvent>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Deployment_V1_ReleaseEvent>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Deployment_V1_DeploymentService.Method.WatchRelease.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1626,6 +2674,192 @@ extension Deployment_V1_DeploymentService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_DriftRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_DriftReport>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SubmitRelease" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Releases: many services and scheduled tasks from one deployment.yaml.
+    /// > Plans a release and starts it (or waits for its approval); with plan_only, only plans it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Deployment_V1_ReleaseRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func submitRelease<Result>(
+        request: GRPCCore.ClientRequest<Deployment_V1_ReleaseRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.submitRelease(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_ReleaseRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_Release>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetRelease" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Deployment_V1_GetStatusRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getRelease<Result>(
+        request: GRPCCore.ClientRequest<Deployment_V1_GetStatusRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getRelease(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_GetStatusRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_Release>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListReleases" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Deployment_V1_ListReleasesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listReleases<Result>(
+        request: GRPCCore.ClientRequest<Deployment_V1_ListReleasesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_ListReleasesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listReleases(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_ListReleasesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_ListReleasesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ApproveRelease" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Deployment_V1_ApprovalRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func approveRelease<Result>(
+        request: GRPCCore.ClientRequest<Deployment_V1_ApprovalRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.approveRelease(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_ApprovalRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_Release>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RejectRelease" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Deployment_V1_ApprovalRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rejectRelease<Result>(
+        request: GRPCCore.ClientRequest<Deployment_V1_ApprovalRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.rejectRelease(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_ApprovalRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_Release>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RollbackRelease" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Rolls back every entry the release changed.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Deployment_V1_RollbackRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rollbackRelease<Result>(
+        request: GRPCCore.ClientRequest<Deployment_V1_RollbackRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.rollbackRelease(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_RollbackRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_Release>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchRelease" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams a release's events (the history first, then live ones) until it ends.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Deployment_V1_WatchRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchRelease<Result>(
+        request: GRPCCore.ClientRequest<Deployment_V1_WatchRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Deployment_V1_ReleaseEvent>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.watchRelease(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_WatchRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_ReleaseEvent>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1891,6 +3125,220 @@ extension Deployment_V1_DeploymentService.ClientProtocol {
             metadata: metadata
         )
         return try await self.detectDrift(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SubmitRelease" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Releases: many services and scheduled tasks from one deployment.yaml.
+    /// > Plans a release and starts it (or waits for its approval); with plan_only, only plans it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func submitRelease<Result>(
+        _ message: Deployment_V1_ReleaseRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Deployment_V1_ReleaseRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.submitRelease(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetRelease" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getRelease<Result>(
+        _ message: Deployment_V1_GetStatusRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Deployment_V1_GetStatusRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getRelease(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListReleases" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listReleases<Result>(
+        _ message: Deployment_V1_ListReleasesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_ListReleasesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Deployment_V1_ListReleasesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listReleases(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ApproveRelease" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func approveRelease<Result>(
+        _ message: Deployment_V1_ApprovalRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Deployment_V1_ApprovalRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.approveRelease(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RejectRelease" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rejectRelease<Result>(
+        _ message: Deployment_V1_ApprovalRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Deployment_V1_ApprovalRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.rejectRelease(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RollbackRelease" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Rolls back every entry the release changed.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rollbackRelease<Result>(
+        _ message: Deployment_V1_RollbackRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_Release>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Deployment_V1_RollbackRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.rollbackRelease(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchRelease" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams a release's events (the history first, then live ones) until it ends.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchRelease<Result>(
+        _ message: Deployment_V1_WatchRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Deployment_V1_ReleaseEvent>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Deployment_V1_WatchRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.watchRelease(
             request: request,
             options: options,
             onResponse: handleResponse

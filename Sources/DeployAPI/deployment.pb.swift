@@ -568,6 +568,237 @@ public nonisolated struct Deployment_V1_DriftReport: Sendable {
   public init() {}
 }
 
+public nonisolated struct Deployment_V1_ReleaseRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Idempotency key; generated when empty.
+  public var releaseID: String = String()
+
+  /// The deployment.yaml text.
+  public var manifest: String = String()
+
+  /// Its file name, for error messages.
+  public var fileName: String = String()
+
+  /// Only compute the plan; change nothing.
+  public var planOnly: Bool = false
+
+  public var requestedBy: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Deployment_V1_ReleaseEntry: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The manifest's `service` label.
+  public var label: String = String()
+
+  /// service or scheduled_task.
+  public var kind: String = String()
+
+  public var cluster: String = String()
+
+  public var service: String = String()
+
+  /// Scheduled tasks: the EventBridge rule.
+  public var rule: String = String()
+
+  /// container=image before the release.
+  public var oldImages: [String] = []
+
+  public var newImage: String = String()
+
+  public var strategy: String = String()
+
+  public var wave: Int32 = 0
+
+  /// PENDING, SKIPPED, IN_PROGRESS, SUCCEEDED, FAILED, ROLLING_BACK, ROLLED_BACK, NOT_STARTED.
+  public var status: String = String()
+
+  public var deploymentID: String = String()
+
+  public var error: String = String()
+
+  /// file:line in the manifest.
+  public var source: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Deployment_V1_Release: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var releaseID: String {
+    get {_storage._releaseID}
+    set {_uniqueStorage()._releaseID = newValue}
+  }
+
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
+
+  public var status: Deployment_V1_DeploymentStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  public var entries: [Deployment_V1_ReleaseEntry] {
+    get {_storage._entries}
+    set {_uniqueStorage()._entries = newValue}
+  }
+
+  public var error: String {
+    get {_storage._error}
+    set {_uniqueStorage()._error = newValue}
+  }
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
+
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {_storage._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
+
+  public var finishedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._finishedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._finishedAt = newValue}
+  }
+  /// Returns true if `finishedAt` has been explicitly set.
+  public var hasFinishedAt: Bool {_storage._finishedAt != nil}
+  /// Clears the value of `finishedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearFinishedAt() {_uniqueStorage()._finishedAt = nil}
+
+  /// Git-driven releases: the commit, its author and message.
+  public var commit: String {
+    get {_storage._commit}
+    set {_uniqueStorage()._commit = newValue}
+  }
+
+  public var author: String {
+    get {_storage._author}
+    set {_uniqueStorage()._author = newValue}
+  }
+
+  public var commitMessage: String {
+    get {_storage._commitMessage}
+    set {_uniqueStorage()._commitMessage = newValue}
+  }
+
+  public var approval: Deployment_V1_Approval {
+    get {_storage._approval ?? Deployment_V1_Approval()}
+    set {_uniqueStorage()._approval = newValue}
+  }
+  /// Returns true if `approval` has been explicitly set.
+  public var hasApproval: Bool {_storage._approval != nil}
+  /// Clears the value of `approval`. Subsequent reads from it will return its default value.
+  public mutating func clearApproval() {_uniqueStorage()._approval = nil}
+
+  /// True for an answer to plan_only.
+  public var plannedOnly: Bool {
+    get {_storage._plannedOnly}
+    set {_uniqueStorage()._plannedOnly = newValue}
+  }
+
+  /// rollback, stop or continue.
+  public var onFailure: String {
+    get {_storage._onFailure}
+    set {_uniqueStorage()._onFailure = newValue}
+  }
+
+  public var requestedBy: String {
+    get {_storage._requestedBy}
+    set {_uniqueStorage()._requestedBy = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Deployment_V1_ListReleasesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pageSize: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Deployment_V1_ListReleasesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var releases: [Deployment_V1_Release] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Deployment_V1_ReleaseEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var releaseID: String = String()
+
+  public var sequence: Int64 = 0
+
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  /// release.accepted, release.started, entry.started, entry.succeeded, entry.failed, release.rolling_back, ...
+  public var type: String = String()
+
+  /// The entry's label, when the event is about one.
+  public var entry: String = String()
+
+  public var status: Deployment_V1_DeploymentStatus = .unspecified
+
+  public var message: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "deployment.v1"
@@ -1390,6 +1621,438 @@ nonisolated extension Deployment_V1_DriftReport: SwiftProtobuf.Message, SwiftPro
     if lhs.drifted != rhs.drifted {return false}
     if lhs.items != rhs.items {return false}
     if lhs.summary != rhs.summary {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Deployment_V1_ReleaseRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReleaseRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}release_id\0\u{1}manifest\0\u{3}file_name\0\u{3}plan_only\0\u{3}requested_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.releaseID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.manifest) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.fileName) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.planOnly) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.requestedBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.releaseID.isEmpty {
+      try visitor.visitSingularStringField(value: self.releaseID, fieldNumber: 1)
+    }
+    if !self.manifest.isEmpty {
+      try visitor.visitSingularStringField(value: self.manifest, fieldNumber: 2)
+    }
+    if !self.fileName.isEmpty {
+      try visitor.visitSingularStringField(value: self.fileName, fieldNumber: 3)
+    }
+    if self.planOnly != false {
+      try visitor.visitSingularBoolField(value: self.planOnly, fieldNumber: 4)
+    }
+    if !self.requestedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestedBy, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Deployment_V1_ReleaseRequest, rhs: Deployment_V1_ReleaseRequest) -> Bool {
+    if lhs.releaseID != rhs.releaseID {return false}
+    if lhs.manifest != rhs.manifest {return false}
+    if lhs.fileName != rhs.fileName {return false}
+    if lhs.planOnly != rhs.planOnly {return false}
+    if lhs.requestedBy != rhs.requestedBy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Deployment_V1_ReleaseEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReleaseEntry"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}label\0\u{1}kind\0\u{1}cluster\0\u{1}service\0\u{1}rule\0\u{3}old_images\0\u{3}new_image\0\u{1}strategy\0\u{1}wave\0\u{1}status\0\u{3}deployment_id\0\u{1}error\0\u{1}source\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.cluster) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.service) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.rule) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.oldImages) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.newImage) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.strategy) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.wave) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.deploymentID) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.error) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 1)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
+    }
+    if !self.cluster.isEmpty {
+      try visitor.visitSingularStringField(value: self.cluster, fieldNumber: 3)
+    }
+    if !self.service.isEmpty {
+      try visitor.visitSingularStringField(value: self.service, fieldNumber: 4)
+    }
+    if !self.rule.isEmpty {
+      try visitor.visitSingularStringField(value: self.rule, fieldNumber: 5)
+    }
+    if !self.oldImages.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.oldImages, fieldNumber: 6)
+    }
+    if !self.newImage.isEmpty {
+      try visitor.visitSingularStringField(value: self.newImage, fieldNumber: 7)
+    }
+    if !self.strategy.isEmpty {
+      try visitor.visitSingularStringField(value: self.strategy, fieldNumber: 8)
+    }
+    if self.wave != 0 {
+      try visitor.visitSingularInt32Field(value: self.wave, fieldNumber: 9)
+    }
+    if !self.status.isEmpty {
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 10)
+    }
+    if !self.deploymentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.deploymentID, fieldNumber: 11)
+    }
+    if !self.error.isEmpty {
+      try visitor.visitSingularStringField(value: self.error, fieldNumber: 12)
+    }
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 13)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Deployment_V1_ReleaseEntry, rhs: Deployment_V1_ReleaseEntry) -> Bool {
+    if lhs.label != rhs.label {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.cluster != rhs.cluster {return false}
+    if lhs.service != rhs.service {return false}
+    if lhs.rule != rhs.rule {return false}
+    if lhs.oldImages != rhs.oldImages {return false}
+    if lhs.newImage != rhs.newImage {return false}
+    if lhs.strategy != rhs.strategy {return false}
+    if lhs.wave != rhs.wave {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.deploymentID != rhs.deploymentID {return false}
+    if lhs.error != rhs.error {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Deployment_V1_Release: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Release"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}release_id\0\u{1}name\0\u{1}status\0\u{1}entries\0\u{1}error\0\u{3}created_at\0\u{3}updated_at\0\u{3}finished_at\0\u{1}commit\0\u{1}author\0\u{3}commit_message\0\u{1}approval\0\u{3}planned_only\0\u{3}on_failure\0\u{3}requested_by\0")
+
+  fileprivate class _StorageClass {
+    var _releaseID: String = String()
+    var _name: String = String()
+    var _status: Deployment_V1_DeploymentStatus = .unspecified
+    var _entries: [Deployment_V1_ReleaseEntry] = []
+    var _error: String = String()
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _finishedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _commit: String = String()
+    var _author: String = String()
+    var _commitMessage: String = String()
+    var _approval: Deployment_V1_Approval? = nil
+    var _plannedOnly: Bool = false
+    var _onFailure: String = String()
+    var _requestedBy: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _releaseID = source._releaseID
+      _name = source._name
+      _status = source._status
+      _entries = source._entries
+      _error = source._error
+      _createdAt = source._createdAt
+      _updatedAt = source._updatedAt
+      _finishedAt = source._finishedAt
+      _commit = source._commit
+      _author = source._author
+      _commitMessage = source._commitMessage
+      _approval = source._approval
+      _plannedOnly = source._plannedOnly
+      _onFailure = source._onFailure
+      _requestedBy = source._requestedBy
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._releaseID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 3: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 4: try { try decoder.decodeRepeatedMessageField(value: &_storage._entries) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._error) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._finishedAt) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._commit) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._author) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._commitMessage) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._approval) }()
+        case 13: try { try decoder.decodeSingularBoolField(value: &_storage._plannedOnly) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._onFailure) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._requestedBy) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._releaseID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._releaseID, fieldNumber: 1)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 2)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 3)
+      }
+      if !_storage._entries.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._entries, fieldNumber: 4)
+      }
+      if !_storage._error.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._error, fieldNumber: 5)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._updatedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      try { if let v = _storage._finishedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      if !_storage._commit.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._commit, fieldNumber: 9)
+      }
+      if !_storage._author.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._author, fieldNumber: 10)
+      }
+      if !_storage._commitMessage.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._commitMessage, fieldNumber: 11)
+      }
+      try { if let v = _storage._approval {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      if _storage._plannedOnly != false {
+        try visitor.visitSingularBoolField(value: _storage._plannedOnly, fieldNumber: 13)
+      }
+      if !_storage._onFailure.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._onFailure, fieldNumber: 14)
+      }
+      if !_storage._requestedBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._requestedBy, fieldNumber: 15)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Deployment_V1_Release, rhs: Deployment_V1_Release) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._releaseID != rhs_storage._releaseID {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._entries != rhs_storage._entries {return false}
+        if _storage._error != rhs_storage._error {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._updatedAt != rhs_storage._updatedAt {return false}
+        if _storage._finishedAt != rhs_storage._finishedAt {return false}
+        if _storage._commit != rhs_storage._commit {return false}
+        if _storage._author != rhs_storage._author {return false}
+        if _storage._commitMessage != rhs_storage._commitMessage {return false}
+        if _storage._approval != rhs_storage._approval {return false}
+        if _storage._plannedOnly != rhs_storage._plannedOnly {return false}
+        if _storage._onFailure != rhs_storage._onFailure {return false}
+        if _storage._requestedBy != rhs_storage._requestedBy {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Deployment_V1_ListReleasesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListReleasesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}page_size\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.pageSize != 0 {
+      try visitor.visitSingularInt32Field(value: self.pageSize, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Deployment_V1_ListReleasesRequest, rhs: Deployment_V1_ListReleasesRequest) -> Bool {
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Deployment_V1_ListReleasesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListReleasesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}releases\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.releases) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.releases.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.releases, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Deployment_V1_ListReleasesResponse, rhs: Deployment_V1_ListReleasesResponse) -> Bool {
+    if lhs.releases != rhs.releases {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Deployment_V1_ReleaseEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReleaseEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}release_id\0\u{1}sequence\0\u{1}at\0\u{1}type\0\u{1}entry\0\u{1}status\0\u{1}message\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.releaseID) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.sequence) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.type) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.entry) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.releaseID.isEmpty {
+      try visitor.visitSingularStringField(value: self.releaseID, fieldNumber: 1)
+    }
+    if self.sequence != 0 {
+      try visitor.visitSingularInt64Field(value: self.sequence, fieldNumber: 2)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.type.isEmpty {
+      try visitor.visitSingularStringField(value: self.type, fieldNumber: 4)
+    }
+    if !self.entry.isEmpty {
+      try visitor.visitSingularStringField(value: self.entry, fieldNumber: 5)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 6)
+    }
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Deployment_V1_ReleaseEvent, rhs: Deployment_V1_ReleaseEvent) -> Bool {
+    if lhs.releaseID != rhs.releaseID {return false}
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs.type != rhs.type {return false}
+    if lhs.entry != rhs.entry {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.message != rhs.message {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

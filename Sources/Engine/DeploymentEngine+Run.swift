@@ -7,10 +7,11 @@ extension DeploymentEngine {
     }
 
     /// Runs a deployment's stages; on failure (or a rollback request) runs its rollback.
-    func drive(_ id: String) async {
+    func drive(_ id: String, resumed: Bool = false) async {
         guard let record = record(id) else { return }
         let runner = runner(for: record)
-        await mutate(id, status: .inProgress, event: "deployment.started", message: "deploying to \(record.request.serviceKey)") { _ in }
+        await mutate(id, status: .inProgress, event: resumed ? "deployment.resumed" : "deployment.started",
+                     message: "\(resumed ? "resuming" : "deploying") to \(record.request.serviceKey)") { _ in }
         let outcome = await runner.run(id, phase: .forward)
         switch (takeIntent(id), outcome) {
         case (.rollback(let why), _):
@@ -39,12 +40,18 @@ extension DeploymentEngine {
         guard !plan.isEmpty else {
             // Nothing was changed: the service is where it was, as after a rollback.
             return await finish(id, status: .rolledBack, event: "deployment.rolled_back", error: reason,
-                                message: "nothing to undo: the service was not changed")
+                                message: "\(reason); nothing to undo: the service was not changed")
         }
         await mutate(id, status: .rollingBack, event: "rollback.started", message: reason) { r in
             r.error = reason
             r.rollbackStages = plan.map(StageRecord.init)
         }
+        await continueRollback(id, reason: reason)
+    }
+
+    /// Runs the recorded rollback stages still to run, then records the outcome.
+    func continueRollback(_ id: String, reason: String) async {
+        guard let record = record(id) else { return }
         let runner = runner(for: record)
         let outcome = await runner.run(id, phase: .rollback)
         _ = takeIntent(id)
@@ -53,7 +60,7 @@ extension DeploymentEngine {
             let previous = self.record(id)?.facts.previousTaskDefinition?.arnResourceName ?? "?"
             await runner.reportingHook(.postRollback, id: id)
             await finish(id, status: .rolledBack, event: "deployment.rolled_back", error: reason,
-                         message: "rolled back: the service runs \(previous)")
+                         message: "\(reason); rolled back: the service runs \(previous)")
         case .failed(let rollbackError):
             let state = await runner.describeServiceState(record.request)
             let error = "\(reason); rollback failed: \(rollbackError); \(state)"
@@ -64,11 +71,60 @@ extension DeploymentEngine {
         }
     }
 
-    /// Records that the server stopped while the deployment ran, and where.
+    /// Records that the server stopped while the deployment ran, and where. With a durable
+    /// store the deployment is left as it is, to resume at the next start.
     private func interrupt(_ id: String) async {
         guard let record = record(id) else { return }
+        if store.isDurable {
+            await mutate(id, event: "deployment.checkpointed",
+                         message: "the server stopped during stage \(record.currentStage); it resumes at the next start") { _ in }
+            return forget(id)
+        }
         let state = await runner(for: record).describeServiceState(record.request)
         let message = "the server stopped during stage \(record.currentStage.isEmpty ? "-" : record.currentStage); \(state)"
         await finish(id, status: .interrupted, event: "deployment.interrupted", error: message, message: message)
+    }
+}
+
+/// What to do, at start, with deployments a previous run left unfinished.
+public enum RecoveryPolicy: String, Sendable {
+    /// Continue from the last completed stage (a stage that was running runs again).
+    case resume
+    /// Roll back from the recorded facts.
+    case rollback
+}
+
+extension DeploymentEngine {
+    /// Picks up every deployment the store has unfinished. Returns how many.
+    @discardableResult
+    public func recover(_ policy: RecoveryPolicy) async throws -> Int {
+        let records = try await store.unfinished().sorted { $0.createdAt < $1.createdAt }
+        for record in records {
+            let id = record.id
+            guard active[id] == nil else { continue }
+            active[id] = record
+            locks[record.request.serviceKey] = id
+            switch record.status {
+            case .pendingApproval:
+                await mutate(id, event: "deployment.recovered", message: "still waiting for approval") { _ in }
+                if let timeout = record.settings.approvalTimeout {
+                    let asked = record.events.last(where: { $0.type == "approval.requested" })?.at ?? record.createdAt
+                    armApprovalTimer(id, after: max(.zero, timeout - .seconds(clock.now().timeIntervalSince(asked))), timeout: timeout)
+                }
+            case .rollingBack:
+                await mutate(id, event: "deployment.recovered", message: "continuing the rollback") { _ in }
+                tasks[id] = Task { await self.continueRollback(id, reason: record.error) }
+            default:
+                if policy == .rollback {
+                    let why = "the server restarted during the deployment (recovery: rollback)"
+                    await mutate(id, event: "deployment.recovered", message: why) { _ in }
+                    tasks[id] = Task { await self.runRollback(id, reason: why) }
+                } else {
+                    await mutate(id, event: "deployment.recovered", message: "resuming at \(record.currentStage.isEmpty ? "the start" : record.currentStage)") { _ in }
+                    tasks[id] = Task { await self.drive(id, resumed: true) }
+                }
+            }
+        }
+        return records.count
     }
 }

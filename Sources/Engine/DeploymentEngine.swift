@@ -24,7 +24,7 @@ public actor DeploymentEngine {
     /// Approval timeouts of deployments waiting for approval.
     var approvalTimers: [String: Task<Void, Never>] = [:]
     var intents: [String: Intent] = [:]
-    var watchers: [String: [UUID: AsyncStream<DeploymentEvent>.Continuation]] = [:]
+    var watchers = EventStreams<DeploymentEvent>()
     var accepting = true
 
     /// - Parameter defaults: the server's deployment settings (config.yaml); each deployment's
@@ -67,12 +67,7 @@ public actor DeploymentEngine {
             let limit = settings.approvalTimeout.map { " (rejected automatically after \(GoDuration.format($0)))" } ?? ""
             record = await mutate(request.id, status: .pendingApproval, event: "approval.requested",
                                   message: "waiting for approval\(limit)") { _ in }
-            if let timeout = settings.approvalTimeout {
-                approvalTimers[request.id] = Task {
-                    guard (try? await self.clock.sleep(for: timeout)) != nil else { return }
-                    await self.approvalExpired(request.id, after: timeout)
-                }
-            }
+            if let timeout = settings.approvalTimeout { armApprovalTimer(request.id, after: timeout, timeout: timeout) }
         } else {
             launch(request.id) { engine in await engine.drive(request.id) }
         }
@@ -163,6 +158,13 @@ public actor DeploymentEngine {
         return (try? await store.load(id: id)) ?? last
     }
 
+    func armApprovalTimer(_ id: String, after delay: Duration, timeout: Duration) {
+        approvalTimers[id] = Task {
+            guard (try? await self.clock.sleep(for: delay)) != nil else { return }
+            await self.approvalExpired(id, after: timeout)
+        }
+    }
+
     private func approvalExpired(_ id: String, after timeout: Duration) async {
         guard active[id]?.status == .pendingApproval else { return }
         approvalTimers[id] = nil
@@ -174,18 +176,21 @@ public actor DeploymentEngine {
     /// The deployment's events so far, then live ones until it ends.
     public func watch(id: String) async throws -> AsyncStream<DeploymentEvent> {
         let record = try await status(id: id)
-        let (stream, continuation) = AsyncStream<DeploymentEvent>.makeStream(bufferingPolicy: .unbounded)
-        for event in record.events { continuation.yield(event) }
-        if record.status.isTerminal || active[id] == nil {
-            continuation.finish()
-            return stream
-        }
-        let token = UUID()
-        watchers[id, default: [:]][token] = continuation
-        continuation.onTermination = { [weak self] _ in
+        let live = !record.status.isTerminal && active[id] != nil
+        return watchers.subscribe(id, history: record.events, live: live) { [weak self] token in
             Task { await self?.removeWatcher(id, token) }
         }
-        return stream
+    }
+
+    /// Deletes finished records older than `date` from the store.
+    public func purge(finishedBefore date: Date) async throws -> Int {
+        try await store.purge(finishedBefore: date)
+    }
+
+    /// Waits until the deployment has a final status, and returns it.
+    public func waitUntilFinished(id: String) async throws -> DeploymentRecord {
+        for await _ in try await watch(id: id) {}
+        return try await status(id: id)
     }
 
     /// Stops accepting work, lets running deployments finish until `timeout` (wall time),
@@ -202,20 +207,22 @@ public actor DeploymentEngine {
         }
         for task in tasks.values { await task.value }
         for (id, timer) in approvalTimers { timer.cancel(); approvalTimers[id] = nil }
-        for (id, record) in active where record.status == .pendingApproval {
+        for (id, record) in active where record.status == .pendingApproval && !store.isDurable {
             await finish(id, status: .interrupted, event: "deployment.interrupted",
                          error: "the server stopped while the deployment waited for approval; nothing was changed",
                          message: "the server stopped while the deployment waited for approval; nothing was changed")
         }
-        for (_, byToken) in watchers { for c in byToken.values { c.finish() } }
-        watchers.removeAll()
+        watchers.finishAll()
     }
 
     /// Deployments running now.
     public var runningCount: Int { tasks.count }
 
+    /// Stopping, with records that outlive the process: deployments are left to resume.
+    var checkpointing: Bool { !accepting && store.isDurable }
+
     /// How many `watch` streams follow a deployment now.
-    public func watcherCount(id: String) -> Int { watchers[id]?.count ?? 0 }
+    public func watcherCount(id: String) -> Int { watchers.count(id) }
 
     // MARK: Internals
 
@@ -274,8 +281,7 @@ public actor DeploymentEngine {
     }
 
     private func removeWatcher(_ id: String, _ token: UUID) {
-        watchers[id]?[token] = nil
-        if watchers[id]?.isEmpty == true { watchers[id] = nil }
+        watchers.remove(id, token)
     }
 
     /// Applies a change to a running deployment, records an event, saves, and tells everyone.
@@ -294,7 +300,7 @@ public actor DeploymentEngine {
         record.events.append(event)
         active[id] = record
         for observer in env.observers { observer.observe(event, record: record) }
-        for c in watchers[id]?.values ?? [:].values { c.yield(event) }
+        watchers.yield(id, event)
         var log = logger
         log[metadataKey: "deployment_id"] = "\(id)"
         log.info("\(type)\(event.stage.isEmpty ? "" : " [\(event.stage)]") \(message)")
@@ -304,6 +310,14 @@ public actor DeploymentEngine {
         return active[id] ?? record
     }
 
+    /// Drops a deployment from this process (it stays in the store, unfinished).
+    func forget(_ id: String) {
+        active[id] = nil
+        tasks[id] = nil
+        intents[id] = nil
+        watchers.finish(id)
+    }
+
     /// Ends a deployment: final status, lock released, watchers closed.
     func finish(_ id: String, status: DeploymentStatus, event type: String, error: String = "", message: String) async {
         await mutate(id, status: status, event: type, message: message) { $0.error = error }
@@ -311,8 +325,7 @@ public actor DeploymentEngine {
         active[id] = nil
         tasks[id] = nil
         intents[id] = nil
-        for c in watchers[id]?.values ?? [:].values { c.finish() }
-        watchers[id] = nil
+        watchers.finish(id)
     }
 
     func record(_ id: String) -> DeploymentRecord? { active[id] }

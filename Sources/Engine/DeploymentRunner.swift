@@ -36,7 +36,12 @@ struct DeploymentRunner: Sendable {
                     $0.fraction = 1
                 }
             } catch is CancellationError {
-                await update(context, status: .failed, event: "stage.cancelled", message: "stopped") { $0.finishedAt = clock.now() }
+                if await engine.checkpointing {
+                    // The server is stopping and the record outlives it: the stage runs again at the next start.
+                    await update(context, status: .pending, event: "stage.checkpointed", message: "stopped by shutdown; runs again at the next start")
+                } else {
+                    await update(context, status: .failed, event: "stage.cancelled", message: "stopped") { $0.finishedAt = clock.now() }
+                }
                 return .cancelled
             } catch {
                 await update(context, status: .failed, event: "stage.failed", message: "\(error)") { $0.finishedAt = clock.now() }

@@ -14,9 +14,14 @@ public protocol DeploymentStore: Sendable {
     func unfinished() async throws -> [DeploymentRecord]
     /// Deletes finished records that finished before `date`; returns how many.
     func purge(finishedBefore date: Date) async throws -> Int
+    /// Whether records outlive the process (then unfinished deployments resume at the next
+    /// start instead of being marked INTERRUPTED at shutdown).
+    var isDurable: Bool { get }
 }
 
 extension DeploymentStore {
+    public var isDurable: Bool { false }
+
     /// Every matching record, newest first.
     public func list(_ filter: DeploymentFilter) async throws -> [DeploymentRecord] {
         try await list(filter, limit: Int.max, offset: 0)

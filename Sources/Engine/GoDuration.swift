@@ -1,6 +1,7 @@
 import Foundation
 
-/// Durations written as in Go and in the seed's config: "30s", "5m", "1h30m", "500ms", "2m30s".
+/// Durations written as in Go and in the seed's config: "30s", "5m", "1h30m", "500ms", "2m30s",
+/// plus days ("90d").
 /// A bare number is seconds.
 public enum GoDuration {
     public static func parse(_ text: String) -> Duration? {
@@ -17,6 +18,7 @@ public enum GoDuration {
             rest = rest.dropFirst(unit.count)
             let scale: Double
             switch unit {
+            case "d": scale = 86400
             case "h": scale = 3600
             case "m": scale = 60
             case "s": scale = 1

@@ -7,10 +7,11 @@ import GRPCCore
 /// and errors. It never calls the cloud.
 struct DeploymentAPIService: Deployment_V1_DeploymentService.SimpleServiceProtocol {
     let engine: DeploymentEngine
+    let releases: ReleaseManager
     let metrics: ServerMetrics
     let maxRequestBytes: Int
 
-    private func handle<T>(_ body: () async throws -> T) async throws -> T {
+    func handle<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch {

@@ -15,8 +15,11 @@ import UnixSignals
 public final class DeploymentServer: Sendable {
     public let config: ServerConfig
     public let engine: DeploymentEngine
+    public let releases: ReleaseManager
+    let gitops: GitOpsService?
     public let metrics: ServerMetrics
     let logger: Logger
+    let clock: any DeployClock
     private let grpcTransport: HTTP2ServerTransport.Posix
     private let grpcServer: GRPCServer<HTTP2ServerTransport.Posix>
     private let http: HTTPEndpoint
@@ -28,8 +31,12 @@ public final class DeploymentServer: Sendable {
     ///     the server adds both, and the metrics, around it.
     ///   - clock: the engine's time source.
     ///   - preflight: checks made before a deployment is accepted (real AWS).
+    ///   - store: where deployment records live (SQLite in the server; memory in some tests).
+    ///   - observers: more observers of every deployment event (the audit log).
     public init(config: ServerConfig, cloud: Cloud, clock: any DeployClock, logger: Logger,
-                preflight: (any DeploymentPreflight)? = nil) throws {
+                preflight: (any DeploymentPreflight)? = nil, store: any DeploymentStore = InMemoryDeploymentStore(),
+                observers: [any DeploymentObserver] = []) throws {
+        self.clock = clock
         self.config = config
         self.logger = logger
         let metrics = ServerMetrics()
@@ -40,9 +47,16 @@ public final class DeploymentServer: Sendable {
         let layers: [any CloudMiddleware] = [retry, RateLimiterMiddleware(limits: .aws, clock: clock), MetricsMiddleware(metrics: metrics)]
         let network = NetworkHooks(client: .shared)
         let environment = EngineEnvironment(cloud: MiddlewareCloud(cloud, middleware: layers).cloud, clock: clock, hooks: network,
-                                            probe: network, preflight: preflight, observers: [MetricsObserver(metrics: metrics)],
-                                            logger: logger)
+                                            probe: network, preflight: preflight,
+                                            observers: [MetricsObserver(metrics: metrics)] + observers, logger: logger)
         self.engine = DeploymentEngine(environment: environment, defaults: config.deployment)
+        self.releases = ReleaseManager(engine: engine, environment: environment, observers: [ReleaseMetricsObserver(metrics: metrics)])
+        if let git = config.gitops {
+            let state = URL(fileURLWithPath: config.storagePath).deletingLastPathComponent().appendingPathComponent("gitops")
+            gitops = try GitOpsService(config: git, stateDirectory: state, releases: releases, clock: clock, logger: logger)
+        } else {
+            gitops = nil
+        }
         var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
         // A hard cap at the transport (above it the stream is reset); below it, requests over
         // `max_request_bytes` get a clear RESOURCE_EXHAUSTED from the service.
@@ -52,11 +66,12 @@ public final class DeploymentServer: Sendable {
             transportSecurity: try Self.transportSecurity(config),
             config: transportConfig)
         let stopping = self.stopping
-        grpcServer = GRPCServer(
-            transport: grpcTransport,
-            services: [DeploymentAPIService(engine: engine, metrics: metrics, maxRequestBytes: config.maxRequestBytes),
-                       HealthService(isServing: { !stopping.isSet })])
-        http = HTTPEndpoint(config: config, metrics: metrics, logger: logger)
+        let api = DeploymentAPIService(engine: engine, releases: releases, metrics: metrics, maxRequestBytes: config.maxRequestBytes)
+        let health = HealthService(isServing: { !stopping.isSet })
+        grpcServer = GRPCServer(transport: grpcTransport, services: [api, health])
+        var onGitHook: (@Sendable () -> Void)?
+        if let git = gitops { onGitHook = { git.trigger() } }
+        http = HTTPEndpoint(config: config, metrics: metrics, logger: logger, onGitHook: onGitHook)
     }
 
     static func transportSecurity(_ config: ServerConfig) throws -> HTTP2ServerTransport.Posix.TransportSecurity {
@@ -71,8 +86,10 @@ public final class DeploymentServer: Sendable {
     /// accepting work, lets in-flight RPCs and deployments finish within `graceful_timeout`,
     /// records the ones that could not, and returns.
     public func run(signals: [UnixSignal] = []) async throws {
+        try await recover()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         services.append(.init(service: http))
+        if let gitops { services.append(.init(service: gitops)) }
         services.append(.init(service: GRPCService(server: grpcServer, engine: engine, config: config, stopping: stopping)))
         var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfig.gracefulShutdownSignals = signals
@@ -80,6 +97,15 @@ public final class DeploymentServer: Sendable {
         let group = ServiceGroup(configuration: groupConfig)
         self.group.withLock { $0 = group }
         try await group.run()
+    }
+
+    /// Deletes history past `storage.retention`, then picks up the deployments a previous run
+    /// left unfinished (`recovery`).
+    func recover() async throws {
+        let purged = try await engine.purge(finishedBefore: clock.now().addingTimeInterval(-config.retention.seconds))
+        if purged > 0 { logger.info("deleted \(purged) deployment record(s) older than \(GoDuration.format(config.retention))") }
+        let resumed = try await engine.recover(config.recovery == .rollback ? .rollback : .resume)
+        if resumed > 0 { logger.info("picked up \(resumed) unfinished deployment(s) (recovery: \(config.recovery.rawValue))") }
     }
 
     /// Starts a graceful shutdown (as SIGTERM does).

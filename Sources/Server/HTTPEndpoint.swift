@@ -10,9 +10,12 @@ final class HTTPEndpoint: Service, Sendable {
     let config: ServerConfig
     let metrics: ServerMetrics
     let logger: Logger
+    /// `POST /hooks/git` (when GitOps is configured): poll the repository now.
+    let onGitHook: (@Sendable () -> Void)?
     private let state = Mutex<(port: Result<Int, any Error>?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
 
-    init(config: ServerConfig, metrics: ServerMetrics, logger: Logger) {
+    init(config: ServerConfig, metrics: ServerMetrics, logger: Logger, onGitHook: (@Sendable () -> Void)? = nil) {
+        self.onGitHook = onGitHook
         self.config = config
         self.metrics = metrics
         self.logger = logger
@@ -21,6 +24,12 @@ final class HTTPEndpoint: Service, Sendable {
     func run() async throws {
         let router = Router()
         router.get("health") { _, _ in "OK" }
+        if let onGitHook {
+            router.post("hooks/git") { _, _ -> Response in
+                onGitHook()
+                return Response(status: .accepted, body: .init(byteBuffer: ByteBuffer(string: "poll scheduled\n")))
+            }
+        }
         if config.enableMetrics {
             let metrics = self.metrics
             router.get("metrics") { _, _ in

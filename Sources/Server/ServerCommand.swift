@@ -1,4 +1,6 @@
 import AWSCloud
+import Audit
+import Store
 import CloudModel
 import Engine
 import Foundation
@@ -11,11 +13,13 @@ import UnixSignals
 public enum ServerCommand {
     public static let usage = """
         usage: grpc-server [-config FILE]
+               grpc-server audit verify FILE
           -config FILE   config.yaml to read (default: $CONFIG_FILE, else ./config.yaml if present)
         environment: MOCK_MODE, AWS_REGION, AWS_ENDPOINT_URL, LOG_LEVEL, TLS_CERT_FILE, TLS_KEY_FILE, CONFIG_FILE
         """
 
     public static func main(arguments: [String], environment: [String: String]) async -> Int32 {
+        if arguments.first == "audit" { return auditCommand(Array(arguments.dropFirst())) }
         var configPath = environment["CONFIG_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         var args = arguments[...]
         while let arg = args.popFirst() {
@@ -44,14 +48,19 @@ public enum ServerCommand {
         let logger = Logger(label: "ecs-deploy")
         do {
             let target = try makeCloud(config, environment: environment, logger: logger)
+            let store = try SQLiteDeploymentStore(path: config.storagePath)
+            let audit = try AuditLog(path: config.effectiveAuditPath, onError: { error in
+                logger.error("audit log write failed: \(error)")
+            })
             let server = try DeploymentServer(config: config, cloud: target.cloud, clock: target.clock, logger: logger,
-                                              preflight: target.preflight)
+                                              preflight: target.preflight, store: store, observers: [audit])
             async let running: Void = server.run(signals: [.sigterm, .sigint])
             Task {
                 guard let grpc = try? await server.grpcPort(), let http = try? await server.httpPort() else { return }
                 let tls = config.tlsCertFile == nil ? "plaintext" : "TLS"
                 logger.info("gRPC API listening on \(config.host):\(grpc) (\(tls)); HTTP /health and /metrics on \(config.host):\(http)")
                 logger.info("\(target.description)")
+                logger.info("history in \(config.storagePath), audit log in \(config.effectiveAuditPath)")
             }
             try await running
             logger.info("stopped")
@@ -87,6 +96,18 @@ public enum ServerCommand {
         return Target(cloud: factory.makeRawCloud(), clock: clock,
                       preflight: AWSPreflightCheck(preflight: factory.makePreflight(), clock: clock),
                       description: "AWS mode: region \(factory.environment.region), ECS endpoint \(endpoint)")
+    }
+
+    /// `grpc-server audit verify FILE`: checks the audit log's hash chain.
+    static func auditCommand(_ arguments: [String]) -> Int32 {
+        guard arguments.count == 2, arguments[0] == "verify" else { return fail("usage: grpc-server audit verify FILE") }
+        do {
+            let result = try AuditLog.verify(path: arguments[1])
+            print("\(arguments[1]): \(result)")
+            return result.isValid ? 0 : 1
+        } catch {
+            return fail("\(error)")
+        }
     }
 
     static func fail(_ message: String) -> Int32 {

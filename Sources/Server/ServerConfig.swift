@@ -33,6 +33,40 @@ public struct ServerConfig: Sendable, Equatable {
     /// The deployment controller of services the simulator creates on the fly
     /// (`mock.controller`): EXTERNAL (with a load balancer, for every strategy) or ECS.
     public var mockController: DeploymentController = .external
+    // storage:
+    /// The SQLite file of deployment history (`storage.path`); its folder is created.
+    public var storagePath = "data/ecs-deploy.sqlite"
+    /// Finished deployments older than this are deleted (`storage.retention`).
+    public var retention: Duration = .seconds(90 * 86400)
+    // audit:
+    /// The JSON-lines audit log (`audit.path`); nil: the default for the mode.
+    public var auditPath: String?
+    /// What happens, at start, to deployments a previous run left unfinished (`recovery`).
+    public var recovery: Recovery = .resume
+
+    public enum Recovery: String, Sendable, Equatable { case resume, rollback }
+
+    /// The audit log path: as configured, else the seed's `/var/log/ecs-plugin/audit.log`, or
+    /// in mock mode `audit.log` next to the history file.
+    public var effectiveAuditPath: String {
+        if let auditPath { return auditPath }
+        if mockMode { return URL(fileURLWithPath: storagePath).deletingLastPathComponent().appendingPathComponent("audit.log").path }
+        return "/var/log/ecs-plugin/audit.log"
+    }
+
+    // gitops:
+    public var gitops: GitOpsConfig?
+
+    /// `gitops:` the repository whose deployment.yaml drives releases.
+    public struct GitOpsConfig: Sendable, Equatable {
+        /// A local path or any URL the git CLI can fetch.
+        public var repo: String
+        public var branch = "main"
+        public var path = "deployment.yaml"
+        public var pollInterval: Duration = .seconds(60)
+        public init(repo: String) { self.repo = repo }
+    }
+
     // tls:
     public var tlsCertFile: String?
     public var tlsKeyFile: String?
@@ -61,7 +95,29 @@ public struct ServerConfig: Sendable, Equatable {
         }
         guard let node else { return }
         let root = try ConfigNode(value: node, path: "", source: source).object()
-        try root.only(["server", "aws", "strategy", "mock", "tls", "log_level"])
+        try root.only(["server", "aws", "strategy", "mock", "tls", "log_level", "storage", "audit", "recovery", "gitops"])
+        if let g = try root.objectIfPresent("gitops") {
+            try g.only(["repo", "branch", "path", "poll_interval"])
+            guard let repo = try g.string("repo"), !repo.isEmpty else { throw ConfigError("\(source): gitops.repo: is required") }
+            var git = GitOpsConfig(repo: repo)
+            git.branch = try g.string("branch") ?? git.branch
+            git.path = try g.string("path") ?? git.path
+            git.pollInterval = try g.duration("poll_interval") ?? git.pollInterval
+            gitops = git
+        }
+        if let st = try root.objectIfPresent("storage") {
+            try st.only(["path", "retention"])
+            storagePath = try st.string("path") ?? storagePath
+            retention = try st.duration("retention") ?? retention
+        }
+        if let a = try root.objectIfPresent("audit") {
+            try a.only(["path"])
+            auditPath = try a.string("path") ?? auditPath
+        }
+        if let r = try root.string("recovery") {
+            guard let value = Recovery(rawValue: r) else { throw ConfigError("\(source): recovery: '\(r)' is not resume or rollback") }
+            recovery = value
+        }
         if let s = try root.objectIfPresent("server") {
             try s.only(["host", "port", "enable_metrics", "metrics_port", "graceful_timeout", "max_request_bytes"])
             host = try s.string("host") ?? host

@@ -21,6 +21,10 @@ public final class ServerMetrics: Sendable {
     static var errors: MetricNameDescriptor { name("ecs_errors_total", "Errors, by component and type") }
     static var pendingApprovals: MetricNameDescriptor { name("ecs_pending_approvals", "Deployments waiting for approval") }
 
+    static var releasesTotal: MetricNameDescriptor { name("ecs_releases_total", "Releases finished, by final status") }
+    static var releaseEntries: MetricNameDescriptor { name("ecs_release_entries_total", "Release entries finished, by kind and status") }
+    static var releaseDuration: MetricNameDescriptor { name("ecs_release_duration_seconds", "Release duration from start to final status, in seconds") }
+
     static let durationBuckets: [Double] = [1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600]
     static let apiBuckets: [Double] = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
 
@@ -52,6 +56,15 @@ public final class ServerMetrics: Sendable {
 
     public func error(component: String, type: String) {
         registry.makeCounter(descriptor: Self.errors, labels: [("component", component), ("type", type)]).increment()
+    }
+
+    public func releaseFinished(status: String, seconds: Double) {
+        registry.makeCounter(descriptor: Self.releasesTotal, labels: [("status", status)]).increment()
+        registry.makeValueHistogram(descriptor: Self.releaseDuration, buckets: Self.durationBuckets).record(seconds)
+    }
+
+    public func releaseEntryFinished(kind: String, status: String) {
+        registry.makeCounter(descriptor: Self.releaseEntries, labels: [("kind", kind), ("status", status)]).increment()
     }
 
     /// The Prometheus text exposition.
@@ -100,6 +113,23 @@ struct MetricsMiddleware: CloudMiddleware {
         } catch let error as CloudError {
             metrics.error(component: "aws", type: error.code)
             throw error
+        }
+    }
+}
+
+/// Feeds the release metrics from the release manager's events.
+final class ReleaseMetricsObserver: ReleaseObserver {
+    let metrics: ServerMetrics
+    init(metrics: ServerMetrics) { self.metrics = metrics }
+
+    func observe(_ event: ReleaseEvent, release: ReleaseRecord) {
+        if ["entry.succeeded", "entry.failed", "entry.rolled_back", "entry.not_started", "entry.rollback_failed"].contains(event.type),
+           let entry = release.entries.first(where: { $0.entry.label == event.entry }) {
+            metrics.releaseEntryFinished(kind: entry.entry.kind.rawValue, status: entry.status.rawValue.lowercased())
+        }
+        if release.status.isTerminal, event.type.hasPrefix("release.") {
+            metrics.releaseFinished(status: release.status.rawValue.lowercased(),
+                                    seconds: (release.finishedAt ?? event.at).timeIntervalSince(release.createdAt))
         }
     }
 }

@@ -98,11 +98,17 @@ extension SimulatedCloud {
     // MARK: EventBridge
 
     public func describeRule(name: String) throws -> EventRule {
-        try withState("DescribeRule") { s, _ in try s.describeRule(name: name) }
+        try withState("DescribeRule") { s, now in
+            try s.autoCreateRule(name, now: now)
+            return try s.describeRule(name: name)
+        }
     }
 
     public func listTargetsByRule(rule: String) throws -> [RuleTarget] {
-        try withState("ListTargetsByRule") { s, _ in try s.listTargetsByRule(rule: rule) }
+        try withState("ListTargetsByRule") { s, now in
+            try s.autoCreateRule(rule, now: now)
+            return try s.listTargetsByRule(rule: rule)
+        }
     }
 
     public func putTargets(rule: String, targets: [RuleTarget]) throws {

@@ -18,6 +18,30 @@ extension SimulatorState {
         return record
     }
 
+    /// Mock mode: a rule named for the first time is created with one ECS target running a
+    /// task definition of the rule's name (one nginx container), like a scheduled task.
+    mutating func autoCreateRule(_ name: String, now: Date) throws {
+        let rule = name.arnResourceName
+        guard settings.autoCreate, eventRules[rule] == nil else { return }
+        let definition: TaskDefinition
+        if let latest = taskDefinitions[rule]?.last {
+            definition = latest
+        } else {
+            let container: JSONValue = .object([
+                "name": .string("app"), "image": .string("public.ecr.aws/nginx/nginx:stable"), "memory": .number(512),
+            ])
+            definition = try register(TaskDefinition(json: .object(["family": .string(rule), "containerDefinitions": .array([container])])),
+                                      now: now)
+        }
+        let target = RuleTarget(json: .object([
+            "Id": .string("1"), "Arn": .string(ARN.cluster("default")),
+            "RoleArn": .string("arn:aws:iam::\(SimulatedAccount.id):role/ecsEventsRole"),
+            "EcsParameters": .object(["TaskDefinitionArn": .string(definition.arn ?? rule), "TaskCount": .number(1),
+                                      "LaunchType": .string("FARGATE")]),
+        ]))
+        _ = createEventRule(name: rule, scheduleExpression: "rate(1 day)", state: "ENABLED", targets: [target])
+    }
+
     func describeRule(name: String) throws -> EventRule { try ruleRecord(name).rule }
 
     func listTargetsByRule(rule: String) throws -> [RuleTarget] { try ruleRecord(rule).targets }

@@ -51,7 +51,7 @@ struct ContainerCredentialProviderTests {
                 let provider = ContainerCredentialProvider(
                     environment: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL + "/creds",
                                   "AWS_CONTAINER_AUTHORIZATION_TOKEN": Planted.containerToken],
-                    httpClient: client)
+                    httpClient: client, timeout: .seconds(30))
                 #expect(try await provider.credentials().accessKeyID == "ASIACONTAINER")
                 #expect(server.requests.first?.header("Authorization") == Planted.containerToken)
             }
@@ -69,7 +69,7 @@ struct ContainerCredentialProviderTests {
                     environment: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL + "/creds",
                                   "AWS_CONTAINER_AUTHORIZATION_TOKEN": "variable-token",
                                   "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile],
-                    httpClient: client)
+                    httpClient: client, timeout: .seconds(30))
                 _ = try await provider.credentials()
                 try dir.write("token", "file-token-2")
                 _ = try await provider.credentials()
@@ -126,7 +126,7 @@ struct ContainerCredentialProviderTests {
                     let provider = ContainerCredentialProvider(
                         environment: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL + "/creds",
                                       "AWS_CONTAINER_AUTHORIZATION_TOKEN": Planted.containerToken],
-                        httpClient: client)
+                        httpClient: client, timeout: .seconds(30))
                     let error = try await #require(throws: CredentialError.self) { try await provider.credentials() }
                     guard case .failed(_, let reason) = error else { Issue.record("\(error)"); return }
                     #expect(reason.contains(expected), "\(reason)")

@@ -36,7 +36,7 @@ struct InstanceMetadataCredentialProviderTests {
         try await withStubServer(Self.imds()) { server async throws in
             try await withHTTPClient { client async throws in
                 let provider = InstanceMetadataCredentialProvider(
-                    environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL], httpClient: client)
+                    environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL], httpClient: client, timeout: .seconds(30))
                 let credentials = try await provider.credentials()
                 #expect(credentials.accessKeyID == "ASIAIMDS")
                 #expect(credentials.secretAccessKey == Planted.secret)
@@ -87,7 +87,7 @@ struct InstanceMetadataCredentialProviderTests {
                 let provider = InstanceMetadataCredentialProvider(
                     environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL,
                                   "AWS_EC2_METADATA_DISABLED": "false"],
-                    httpClient: client)
+                    httpClient: client, timeout: .seconds(30))
                 #expect(try await provider.credentials().accessKeyID == "ASIAIMDS")
             }
         }
@@ -97,7 +97,7 @@ struct InstanceMetadataCredentialProviderTests {
         try await withStubServer(Self.imds(role: nil)) { server async throws in
             try await withHTTPClient { client async throws in
                 let provider = InstanceMetadataCredentialProvider(
-                    environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL], httpClient: client)
+                    environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL], httpClient: client, timeout: .seconds(30))
                 let error = try await #require(throws: CredentialError.self) { try await provider.credentials() }
                 guard case .notConfigured(_, let reason) = error else { Issue.record("\(error)"); return }
                 #expect(reason.contains("no IAM role"))
@@ -132,7 +132,7 @@ struct InstanceMetadataCredentialProviderTests {
             try await withStubServer(respond) { server async throws in
                 try await withHTTPClient { client async throws in
                     let provider = InstanceMetadataCredentialProvider(
-                        environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL], httpClient: client)
+                        environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL], httpClient: client, timeout: .seconds(30))
                     let error = try await #require(throws: CredentialError.self) { try await provider.credentials() }
                     guard case .failed(_, let reason) = error else { Issue.record("\(error)"); return }
                     #expect(reason.contains(expected), "\(reason)")
@@ -146,7 +146,7 @@ struct InstanceMetadataCredentialProviderTests {
         try await withStubServer(Self.imds(tokenStatus: 403)) { server async throws in
             try await withHTTPClient { client async throws in
                 let provider = InstanceMetadataCredentialProvider(
-                    environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL], httpClient: client)
+                    environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL], httpClient: client, timeout: .seconds(30))
                 let error = try await #require(throws: CredentialError.self) { try await provider.credentials() }
                 guard case .notConfigured = error else { Issue.record("\(error)"); return }
                 #expect(server.requests.count == 1)

@@ -47,7 +47,7 @@ import Testing
         let t = try await TestServer()
         let result = await t.client(["-id", "x", "-action", "explode"])
         #expect(result.code == 2)
-        #expect(result.err == ["error: unknown action 'explode' (use one of: deploy, status, rollback, approve, reject, list, watch, drift)"])
+        #expect(result.err == ["error: unknown action 'explode' (use one of: deploy, status, rollback, approve, reject, list, watch, drift, release, plan)"])
         try await t.stop()
     }
 
@@ -74,7 +74,7 @@ import Testing
         let cluster = await deploy(t, cluster: "nowhere")
         #expect(cluster.err == ["error: cluster nowhere not found (NOT_FOUND)"])
         let status = await t.client(["-id", "ghost", "-action", "status"])
-        #expect(status.err == ["error: deployment ghost not found (NOT_FOUND)"])
+        #expect(status.err == ["error: no deployment or release ghost (NOT_FOUND)"])
         try await t.stop()
     }
 

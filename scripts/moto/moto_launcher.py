@@ -49,9 +49,11 @@ def seed(endpoint, with_user):
                                "portMappings": [{"containerPort": 80, "protocol": "tcp"}]}],
     )["taskDefinition"]["taskDefinitionArn"]
     # Task sets here use a bridge-mode definition: CreateTaskSetInput has no network
-    # configuration yet, which an awsvpc definition requires (ECS and moto alike).
+    # configuration yet, which an awsvpc definition requires (ECS and moto alike). Its port
+    # mapping lets a task set put container `worker` port 80 behind a target group.
     worker = ecs.register_task_definition(
-        family="worker", containerDefinitions=[{"name": "worker", "image": "busybox:1.36", "memory": 128}],
+        family="worker", containerDefinitions=[{"name": "worker", "image": "busybox:1.36", "memory": 128,
+                                                "portMappings": [{"containerPort": 80, "protocol": "tcp"}]}],
     )["taskDefinition"]["taskDefinitionArn"]
     service = ecs.create_service(cluster="demo", serviceName="web", taskDefinition="web:1", desiredCount=2,
                                  launchType="FARGATE")["service"]["serviceArn"]

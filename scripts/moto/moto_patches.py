@@ -17,16 +17,31 @@ Each patch makes moto answer as ECS does; none loosens what a client may send.
   task set id in UpdateServicePrimaryTaskSet (only a full ARN matched) and answers a 500
   when the task set or service is missing instead of TaskSetNotFoundException /
   ServiceNotFoundException.
+- Task sets behind a load balancer: moto accepts any `loadBalancers` and never registers the
+  task set's tasks in those target groups, so DescribeTargetHealth shows none. ECS checks that
+  the target group is attached to a load balancer and that the container exposes the port,
+  then registers each task (ip targets: its IP and the container port), which the load
+  balancer reports healthy once its checks pass; it deregisters the tasks it stops when a
+  task set is scaled down or deleted. Here every task slot of a task set (computedDesiredCount
+  of them) is a target with a stable made-up IP, healthy at once (moto has no health checks).
+- ELBv2 target groups: moto appends a load balancer to a target group's LoadBalancerArns at
+  CreateListener/CreateRule (once per listener and rule, so repeated) and never after
+  ModifyListener/ModifyRule. ELBv2 lists each load balancer whose listeners or rules forward
+  to the target group, once.
 """
 
+import ipaddress
+import itertools
 import math
 
 from moto.core.utils import utcnow
 from moto.ecs import models as ecs_models
-from moto.ecs.exceptions import ServiceNotFoundException, TaskSetNotFoundException
+from moto.ecs.exceptions import InvalidParameterException, ServiceNotFoundException, TaskSetNotFoundException
+from moto.elbv2 import models as elb_models
 from moto.moto_api import state_manager
 
 Backend = ecs_models.EC2ContainerServiceBackend
+ELBBackend = elb_models.ELBv2Backend
 
 
 def _new_deployment_id():
@@ -125,6 +140,7 @@ _original_create_task_set = Backend.create_task_set
 
 def create_task_set(self, service, cluster_str, task_definition, **kwargs):
     service_obj = _service_of(self, cluster_str, service)
+    _check_load_balancers(self, task_definition, kwargs.get("load_balancers") or [])
     if kwargs.get("launch_type") is None and not kwargs.get("capacity_provider_strategy"):
         kwargs["launch_type"] = service_obj.launch_type or "FARGATE"
     scale = kwargs.pop("scale", None) or {"value": 100.0, "unit": "PERCENT"}
@@ -136,6 +152,7 @@ def create_task_set(self, service, cluster_str, task_definition, **kwargs):
         self.run_task(cluster_str=cluster_str, task_definition_str=ts.task_definition, count=ts.computedDesiredCount,
                       overrides=None, started_by=ts.id, tags=[], launch_type=ts.launch_type,
                       networking_configuration=kwargs.get("network_configuration"))
+    _sync_targets(self, ts, ts.computedDesiredCount)
     _settle(service_obj)
     return ts
 
@@ -145,6 +162,7 @@ def update_task_set(self, cluster, service, task_set, scale):
     ts = _find_task_set(service_obj, task_set)
     ts.scale = {"value": float(scale.get("value", 100.0)), "unit": scale.get("unit", "PERCENT")}
     _count_task_set(service_obj, ts)
+    _sync_targets(self, ts, ts.computedDesiredCount)
     _settle(service_obj)
     return ts
 
@@ -164,6 +182,7 @@ def delete_task_set(self, cluster, service, task_set):
     service_obj = _service_of(self, cluster, service)
     ts = _find_task_set(service_obj, task_set)
     service_obj.task_sets.remove(ts)
+    _sync_targets(self, ts, 0)
     ts.status = "DRAINING"
     ts.updatedAt = utcnow()
     _settle(service_obj)
@@ -177,6 +196,79 @@ def describe_task_sets(self, cluster_str, service, task_sets):
     return [ts for ts in service_obj.task_sets if ts.task_set_arn in task_sets or ts.id in task_sets]
 
 
+# Task sets behind a load balancer (see the module's docstring).
+
+def _elb(ecs_backend):
+    return elb_models.elbv2_backends[ecs_backend.account_id][ecs_backend.region_name]
+
+
+def _load_balancers_forwarding_to(elb, target_group_arn):
+    """The load balancers with a listener or rule that forwards to the target group, each once."""
+    found = []
+    for lb in elb.load_balancers.values():
+        actions = [a for listener in lb.listeners.values() for rule in listener.rules.values() for a in rule.actions]
+        if any(a.type == "forward" and target_group_arn in elb._get_target_group_arns_from(action_data=a.data)
+               for a in actions):
+            found.append(lb.arn)
+    return found
+
+
+def _check_load_balancers(backend, task_definition, load_balancers):
+    """ECS's CreateTaskSet checks: the target group is attached to a load balancer, and the
+    container exists and exposes the port in the task definition."""
+    elb = _elb(backend)
+    containers = {c.get("name"): c for c in backend.describe_task_definition(task_definition).container_definitions}
+    for ref in load_balancers:
+        arn = ref.get("targetGroupArn")
+        if arn and not (arn in elb.target_groups and _load_balancers_forwarding_to(elb, arn)):
+            raise InvalidParameterException(
+                f"The target group with targetGroupArn {arn} does not have an associated load balancer.")
+        name, port = ref.get("containerName"), ref.get("containerPort")
+        if name not in containers:
+            raise InvalidParameterException(f"The container {name} does not exist in the task definition.")
+        if port not in [m.get("containerPort") for m in containers[name].get("portMappings") or []]:
+            raise InvalidParameterException(f"The container {name} did not have a container port {port} defined.")
+
+
+# Made-up task IPs, 10.0.128.1 upwards (the seeded subnets do not use them); each is handed
+# out once. itertools.count is safe to share between moto's request threads.
+_task_ip_numbers = itertools.count(1)
+
+
+def _new_task_ip():
+    return str(ipaddress.ip_address("10.0.128.0") + next(_task_ip_numbers))
+
+
+def _sync_targets(backend, ts, count):
+    """Registers `count` task slots of the task set in each of its target groups (ip targets:
+    the slot's IP and the container port), deregistering slots beyond `count`, as ECS
+    registers the tasks it starts and deregisters the tasks it stops."""
+    ips = ts.__dict__.setdefault("_target_ips", [])
+    while len(ips) < count:
+        ips.append(_new_task_ip())
+    surplus = ips[count:]
+    del ips[count:]
+    elb = _elb(backend)
+    for ref in ts.load_balancers:
+        group = elb.target_groups.get(ref.get("targetGroupArn"))
+        if group is None or group.target_type != "ip":
+            continue  # only awsvpc tasks (ip targets) are modelled: moto has no container instances
+        port = ref.get("containerPort") or group.port
+        gone = [{"Id": ip, "Port": port} for ip in surplus if ip in group.targets]
+        if gone:
+            group.deregister(gone)
+        group.register([{"Id": ip, "Port": port} for ip in ips])
+
+
+_original_describe_target_groups = ELBBackend.describe_target_groups
+
+
+def describe_target_groups(self, *args, **kwargs):
+    for group in self.target_groups.values():
+        group.load_balancer_arns = _load_balancers_forwarding_to(self, group.arn)
+    return _original_describe_target_groups(self, *args, **kwargs)
+
+
 def apply():
     Backend.create_service = create_service
     Backend.update_service = update_service
@@ -186,3 +278,4 @@ def apply():
     Backend.delete_task_set = delete_task_set
     Backend.describe_task_sets = describe_task_sets
     ecs_models.Task.__init__ = task_init
+    ELBBackend.describe_target_groups = describe_target_groups

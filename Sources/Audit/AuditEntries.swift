@@ -1,0 +1,52 @@
+import CloudModel
+import Engine
+import Foundation
+
+/// Which engine events the audit log keeps, and what it writes for them.
+enum AuditEntries {
+    /// State changes: deployment.*, approval.*, rollback.* and failed stages. Not progress,
+    /// and not the stage steps of a run that goes well.
+    static func isAudited(_ type: String) -> Bool {
+        type.hasPrefix("deployment.") || type.hasPrefix("approval.") || type.hasPrefix("rollback.") || type == "stage.failed"
+    }
+
+    static func entry(for event: DeploymentEvent, record: DeploymentRecord) -> AuditEntry? {
+        guard isAudited(event.type) else { return nil }
+        let request = record.request
+        var metadata: [String: String] = ["status": event.status.rawValue, "event_sequence": String(event.sequence)]
+        metadata["stage"] = nonEmpty(event.stage)
+        metadata["message"] = nonEmpty(event.message)
+        metadata["error"] = record.status.isTerminal ? nonEmpty(record.error) : nil
+        metadata["task_definition"] = record.facts.newTaskDefinition ?? family(of: request.taskDefinition)
+        metadata["previous_task_definition"] = record.facts.previousTaskDefinition
+        var user = request.requestedBy
+        if event.type == "approval.approved" || event.type == "approval.rejected", let approval = record.approval {
+            user = approval.approver
+            metadata["approved"] = String(approval.approved)
+            metadata["reason"] = nonEmpty(approval.reason)
+            metadata["requested_by"] = nonEmpty(request.requestedBy)
+        }
+        return AuditEntry(timestamp: event.at, eventType: event.type, deploymentID: record.id, user: user,
+                          cluster: request.cluster.arnResourceName, service: request.service.arnResourceName,
+                          strategy: request.strategy.rawValue, metadata: metadata)
+    }
+
+    /// `drift.detected` when the service differs from its last deployment, else `drift.checked`.
+    static func entry(for report: DriftReport, at date: Date) -> AuditEntry {
+        var metadata = ["summary": report.summary, "items": String(report.items.count)]
+        metadata["baseline_deployment"] = report.baselineDeployment
+        for item in report.items {
+            metadata["drift." + item.field] = "expected \(item.expected), found \(item.actual)"
+        }
+        return AuditEntry(timestamp: date, eventType: report.items.isEmpty ? "drift.checked" : "drift.detected",
+                          deploymentID: report.baselineDeployment ?? "", cluster: report.cluster, service: report.service,
+                          metadata: metadata)
+    }
+
+    private static func nonEmpty(_ text: String) -> String? { text.isEmpty ? nil : text }
+
+    /// The family the request names, before a task definition ARN is known.
+    private static func family(of taskDefinition: String) -> String? {
+        (try? JSONValue.parse(taskDefinition))?["family"]?.stringValue
+    }
+}

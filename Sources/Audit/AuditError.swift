@@ -1,0 +1,25 @@
+import Foundation
+
+/// Why the audit log could not be opened, written or read. Each case names the file.
+public enum AuditError: Error, Equatable, CustomStringConvertible {
+    /// The file (or its folder) cannot be created or opened for appending.
+    case cannotOpen(path: String, reason: String)
+    /// Another process holds the file open for writing (two writers would fork the chain).
+    case inUse(path: String)
+    /// A line could not be written and flushed to disk.
+    case cannotWrite(path: String, reason: String)
+    /// The file cannot be read (verification).
+    case cannotRead(path: String, reason: String)
+    /// The log was closed.
+    case closed(path: String)
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path, let reason): "cannot open the audit log \(path) for appending: \(reason)"
+        case .inUse(let path): "the audit log \(path) is being written by another process"
+        case .cannotWrite(let path, let reason): "cannot write to the audit log \(path): \(reason)"
+        case .cannotRead(let path, let reason): "cannot read the audit log \(path): \(reason)"
+        case .closed(let path): "the audit log \(path) is closed"
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+
+extension AuditLog {
+    /// Checks the chain of the audit log at `path`, line by line, and reports the first line
+    /// that is malformed, cut short, or out of the chain (edited, removed or inserted lines).
+    /// Throws `AuditError.cannotRead` when the file cannot be read.
+    public static func verify(path: String) throws -> AuditVerification {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw AuditError.cannotRead(path: path, reason: error.localizedDescription)
+        }
+        return AuditChainCheck(bytes: [UInt8](data)).run()
+    }
+}
+
+/// The verification itself, over the file's bytes.
+struct AuditChainCheck {
+    private let lines: [ArraySlice<UInt8>]
+    private let endsWithNewline: Bool
+
+    init(bytes: [UInt8]) {
+        endsWithNewline = bytes.last == UInt8(ascii: "\n")
+        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        if bytes.isEmpty || endsWithNewline { lines.removeLast() }
+        self.lines = lines
+    }
+
+    func run() -> AuditVerification {
+        var previous: AuditEntry?
+        for index in lines.indices {
+            let entry: AuditEntry
+            switch parse(index) {
+            case .success(let parsed): entry = parsed
+            case .failure(let reason):
+                let cut = index == lines.count - 1 && !endsWithNewline
+                return failed(AuditProblem(line: index + 1, kind: cut ? .truncated : .malformed(reason)))
+            }
+            let expected = index == 0 ? AuditFormat.zeroHash : AuditFormat.hash(lines[index - 1])
+            if entry.prevHash != expected {
+                return failed(diagnose(index, entry, previousSeq: previous?.seq ?? 0))
+            }
+            previous = entry
+        }
+        return AuditVerification(validLines: lines.count, totalLines: lines.count, problem: nil)
+    }
+
+    private func failed(_ problem: AuditProblem) -> AuditVerification {
+        AuditVerification(validLines: problem.line - 1, totalLines: lines.count, problem: problem)
+    }
+
+    /// Line `index` does not chain to the line before it: which change explains that best.
+    private func diagnose(_ index: Int, _ entry: AuditEntry, previousSeq: Int) -> AuditProblem {
+        let lineNumber = index + 1
+        let hashBefore = index == 0 ? AuditFormat.zeroHash : AuditFormat.hash(lines[index - 1])
+        // The next line chains to the line before this one: this one was slipped in.
+        if index + 1 < lines.count, case .success(let next) = parse(index + 1), next.prevHash == hashBefore {
+            return AuditProblem(line: lineNumber, kind: .inserted)
+        }
+        // This line chains to the line two before: the line before it was slipped in.
+        if index >= 1, entry.prevHash == (index >= 2 ? AuditFormat.hash(lines[index - 2]) : AuditFormat.zeroHash) {
+            return AuditProblem(line: lineNumber - 1, kind: .inserted)
+        }
+        let expectedSeq = previousSeq + 1
+        if entry.seq > expectedSeq {
+            return AuditProblem(line: lineNumber, kind: .removed(count: entry.seq - expectedSeq))
+        }
+        if entry.seq < expectedSeq {
+            return AuditProblem(line: lineNumber, kind: .inserted)
+        }
+        // In sequence, yet not chained: the line before was changed (or, on the first line, this one).
+        return AuditProblem(line: max(1, lineNumber - 1), kind: .edited)
+    }
+
+    private enum Parsed {
+        case success(AuditEntry)
+        case failure(String)
+    }
+
+    private func parse(_ index: Int) -> Parsed {
+        let line = lines[index]
+        if line.isEmpty { return .failure("empty line") }
+        let entry: AuditEntry
+        do {
+            entry = try AuditFormat.decode(line)
+        } catch let DecodingError.keyNotFound(key, _) {
+            return .failure("no \(key.stringValue) field")
+        } catch let DecodingError.typeMismatch(_, context) {
+            return .failure("wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))")
+        } catch {
+            return .failure("not valid JSON")
+        }
+        guard AuditFormat.isHash(entry.prevHash) else { return .failure("prev_hash is not a hex SHA-256") }
+        return .success(entry)
+    }
+}

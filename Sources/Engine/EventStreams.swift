@@ -1,0 +1,42 @@
+import Foundation
+
+/// Live subscribers to the events of records by id: each gets an `AsyncStream` that the owner
+/// feeds and finishes. Not thread-safe by itself: owned by an actor.
+struct EventStreams<Event: Sendable> {
+    private var continuations: [String: [UUID: AsyncStream<Event>.Continuation]] = [:]
+
+    /// A stream that first yields `history`; finished at once when `live` is false.
+    mutating func subscribe(_ id: String, history: [Event], live: Bool,
+                            onEnd: @escaping @Sendable (UUID) -> Void) -> AsyncStream<Event> {
+        let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .unbounded)
+        for event in history { continuation.yield(event) }
+        guard live else {
+            continuation.finish()
+            return stream
+        }
+        let token = UUID()
+        continuations[id, default: [:]][token] = continuation
+        continuation.onTermination = { _ in onEnd(token) }
+        return stream
+    }
+
+    mutating func remove(_ id: String, _ token: UUID) {
+        continuations[id]?[token] = nil
+        if continuations[id]?.isEmpty == true { continuations[id] = nil }
+    }
+
+    func yield(_ id: String, _ event: Event) {
+        for c in continuations[id]?.values ?? [:].values { c.yield(event) }
+    }
+
+    mutating func finish(_ id: String) {
+        for c in continuations[id]?.values ?? [:].values { c.finish() }
+        continuations[id] = nil
+    }
+
+    mutating func finishAll() {
+        for id in Array(continuations.keys) { finish(id) }
+    }
+
+    func count(_ id: String) -> Int { continuations[id]?.count ?? 0 }
+}

@@ -1,0 +1,79 @@
+import CloudModel
+import Foundation
+
+/// Where one entry of a release stands.
+public enum EntryStatus: String, Sendable, Codable {
+    case pending = "PENDING"
+    /// Already at the target image: nothing to do.
+    case skipped = "SKIPPED"
+    case inProgress = "IN_PROGRESS"
+    case succeeded = "SUCCEEDED"
+    case failed = "FAILED"
+    case rollingBack = "ROLLING_BACK"
+    case rolledBack = "ROLLED_BACK"
+    /// The release stopped before this entry started.
+    case notStarted = "NOT_STARTED"
+}
+
+/// One entry of a release: what the plan found, and what happened to it.
+public struct EntryState: Sendable, Codable, Equatable {
+    public var entry: ReleaseEntry
+    public var status: EntryStatus
+    /// The images before and after, per container ("app=repo:1.0").
+    public var oldImages: [String]
+    public var newImage: String
+    /// The live task definition the plan read.
+    public var previousTaskDefinition: String?
+    /// The task definition to register: the live one with the new image (raw JSON text).
+    public var newTaskDefinitionJSON: String?
+    /// Services: the deployment that runs the entry.
+    public var deploymentID: String?
+    /// Scheduled tasks: the registered task definition and the rule targets repointed.
+    public var newTaskDefinition: String?
+    public var updatedTargets: [String]
+    public var error: String
+
+    public var needsChange: Bool { status != .skipped }
+}
+
+public struct ReleaseEvent: Sendable, Codable, Equatable {
+    public var releaseID: String
+    public var sequence: Int
+    public var at: Date
+    /// release.accepted, release.started, entry.started, entry.succeeded, entry.failed, release.rolling_back, ...
+    public var type: String
+    /// The entry's label, when the event is about one.
+    public var entry: String
+    public var status: DeploymentStatus
+    public var message: String
+}
+
+/// A release: its request, the plan of every entry, and its history.
+public struct ReleaseRecord: Sendable, Codable, Equatable {
+    public var request: ReleaseRequest
+    public var status: DeploymentStatus
+    public var entries: [EntryState]
+    public var error: String
+    public var approval: ApprovalRecord?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var finishedAt: Date?
+    public var events: [ReleaseEvent]
+
+    public var id: String { request.id }
+
+    public init(request: ReleaseRequest, entries: [EntryState], at: Date) {
+        self.request = request
+        self.status = .pending
+        self.entries = entries
+        self.error = ""
+        self.createdAt = at
+        self.updatedAt = at
+        self.events = []
+    }
+
+    /// Entries by status, e.g. ["SUCCEEDED": 48, "SKIPPED": 2].
+    public var counts: [String: Int] {
+        Dictionary(grouping: entries, by: { $0.status.rawValue }).mapValues(\.count)
+    }
+}

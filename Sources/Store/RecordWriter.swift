@@ -1,0 +1,70 @@
+import CloudModel
+import Engine
+import GRDB
+
+/// Writes one record into the three tables, inside the caller's transaction.
+enum RecordWriter {
+    static func write(_ record: DeploymentRecord, json: String, in db: Database) throws {
+        try upsertDeployment(record, json: json, in: db)
+        try insertNewEvents(of: record, in: db)
+        try writeApproval(of: record, in: db)
+    }
+
+    /// An upsert, not `INSERT OR REPLACE`: replacing would delete the row and, by cascade, its
+    /// events and approval.
+    private static func upsertDeployment(_ record: DeploymentRecord, json: String, in db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO deployments (id, cluster, service, status, strategy, created_at, updated_at, finished_at, record)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET
+                cluster = excluded.cluster, service = excluded.service, status = excluded.status,
+                strategy = excluded.strategy, created_at = excluded.created_at, updated_at = excluded.updated_at,
+                finished_at = excluded.finished_at, record = excluded.record
+            """)
+        try statement.execute(arguments: [
+            record.id,
+            record.request.cluster.arnResourceName,
+            record.request.service.arnResourceName,
+            record.status.rawValue,
+            record.request.strategy.rawValue,
+            StoreCoding.column(record.createdAt),
+            StoreCoding.column(record.updatedAt),
+            record.finishedAt.map(StoreCoding.column),
+            json,
+        ])
+    }
+
+    /// Events are append-only: only those past the last stored sequence are inserted.
+    private static func insertNewEvents(of record: DeploymentRecord, in db: Database) throws {
+        guard !record.events.isEmpty else { return }
+        let stored = try Int.fetchOne(db, sql: "SELECT MAX(sequence) FROM events WHERE deployment_id = ?",
+                                      arguments: [record.id]) ?? 0
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO events (deployment_id, sequence, at, type, stage, status, progress, message)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (deployment_id, sequence) DO NOTHING
+            """)
+        for event in record.events where event.sequence > stored {
+            try statement.execute(arguments: [
+                record.id, event.sequence, StoreCoding.column(event.at), event.type, event.stage,
+                event.status.rawValue, event.progress, event.message,
+            ])
+        }
+    }
+
+    /// The approvals table mirrors the record's decision (at most one per deployment).
+    private static func writeApproval(of record: DeploymentRecord, in db: Database) throws {
+        guard let approval = record.approval else {
+            try db.execute(sql: "DELETE FROM approvals WHERE deployment_id = ?", arguments: [record.id])
+            return
+        }
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO approvals (deployment_id, approved, approver, reason, at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (deployment_id) DO UPDATE SET
+                approved = excluded.approved, approver = excluded.approver, reason = excluded.reason, at = excluded.at
+            """)
+        try statement.execute(arguments: [
+            record.id, approval.approved, approval.approver, approval.reason, StoreCoding.column(approval.at),
+        ])
+    }
+}

@@ -1,0 +1,118 @@
+import Engine
+import Foundation
+import GRDB
+
+/// Deployment records in an SQLite file (WAL mode), one transaction per save. Searchable fields
+/// are columns; the record itself is stored whole as JSON, with its events and its approval
+/// also in tables of their own (see `StoreSchema`).
+public final class SQLiteDeploymentStore: DeploymentStore {
+    /// The database file.
+    public let path: String
+    private let pool: DatabasePool
+
+    /// Opens (creating it and its folder when missing) the database at `path` and brings its
+    /// schema up to date. Throws `StoreError` naming the path when that cannot be done.
+    public init(path: String) throws {
+        self.path = path
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw StoreError.cannotOpen(path: path, reason: "it is a folder")
+        }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError.cannotOpen(path: path, reason: "cannot create the folder \(folder.path): \(Self.reason(error))")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: Self.configuration)
+        } catch {
+            throw StoreError.cannotOpen(path: path, reason: Self.reason(error))
+        }
+        try Self.migrate(pool, path: path)
+    }
+
+    private static var configuration: Configuration {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        // Another process (a backup, the sqlite3 shell) may hold the lock for a moment.
+        config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            // A record is the resume point after a crash: make each commit durable.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        return config
+    }
+
+    private static func migrate(_ pool: DatabasePool, path: String) throws {
+        let migrator = StoreSchema.migrator
+        let known = Set(migrator.migrations)
+        let applied: [String]
+        do {
+            applied = try pool.read { db in try migrator.appliedIdentifiers(db) }.sorted()
+        } catch {
+            throw StoreError.cannotOpen(path: path, reason: reason(error))
+        }
+        let unknown = applied.filter { !known.contains($0) }
+        guard unknown.isEmpty else { throw StoreError.newerSchema(path: path, unknownMigrations: unknown) }
+        do {
+            try migrator.migrate(pool)
+        } catch {
+            throw StoreError.cannotMigrate(path: path, reason: reason(error))
+        }
+    }
+
+    /// SQLite's own words (GRDB adds the statement, which says nothing to an operator).
+    private static func reason(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.message ?? "\(error.resultCode)" }
+        return (error as NSError).localizedDescription
+    }
+
+    // MARK: DeploymentStore
+
+    public func save(_ record: DeploymentRecord) async throws {
+        let json = try StoreCoding.encode(record)
+        try await pool.write { db in try RecordWriter.write(record, json: json, in: db) }
+    }
+
+    public func load(id: String) async throws -> DeploymentRecord? {
+        let json = try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT record FROM deployments WHERE id = ?", arguments: [id])
+        }
+        return try json.map { try StoreCoding.decode($0, id: id) }
+    }
+
+    public func list(_ filter: DeploymentFilter, limit: Int, offset: Int) async throws -> [DeploymentRecord] {
+        guard limit > 0 else { return [] }
+        let query = FilterQuery(filter)
+        var arguments = query.arguments
+        arguments += [limit, max(0, offset)]
+        let sql = "SELECT id, record FROM deployments \(query.whereClause) ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+        let rows = try await fetchRecords(sql: sql, arguments: arguments)
+        return try rows.map { try StoreCoding.decode($0.json, id: $0.id) }
+    }
+
+    public func unfinished() async throws -> [DeploymentRecord] {
+        let open = FilterQuery.statusList(DeploymentStatus.allCases.filter { !$0.isTerminal })
+        let sql = "SELECT id, record FROM deployments WHERE status IN \(open) ORDER BY created_at, id"
+        let rows = try await fetchRecords(sql: sql, arguments: [])
+        return try rows.map { try StoreCoding.decode($0.json, id: $0.id) }
+    }
+
+    public func purge(finishedBefore date: Date) async throws -> Int {
+        let final = FilterQuery.statusList(DeploymentStatus.allCases.filter(\.isTerminal))
+        let cutoff = StoreCoding.column(date)
+        // Events and approvals go with their deployment (ON DELETE CASCADE).
+        return try await pool.write { db in
+            try db.execute(sql: "DELETE FROM deployments WHERE status IN \(final) AND COALESCE(finished_at, updated_at) < ?",
+                           arguments: [cutoff])
+            return db.changesCount
+        }
+    }
+
+    private func fetchRecords(sql: String, arguments: StatementArguments) async throws -> [(id: String, json: String)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in (id: row["id"], json: row["record"]) }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import GRDB
+
+/// The database's schema, as a list of migrations applied in order. A migration, once
+/// released, never changes: a later change is a new migration ("v3", ...).
+///
+/// Dates are REAL columns holding `Date.timeIntervalSinceReferenceDate` (see `StoreCoding`).
+enum StoreSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1", migrate: v1)
+        migrator.registerMigration("v2", migrate: v2)
+        return migrator
+    }
+
+    /// Deployments (searchable columns + the whole record as JSON) and their events.
+    static func v1(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE deployments (
+                id TEXT NOT NULL PRIMARY KEY,
+                cluster TEXT NOT NULL,      -- name (an ARN reduced to its last path component)
+                service TEXT NOT NULL,      -- name, likewise
+                status TEXT NOT NULL,
+                strategy TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL,
+                finished_at REAL,
+                record TEXT NOT NULL        -- DeploymentRecord as JSON
+            );
+            CREATE INDEX deployments_by_creation ON deployments (created_at, id);
+            CREATE INDEX deployments_by_service ON deployments (cluster, service, created_at);
+            CREATE INDEX deployments_by_service_name ON deployments (service);
+            CREATE INDEX deployments_by_status ON deployments (status, created_at);
+            CREATE INDEX deployments_by_strategy ON deployments (strategy);
+            CREATE INDEX deployments_by_update ON deployments (updated_at);
+            CREATE INDEX deployments_by_finish ON deployments (finished_at);
+
+            CREATE TABLE events (
+                deployment_id TEXT NOT NULL REFERENCES deployments (id) ON DELETE CASCADE,
+                sequence INTEGER NOT NULL,
+                at REAL NOT NULL,
+                type TEXT NOT NULL,
+                stage TEXT NOT NULL,
+                status TEXT NOT NULL,
+                progress INTEGER NOT NULL,
+                message TEXT NOT NULL,
+                PRIMARY KEY (deployment_id, sequence)
+            ) WITHOUT ROWID;
+            CREATE INDEX events_by_type ON events (type, at);
+            """)
+    }
+
+    /// Approval decisions get their own table (who approved or rejected what, when),
+    /// filled from the records already stored.
+    static func v2(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE approvals (
+                deployment_id TEXT NOT NULL PRIMARY KEY REFERENCES deployments (id) ON DELETE CASCADE,
+                approved INTEGER NOT NULL,
+                approver TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                at REAL NOT NULL
+            );
+            CREATE INDEX approvals_by_approver ON approvals (approver, at);
+
+            INSERT INTO approvals (deployment_id, approved, approver, reason, at)
+            SELECT id,
+                   json_extract(record, '$.approval.approved'),
+                   json_extract(record, '$.approval.approver'),
+                   json_extract(record, '$.approval.reason'),
+                   json_extract(record, '$.approval.at')
+            FROM deployments
+            WHERE json_type(record, '$.approval') = 'object';
+            """)
+    }
+}
