@@ -44,7 +44,7 @@ public final class DeploymentServer: Sendable {
         let retry = RetryMiddleware(policy: config.retryPolicy, clock: clock, onRetry: { event in
             logger.notice("retrying \(event.call) (retry \(event.retry), after \(GoDuration.format(event.delay))): \(event.error)")
         })
-        let layers: [any CloudMiddleware] = [retry, RateLimiterMiddleware(limits: .aws, clock: clock), MetricsMiddleware(metrics: metrics)]
+        let layers: [any CloudMiddleware] = [retry, RateLimiterMiddleware(limits: config.rateLimits, clock: clock), MetricsMiddleware(metrics: metrics)]
         let network = NetworkHooks(client: .shared)
         let environment = EngineEnvironment(cloud: MiddlewareCloud(cloud, middleware: layers).cloud, clock: clock, hooks: network,
                                             probe: network, preflight: preflight,

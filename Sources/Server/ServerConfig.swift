@@ -22,6 +22,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var maxRetries = 3
     public var retryDelay: Duration = .seconds(1)
     public var maxRetryDelay: Duration = .seconds(30)
+    /// Client-side throttle buckets by API category (`aws.rate_limits`), preset to AWS's.
+    public var rateLimits = RateLimits.aws
     // strategy: the defaults of every deployment (each deployment's -config overrides them).
     public var deployment = DeploymentSettings()
     // mock:
@@ -128,7 +130,18 @@ public struct ServerConfig: Sendable, Equatable {
             maxRequestBytes = try s.int("max_request_bytes", min: 1024) ?? maxRequestBytes
         }
         if let a = try root.objectIfPresent("aws") {
-            try a.only(["region", "endpoint_url", "timeout", "max_retries", "retry_delay", "max_retry_delay"])
+            try a.only(["region", "endpoint_url", "timeout", "max_retries", "retry_delay", "max_retry_delay", "rate_limits"])
+            if let limits = try a.objectIfPresent("rate_limits") {
+                try limits.only(Set(rateLimits.limits.keys))
+                for category in rateLimits.limits.keys.sorted() {
+                    guard let bucket = try limits.objectIfPresent(category) else { continue }
+                    try bucket.only(["capacity", "refill_per_second"])
+                    var limit = rateLimits.limits[category]!
+                    limit.capacity = try bucket.double("capacity", min: 1) ?? limit.capacity
+                    limit.refillPerSecond = try bucket.double("refill_per_second", min: 0.001) ?? limit.refillPerSecond
+                    rateLimits.limits[category] = limit
+                }
+            }
             region = try a.string("region") ?? region
             endpointURL = try a.string("endpoint_url") ?? endpointURL
             awsTimeout = try a.duration("timeout") ?? awsTimeout

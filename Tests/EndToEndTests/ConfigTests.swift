@@ -1,4 +1,5 @@
 import Foundation
+import CloudModel
 import Server
 import Testing
 
@@ -96,6 +97,15 @@ import Testing
         #expect(config.deployment.healthCheckStatus == 204)
         #expect(config.deployment.hooks[.postSuccess] == "exec:notify")
         #expect(config.deployment.hookTimeout == .seconds(5))
+    }
+
+    @Test func rateLimitsAreConfigurableByCategory() throws {
+        let yaml = "aws:\n  rate_limits:\n    ecs.register-task-definition: {capacity: 40, refill_per_second: 2}\n"
+        let config = try ServerConfig.load(path: try write(yaml), environment: [:])
+        #expect(config.rateLimits.limits["ecs.register-task-definition"] == RateLimit(capacity: 40, refillPerSecond: 2))
+        #expect(config.rateLimits.limits["ecs.service-mutations"] == RateLimits.aws.limits["ecs.service-mutations"])
+        let bad = try write("aws:\n  rate_limits:\n    ecs.nope: {capacity: 1}\n")
+        #expect { try ServerConfig.load(path: bad, environment: [:]) } throws: { "\($0)".contains("aws.rate_limits.ecs.nope: unknown key") }
     }
 
     @Test func tlsNeedsBothFiles() {

@@ -23,7 +23,9 @@ final class TestServer: Sendable {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
 
-    init(configure: (inout ServerConfig) -> Void = { _ in }, simulator: SimulatorSettings = SimulatorSettings()) async throws {
+    /// - Parameter seed: fills the simulator before the server starts.
+    init(configure: (inout ServerConfig) -> Void = { _ in }, simulator: SimulatorSettings = SimulatorSettings(),
+         seed: (TestServer.Seeder) throws -> Void = { _ in }) async throws {
         var config = ServerConfig()
         config.host = "127.0.0.1"
         config.port = 0
@@ -32,8 +34,9 @@ final class TestServer: Sendable {
         config.mockMode = true
         configure(&config)
         sim = SimulatedCloud(clock: clock, settings: simulator)
+        try seed(Seeder(sim: sim))
         var logger = Logger(label: "test")
-        logger.logLevel = .critical
+        logger.logLevel = (ProcessInfo.processInfo.environment["TEST_LOG"] != nil ? .debug : .critical)
         server = try DeploymentServer(config: config, cloud: sim.cloud, clock: clock, logger: logger)
         let server = self.server
         running = Task { try await server.run() }
@@ -45,9 +48,19 @@ final class TestServer: Sendable {
     @discardableResult
     func seedService(cluster: String = "prod", name: String, image: String = "nginx:1.0", desiredCount: Int = 3,
                      circuitBreaker: CircuitBreaker? = CircuitBreaker(enable: true, rollback: false)) throws -> ECSService {
-        let td = try sim.seedTaskDefinition(family: name, image: image)
-        return try sim.createService(cluster: cluster, name: name, taskDefinition: td.arn!, desiredCount: desiredCount,
-                                     circuitBreaker: circuitBreaker)
+        try Seeder(sim: sim).service(cluster: cluster, name: name, image: image, desiredCount: desiredCount, circuitBreaker: circuitBreaker)
+    }
+
+    struct Seeder {
+        let sim: SimulatedCloud
+
+        @discardableResult
+        func service(cluster: String = "prod", name: String, image: String = "nginx:1.0", desiredCount: Int = 3,
+                     circuitBreaker: CircuitBreaker? = CircuitBreaker(enable: true, rollback: false)) throws -> ECSService {
+            let td = try sim.seedTaskDefinition(family: name, image: image)
+            return try sim.createService(cluster: cluster, name: name, taskDefinition: td.arn!, desiredCount: desiredCount,
+                                         circuitBreaker: circuitBreaker)
+        }
     }
 
     /// Runs the client in process with `-server` pointing here.
@@ -103,9 +116,9 @@ final class TestServer: Sendable {
         }
     }
 
-    /// GET on the HTTP port.
-    func http(_ path: String) async throws -> (status: Int, body: String) {
-        try await HTTPGet.fetch(host: "127.0.0.1", port: httpPort, path: path)
+    /// GET (or another method) on the HTTP port.
+    func http(_ path: String, method: String = "GET") async throws -> (status: Int, body: String) {
+        try await HTTPGet.fetch(host: "127.0.0.1", port: httpPort, path: path, method: method)
     }
 
     func stop() async throws {
@@ -139,7 +152,7 @@ struct TestFailure: Error, CustomStringConvertible {
 
 /// A minimal HTTP/1.1 GET over a socket (keeps the tests free of an HTTP client library).
 enum HTTPGet {
-    static func fetch(host: String, port: Int, path: String) async throws -> (status: Int, body: String) {
+    static func fetch(host: String, port: Int, path: String, method: String = "GET") async throws -> (status: Int, body: String) {
         try await Task.detached {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw TestFailure("socket() failed") }
@@ -152,7 +165,7 @@ enum HTTPGet {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             guard connected == 0 else { throw TestFailure("connect to \(host):\(port) failed") }
-            let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n"
+            let request = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             _ = request.withCString { send(fd, $0, strlen($0), 0) }
             var data = Data()
             var buffer = [UInt8](repeating: 0, count: 65536)
