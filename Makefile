@@ -8,7 +8,7 @@ BIN_PATH = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
 PLUGIN_DIR ?= .build-protoc/.build/release
 PROTOC ?= protoc
 
-.PHONY: build build-server build-client test demo proto proto-plugins clean
+.PHONY: build build-server build-client test demo bench proto proto-plugins clean
 
 build: build-server build-client
 
@@ -28,6 +28,11 @@ test:
 # Builds both programs and runs a deployment on the built-in simulator (mock mode).
 demo: build
 	@scripts/demo.sh
+
+# Release of 100, 300 and 1000 services on the simulator under AWS's throttles (BENCH_SIZES=...).
+bench:
+	$(SWIFT) build -c release --product bench
+	"$(shell $(SWIFT) build -c release --show-bin-path)/bench"
 
 # Regenerates Sources/DeployAPI from proto/*.proto (needs protoc and the two plugins).
 proto:

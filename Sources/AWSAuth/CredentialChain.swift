@@ -41,9 +41,10 @@ public struct CredentialChain: CredentialProvider {
     ///   - httpClient: used for the container endpoint and instance metadata.
     ///   - roleAssumer: the STS client, for `role_arn` profiles and web identity.
     ///   - region: the region for STS calls (see `AWSEnvironment.region`).
+    ///   - metadataTimeout: how long the instance metadata service may take to answer.
     public static func standard(environment: [String: String], httpClient: HTTPClient,
                                 roleAssumer: (any RoleAssuming)?, region: String?,
-                                clock: any DeployClock = SystemClock(),
+                                clock: any DeployClock = SystemClock(), metadataTimeout: Duration = .seconds(1),
                                 logger: Logger = Logger(label: "aws.credentials")) -> CredentialChain {
         CredentialChain([
             EnvironmentCredentialProvider(environment: environment),
@@ -52,7 +53,8 @@ public struct CredentialChain: CredentialProvider {
             WebIdentityCredentialProvider(environment: environment, roleAssumer: roleAssumer, region: region,
                                           clock: clock, logger: logger),
             ContainerCredentialProvider(environment: environment, httpClient: httpClient, logger: logger),
-            InstanceMetadataCredentialProvider(environment: environment, httpClient: httpClient, logger: logger),
+            InstanceMetadataCredentialProvider(environment: environment, httpClient: httpClient, timeout: metadataTimeout,
+                                               logger: logger),
         ], logger: logger)
     }
 

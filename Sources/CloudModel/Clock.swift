@@ -124,11 +124,14 @@ public final class ManualClock: DeployClock {
 
     /// Moves time to the earliest sleeper's deadline and wakes it (and any other sleeper due
     /// then). Returns false, leaving time alone, when nobody sleeps.
+    /// With `maxStep`, time moves at most that far (a far deadline is approached in steps, so
+    /// that work which is running rather than sleeping does not see time leap).
     @discardableResult
-    public func advanceToNextDeadline() -> Bool {
+    public func advanceToNextDeadline(maxStep: Duration? = nil) -> Bool {
         let next: Date? = state.withLock { s in s.sleepers.map(\.deadline).min() }
         guard let next else { return false }
-        let step = max(0, next.timeIntervalSince(now()))
+        var step = max(0, next.timeIntervalSince(now()))
+        if let maxStep { step = min(step, maxStep.seconds) }
         advance(by: .seconds(step))
         return true
     }

