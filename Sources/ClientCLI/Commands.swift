@@ -174,13 +174,9 @@ struct Commands {
             }
             return last
         }
-        // The stream ends with the deployment: its last event has the final status.
-        guard let last, Format.isTerminal(last.status) else {
-            output.out("Deployment \(id): the server stopped following it (status \(last.map { Format.status($0.status) } ?? "unknown"))")
-            return 1
-        }
-        output.out("Deployment \(id): \(Format.status(last.status))\(last.message.isEmpty ? "" : " - \(last.message)")")
-        return Format.exitCode(last.status, finishedOnly: true)
+        let (line, code) = Format.outcome("Deployment", id, status: last?.status, message: last?.message ?? "")
+        output.out(line)
+        return code
     }
 }
 

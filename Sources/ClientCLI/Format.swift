@@ -30,6 +30,15 @@ enum Format {
         return finishedOnly ? 1 : 0
     }
 
+    /// The last line of `watch` and its exit code, from the last event of the stream (which
+    /// ends with the deployment or release).
+    static func outcome(_ kind: String, _ id: String, status: Deployment_V1_DeploymentStatus?, message: String) -> (String, Int32) {
+        guard let status, isTerminal(status) else {
+            return ("\(kind) \(id): the server stopped following it (status \(status.map(Format.status) ?? "unknown"))", 1)
+        }
+        return ("\(kind) \(id): \(Format.status(status))\(message.isEmpty ? "" : " - \(message)")", exitCode(status, finishedOnly: true))
+    }
+
     static func time(_ t: Google_Protobuf_Timestamp) -> String {
         let f = ISO8601DateFormatter()
         return f.string(from: t.date)

@@ -94,11 +94,8 @@ struct ReleaseCommands {
             }
             return last
         }
-        guard let last, Format.isTerminal(last.status) else {
-            output.out("Release \(id): the server stopped following it (status \(last.map { Format.status($0.status) } ?? "unknown"))")
-            return 1
-        }
-        output.out("Release \(id): \(Format.status(last.status))\(last.message.isEmpty ? "" : " - \(last.message)")")
-        return Format.exitCode(last.status, finishedOnly: true)
+        let (line, code) = Format.outcome("Release", id, status: last?.status, message: last?.message ?? "")
+        output.out(line)
+        return code
     }
 }

@@ -139,11 +139,8 @@ public actor DeploymentEngine {
         guard record.status == .pendingApproval, active[id] != nil else {
             throw EngineError(.failedPrecondition, "deployment \(id) is not waiting for approval (status \(record.status.rawValue))")
         }
-        guard !approver.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw EngineError.invalid("approver", "is required to \(approved ? "approve" : "reject")")
-        }
+        let decision = try ApprovalRecord.decision(approved: approved, approver: approver, reason: reason, at: clock.now())
         approvalTimers.removeValue(forKey: id)?.cancel()
-        let decision = ApprovalRecord(approved: approved, approver: approver, reason: reason, at: clock.now())
         let because = reason.isEmpty ? "" : ": \(reason)"
         if approved {
             let updated = await mutate(id, status: .pending, event: "approval.approved",

@@ -75,6 +75,14 @@ public struct ApprovalRecord: Sendable, Codable, Equatable {
     public var approver: String
     public var reason: String
     public var at: Date
+
+    /// A decision on a deployment or release; the approver is required.
+    static func decision(approved: Bool, approver: String, reason: String, at: Date) throws -> ApprovalRecord {
+        guard !approver.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw EngineError.invalid("approver", "is required to \(approved ? "approve" : "reject")")
+        }
+        return ApprovalRecord(approved: approved, approver: approver, reason: reason, at: at)
+    }
 }
 
 public struct DeploymentEvent: Sendable, Codable, Equatable {

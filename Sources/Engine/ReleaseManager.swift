@@ -95,10 +95,7 @@ public actor ReleaseManager {
         guard record.status == .pendingApproval else {
             throw EngineError(.failedPrecondition, "release \(id) is not waiting for approval (status \(record.status.rawValue))")
         }
-        guard !approver.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw EngineError.invalid("approver", "is required to \(approved ? "approve" : "reject")")
-        }
-        let decision = ApprovalRecord(approved: approved, approver: approver, reason: reason, at: clock.now())
+        let decision = try ApprovalRecord.decision(approved: approved, approver: approver, reason: reason, at: clock.now())
         let because = reason.isEmpty ? "" : ": \(reason)"
         if approved {
             let updated = mutate(id, status: .pending, event: "approval.approved", message: "approved by \(approver)\(because)") {
