@@ -3,7 +3,8 @@ import Foundation
 
 /// Checks, before a deployment starts, that AWS will let it run: the credentials work
 /// (GetCallerIdentity), the caller holds the permissions the server uses (IAM
-/// SimulatePrincipalPolicy) and the task definition's roles exist (GetRole).
+/// SimulatePrincipalPolicy; iam:PassRole on the task definition's roles) and those roles
+/// exist (GetRole).
 public struct AWSPreflight: Sendable {
     /// The actions of the server's IAM policy (README, "Required AWS Permissions").
     public static let requiredActions: [String] = [
@@ -25,8 +26,12 @@ public struct AWSPreflight: Sendable {
         self.iam = iam
     }
 
+    /// The task definition's roles, which ECS passes (iam:PassRole) and pre-flight checks.
+    static let roleFields = ["executionRoleArn", "taskRoleArn"]
+
     /// Runs every check. `actions` are the permissions to verify; the task definition's
-    /// `executionRoleArn` and `taskRoleArn`, when it has them, must exist.
+    /// `executionRoleArn` and `taskRoleArn`, when it has them, must exist and iam:PassRole
+    /// is checked on them.
     public func run(taskDefinition: TaskDefinition? = nil,
                     actions: [String] = AWSPreflight.requiredActions) async -> [PreflightFinding] {
         var findings: [PreflightFinding] = []
@@ -40,12 +45,15 @@ public struct AWSPreflight: Sendable {
                                              message: "AWS does not accept the credentials: \(Self.describe(error))"))
             return findings
         }
-        findings.append(await checkPermissions(of: caller, actions: actions))
-        if let taskDefinition {
-            for field in ["executionRoleArn", "taskRoleArn"] {
-                guard let arn = taskDefinition.json[field]?.stringValue, !arn.isEmpty else { continue }
-                findings.append(await checkRole(field: field, arn: arn))
-            }
+        let roles = Self.roleFields.compactMap { field -> (field: String, arn: String)? in
+            guard let arn = taskDefinition?.json[field]?.stringValue, !arn.isEmpty else { return nil }
+            return (field, arn)
+        }
+        var roleArns: [String] = []
+        for role in roles where !roleArns.contains(role.arn) { roleArns.append(role.arn) }
+        findings.append(await checkPermissions(of: caller, actions: actions, roleArns: roleArns))
+        for role in roles {
+            findings.append(await checkRole(field: role.field, arn: role.arn))
         }
         return findings
     }
@@ -62,14 +70,30 @@ public struct AWSPreflight: Sendable {
         return "arn:\(partition):iam::\(caller.account):role/\(roleName)"
     }
 
-    func checkPermissions(of caller: CallerIdentity, actions: [String]) async -> PreflightFinding {
+    /// Simulates `actions` on any resource, except iam:PassRole, which is simulated on
+    /// `roleArns` (the roles ECS will pass) when there are any.
+    func checkPermissions(of caller: CallerIdentity, actions: [String], roleArns: [String] = []) async -> PreflightFinding {
         guard let principal = await principalArn(of: caller) else {
             return PreflightFinding(check: "permissions", severity: .warning,
                                     message: "signed in as the account's root user, which holds every permission; use an IAM role instead")
         }
-        let evaluations: [PolicyEvaluation]
+        let passRole = "iam:PassRole"
+        let passRoleOnRoles = !roleArns.isEmpty && actions.contains(passRole)
+        let anyResource = passRoleOnRoles ? actions.filter { $0 != passRole } : actions
+        // What must be allowed: an action (on any resource, nil) or iam:PassRole on one role.
+        var required: [(action: String, resource: String?)] = anyResource.map { (action: $0, resource: String?.none) }
+        if passRoleOnRoles {
+            for arn in roleArns { required.append((action: passRole, resource: arn)) }
+        }
+        var evaluations: [PolicyEvaluation] = []
         do {
-            evaluations = try await iam.simulatePrincipalPolicy(principalArn: principal, actions: actions)
+            if !anyResource.isEmpty {
+                evaluations = try await iam.simulatePrincipalPolicy(principalArn: principal, actions: anyResource)
+            }
+            if passRoleOnRoles {
+                evaluations += try await iam.simulatePrincipalPolicy(principalArn: principal, actions: [passRole],
+                                                                     resources: roleArns)
+            }
         } catch let error as CloudError {
             let why: String
             if error.code.hasPrefix("AccessDenied") {
@@ -85,19 +109,23 @@ public struct AWSPreflight: Sendable {
             return PreflightFinding(check: "permissions", severity: .warning,
                                     message: "permissions not checked: \(Self.describe(error)); continuing")
         }
-        let allowed = Set(evaluations.filter(\.isAllowed).map(\.action))
-        let missing = actions.filter { !allowed.contains($0) }
+        func matches(_ e: PolicyEvaluation, _ r: (action: String, resource: String?)) -> Bool {
+            e.action == r.action && (r.resource == nil || e.resource == r.resource)
+        }
+        let missing = required.filter { r in !evaluations.contains { matches($0, r) && $0.isAllowed } }
         guard missing.isEmpty else {
-            let details = missing.map { action -> String in
-                let decision = evaluations.first { $0.action == action }?.decision ?? "not evaluated"
-                return "\(action) (\(decision))"
+            let details = missing.map { r -> String in
+                let decision = evaluations.first { matches($0, r) }?.decision ?? "not evaluated"
+                let on = r.resource.map { " on " + $0 } ?? ""
+                return "\(r.action)\(on) (\(decision))"
             }
             return PreflightFinding(check: "permissions", severity: .failure,
                                     message: "\(principal) lacks \(missing.count) required permission\(missing.count == 1 ? "" : "s"): "
                                         + details.joined(separator: ", "))
         }
         return PreflightFinding(check: "permissions", severity: .ok,
-                                message: "\(principal) holds all \(actions.count) required permissions")
+                                message: "\(principal) holds all \(actions.count) required permissions"
+                                    + (passRoleOnRoles ? " (\(passRole) on the task definition's roles)" : ""))
     }
 
     func checkRole(field: String, arn: String) async -> PreflightFinding {

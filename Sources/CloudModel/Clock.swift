@@ -71,6 +71,8 @@ public final class ManualClock: DeployClock {
         var nextID: UInt64 = 0
         var sleepers: [Sleeper] = []
         var cancelled: Set<UInt64> = []
+        /// Bumped whenever a task goes to sleep or is woken.
+        var activity: UInt64 = 0
     }
 
     private let state: Mutex<State>
@@ -84,6 +86,11 @@ public final class ManualClock: DeployClock {
     /// How many tasks are asleep on this clock right now.
     public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
 
+    /// A counter that moves whenever a task goes to sleep on this clock or is woken: a driver
+    /// that sees it unchanged over a pause knows that the tasks it woke have gone back to sleep
+    /// (or ended) rather than still being at work.
+    public var activity: UInt64 { state.withLock { $0.activity } }
+
     public func sleep(for duration: Duration) async throws {
         try Task.checkCancellation()
         guard duration > .zero else { return }
@@ -96,6 +103,7 @@ public final class ManualClock: DeployClock {
                 let resumeNow: Bool = state.withLock { s in
                     if s.cancelled.remove(id) != nil { return true }
                     s.sleepers.append(Sleeper(id: id, deadline: s.now.adding(duration), continuation: c))
+                    s.activity &+= 1
                     return false
                 }
                 if resumeNow { c.resume(throwing: CancellationError()) }
@@ -117,9 +125,25 @@ public final class ManualClock: DeployClock {
             let now = s.now
             let due = s.sleepers.filter { $0.deadline <= now }.sorted { $0.deadline < $1.deadline }
             s.sleepers.removeAll { $0.deadline <= now }
+            if !due.isEmpty { s.activity &+= 1 }
             return due
         }
         for sleeper in due { sleeper.continuation.resume() }
+    }
+
+    /// Waits, in real time, until the tasks this clock woke are quiet again: its activity
+    /// counter unchanged over a pause of `quiet`, for at most `limit`. Drivers call it after
+    /// moving time, so that time does not run ahead of work that is running rather than asleep.
+    public func settle(quiet: Duration = .microseconds(300), limit: Duration = .milliseconds(50)) async {
+        let deadline = ContinuousClock.now + limit
+        var last = activity
+        while ContinuousClock.now < deadline {
+            await Task.yield()
+            try? await Task.sleep(for: quiet)
+            let current = activity
+            if current == last { return }
+            last = current
+        }
     }
 
     /// Moves time to the earliest sleeper's deadline and wakes it (and any other sleeper due

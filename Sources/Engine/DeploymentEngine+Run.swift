@@ -38,7 +38,9 @@ extension DeploymentEngine {
         guard let record = record(id) else { return }
         let plan = Plan.rollbackStages(facts: record.facts)
         guard !plan.isEmpty else {
-            // Nothing was changed: the service is where it was, as after a rollback.
+            // Nothing was changed: the service is where it was, as after a rollback. For the
+            // user the deployment was rolled back all the same, so the post_rollback hook runs.
+            await runner(for: record).reportingHook(.postRollback, id: id)
             return await finish(id, status: .rolledBack, event: "deployment.rolled_back", error: reason,
                                 message: "\(reason); nothing to undo: the service was not changed")
         }
@@ -49,12 +51,21 @@ extension DeploymentEngine {
         await continueRollback(id, reason: reason)
     }
 
-    /// Runs the recorded rollback stages still to run, then records the outcome.
+    /// Runs the recorded rollback stages still to run, checks the service settled back
+    /// (`RollbackCheck`), then records the outcome: ROLLED_BACK, or FAILED with what was
+    /// left in the cloud.
     func continueRollback(_ id: String, reason: String) async {
         guard let record = record(id) else { return }
         let runner = runner(for: record)
-        let outcome = await runner.run(id, phase: .rollback)
+        var outcome = await runner.run(id, phase: .rollback)
         _ = takeIntent(id)
+        if outcome == .completed, let facts = self.record(id)?.facts {
+            do {
+                if let leftover = try await runner.rollbackLeftovers(record.request, facts: facts) { outcome = .failed(leftover) }
+            } catch {
+                outcome = .cancelled
+            }
+        }
         switch outcome {
         case .completed:
             let previous = self.record(id)?.facts.previousTaskDefinition?.arnResourceName ?? "?"

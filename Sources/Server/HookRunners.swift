@@ -3,11 +3,16 @@ import Engine
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Hooks and custom health checks over HTTP (AsyncHTTPClient), and `exec:` hooks as local
 /// commands.
 struct NetworkHooks: HookRunner, HealthProbe {
     let client: HTTPClient
+
+    init(client: HTTPClient = .shared) {
+        self.client = client
+    }
 
     func run(_ target: String, payload: HookPayload, timeout: Duration) async throws {
         let encoder = JSONEncoder()
@@ -21,25 +26,47 @@ struct NetworkHooks: HookRunner, HealthProbe {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "ecs-deploy-hook")
         request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
-        _ = try? await response.body.collect(upTo: 64 * 1024)
-        guard (200..<300).contains(Int(response.status.code)) else {
-            throw HookError("answered HTTP \(response.status.code)")
+        let status = try await send(request, timeout: timeout)
+        guard (200..<300).contains(status) else {
+            throw HookError("answered HTTP \(status)")
         }
     }
 
     func status(of url: String, timeout: Duration) async throws -> Int {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
-        let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
-        _ = try? await response.body.collect(upTo: 64 * 1024)
-        return Int(response.status.code)
+        return try await send(request, timeout: timeout)
+    }
+
+    /// Sends the request and answers the response's status; a timeout is thrown as a
+    /// `HookError` that says so (AsyncHTTPClient's own errors do not name the limit).
+    private func send(_ request: HTTPClientRequest, timeout: Duration) async throws -> Int {
+        do {
+            let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            return Int(response.status.code)
+        } catch let error as HTTPClientError {
+            if let message = Self.timeoutMessage(error, timeout: timeout) { throw HookError(message) }
+            throw error
+        }
+    }
+
+    static func timeoutMessage(_ error: HTTPClientError, timeout: Duration) -> String? {
+        let overall: [HTTPClientError] = [.deadlineExceeded, .readTimeout, .writeTimeout]
+        let connecting: [HTTPClientError] = [.connectTimeout, .tlsHandshakeTimeout, .getConnectionFromPoolTimeout]
+        if overall.contains(error) { return "timed out after \(GoDuration.format(timeout))" }
+        if connecting.contains(error) { return "timed out connecting (\(error))" }
+        return nil
     }
 }
 
 /// `exec:COMMAND`: run by /bin/sh with the payload on standard input; exit 0 is success.
+/// After `timeout` the command's process group (Foundation starts each child in its own) is
+/// killed and the hook fails as timed out. The watchdog never signals a pid once the child
+/// was reaped, since by then the pid may belong to an unrelated process.
 enum CommandHook {
     static func run(_ command: String, input: Data, timeout: Duration) async throws {
+        _ = ignoreBrokenPipes
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command]
@@ -47,24 +74,118 @@ enum CommandHook {
         process.standardInput = stdin
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: HookError("could not start: \(error)"))
-                return
+        let state = RunState()
+        let (status, signalled): (Int32, Bool) = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Int32, Bool), any Error>) in
+                process.terminationHandler = { finished in
+                    state.markExited()
+                    continuation.resume(returning: (finished.terminationStatus, finished.terminationReason == .uncaughtSignal))
+                }
+                do {
+                    try process.run()
+                } catch {
+                    process.terminationHandler = nil
+                    continuation.resume(throwing: HookError("could not start: \(error)"))
+                    return
+                }
+                let pid = process.processIdentifier
+                if state.started(pid: pid) { killGroup(pid) }
+                let watchdog = Task.detached {
+                    try? await Task.sleep(for: timeout)
+                    guard !Task.isCancelled, let running = state.timeOut() else { return }
+                    killGroup(running)
+                }
+                state.watch(watchdog)
+                // Written off the cooperative pool: a command that does not read its input
+                // must not block a thread (the write ends when the command exits or is killed).
+                let writer = stdin.fileHandleForWriting
+                DispatchQueue.global().async {
+                    try? writer.write(contentsOf: input)
+                    try? writer.close()
+                }
             }
-            stdin.fileHandleForWriting.write(input)
-            try? stdin.fileHandleForWriting.close()
-            let pid = process.processIdentifier
-            Task.detached {
-                try? await Task.sleep(for: timeout)
-                if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+        } onCancel: {
+            if let pid = state.cancel() { killGroup(pid) }
+        }
+        let outcome = state.outcome
+        if outcome.timedOut { throw HookError("timed out after \(GoDuration.format(timeout)) and was killed") }
+        if outcome.cancelled { throw CancellationError() }
+        if signalled { throw HookError("was killed by signal \(status)") }
+        guard status == 0 else { throw HookError("exited with status \(status)") }
+    }
+
+    /// A command that exits without reading its input makes the write fail with EPIPE; without
+    /// this the SIGPIPE would end the whole server.
+    private static let ignoreBrokenPipes: Void = {
+        _ = signal(SIGPIPE, SIG_IGN)
+    }()
+
+    /// Kills the process group `pid` leads, else the process alone.
+    static func killGroup(_ pid: Int32) {
+        guard pid > 0 else { return }
+        if Foundation.kill(-pid, SIGKILL) != 0 { _ = Foundation.kill(pid, SIGKILL) }
+    }
+
+    /// The child's pid and why it was stopped, shared by the termination handler, the
+    /// watchdog and the cancellation handler. Once `exited` is set nothing signals the pid.
+    private final class RunState: Sendable {
+        private struct Fields {
+            var pid: Int32?
+            var exited = false
+            var cancelled = false
+            var timedOut = false
+            var watchdog: Task<Void, Never>?
+        }
+
+        private let fields = Mutex(Fields())
+
+        /// Records the pid; true when the run was cancelled before the child started.
+        func started(pid: Int32) -> Bool {
+            fields.withLock { f in
+                f.pid = pid
+                return f.cancelled
             }
         }
-        guard status == 0 else { throw HookError("exited with status \(status)") }
+
+        /// Keeps the watchdog to cancel at the exit (at once when the child already exited).
+        func watch(_ task: Task<Void, Never>) {
+            let exited: Bool = fields.withLock { f in
+                if !f.exited { f.watchdog = task }
+                return f.exited
+            }
+            if exited { task.cancel() }
+        }
+
+        /// The child was reaped: its pid must not be signalled any more.
+        func markExited() {
+            let watchdog: Task<Void, Never>? = fields.withLock { f in
+                f.exited = true
+                let task = f.watchdog
+                f.watchdog = nil
+                return task
+            }
+            watchdog?.cancel()
+        }
+
+        /// Marks the run timed out; the pid to kill when the child is still running.
+        func timeOut() -> Int32? {
+            fields.withLock { f in
+                guard !f.exited, let pid = f.pid else { return nil }
+                f.timedOut = true
+                return pid
+            }
+        }
+
+        /// Marks the run cancelled; the pid to kill when the child is running.
+        func cancel() -> Int32? {
+            fields.withLock { f in
+                guard !f.exited else { return nil }
+                f.cancelled = true
+                return f.pid
+            }
+        }
+
+        var outcome: (timedOut: Bool, cancelled: Bool) { fields.withLock { ($0.timedOut, $0.cancelled) } }
     }
 }
 

@@ -1,6 +1,6 @@
 import MotoHarness
 import AWSAuth
-import AWSCloud
+@testable import AWSCloud
 import CloudModel
 import Foundation
 import Synchronization
@@ -55,11 +55,42 @@ struct ECSIntegrationTests {
         // Listing and batching past DescribeServices' 10-service limit.
         let page = try await ecs.listServices(cluster: cluster, nextToken: nil)
         let all = try await ecs.listAllServices(cluster: cluster)
+        #expect(page.serviceArns.count == 10 && page.nextToken != nil, "ECS's default page: 10 services")
         #expect(Set(page.serviceArns).isSubset(of: Set(all)))
         #expect(all.count == 14)
         let described = try await ecs.describeServicesBatched(cluster: cluster, services: all + ["no-such-service"])
         #expect(Set(described.map(\.serviceArn)) == Set(all))
         await #expect(throws: CloudError.self) { try await ecs.describeServices(cluster: cluster, services: Array(all.prefix(11))) }
+    }
+
+    @Test func listAllServicesFollowsNextToken() async throws {
+        let moto = try await MotoServer.start()
+        defer { moto.stop() }
+        let listCalls = Mutex(0)
+        let ecs = AWSCloudFactory(environment: try moto.environment(), credentials: StaticCredentials(),
+                                  signer: { input in
+                                      if input.headers.contains(where: { $0.0 == "X-Amz-Target" && $0.1.hasSuffix(".ListServices") }) {
+                                          listCalls.withLock { $0 += 1 }
+                                      }
+                                      return AWSTransport.sigV4(input)
+                                  }).ecs
+        // The client has no CreateCluster/CreateService; they go through its JSON protocol.
+        _ = try await ecs.rpc.call("CreateCluster", ["clusterName": .string("many")])
+        let names = (1...25).map { String(format: "svc-%02d", $0) }
+        for name in names {
+            _ = try await ecs.rpc.call("CreateService", [
+                "cluster": .string("many"), "serviceName": .string(name),
+                "taskDefinition": .string(moto.string("taskDefinitionArn")), "desiredCount": .number(1),
+                "launchType": .string("FARGATE"),
+            ])
+        }
+        listCalls.withLock { $0 = 0 }
+        let all = try await ecs.listAllServices(cluster: "many")
+        #expect(all.count == 25)
+        #expect(Set(all.map(\.arnResourceName)) == Set(names))
+        // No page size is sent, so ECS's default of 10 applies: 10 + 10 + 5.
+        let calls = listCalls.withLock { $0 }
+        #expect(calls == 3)
     }
 
     @Test func taskSetsAndTasks() async throws {
@@ -132,6 +163,7 @@ struct ECSIntegrationTests {
             try await ecs.updateTaskSet(cluster: cluster, service: moto.string("externalService"), taskSet: "ecs-svc/0",
                                         scale: Scale(value: 10))
         }
-        #expect(noTaskSet?.code == CloudError.client || noTaskSet?.code == CloudError.taskSetNotFound)
+        #expect(noTaskSet?.code == CloudError.taskSetNotFound)
+        #expect(noTaskSet?.httpStatus == 400 && noTaskSet?.isRetryable == false)
     }
 }

@@ -1,6 +1,6 @@
 import MotoHarness
 import AWSAuth
-import AWSCloud
+@testable import AWSCloud
 import CloudModel
 import Foundation
 import Testing
@@ -58,14 +58,15 @@ struct EventsIdentityIntegrationTests {
                                                               webIdentityToken: "eyJhbGciOiJIUzI1NiJ9.e30.sig", region: "us-east-1")
         #expect(web.sessionToken?.isEmpty == false)
 
-        // moto answers SimulatePrincipalPolicy with a 500: said so, and the other checks go on.
+        // moto's identity for an unknown key (arn:aws:sts::…:user/moto) is no IAM principal, so
+        // SimulatePrincipalPolicy refuses it (InvalidInput): said so, and the other checks go on.
         let td = try await factory.ecs.describeTaskDefinition("web")
         let findings = await factory.makePreflight().run(taskDefinition: td)
         #expect(findings.map(\.check) == ["credentials", "permissions", "role", "role"])
         #expect(findings[0].severity == .ok)
         #expect(findings[1].severity == .warning)
         #expect(findings[1].message.contains("iam:SimulatePrincipalPolicy"))
-        #expect(findings[1].message.contains("HTTP 500"))
+        #expect(findings[1].message.contains("InvalidInput"))
         #expect(findings[2...].allSatisfy { $0.severity == .ok })
         #expect(findings.preflightPassed)
 
@@ -75,6 +76,61 @@ struct EventsIdentityIntegrationTests {
         #expect(!failed.preflightPassed)
         #expect(failed.preflightFailures.map(\.message) == [
             "the task definition's taskRoleArn arn:aws:iam::123456789012:role/ghost-role does not exist (iam:GetRole: NoSuchEntity)",
+        ])
+    }
+
+    @Test func simulatePrincipalPolicyDecidesAndPreflightChecksPassRoleOnTheRoles() async throws {
+        let moto = try await MotoServer.start(auth: true)
+        defer { moto.stop() }
+        let credentials = StaticCredentials(accessKeyID: moto.string("accessKeyId"), secret: moto.string("secretAccessKey"))
+        let factory = AWSCloudFactory(environment: try moto.environment(), credentials: credentials)
+        let iam = factory.iam
+        let user = moto.string("userArn"), taskRole = moto.string("taskRoleArn"), executionRole = moto.string("executionRoleArn")
+        // The client has no PutRolePolicy/PutUserPolicy; they go through its Query protocol.
+        func putPolicy(_ action: String, _ owner: (key: String, name: String), _ policy: String, _ statements: String) async throws {
+            var p = QueryParameters()
+            p.add(owner.key, owner.name)
+            p.add("PolicyName", policy)
+            p.add("PolicyDocument", #"{"Version":"2012-10-17","Statement":["# + statements + "]}")
+            _ = try await iam.rpc.call(action, p)
+        }
+
+        // An allowed, an implicitly and an explicitly denied action, decided by the role's policy.
+        try await putPolicy("PutRolePolicy", ("RoleName", "web-task-role"), "reader",
+                            #"{"Effect":"Allow","Action":"ecs:Describe*","Resource":"*"},"#
+                                + #"{"Effect":"Deny","Action":"ecs:DeleteService","Resource":"*"}"#)
+        let decisions = try await iam.simulatePrincipalPolicy(principalArn: taskRole,
+                                                              actions: ["ecs:DescribeServices", "ecs:UpdateService", "ecs:DeleteService"])
+        #expect(decisions == [
+            PolicyEvaluation(action: "ecs:DescribeServices", resource: "*", decision: "allowed"),
+            PolicyEvaluation(action: "ecs:UpdateService", resource: "*", decision: "implicitDeny"),
+            PolicyEvaluation(action: "ecs:DeleteService", resource: "*", decision: "explicitDeny"),
+        ])
+        #expect(decisions.map(\.isAllowed) == [true, false, false])
+        let missing = await #expect(throws: CloudError.self) {
+            try await iam.simulatePrincipalPolicy(principalArn: "arn:aws:iam::123456789012:role/ghost-role", actions: ["ecs:UpdateService"])
+        }
+        #expect(missing?.code == "NoSuchEntity")
+
+        // The deployer may do anything (Action "*"): pre-flight passes, iam:PassRole on both roles.
+        let td = try await factory.ecs.describeTaskDefinition("web")
+        let passed = await factory.makePreflight().run(taskDefinition: td)
+        #expect(passed.map(\.severity) == [.ok, .ok, .ok, .ok], "\(passed)")
+        #expect(passed[1].message.contains("iam:PassRole on the task definition's roles"))
+
+        // Once it may not pass the task role, pre-flight fails on that role alone.
+        try await putPolicy("PutUserPolicy", ("UserName", "deployer"), "no-task-role",
+                            #"{"Effect":"Deny","Action":"iam:PassRole","Resource":""# + taskRole + #""}"#)
+        let passRole = try await iam.simulatePrincipalPolicy(principalArn: user, actions: ["iam:PassRole"],
+                                                             resources: [executionRole, taskRole])
+        #expect(passRole == [
+            PolicyEvaluation(action: "iam:PassRole", resource: executionRole, decision: "allowed"),
+            PolicyEvaluation(action: "iam:PassRole", resource: taskRole, decision: "explicitDeny"),
+        ])
+        let failed = await factory.makePreflight().run(taskDefinition: td)
+        #expect(!failed.preflightPassed)
+        #expect(failed.preflightFailures.map(\.message) == [
+            "\(user) lacks 1 required permission: iam:PassRole on \(taskRole) (explicitDeny)",
         ])
     }
 }

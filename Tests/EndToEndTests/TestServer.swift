@@ -84,7 +84,7 @@ final class TestServer: Sendable {
                 task.cancel()
                 throw TestFailure("simulated time ran past \(maxSimulated) before the operation finished")
             }
-            if !clock.advanceToNextDeadline(maxStep: .seconds(5)) { try await Task.sleep(for: .milliseconds(1)) } else { await Task.yield() }
+            if clock.advanceToNextDeadline(maxStep: .seconds(5)) { await clock.settle() } else { try await Task.sleep(for: .milliseconds(1)) }
         }
         return try await task.value
     }

@@ -1,4 +1,4 @@
-"""Patches to moto's ECS backend where moto lacks behaviour that a correct ECS client relies on.
+"""Patches to moto where it lacks behaviour that a correct AWS client relies on (ECS, ELBv2, IAM).
 
 Each patch makes moto answer as ECS does; none loosens what a client may send.
 
@@ -16,7 +16,11 @@ Each patch makes moto answer as ECS does; none loosens what a client may send.
   launch type to EC2 (then fails with a 500 when the cluster has no instances), ignores a
   task set id in UpdateServicePrimaryTaskSet (only a full ARN matched) and answers a 500
   when the task set or service is missing instead of TaskSetNotFoundException /
-  ServiceNotFoundException.
+  ServiceNotFoundException (moto's own TaskSetNotFoundException class answers the code
+  ClientException; ECS answers TaskSetNotFoundException).
+- ListServices: moto ignores maxResults/nextToken and returns every service at once. ECS
+  returns at most maxResults (1-100, default 10) ARNs and a nextToken that continues the
+  listing; InvalidParameterException for a maxResults out of range or a token it did not issue.
 - Task sets behind a load balancer: moto accepts any `loadBalancers` and never registers the
   task set's tasks in those target groups, so DescribeTargetHealth shows none. ECS checks that
   the target group is attached to a load balancer and that the container exposes the port,
@@ -28,16 +32,30 @@ Each patch makes moto answer as ECS does; none loosens what a client may send.
   CreateListener/CreateRule (once per listener and rule, so repeated) and never after
   ModifyListener/ModifyRule. ELBv2 lists each load balancer whose listeners or rules forward
   to the target group, once.
+- IAM SimulatePrincipalPolicy: not implemented in moto (HTTP 500). Here it evaluates the
+  principal's own policies (a user's inline, attached and groups' policies; a role's inline
+  and attached policies) plus PolicyInputList, with moto's policy matcher (Action/NotAction,
+  Resource; Condition as moto's matcher handles it): an explicit Deny gives explicitDeny,
+  else an Allow gives allowed, else implicitDeny. One EvaluationResult per action and
+  resource (ResourceArns, default "*"), paged by MaxItems/Marker. Permissions boundaries,
+  SCPs, resource policies and ContextEntries are not modelled. An unknown user/role/group
+  is NoSuchEntity, any other PolicySourceArn InvalidInput, as IAM answers.
 """
 
+import base64
 import ipaddress
 import itertools
 import math
 
+from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.ecs import models as ecs_models
-from moto.ecs.exceptions import InvalidParameterException, ServiceNotFoundException, TaskSetNotFoundException
+from moto.ecs.exceptions import ECSException, InvalidParameterException, ServiceNotFoundException
+from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.elbv2 import models as elb_models
+from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.iam.exceptions import InvalidInput, NoSuchEntity
+from moto.iam.responses import IamResponse
 from moto.moto_api import state_manager
 
 Backend = ecs_models.EC2ContainerServiceBackend
@@ -117,11 +135,21 @@ def _service_of(backend, cluster, service):
     return found
 
 
+class TaskSetNotFoundException(ECSException):
+    """ECS's error for a task set the service does not have (moto's class says ClientException)."""
+
+    # moto's error serializer finds the service's model by the exception's module (moto.<service>...).
+    __module__ = "moto.ecs.exceptions"
+
+    def __init__(self):
+        super().__init__("TaskSetNotFoundException", "The specified task set does not exist.")
+
+
 def _find_task_set(service_obj, task_set):
     for ts in service_obj.task_sets:
         if task_set in (ts.task_set_arn, ts.id):
             return ts
-    raise TaskSetNotFoundException
+    raise TaskSetNotFoundException()
 
 
 def _count_task_set(service_obj, ts):
@@ -194,6 +222,42 @@ def describe_task_sets(self, cluster_str, service, task_sets):
     if not task_sets:
         return list(service_obj.task_sets)
     return [ts for ts in service_obj.task_sets if ts.task_set_arn in task_sets or ts.id in task_sets]
+
+
+# ListServices, paged as ECS pages it. The token is the last ARN handed out (moto lists ARNs
+# sorted), so a listing continues after it even when services come or go in between.
+
+def _page_token(arn):
+    return base64.urlsafe_b64encode(("v1:" + arn).encode()).decode()
+
+
+def _after_token(token):
+    try:
+        text = base64.urlsafe_b64decode(token.encode()).decode()
+    except Exception:
+        text = ""
+    if not text.startswith("v1:"):
+        raise InvalidParameterException("Invalid token " + token)
+    return text[3:]
+
+
+def list_services(self):
+    max_results = self._get_param("maxResults")
+    token = self._get_param("nextToken")
+    if max_results is None:
+        max_results = 10
+    if not 1 <= int(max_results) <= 100:
+        raise InvalidParameterException("maxResults must be between 1 and 100.")
+    arns = self.ecs_backend.list_services(self._get_param("cluster", "default"), self._get_param("schedulingStrategy"),
+                                          launch_type=self._get_param("launchType"))
+    if token:
+        after = _after_token(token)
+        arns = [arn for arn in arns if arn > after]
+    page = arns[:int(max_results)]
+    result = {"serviceArns": page}
+    if len(arns) > len(page):
+        result["nextToken"] = _page_token(page[-1])
+    return ActionResult(result)
 
 
 # Task sets behind a load balancer (see the module's docstring).
@@ -269,6 +333,62 @@ def describe_target_groups(self, *args, **kwargs):
     return _original_describe_target_groups(self, *args, **kwargs)
 
 
+# IAM SimulatePrincipalPolicy (see the module's docstring).
+
+def _principal_policies(backend, source_arn):
+    """The policy documents (JSON text or moto policy objects) of a user, role or group ARN."""
+    parts = source_arn.split(":", 5)  # arn:partition:iam::account:user/path/name
+    kind = parts[5].split("/", 1)[0] if len(parts) == 6 and parts[2] == "iam" else ""
+    if kind not in ("user", "role", "group"):
+        raise InvalidInput(f"Invalid ARN {source_arn}: PolicySourceArn must be an IAM user, group or role.")
+    name = source_arn.rsplit("/", 1)[-1]
+
+    def owned(entity):
+        return list(entity.policies.values()) + list(entity.managed_policies.values())
+
+    if kind == "user":
+        user = next((u for u in backend.users.values() if u.arn == source_arn), None)
+        if user is None:
+            raise NoSuchEntity(f"The user with name {name} cannot be found.")
+        groups = [g for g in backend.groups.values() if user in g.users]
+        return owned(user) + [p for g in groups for p in owned(g)]
+    entities = backend.roles.values() if kind == "role" else backend.groups.values()
+    entity = next((e for e in entities if e.arn == source_arn), None)
+    if entity is None:
+        raise NoSuchEntity(f"The {kind} with name {name} cannot be found.")
+    return owned(entity)
+
+
+def _decision(policies, action, resource):
+    results = [IAMPolicy(p).is_action_permitted(action, resource) for p in policies]
+    if PermissionResult.DENIED in results:
+        return "explicitDeny"
+    return "allowed" if PermissionResult.PERMITTED in results else "implicitDeny"
+
+
+def simulate_principal_policy(self):
+    policies = _principal_policies(self.backend, self._get_param("PolicySourceArn") or "")
+    policies += list(self._get_param("PolicyInputList", []) or [])
+    actions = self._get_param("ActionNames", []) or []
+    if not actions:
+        raise InvalidInput("ActionNames must contain at least one action.")
+    resources = self._get_param("ResourceArns", []) or ["*"]
+    results = [{"EvalActionName": action, "EvalResourceName": resource,
+                "EvalDecision": _decision(policies, action, resource),
+                "MatchedStatements": [], "MissingContextValues": []}
+               for action in actions for resource in resources]
+    marker = str(self._get_param("Marker") or "0")
+    if not marker.isdigit():
+        raise InvalidInput(f"Invalid Marker {marker}.")
+    start = int(marker)
+    max_items = int(self._get_param("MaxItems") or 100)
+    page = results[start:start + max_items]
+    result = {"EvaluationResults": page, "IsTruncated": start + max_items < len(results)}
+    if result["IsTruncated"]:
+        result["Marker"] = str(start + max_items)
+    return ActionResult(result)
+
+
 def apply():
     Backend.create_service = create_service
     Backend.update_service = update_service
@@ -279,3 +399,5 @@ def apply():
     Backend.describe_task_sets = describe_task_sets
     ecs_models.Task.__init__ = task_init
     ELBBackend.describe_target_groups = describe_target_groups
+    EC2ContainerServiceResponse.list_services = list_services
+    IamResponse.simulate_principal_policy = simulate_principal_policy

@@ -1,0 +1,281 @@
+import DeployAPI
+import Engine
+import Foundation
+@testable import Server
+import Simulator
+import Synchronization
+import Testing
+
+/// The server's real hook runner: HTTP hooks posted to a loopback stub during deployments
+/// through the real server and client, and `exec:` hooks run as local commands.
+@Suite struct HookRunnerTests {
+    static let taskdef = #"{"family":"web","containerDefinitions":[{"name":"app","image":"nginx:2.0"}]}"#
+
+    /// Services created on the fly with the EXTERNAL controller and a load balancer.
+    static var mockMode: SimulatorSettings {
+        var s = SimulatorSettings()
+        s.autoCreate = true
+        s.autoCreateController = .external
+        return s
+    }
+
+    static func config(_ settings: [String: String]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(settings), as: UTF8.self)
+    }
+
+    static func temporaryFile() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("hook-\(UUID().uuidString).json").path
+    }
+
+    static func payload(_ id: String) throws -> HookPayload {
+        let json = #"{"hook":"post_success","deployment_id":"\#(id)","cluster":"prod","service":"web","strategy":"canary","#
+            + #""status":"IN_PROGRESS","stage":"promote","traffic_percent":100}"#
+        return try JSONDecoder().decode(HookPayload.self, from: Data(json.utf8))
+    }
+
+    func deploy(_ t: TestServer, _ id: String, strategy: String, config: [String: String]) async throws -> Deployment_V1_Deployment {
+        let accepted = await t.client(["-id", id, "-cluster", "prod", "-service", "web", "-taskdef", Self.taskdef,
+                                       "-strategy", strategy, "-config", try Self.config(config)])
+        #expect(accepted.code == 0, "\(accepted.text)")
+        return try await t.waitUntilFinished(id)
+    }
+
+    // MARK: HTTP hooks through a deployment
+
+    @Test func httpHooksReceiveEachPointsPayload() async throws {
+        let stub = try HookStub.start()
+        defer { stub.stop() }
+        let t = try await TestServer(simulator: Self.mockMode)
+        let d = try await deploy(t, "h1", strategy: "canary", config: [
+            "canary_stages": "50,100",
+            "hook_pre_traffic": stub.url("/ok/pre"),
+            "hook_post_shift": stub.url("/ok/shift"),
+            "hook_post_success": stub.url("/ok/success"),
+        ])
+        #expect(d.status == .succeeded, "\(d.error)")
+        #expect(!d.taskDefinitionArn.isEmpty)
+
+        let received = stub.received
+        #expect(received.map(\.path) == ["/ok/pre", "/ok/shift", "/ok/shift", "/ok/success"])
+        #expect(received.allSatisfy { $0.method == "POST" && $0.contentType == "application/json" })
+        let payloads = received.compactMap(\.payload)
+        #expect(payloads.count == received.count, "every request carries a hook payload")
+        #expect(payloads.map(\.hook) == ["pre_traffic", "post_shift", "post_shift", "post_success"])
+        #expect(payloads.map(\.trafficPercent) == [nil, 50, 100, 100])
+        #expect(payloads.first?.stage == "hook(pre_traffic)")
+        for p in payloads {
+            #expect(p.deploymentID == "h1")
+            #expect(p.cluster == "prod")
+            #expect(p.service == "web")
+            #expect(p.strategy == "canary")
+            #expect(p.status == "IN_PROGRESS")
+            #expect(p.taskDefinition == d.taskDefinitionArn)
+            #expect(p.error == nil)
+        }
+        let events = try await t.server.engine.status(id: "h1").events
+        #expect(events.contains { $0.type == "hook.succeeded" && $0.message == "post_success hook \(stub.url("/ok/success")) succeeded" })
+        try await t.stop()
+    }
+
+    @Test func failingPreTrafficHookRollsBack() async throws {
+        let stub = try HookStub.start()
+        defer { stub.stop() }
+        let t = try await TestServer(simulator: Self.mockMode)
+        let d = try await deploy(t, "h2", strategy: "canary", config: [
+            "hook_pre_traffic": stub.url("/fail/pre"),
+            "hook_post_shift": stub.url("/ok/shift"),
+        ])
+        #expect(d.status == .rolledBack)
+        #expect(d.error.contains("hook(pre_traffic): answered HTTP 500"), "\(d.error)")
+        // Nothing after the hook ran: no task set, no traffic, no post-shift hook.
+        #expect(stub.received.map(\.path) == ["/fail/pre"])
+        #expect(d.stages.first { $0.name.hasPrefix("createTaskSet") }?.status == .stagePending)
+        try await t.stop()
+    }
+
+    @Test func failingPostSuccessHookIsOnlyReported() async throws {
+        let stub = try HookStub.start()
+        defer { stub.stop() }
+        let t = try await TestServer(simulator: Self.mockMode)
+        let d = try await deploy(t, "h3", strategy: "quicksync", config: ["hook_post_success": stub.url("/fail/success")])
+        #expect(d.status == .succeeded, "\(d.error)")
+        #expect(d.error.isEmpty)
+        #expect(stub.received.map(\.path) == ["/fail/success"])
+        let events = try await t.server.engine.status(id: "h3").events
+        let failed = events.first { $0.type == "hook.failed" }
+        #expect(failed?.message == "post_success hook \(stub.url("/fail/success")) failed: answered HTTP 500")
+        try await t.stop()
+    }
+
+    @Test func execHookRunsInADeployment() async throws {
+        let file = Self.temporaryFile()
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let t = try await TestServer(simulator: Self.mockMode)
+        let d = try await deploy(t, "h4", strategy: "quicksync", config: ["hook_post_success": "exec:cat > '\(file)'"])
+        #expect(d.status == .succeeded, "\(d.error)")
+        let payload = try JSONDecoder().decode(HookPayload.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+        #expect(payload.hook == "post_success")
+        #expect(payload.deploymentID == "h4")
+        #expect(payload.strategy == "quicksync")
+        try await t.stop()
+    }
+
+    // MARK: exec: hooks directly
+
+    @Test func execHookGetsThePayloadOnStandardInput() async throws {
+        let file = Self.temporaryFile()
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let payload = try Self.payload("x1")
+        try await NetworkHooks().run("exec:cat > '\(file)'", payload: payload, timeout: .seconds(10))
+        let written = try Data(contentsOf: URL(fileURLWithPath: file))
+        #expect(try JSONDecoder().decode(HookPayload.self, from: written) == payload)
+        #expect(String(decoding: written, as: UTF8.self).contains(#""deployment_id":"x1""#))
+    }
+
+    @Test func execHookExitingNonZeroFails() async throws {
+        do {
+            try await NetworkHooks().run("exec:exit 3", payload: try Self.payload("x2"), timeout: .seconds(10))
+            Issue.record("a hook that exits 3 succeeded")
+        } catch {
+            #expect("\(error)" == "exited with status 3")
+        }
+    }
+
+    @Test func execHookIsKilledAtItsTimeout() async throws {
+        let start = ContinuousClock.now
+        do {
+            try await NetworkHooks().run("exec:sleep 30", payload: try Self.payload("x3"), timeout: .seconds(1))
+            Issue.record("a hook that sleeps 30s succeeded within a 1s timeout")
+        } catch {
+            #expect("\(error)".contains("timed out after 1s"), "\(error)")
+        }
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed < .seconds(10), "took \(elapsed)")
+    }
+}
+
+/// A loopback HTTP/1.1 server that records each request and answers 500 to paths under
+/// /fail and 200 to the others; one connection at a time, on a thread of its own.
+final class HookStub: Sendable {
+    struct Request: Sendable {
+        let method: String
+        let path: String
+        let contentType: String?
+        let body: Data
+
+        var payload: HookPayload? { try? JSONDecoder().decode(HookPayload.self, from: body) }
+    }
+
+    let port: Int
+    private let fd: Int32
+    private let state = Mutex<(requests: [Request], stopped: Bool)>(([], false))
+
+    private init(fd: Int32, port: Int) {
+        self.fd = fd
+        self.port = port
+    }
+
+    static func start() throws -> HookStub {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket() failed") }
+        var yes: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            close(fd)
+            throw TestFailure("cannot listen on 127.0.0.1")
+        }
+        var local = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else {
+            close(fd)
+            throw TestFailure("getsockname() failed")
+        }
+        let stub = HookStub(fd: fd, port: Int(UInt16(bigEndian: local.sin_port)))
+        Thread.detachNewThread { stub.serve() }
+        return stub
+    }
+
+    func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+
+    var received: [Request] { state.withLock { $0.requests } }
+
+    /// The thread closes the socket within 50 ms.
+    func stop() { state.withLock { $0.stopped = true } }
+
+    private func serve() {
+        defer { close(fd) }
+        while !state.withLock({ $0.stopped }) {
+            var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&ready, 1, 50) > 0 else { continue }
+            let client = accept(fd, nil, nil)
+            guard client >= 0 else { continue }
+            handle(client)
+        }
+    }
+
+    private func handle(_ client: Int32) {
+        defer { close(client) }
+        var limit = timeval(tv_sec: 5, tv_usec: 0)
+        _ = setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var data: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var head: (end: Int, length: Int)?
+        while true {
+            if let head, data.count >= head.end + head.length { break }
+            let n = recv(client, &buffer, buffer.count, 0)
+            guard n > 0 else { return }
+            data.append(contentsOf: buffer[0..<n])
+            if head == nil, let end = Self.headerEnd(data) {
+                let lines = String(decoding: data[0..<end], as: UTF8.self).components(separatedBy: "\r\n")
+                head = (end, Int(Self.header("content-length", in: lines) ?? "") ?? 0)
+            }
+        }
+        guard let head else { return }
+        let lines = String(decoding: data[0..<head.end], as: UTF8.self).components(separatedBy: "\r\n")
+        let requestLine = (lines.first ?? "").split(separator: " ").map(String.init)
+        let request = Request(method: requestLine.first ?? "", path: requestLine.count > 1 ? requestLine[1] : "",
+                              contentType: Self.header("content-type", in: lines),
+                              body: Data(data[head.end..<(head.end + head.length)]))
+        state.withLock { $0.requests.append(request) }
+        let status = request.path.hasPrefix("/fail") ? "500 Internal Server Error" : "200 OK"
+        let response = "HTTP/1.1 \(status)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        _ = response.withCString { send(client, $0, strlen($0), Self.sendFlags) }
+    }
+
+    #if os(Linux)
+    private static let sendFlags = Int32(MSG_NOSIGNAL)
+    #else
+    private static let sendFlags: Int32 = 0
+    #endif
+
+    /// The index just past the blank line that ends the head.
+    static func headerEnd(_ data: [UInt8]) -> Int? {
+        guard data.count >= 4 else { return nil }
+        for i in 0...(data.count - 4) where data[i] == 13 && data[i + 1] == 10 && data[i + 2] == 13 && data[i + 3] == 10 {
+            return i + 4
+        }
+        return nil
+    }
+
+    static func header(_ name: String, in lines: [String]) -> String? {
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            if line[..<colon].trimmingCharacters(in: .whitespaces).lowercased() == name {
+                return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return nil
+    }
+}
