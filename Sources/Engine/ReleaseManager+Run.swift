@@ -131,7 +131,9 @@ extension ReleaseManager {
         if failed.isEmpty {
             finish(id, status: .succeeded, event: "release.succeeded", message: summary(id))
         } else {
-            finish(id, status: .failed, event: "release.failed", error: record.error, message: "\(record.error); \(summary(id))")
+            // With onFailure: continue no failure stopped the release, so none was recorded yet.
+            let error = record.error.isEmpty ? failed.map { "\($0.entry.label): \($0.error)" }.joined(separator: "; ") : record.error
+            finish(id, status: .failed, event: "release.failed", error: error, message: "\(error); \(summary(id))")
         }
     }
 

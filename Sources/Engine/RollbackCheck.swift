@@ -49,7 +49,7 @@ enum RollbackCheck {
         }
         let leftovers = sets.filter { $0.id == facts.newTaskSet || $0.taskDefinition == facts.newTaskDefinition }
         for set in leftovers {
-            out.append("the new task set \(set.id) (\(set.taskDefinition.arnResourceName)) is still there")
+            out.append("task set \(set.id) on the new revision \(set.taskDefinition.arnResourceName) is still there")
         }
         return out
     }

@@ -38,6 +38,8 @@ public final class ServerMetrics: Sendable {
         _ = registry.makeValueHistogram(descriptor: Self.duration, buckets: Self.durationBuckets)
         _ = registry.makeGauge(descriptor: Self.active)
         _ = registry.makeGauge(descriptor: Self.pendingApprovals)
+        // The one error series with a fixed label set (the others are named by AWS's and gRPC's codes).
+        _ = registry.makeCounter(descriptor: Self.errors, labels: [("component", "engine"), ("type", "stage_failed")])
     }
 
     public func deploymentFinished(strategy: String, status: String, seconds: Double) {

@@ -93,4 +93,58 @@ import Testing
         #expect(refused.err.first?.hasPrefix("error: drift detected: taskDefinition: expected web:2, found web:3") == true, "\(refused.text)")
         try await t.stop()
     }
+
+    @Test func driftOnAnExternalServiceReportsWeightsAndTaskSets() async throws {
+        let t = try await TestServer()
+        let lb = t.sim.createLoadBalancer(name: "web-alb")
+        let blue = try t.sim.createTargetGroup(name: "web-blue", loadBalancerArn: lb.loadBalancerArn).targetGroupArn
+        let green = try t.sim.createTargetGroup(name: "web-green", loadBalancerArn: lb.loadBalancerArn).targetGroupArn
+        func forward(blue b: Int, green g: Int) -> [ListenerAction] {
+            [.forward([WeightedTargetGroup(targetGroupArn: blue, weight: b), WeightedTargetGroup(targetGroupArn: green, weight: g)])]
+        }
+        let listener = try t.sim.createListener(loadBalancerArn: lb.loadBalancerArn, defaultActions: forward(blue: 100, green: 0)).listenerArn
+        let seeded = try t.sim.seedTaskDefinition(family: "web", image: "nginx:1.0")
+        try t.sim.createService(cluster: "prod", name: "web", taskDefinition: seeded.arn!, desiredCount: 4, controller: .external,
+                                loadBalancers: [LoadBalancerRef(targetGroupArn: blue, containerName: "app", containerPort: 80)])
+        let accepted = await deploy(t, "e1", config: #"{"canary_stages":"50,100","stage_timeout":"1m"}"#, strategy: "canary")
+        #expect(accepted.code == 0, "\(accepted.text)")
+        let d = try await t.waitUntilFinished("e1")
+        #expect(d.status == .succeeded, "\(d.error)")
+        let drift = ["-action", "drift", "-cluster", "prod", "-service", "web"]
+        let clean = ["Service prod/web: no drift since deployment e1"]
+        #expect(await t.client(drift).out == clean)
+
+        // Autoscaling changes the desired count: not drift.
+        _ = try t.sim.updateService(UpdateServiceInput(cluster: "prod", service: "web", desiredCount: 8))
+        let scaled = await t.client(drift)
+        #expect(scaled.code == 0)
+        #expect(scaled.out == clean, "\(scaled.text)")
+
+        // Someone moves traffic on the listener by hand: drift, with both weights.
+        _ = try t.sim.modifyListener(listenerArn: listener, defaultActions: forward(blue: 30, green: 70))
+        let weights = await t.client(drift)
+        #expect(weights.code == 1)
+        #expect(weights.out == ["Service prod/web: drift detected against deployment e1",
+                                "  weights[\(listener.arnResource)]: expected \(green.arnResource)=100%, "
+                                    + "found \(blue.arnResource)=30, \(green.arnResource)=70"], "\(weights.text)")
+        _ = try t.sim.modifyListener(listenerArn: listener, defaultActions: forward(blue: 0, green: 100))
+        #expect(await t.client(drift).out == clean)
+
+        // Someone creates another task set by hand: drift of the task sets.
+        let primary = try #require(t.service("web")?.primaryTaskSet)
+        #expect(primary.taskDefinition.hasSuffix("web:2"))
+        let manual = try t.sim.registerTaskDefinition(TaskDefinition(json: try JSONValue.parse(
+            #"{"family":"web","containerDefinitions":[{"name":"app","image":"nginx:hotfix"}]}"#)))
+        let extra = try t.sim.createTaskSet(CreateTaskSetInput(cluster: "prod", service: "web", taskDefinition: manual.arn!,
+                                                              externalId: "by-hand", scale: Scale(value: 50)))
+        let sets = await t.client(drift)
+        #expect(sets.code == 1)
+        #expect(sets.out == ["Service prod/web: drift detected against deployment e1",
+                             "  taskSets: expected PRIMARY \(primary.id) only, found PRIMARY \(primary.id) web:2, ACTIVE \(extra.id) web:3"],
+                "\(sets.text)")
+
+        let refused = await deploy(t, "e2", config: #"{"fail_on_drift":"true"}"#, strategy: "canary")
+        #expect(refused.err.first?.hasPrefix("error: drift detected: taskSets: expected PRIMARY \(primary.id) only") == true, "\(refused.text)")
+        try await t.stop()
+    }
 }

@@ -98,19 +98,28 @@ final class FakeProbe: HealthProbe {
     func status(of url: String, timeout: Duration) async throws -> Int { answer.withLock { $0 } }
 }
 
-/// Every event, and a hook to act when a stage starts.
+/// Every event, and hooks to act when a forward stage starts or on any event.
 final class EventRecorder: DeploymentObserver {
-    private let state = Mutex<(events: [DeploymentEvent], onStageStart: (@Sendable (Int, String) -> Void)?, started: Int)>(([], nil, 0))
+    private struct State {
+        var events: [DeploymentEvent] = []
+        var onStageStart: (@Sendable (Int, String) -> Void)?
+        var onEvent: (@Sendable (DeploymentEvent, DeploymentRecord) -> Void)?
+        var started = 0
+    }
+    private let state = Mutex(State())
     var events: [DeploymentEvent] { state.withLock { $0.events } }
     func onStageStart(_ body: @escaping @Sendable (Int, String) -> Void) { state.withLock { $0.onStageStart = body } }
+    /// Called with every event (rollback stages included), outside the recorder's lock.
+    func onEvent(_ body: @escaping @Sendable (DeploymentEvent, DeploymentRecord) -> Void) { state.withLock { $0.onEvent = body } }
     func observe(_ event: DeploymentEvent, record: DeploymentRecord) {
-        let action = state.withLock { s -> (@Sendable () -> Void)? in
+        let (action, any) = state.withLock { s -> ((@Sendable () -> Void)?, (@Sendable (DeploymentEvent, DeploymentRecord) -> Void)?) in
             s.events.append(event)
-            guard event.type == "stage.started", record.status == .inProgress, let body = s.onStageStart else { return nil }
+            guard event.type == "stage.started", record.status == .inProgress, let body = s.onStageStart else { return (nil, s.onEvent) }
             let index = s.started
             s.started += 1
-            return { body(index, event.stage) }
+            return ({ body(index, event.stage) }, s.onEvent)
         }
         action?()
+        any?(event, record)
     }
 }

@@ -1,5 +1,5 @@
 import CloudModel
-import Engine
+@testable import Engine
 import Foundation
 import Testing
 
@@ -73,5 +73,88 @@ import Testing
         let request = try TaskDefinitionInput.validate(#"{"family":"app","containerDefinitions":[{"name":"a","image":"b"}],"x":true}"#)
         let def = TaskDefinitionInput.definitionToRegister(request: request, current: nil)
         #expect(def.json == request)
+    }
+}
+
+@Suite struct RollbackCheckTests {
+    let now = Date(timeIntervalSince1970: 0)
+    let oldTD = "arn:aws:ecs:us-east-1:1:task-definition/web:1"
+    let newTD = "arn:aws:ecs:us-east-1:1:task-definition/web:2"
+    let blue = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web-blue/1"
+    let green = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web-green/2"
+    let listener = "arn:aws:elasticloadbalancing:us-east-1:1:listener/app/web-alb/1/3"
+
+    var facts: DeploymentFacts {
+        var f = DeploymentFacts()
+        f.previousTaskDefinition = oldTD
+        f.newTaskDefinition = newTD
+        f.previousTaskSet = "ecs-svc/1"
+        f.previousTargetGroup = blue
+        f.newTargetGroup = green
+        f.trafficTargets = [listener]
+        return f
+    }
+
+    func taskSet(_ id: String, _ status: String, _ td: String) -> TaskSet {
+        TaskSet(id: id, taskSetArn: "arn:\(id)", serviceArn: "s", clusterArn: "c", status: status, taskDefinition: td,
+                computedDesiredCount: 3, runningCount: 3, scale: Scale(value: 100), stabilityStatus: "STEADY_STATE",
+                createdAt: now, updatedAt: now)
+    }
+
+    func external(_ sets: [TaskSet]) -> ECSService {
+        ECSService(serviceArn: "s", serviceName: "web", clusterArn: "c", desiredCount: 3, taskDefinition: sets.first?.taskDefinition,
+                   deploymentController: .external, taskSets: sets, createdAt: now)
+    }
+
+    func route(blue b: Int, green g: Int) -> TrafficRoute {
+        TrafficRoute(arn: listener, isRule: false, actions: [.forward([WeightedTargetGroup(targetGroupArn: blue, weight: b),
+                                                                         WeightedTargetGroup(targetGroupArn: green, weight: g)])])
+    }
+
+    @Test func externalServiceBackOnThePreviousTaskSetPasses() {
+        let service = external([taskSet("ecs-svc/1", "PRIMARY", oldTD)])
+        #expect(RollbackCheck.problems(facts: facts, service: service, routes: [route(blue: 100, green: 0)]).isEmpty)
+    }
+
+    @Test func aNewTaskSetLeftIsAProblem() {
+        let service = external([taskSet("ecs-svc/1", "PRIMARY", oldTD), taskSet("ecs-svc/2", "ACTIVE", newTD)])
+        let problems = RollbackCheck.problems(facts: facts, service: service, routes: [route(blue: 100, green: 0)])
+        #expect(problems.contains { $0.hasPrefix("2 task sets left (PRIMARY ecs-svc/1 web:1, ACTIVE ecs-svc/2 web:2)") }, "\(problems)")
+        #expect(problems.contains("task set ecs-svc/2 on the new revision web:2 is still there"), "\(problems)")
+    }
+
+    @Test func thePrimaryMustBeThePreviousRevision() {
+        let onNew = RollbackCheck.problems(facts: facts, service: external([taskSet("ecs-svc/2", "PRIMARY", newTD)]),
+                                           routes: [route(blue: 100, green: 0)])
+        #expect(onNew.contains("the PRIMARY task set ecs-svc/2 is on web:2, not web:1"), "\(onNew)")
+        let notPrimary = RollbackCheck.problems(facts: facts, service: external([taskSet("ecs-svc/1", "ACTIVE", oldTD)]),
+                                                routes: [route(blue: 100, green: 0)])
+        #expect(notPrimary == ["no task set is PRIMARY"])
+        let none = RollbackCheck.problems(facts: facts, service: external([]), routes: [route(blue: 100, green: 0)])
+        #expect(none == ["no task set left"])
+    }
+
+    @Test func trafficNotAllOnThePreviousTargetGroupIsAProblem() {
+        let service = external([taskSet("ecs-svc/1", "PRIMARY", oldTD)])
+        let problems = RollbackCheck.problems(facts: facts, service: service, routes: [route(blue: 90, green: 10)])
+        #expect(problems == ["listener/app/web-alb/1/3 sends 90% of its traffic to targetgroup/web-blue/1, not 100% "
+                + "(targetgroup/web-blue/1=90, targetgroup/web-green/2=10)"])
+    }
+
+    func ecsService(primary td: String, running: Int) -> ECSService {
+        ECSService(serviceArn: "s", serviceName: "web", clusterArn: "c", desiredCount: 3, runningCount: running, taskDefinition: td,
+                   deployments: [ServiceDeployment(id: "d", status: "PRIMARY", taskDefinition: td, desiredCount: 3,
+                                                   runningCount: running, rolloutState: "COMPLETED", createdAt: now, updatedAt: now)],
+                   createdAt: now)
+    }
+
+    @Test func ecsServiceMustRunThePreviousRevisionInFull() {
+        var f = facts
+        f.serviceUpdated = true
+        #expect(RollbackCheck.problems(facts: f, service: ecsService(primary: oldTD, running: 3), routes: []).isEmpty)
+        #expect(RollbackCheck.problems(facts: f, service: ecsService(primary: newTD, running: 3), routes: [])
+            == ["the PRIMARY deployment is on web:2, not web:1"])
+        #expect(RollbackCheck.problems(facts: f, service: ecsService(primary: oldTD, running: 2), routes: [])
+            == ["the PRIMARY deployment runs 2/3 tasks"])
     }
 }

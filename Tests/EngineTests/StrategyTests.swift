@@ -113,6 +113,52 @@ import Testing
         #expect(h.service.taskSets.first?.loadBalancers.first?.targetGroupArn == h.blue)
     }
 
+    @Test func aRollbackThatDoesNotSettleBackEndsFailedWithTheServiceState() async throws {
+        let h = try EngineHarness()
+        // While the rollback deletes the canary, someone else creates a task set on the new revision.
+        h.recorder.onEvent { event, record in
+            guard event.type == "stage.started", record.status == .rollingBack, event.stage == "deleteTaskSet(new)",
+                  let td = record.facts.newTaskDefinition else { return }
+            _ = try? h.sim.createTaskSet(CreateTaskSetInput(cluster: "prod", service: "web", taskDefinition: td,
+                                                            externalId: "someone-else", scale: Scale(value: 25)))
+        }
+        let record = try await h.run(h.request("s", strategy: .canary, image: "web:2-unhealthy",
+                                               config: ["timeout": "15m", "stage_timeout": "2m"]))
+        #expect(record.status == .failed, "\(record.status) \(record.error)")
+        #expect(record.rollbackStages.allSatisfy { $0.status == .succeeded })
+        #expect(record.error.hasPrefix("waitTaskSetHealthy(new)"), "\(record.error)")
+        #expect(record.error.contains("; rollback failed: the service did not settle back: 2 task sets left"), "\(record.error)")
+        #expect(record.error.contains("on the new revision web:2 is still there"), "\(record.error)")
+        #expect(record.error.contains("; service left with task sets: PRIMARY "), "\(record.error)")
+    }
+
+    @Test func aRollbackStageThatKeepsFailingEndsFailedWithTheServiceState() async throws {
+        let h = try EngineHarness()
+        h.recorder.onStageStart { _, name in
+            if name == "waitTaskSetHealthy(new)" {
+                h.sim.failNext(operation: "DeleteTaskSet", code: "ServerException", message: "injected in the rollback", times: 100)
+            }
+        }
+        let record = try await h.run(h.request("k", strategy: .canary, image: "web:2-unhealthy",
+                                               config: ["timeout": "15m", "stage_timeout": "2m", "hook_post_rollback": "exec:true"]))
+        #expect(record.status == .failed, "\(record.status) \(record.error)")
+        #expect(record.error.contains("; rollback failed: deleteTaskSet(new): "), "\(record.error)")
+        #expect(record.error.contains("injected in the rollback"), "\(record.error)")
+        #expect(record.error.contains("; service left with task sets: "), "\(record.error)")
+        #expect(h.service.taskSets.count == 2)
+        #expect(h.hooks.calls.contains { $0.hook == "post_rollback" })
+    }
+
+    @Test func nothingToUndoStillRunsThePostRollbackHook() async throws {
+        let h = try EngineHarness()
+        h.sim.failNext(operation: "RegisterTaskDefinition", code: "ServerException", message: "injected")
+        let record = try await h.run(h.request("n", strategy: .canary, config: ["hook_post_rollback": "exec:true"]))
+        #expect(record.status == .rolledBack, "\(record.status) \(record.error)")
+        #expect(record.events.last?.message.contains("nothing to undo") == true)
+        #expect(h.hooks.calls.map(\.hook) == ["post_rollback"])
+        try expectSettled(h, on: "web:1")
+    }
+
     @Test func rollingOnAnECSServiceUsesTheDeploymentConfiguration() async throws {
         let h = try EngineHarness(controller: .ecs)
         let record = try await h.run(h.request("r", strategy: .rolling, config: ["batch_size": "25"]))
