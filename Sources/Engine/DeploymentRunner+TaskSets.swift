@@ -29,13 +29,21 @@ extension DeploymentRunner {
         }
         let template = service.primaryTaskSet?.loadBalancers.first ?? service.loadBalancers.first
         let tg = try targetGroup(revision, facts)
-        let input = CreateTaskSetInput(
-            cluster: request.cluster, service: request.service, taskDefinition: try taskDefinition(revision, facts),
-            externalId: "\(request.id)-\(revision.rawValue)", scale: Scale(value: Double(percent)),
-            loadBalancers: [LoadBalancerRef(targetGroupArn: tg, containerName: template?.containerName, containerPort: template?.containerPort)],
-            clientToken: "\(request.id)-\(revision.rawValue)",
-            launchSettings: service.primaryTaskSet?.launchSettings)
-        let created = try await cloud.ecs.createTaskSet(input)
+        let externalId = "\(request.id)-\(revision.rawValue)"
+        let created: TaskSet
+        if let earlier = service.taskSets.first(where: { $0.externalId == externalId && $0.status != "DRAINING" }) {
+            // Created by this stage before the server stopped, and not yet recorded: adopt it
+            // rather than leave it behind as an orphan (ECS keeps clientToken only for a while).
+            created = earlier
+        } else {
+            let input = CreateTaskSetInput(
+                cluster: request.cluster, service: request.service, taskDefinition: try taskDefinition(revision, facts),
+                externalId: externalId, scale: Scale(value: Double(percent)),
+                loadBalancers: [LoadBalancerRef(targetGroupArn: tg, containerName: template?.containerName, containerPort: template?.containerPort)],
+                clientToken: externalId,
+                launchSettings: service.primaryTaskSet?.launchSettings)
+            created = try await cloud.ecs.createTaskSet(input)
+        }
         await setFacts(c.id, "created \(revision.rawValue) task set \(created.id)") {
             if revision == .new {
                 $0.newTaskSet = created.id

@@ -101,9 +101,14 @@ final class ServerProcess: Sendable {
 
     /// Runs the built `grpc-client` with `arguments` and returns its exit code and output.
     static func client(_ arguments: [String]) async throws -> ClientResult {
+        try await run(arguments, program: "grpc-client")
+    }
+
+    /// Runs a built program to its end (by default `grpc-server`, e.g. `audit verify FILE`).
+    static func run(_ arguments: [String], program: String = "grpc-server") async throws -> ClientResult {
         try await Task.detached {
             let process = Process()
-            process.executableURL = binaries.appendingPathComponent("grpc-client")
+            process.executableURL = binaries.appendingPathComponent(program)
             process.arguments = arguments
             let out = Pipe(), err = Pipe()
             process.standardOutput = out

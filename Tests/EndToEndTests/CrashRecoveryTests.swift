@@ -1,0 +1,216 @@
+import CloudModel
+import DeployAPI
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import MotoHarness
+import Testing
+
+/// The real `grpc-server` as a separate process, deploying over the AWS client to moto (a
+/// cloud that outlives it), killed with SIGKILL at chosen stages and at random moments, and
+/// started again on the same history and audit log. Every deployment must end SUCCEEDED or
+/// ROLLED_BACK with its whole history, and after each one the cloud must be consistent: one
+/// PRIMARY task set, every route's weights summing to 100 on that task set's target group,
+/// no orphan task set.
+@Suite(.enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.unavailableReason ?? "")),
+       .timeLimit(.minutes(10)))
+struct CrashRecoveryTests {
+    /// Where a kill lands: when the named stage is running (or done), or after a random pause.
+    enum KillPoint: CustomStringConvertible {
+        case atStage(String)
+        case random
+        var description: String {
+            switch self {
+            case .atStage(let s): "at \(s)"
+            case .random: "at random"
+            }
+        }
+    }
+
+    struct Plan {
+        let strategy: String
+        let config: [String: String]
+        let kills: [KillPoint]
+        /// Asks for a rollback after the first kill, then kills during the rollback.
+        var rollbackOnDemand = false
+    }
+
+    @Test func sigkillAtTwentyFourPointsLeavesNothingHalfDone() async throws {
+        let moto = try await MotoServer.start()
+        defer { moto.stop() }
+        let estate = try await AWSStrategiesTests.Estate.prepare(moto)
+        let dir = try ServerProcess.workingDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("config.yaml")
+        try """
+            server: {host: 127.0.0.1, port: 0, metrics_port: 0, graceful_timeout: 2s}
+            aws: {endpoint_url: "\(moto.endpoint)", max_retries: 2, retry_delay: 10ms}
+            strategy: {timeout: 60s, poll_interval: 100ms}
+            storage: {path: \(dir.path)/data/history.sqlite}
+            audit: {path: \(dir.path)/data/audit.log}
+            recovery: resume
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let environment = ["CONFIG_FILE": config.path, "AWS_ACCESS_KEY_ID": "AKIDMOTOTEST", "AWS_SECRET_ACCESS_KEY": "secret",
+                           "AWS_REGION": "us-east-1", "HOME": dir.path, "AWS_EC2_METADATA_DISABLED": "true"]
+        var seed = UInt64(ProcessInfo.processInfo.environment["CRASH_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...1_000_000))
+        print("crash test seed \(seed) (CRASH_SEED=\(seed) repeats it)")
+        func random(_ range: ClosedRange<Int>) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return range.lowerBound + Int((seed >> 33) % UInt64(range.count))
+        }
+
+        let canary = ["canary_stages": "50,100", "stage_timeout": "1s"]
+        let blueGreen = ["stabilization_time": "1s", "cleanup_delay": "1s"]
+        let plans = [
+            Plan(strategy: "canary", config: canary, kills: [.atStage("createTaskSet"), .random, .atStage("routeTraffic(50%)"), .random]),
+            Plan(strategy: "bluegreen", config: blueGreen, kills: [.atStage("routeTraffic"), .random, .atStage("promote"), .random]),
+            Plan(strategy: "canary", config: canary, kills: [.atStage("routeTraffic(50%)"), .random, .random, .random],
+                 rollbackOnDemand: true),
+            Plan(strategy: "bluegreen", config: blueGreen, kills: [.atStage("createTaskSet"), .atStage("bake(1s, cleanup"), .random,
+                                                                   .atStage("deleteTaskSet")]),
+            Plan(strategy: "canary", config: canary, kills: [.random, .atStage("promote"), .random, .atStage("deleteTaskSet")]),
+            Plan(strategy: "bluegreen", config: blueGreen, kills: [.random, .random, .atStage("waitTaskSetHealthy"), .random]),
+        ]
+        var server = try await ServerProcess.start(environment: environment, in: dir)
+        var kills = 0
+        var image = "busybox:1.0"  // what web-ext runs (the seeded worker:1)
+        var finished: [(id: String, status: Deployment_V1_DeploymentStatus)] = []
+        for (n, plan) in plans.enumerated() {
+            let id = "crash-\(n + 1)"
+            let newImage = "busybox:1.\(n + 1)"
+            let taskdef = #"{"family":"worker","containerDefinitions":[{"name":"worker","image":"\#(newImage)","memory":128,"#
+                + #""portMappings":[{"containerPort":80,"protocol":"tcp"}]}]}"#
+            let json = String(decoding: try JSONSerialization.data(withJSONObject: plan.config, options: [.sortedKeys]), as: UTF8.self)
+            let accepted = try await ServerProcess.client(["-server", "127.0.0.1:\(server.grpcPort)", "-id", id, "-cluster", "demo",
+                                                           "-service", "web-ext", "-taskdef", taskdef, "-strategy", plan.strategy,
+                                                           "-config", json, "-action", "deploy"])
+            try #require(accepted.code == 0, "\(accepted.text)")
+            var killed = 0
+            var points = plan.kills
+            if plan.rollbackOnDemand { points += [.random, .random] }
+            for (k, point) in points.enumerated() {
+                switch point {
+                case .atStage(let stage):
+                    try await Self.waitFor(stage: stage, id: id, port: server.grpcPort)
+                case .random:
+                    try await Task.sleep(for: .milliseconds(random(0...1500)))
+                }
+                server.signal(SIGKILL)
+                _ = try await server.exitStatus(within: .seconds(10))
+                kills += 1
+                killed += 1
+                server = try await ServerProcess.start(environment: environment, in: dir)
+                if plan.rollbackOnDemand, k == 0 {
+                    let rollback = try await ServerProcess.client(["-server", "127.0.0.1:\(server.grpcPort)", "-id", id,
+                                                                   "-action", "rollback"])
+                    #expect(rollback.code == 0, "\(rollback.text)")
+                }
+            }
+            let d = try await Self.waitUntilFinished(id, port: server.grpcPort)
+            #expect([.succeeded, .rolledBack].contains(d.status), "\(id) (\(plan.strategy)) ended \(d.status): \(d.error)")
+            if plan.rollbackOnDemand { #expect(d.status == .rolledBack, "\(id): \(d.error)") }
+            if d.status == .succeeded { image = newImage }
+            finished.append((id, d.status))
+
+            // Its whole history: every event from the acceptance to the outcome, numbered without a gap.
+            let events = try await Self.events(id, port: server.grpcPort)
+            #expect(events.first?.type == "deployment.accepted")
+            #expect(events.map(\.sequence) == Array(1...Int64(events.count)), "\(id): event numbers have a gap")
+            #expect(events.last?.status == d.status)
+            let recovered = events.filter { $0.type == "deployment.recovered" }.count
+            #expect(recovered >= 1, "\(id): killed \(killed) times, never recovered")
+            try await Self.expectConsistent(estate, image: image, id: id)
+        }
+        #expect(kills >= 20)
+        #expect(finished.count == plans.count)
+
+        // The audit log's chain holds across the kills.
+        server.signal(SIGTERM)
+        #expect(try await server.exitStatus(within: .seconds(30)) == 0, "\(server.output)")
+        let verify = try await ServerProcess.run(["audit", "verify", dir.path + "/data/audit.log"])
+        #expect(verify.code == 0, "\(verify.text)")
+        let audit = try String(contentsOfFile: dir.path + "/data/audit.log", encoding: .utf8)
+        for (id, status) in finished {
+            let outcome = status == .succeeded ? "deployment.succeeded" : "deployment.rolled_back"
+            #expect(audit.contains(#""deployment_id":"\#(id)""#) && audit.contains(outcome), "\(id) in the audit log")
+        }
+    }
+
+    /// One PRIMARY task set running `image`, every route sending 100% to its target group, no other task set.
+    static func expectConsistent(_ estate: AWSStrategiesTests.Estate, image: String, id: String) async throws {
+        let sets = try await estate.ecs.describeTaskSets(cluster: "demo", service: "web-ext", taskSets: nil)
+        #expect(sets.count == 1, "\(id): task sets \(sets.map { "\($0.id) \($0.status) \($0.taskDefinition)" })")
+        let set = try #require(sets.first)
+        #expect(set.status == "PRIMARY" && set.scale.value == 100, "\(id): \(set.status) at \(set.scale.value)%")
+        let service = try #require(try await estate.ecs.describeServices(cluster: "demo", services: ["web-ext"]).first)
+        #expect(service.primaryTaskSet?.id == set.id)
+        #expect(try await estate.ecs.describeTaskDefinition(set.taskDefinition).images.map(\.image) == [image], "\(id)")
+        let targetGroup = try #require(set.loadBalancers.first?.targetGroupArn)
+        let listener = try #require(try await estate.elb.describeListeners(loadBalancerArn: estate.loadBalancer)
+            .first { $0.listenerArn == estate.listener })
+        let rule = try #require(try await estate.elb.describeRules(listenerArn: estate.listener).first { $0.ruleArn == estate.rule })
+        for (name, weights) in [("listener", AWSStrategiesTests.Estate.weights(listener.defaultActions)),
+                                ("rule", AWSStrategiesTests.Estate.weights(rule.actions))] {
+            #expect(weights.values.reduce(0, +) == 100, "\(id): \(name) weights \(weights)")
+            #expect(weights[targetGroup] == 100, "\(id): \(name) sends \(weights) but the task set is behind \(targetGroup)")
+        }
+    }
+
+    // MARK: Reading the server
+
+    static func withAPI<T: Sendable>(_ port: Int,
+                                     _ body: @escaping @Sendable (Deployment_V1_DeploymentService.Client<HTTP2ClientTransport.Posix>) async throws -> T)
+        async throws -> T {
+        let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        return try await withGRPCClient(transport: transport) { client in
+            try await body(Deployment_V1_DeploymentService.Client(wrapping: client))
+        }
+    }
+
+    static func status(_ id: String, port: Int) async throws -> Deployment_V1_Deployment {
+        try await withAPI(port) { api in
+            var request = Deployment_V1_GetStatusRequest()
+            request.deploymentID = id
+            return try await api.getStatus(request)
+        }
+    }
+
+    static func isFinal(_ d: Deployment_V1_Deployment) -> Bool {
+        [.succeeded, .failed, .rolledBack, .rejected, .interrupted].contains(d.status)
+    }
+
+    /// Returns once the stage whose name starts with `stage` has started (or the deployment ended).
+    static func waitFor(stage: String, id: String, port: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let d = try await status(id, port: port)
+            if isFinal(d) { return }
+            if d.stages.contains(where: { $0.name.hasPrefix(stage) && [.stageRunning, .stageSucceeded, .stageFailed].contains($0.status) }) { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw TestFailure("\(id) did not reach \(stage) within 60 s")
+    }
+
+    static func waitUntilFinished(_ id: String, port: Int) async throws -> Deployment_V1_Deployment {
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
+            let d = try await status(id, port: port)
+            if isFinal(d) { return d }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure("\(id) did not finish within 120 s")
+    }
+
+    /// Every event of a finished deployment (the watch replays them, then ends).
+    static func events(_ id: String, port: Int) async throws -> [Deployment_V1_DeploymentEvent] {
+        try await withAPI(port) { api in
+            var request = Deployment_V1_WatchRequest()
+            request.deploymentID = id
+            return try await api.watchDeployment(request) { response in
+                var events: [Deployment_V1_DeploymentEvent] = []
+                for try await event in response.messages { events.append(event) }
+                return events
+            }
+        }
+    }
+}
