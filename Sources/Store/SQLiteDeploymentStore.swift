@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import GRDB
+import Synchronization
 
 /// Deployment records in an SQLite file (WAL mode), one transaction per save. Searchable fields
 /// are columns; the record itself is stored whole as JSON, with its events and its approval
@@ -9,6 +10,8 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     /// The database file.
     public let path: String
     private let pool: DatabasePool
+    /// The last save, which the next one waits for: saves reach the file in the order they were made.
+    private let lastSave = Mutex<Task<Void, Never>?>(nil)
 
     /// Opens (creating it and its folder when missing) the database at `path` and brings its
     /// schema up to date. Throws `StoreError` naming the path when that cannot be done.
@@ -70,9 +73,22 @@ public final class SQLiteDeploymentStore: DeploymentStore {
 
     // MARK: DeploymentStore
 
+    /// Writes the record in one transaction. The write is not cancelled with the calling task:
+    /// a stage that stops for a rollback or a shutdown still records where it stopped, and a
+    /// record left behind would be the wrong resume point after a crash.
     public func save(_ record: DeploymentRecord) async throws {
         let json = try StoreCoding.encode(record)
-        try await pool.write { db in try RecordWriter.write(record, json: json, in: db) }
+        let pool = self.pool
+        let write: Task<Void, any Error> = lastSave.withLock { last in
+            let previous = last
+            let write = Task {
+                await previous?.value
+                try await pool.write { db in try RecordWriter.write(record, json: json, in: db) }
+            }
+            last = Task { _ = try? await write.value }
+            return write
+        }
+        try await write.value
     }
 
     public func load(id: String) async throws -> DeploymentRecord? {

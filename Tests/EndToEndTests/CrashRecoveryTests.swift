@@ -72,6 +72,8 @@ struct CrashRecoveryTests {
             Plan(strategy: "bluegreen", config: blueGreen, kills: [.random, .random, .atStage("waitTaskSetHealthy"), .random]),
         ]
         var server = try await ServerProcess.start(environment: environment, in: dir)
+        var logs: [String] = []
+        defer { if ProcessInfo.processInfo.environment["CRASH_LOG"] != nil { print((logs + [server.output]).joined(separator: "\n----- restart\n")) } }
         var kills = 0
         var image = "busybox:1.0"  // what web-ext runs (the seeded worker:1)
         var finished: [(id: String, status: Deployment_V1_DeploymentStatus)] = []
@@ -97,6 +99,7 @@ struct CrashRecoveryTests {
                 }
                 server.signal(SIGKILL)
                 _ = try await server.exitStatus(within: .seconds(10))
+                logs.append("killed \(point) of \(id)\n" + server.output)
                 kills += 1
                 killed += 1
                 server = try await ServerProcess.start(environment: environment, in: dir)
