@@ -3,8 +3,9 @@ import Engine
 import Foundation
 import Synchronization
 
-/// The audit log: one JSON line per state change of a deployment (see `AuditEntries`) and per
-/// drift report, each line chained to the one before by `prev_hash` (see `AuditEntry`).
+/// The audit log: one JSON line per state change of a deployment (see `AuditEntries`), of a
+/// release (see `ReleaseAuditEntries`) and per drift report, each line chained to the one
+/// before by `prev_hash` (see `AuditEntry`).
 ///
 /// Every line is written and flushed to disk before `observe` returns, so a change the engine
 /// reported to a client is in the log. A line that cannot be written is counted in
@@ -82,7 +83,7 @@ public final class AuditLog: DeploymentObserver, Sendable {
         appendReportingErrors(AuditEntries.entry(for: report, at: clock.now()))
     }
 
-    private func appendReportingErrors(_ entry: AuditEntry) {
+    func appendReportingErrors(_ entry: AuditEntry) {
         do { try append(entry) } catch { onError?(error) }
     }
 

@@ -38,8 +38,17 @@ struct ClientOptions: ParsableArguments {
     @Option(name: name("status"), help: "list: only deployments with this status (e.g. IN_PROGRESS).")
     var status = ""
 
-    @Option(name: name("limit"), help: "list: at most this many deployments.")
+    @Option(name: name("limit"), help: "list: at most this many deployments (a page).")
     var limit = 50
+
+    @Option(name: name("since"), help: "list: only deployments created since then: a time (2026-11-01, 2026-11-01T10:00:00Z) or an age (90m, 24h, 30d).")
+    var since = ""
+
+    @Option(name: name("until"), help: "list: only deployments created before then (same forms as -since).")
+    var until = ""
+
+    @Option(name: name("page"), help: "list: the page to show (the token a previous list printed).")
+    var page = ""
 
     @Option(name: name("file"), help: "release/plan: the deployment.yaml to release.")
     var file = ""
@@ -89,6 +98,24 @@ enum ConfigArgument {
         } catch {
             throw UsageError("-config: malformed JSON")
         }
+    }
+}
+
+/// `-since` / `-until`: a date, a date and time (ISO 8601, UTC unless it says otherwise), or an
+/// age counted back from now (`90m`, `24h`, `30d`).
+enum TimeArgument {
+    static func parse(_ text: String, flag: String, now: Date = Date()) throws -> Date {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        if let unit = t.last, let amount = Double(t.dropLast()), amount >= 0,
+           let seconds = ["s": 1.0, "m": 60, "h": 3600, "d": 86400][String(unit)] {
+            return now.addingTimeInterval(-amount * seconds)
+        }
+        let full = ISO8601DateFormatter()
+        if let date = full.date(from: t) { return date }
+        let day = ISO8601DateFormatter()
+        day.formatOptions = [.withFullDate]
+        if let date = day.date(from: t) { return date }
+        throw UsageError("\(flag): '\(text)' is neither a time (2026-11-01 or 2026-11-01T10:00:00Z) nor an age (90m, 24h, 30d)")
     }
 }
 

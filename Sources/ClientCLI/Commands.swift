@@ -124,6 +124,9 @@ struct Commands {
         request.cluster = options.cluster
         request.service = options.service
         request.pageSize = Int32(max(1, min(options.limit, 500)))
+        request.pageToken = options.page
+        if !options.since.isEmpty { request.createdAfter = Google_Protobuf_Timestamp(date: try TimeArgument.parse(options.since, flag: "-since")) }
+        if !options.until.isEmpty { request.createdBefore = Google_Protobuf_Timestamp(date: try TimeArgument.parse(options.until, flag: "-until")) }
         if !options.status.isEmpty {
             guard let status = Deployment_V1_DeploymentStatus(name: options.status.uppercased()) else {
                 throw UsageError("-status: '\(options.status)' is not a status (e.g. IN_PROGRESS, SUCCEEDED, FAILED, ROLLED_BACK)")
@@ -133,6 +136,9 @@ struct Commands {
         let response = try await api.listDeployments(request, options: callOptions)
         try await releases.list()
         for line in Format.table(response.deployments) { output.out(line) }
+        if !response.nextPageToken.isEmpty {
+            output.out("More deployments: add -page \(response.nextPageToken) for the next \(request.pageSize)")
+        }
         return 0
     }
 

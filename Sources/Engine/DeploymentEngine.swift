@@ -99,6 +99,12 @@ public actor DeploymentEngine {
         case .pendingApproval:
             throw EngineError(.failedPrecondition, "deployment \(id) is waiting for approval; reject it instead of rolling it back")
         case .pending, .inProgress:
+            // Not run by this process: the shutdown checkpointed it (or is checkpointing it), or
+            // it is left from a previous run; it resumes at the next start.
+            guard active[id] != nil, !isStoppingForShutdown(id) else {
+                throw accepting ? EngineError(.failedPrecondition, "deployment \(id) is not running in this server; it resumes at the next start")
+                    : EngineError(.unavailable, "the server is shutting down; try again later")
+            }
             intents[id] = .rollback(why)
             let updated = await mutate(id, status: .rollingBack, event: "rollback.requested", message: why) { _ in }
             tasks[id]?.cancel()
@@ -139,6 +145,9 @@ public actor DeploymentEngine {
         guard record.status == .pendingApproval, active[id] != nil else {
             throw EngineError(.failedPrecondition, "deployment \(id) is not waiting for approval (status \(record.status.rawValue))")
         }
+        // An approval starts a run that this process would not finish; with a durable store the
+        // deployment still waits for it after the restart.
+        if approved, !accepting { throw EngineError(.unavailable, "the server is shutting down; try again later") }
         let decision = try ApprovalRecord.decision(approved: approved, approver: approver, reason: reason, at: clock.now())
         approvalTimers.removeValue(forKey: id)?.cancel()
         let because = reason.isEmpty ? "" : ": \(reason)"
@@ -285,6 +294,8 @@ public actor DeploymentEngine {
     @discardableResult
     func mutate(_ id: String, status: DeploymentStatus? = nil, event type: String, stage: String = "",
                 message: String = "", _ change: (inout DeploymentRecord) -> Void) async -> DeploymentRecord {
+        // Every caller checks first that the deployment is active here (a deployment the
+        // shutdown checkpointed is not: `rollback` and `decide` refuse it).
         guard var record = active[id] else { preconditionFailure("deployment \(id) is not active") }
         let now = clock.now()
         change(&record)
@@ -328,4 +339,10 @@ public actor DeploymentEngine {
     func record(_ id: String) -> DeploymentRecord? { active[id] }
 
     func takeIntent(_ id: String) -> Intent? { intents.removeValue(forKey: id) }
+
+    /// The shutdown has told the deployment to stop where it is.
+    private func isStoppingForShutdown(_ id: String) -> Bool {
+        if case .shutdown? = intents[id] { return true }
+        return false
+    }
 }

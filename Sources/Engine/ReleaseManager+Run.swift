@@ -4,18 +4,24 @@ import Foundation
 extension ReleaseManager {
     /// Scheduled tasks first, then the services wave by wave, each wave in parallel (bounded
     /// by `maxParallel` and, underneath, by the AWS client's rate limits).
-    func run(_ id: String) async {
+    ///
+    /// - Parameter resumed: the release was picked up after a restart: entries in progress are
+    ///   continued (their deployments awaited, not started again) along with those not started.
+    func run(_ id: String, resumed: Bool = false) async {
         guard let record = releases[id] else { return }
-        mutate(id, status: .inProgress, event: "release.started",
-               message: "\(record.entries.filter(\.needsChange).count) entries to change") { _ in }
+        if record.status != .inProgress {
+            await mutate(id, status: .inProgress, event: "release.started",
+                         message: "\(record.entries.filter(\.needsChange).count) entries to change")
+        }
         let limit = record.request.maxParallel ?? Int.max
-        let pending = record.entries.indices.filter { record.entries[$0].status == .pending }
-        let tasksFirst = pending.filter { record.entries[$0].entry.kind == .scheduledTask }
+        let open: Set<EntryStatus> = resumed ? [.pending, .inProgress] : [.pending]
+        let todo = record.entries.indices.filter { open.contains(record.entries[$0].status) }
+        let tasksFirst = todo.filter { record.entries[$0].entry.kind == .scheduledTask }
         await forEach(tasksFirst, limit: limit) { index in await self.runScheduledTask(id, index) }
-        let services = pending.filter { record.entries[$0].entry.kind == .service }
+        let services = todo.filter { record.entries[$0].entry.kind == .service }
         for wave in Set(services.map { record.entries[$0].entry.wave }).sorted() {
             let members = services.filter { record.entries[$0].entry.wave == wave }
-            await forEach(members, limit: limit) { index in await self.runService(id, index) }
+            await forEach(members, limit: limit) { index in await self.runService(id, index, resumed: resumed) }
         }
         await conclude(id)
     }
@@ -36,26 +42,50 @@ extension ReleaseManager {
         }
     }
 
-    private func startable(_ id: String, _ index: Int) -> Bool {
+    /// Whether a pending entry may start. While the server stops it stays pending (it starts
+    /// at the next start); once the release's policy stopped new starts it is NOT_STARTED.
+    private func startable(_ id: String, _ index: Int) async -> Bool {
+        guard accepting else { return false }
         guard isStopping(id) else { return true }
-        updateEntry(id, index, status: .notStarted, event: "entry.not_started", message: "the release stopped before this entry")
+        await updateEntry(id, index, status: .notStarted, event: "entry.not_started", message: "the release stopped before this entry")
         return false
     }
 
+    /// Whether a deployment's outcome only says that the server is stopping: the engine
+    /// checkpointed it (it resumes at the next start) or, without a durable store, interrupted
+    /// it. Not a failure of the entry.
+    func stoppedByShutdown(_ deployment: DeploymentRecord) -> Bool {
+        !deployment.status.isTerminal || (!accepting && deployment.status == .interrupted)
+    }
+
     /// Registers the new task definition and points the rule's ECS targets at it, keeping
-    /// every other field of each target.
+    /// every other field of each target. Resumed, it reuses the definition it registered.
     private func runScheduledTask(_ id: String, _ index: Int) async {
-        guard startable(id, index), let state = entry(id, index), let json = state.newTaskDefinitionJSON else { return }
-        updateEntry(id, index, status: .inProgress, event: "entry.started", message: "\(state.oldImages.joined(separator: ", ")) -> \(state.newImage)")
+        guard let state = entry(id, index), let json = state.newTaskDefinitionJSON else { return }
+        if state.status == .pending {
+            guard await startable(id, index) else { return }
+            await updateEntry(id, index, status: .inProgress, event: "entry.started",
+                              message: "\(state.oldImages.joined(separator: ", ")) -> \(state.newImage)")
+        } else {
+            guard accepting else { return }
+        }
         do {
-            let registered = try await env.cloud.ecs.registerTaskDefinition(TaskDefinition(json: try JSONValue.parse(json)))
-            guard let arn = registered.arn else { throw StageError("RegisterTaskDefinition returned no ARN") }
-            updateEntry(id, index, status: .inProgress, event: "entry.registered", message: "registered \(arn.arnResourceName)") {
-                $0.newTaskDefinition = arn
+            let arn: String
+            if let registered = state.newTaskDefinition {
+                arn = registered
+            } else {
+                let registered = try await env.cloud.ecs.registerTaskDefinition(TaskDefinition(json: try JSONValue.parse(json)))
+                guard let registeredARN = registered.arn else { throw StageError("RegisterTaskDefinition returned no ARN") }
+                arn = registeredARN
+                await updateEntry(id, index, status: .inProgress, event: "entry.registered", message: "registered \(arn.arnResourceName)") {
+                    $0.newTaskDefinition = arn
+                }
             }
             let changed = try await repoint(rule: state.entry.ruleName, from: state.previousTaskDefinition, to: arn, only: state.updatedTargets)
-            updateEntry(id, index, status: .succeeded, event: "entry.succeeded",
-                        message: "rule \(state.entry.ruleName): \(changed.count) target(s) run \(arn.arnResourceName)") { $0.updatedTargets = changed }
+            await updateEntry(id, index, status: .succeeded, event: "entry.succeeded",
+                              message: "rule \(state.entry.ruleName): \(changed.count) target(s) run \(arn.arnResourceName)") {
+                $0.updatedTargets = changed
+            }
         } catch {
             await entryFailed(id, index, "\(error)")
         }
@@ -70,25 +100,48 @@ extension ReleaseManager {
         return chosen.compactMap(\.id)
     }
 
-    /// Deploys one service through the engine and waits for the outcome.
-    private func runService(_ id: String, _ index: Int) async {
-        guard startable(id, index), let state = entry(id, index), let json = state.newTaskDefinitionJSON,
-              let record = releases[id] else { return }
+    /// Deploys one service through the engine and waits for the outcome. Resumed, a
+    /// deployment that the previous run started (and the engine resumed) is awaited instead.
+    private func runService(_ id: String, _ index: Int, resumed: Bool) async {
+        guard let state = entry(id, index), let json = state.newTaskDefinitionJSON else { return }
         let e = state.entry
-        let deploymentID = "\(id).\(index + 1)"
-        let request = DeploymentRequest(id: deploymentID, cluster: e.cluster, service: e.service, strategy: e.strategy,
-                                        taskDefinition: json, config: e.config, requestedBy: "release \(id)")
-        do {
-            _ = try await engine.submit(request)
-            updateEntry(id, index, status: .inProgress, event: "entry.started",
-                        message: "deployment \(deploymentID): \(state.oldImages.joined(separator: ", ")) -> \(state.newImage)") {
+        let deploymentID = state.deploymentID ?? "\(id).\(index + 1)"
+        let existing = resumed ? try? await engine.status(id: deploymentID) : nil
+        if existing != nil {
+            guard accepting else { return }
+            await updateEntry(id, index, status: .inProgress, event: "entry.resumed",
+                              message: "deployment \(deploymentID): \(state.oldImages.joined(separator: ", ")) -> \(state.newImage)") {
                 $0.deploymentID = deploymentID
             }
+        } else {
+            if state.status == .pending {
+                guard await startable(id, index) else { return }
+            } else {
+                guard accepting else { return }
+            }
+            let request = DeploymentRequest(id: deploymentID, cluster: e.cluster, service: e.service, strategy: e.strategy,
+                                            taskDefinition: json, config: e.config, requestedBy: "release \(id)")
+            do {
+                _ = try await engine.submit(request)
+            } catch {
+                // Refused because the server is stopping: the entry starts at the next start.
+                if !accepting { return }
+                return await entryFailed(id, index, "\(error)")
+            }
+            await updateEntry(id, index, status: .inProgress, event: "entry.started",
+                              message: "deployment \(deploymentID): \(state.oldImages.joined(separator: ", ")) -> \(state.newImage)") {
+                $0.deploymentID = deploymentID
+            }
+        }
+        do {
             let final = try await engine.waitUntilFinished(id: deploymentID)
             if final.status == .succeeded {
-                updateEntry(id, index, status: .succeeded, event: "entry.succeeded", message: "deployment \(deploymentID) succeeded") {
+                await updateEntry(id, index, status: .succeeded, event: "entry.succeeded", message: "deployment \(deploymentID) succeeded") {
                     $0.newTaskDefinition = final.facts.newTaskDefinition
                 }
+            } else if stoppedByShutdown(final) {
+                // The entry stays in progress; its deployment and the release resume together.
+                return
             } else {
                 let rolledBack = final.status == .rolledBack
                 await entryFailed(id, index, "deployment \(deploymentID) \(final.status.rawValue): \(final.error)", rolledBack: rolledBack)
@@ -96,15 +149,14 @@ extension ReleaseManager {
         } catch {
             await entryFailed(id, index, "\(error)")
         }
-        _ = record
     }
 
     /// Records the failure and applies the release's policy.
     private func entryFailed(_ id: String, _ index: Int, _ error: String, rolledBack: Bool = false) async {
-        updateEntry(id, index, status: rolledBack ? .rolledBack : .failed, event: "entry.failed", message: error) { $0.error = error }
+        await updateEntry(id, index, status: rolledBack ? .rolledBack : .failed, event: "entry.failed", message: error) { $0.error = error }
         guard let record = releases[id], record.request.onFailure != .continue, !isStopping(id) else { return }
         stop(id)
-        mutate(id, event: "release.stopping", message: "\(record.entries[index].entry.label) failed; no new entries start") {
+        await mutate(id, event: "release.stopping", message: "\(record.entries[index].entry.label) failed; no new entries start") {
             if $0.error.isEmpty { $0.error = "\(record.entries[index].entry.label): \(error)" }
         }
         if record.request.onFailure == .rollback {
@@ -117,53 +169,69 @@ extension ReleaseManager {
         }
     }
 
-    /// The final status once every started entry settled.
+    /// The final status once every started entry settled. An entry left to start or to finish
+    /// means the server is stopping: the release is checkpointed.
     private func conclude(_ id: String) async {
         guard let record = releases[id] else { return }
+        if record.entries.contains(where: { $0.status == .pending || $0.status == .inProgress }) {
+            return await checkpoint(id)
+        }
         let failed = record.entries.filter { $0.status == .failed || $0.status == .rolledBack }
         let rollbackAsked = record.events.contains { $0.type == "rollback.requested" }
         if (record.request.onFailure == .rollback && !failed.isEmpty) || rollbackAsked {
-            mutate(id, status: .rollingBack, event: "release.rolling_back",
-                   message: "rolling back every entry the release changed") { _ in }
+            await mutate(id, status: .rollingBack, event: "release.rolling_back",
+                         message: "rolling back every entry the release changed")
             await rollBackEntries(id, reason: record.error)
             return
         }
         if failed.isEmpty {
-            finish(id, status: .succeeded, event: "release.succeeded", message: summary(id))
+            await finish(id, status: .succeeded, event: "release.succeeded", message: summary(id))
         } else {
             // With onFailure: continue no failure stopped the release, so none was recorded yet.
             let error = record.error.isEmpty ? failed.map { "\($0.entry.label): \($0.error)" }.joined(separator: "; ") : record.error
-            finish(id, status: .failed, event: "release.failed", error: error, message: "\(error); \(summary(id))")
+            await finish(id, status: .failed, event: "release.failed", error: error, message: "\(error); \(summary(id))")
         }
     }
 
-    /// Puts every changed entry back on its previous revision, in parallel.
+    /// Puts every changed entry back on its previous revision, in parallel. Resumed, it
+    /// continues with the entries not rolled back yet.
     func rollBackEntries(_ id: String, reason: String) async {
         guard let record = releases[id] else { return }
-        let changed = record.entries.indices.filter { [.succeeded, .inProgress, .failed].contains(record.entries[$0].status) }
+        let changed = record.entries.indices.filter {
+            [.succeeded, .inProgress, .failed, .rollingBack].contains(record.entries[$0].status)
+        }
         await forEach(changed, limit: record.request.maxParallel ?? Int.max) { index in await self.rollBack(id, index) }
         let left = releases[id]?.entries.filter { $0.status == .failed || $0.status == .rollingBack || $0.status == .succeeded } ?? []
         if left.isEmpty {
-            finish(id, status: .rolledBack, event: "release.rolled_back", error: reason, message: "\(reason); \(summary(id))")
+            await finish(id, status: .rolledBack, event: "release.rolled_back", error: reason, message: "\(reason); \(summary(id))")
+        } else if !accepting {
+            // The server is stopping: the rollback continues at the next start.
+            await checkpoint(id)
         } else {
             let names = left.map(\.entry.label).joined(separator: ", ")
-            finish(id, status: .failed, event: "release.failed", error: "\(reason); rollback incomplete for \(names)", message: summary(id))
+            await finish(id, status: .failed, event: "release.failed", error: "\(reason); rollback incomplete for \(names)", message: summary(id))
         }
     }
 
+    /// Rolls one entry back. While the server stops it leaves the entry as it is (the
+    /// rollback of a release continues at the next start).
     private func rollBack(_ id: String, _ index: Int) async {
-        guard let state = entry(id, index) else { return }
-        updateEntry(id, index, status: .rollingBack, event: "entry.rolling_back", message: "back to \(state.previousTaskDefinition?.arnResourceName ?? "?")")
+        guard accepting, let state = entry(id, index) else { return }
+        if state.status != .rollingBack {
+            await updateEntry(id, index, status: .rollingBack, event: "entry.rolling_back",
+                              message: "back to \(state.previousTaskDefinition?.arnResourceName ?? "?")")
+        }
         do {
             switch state.entry.kind {
             case .scheduledTask:
                 if let new = state.newTaskDefinition, let previous = state.previousTaskDefinition {
                     _ = try await repoint(rule: state.entry.ruleName, from: new, to: previous, only: state.updatedTargets)
                 }
-                updateEntry(id, index, status: .rolledBack, event: "entry.rolled_back", message: "rule \(state.entry.ruleName) runs \(state.previousTaskDefinition?.arnResourceName ?? "?") again")
+                await updateEntry(id, index, status: .rolledBack, event: "entry.rolled_back",
+                                  message: "rule \(state.entry.ruleName) runs \(state.previousTaskDefinition?.arnResourceName ?? "?") again")
             case .service:
                 guard let deployment = state.deploymentID else {
-                    return updateEntry(id, index, status: .rolledBack, event: "entry.rolled_back", message: "nothing was changed")
+                    return await updateEntry(id, index, status: .rolledBack, event: "entry.rolled_back", message: "nothing was changed")
                 }
                 var final = try await engine.status(id: deployment)
                 if final.status != .rolledBack {
@@ -173,18 +241,22 @@ extension ReleaseManager {
                     final = try await engine.waitUntilFinished(id: deployment)
                 }
                 if final.status == .rolledBack {
-                    updateEntry(id, index, status: .rolledBack, event: "entry.rolled_back", message: "deployment \(deployment) rolled back")
+                    await updateEntry(id, index, status: .rolledBack, event: "entry.rolled_back", message: "deployment \(deployment) rolled back")
+                } else if !final.status.isTerminal || (!accepting && final.status != .failed) {
+                    // Checkpointed by the shutdown, or not rolled back because the server stops.
+                    return
                 } else {
-                    updateEntry(id, index, status: .failed, event: "entry.rollback_failed",
-                                message: "deployment \(deployment) \(final.status.rawValue): \(final.error)") { $0.error = final.error }
+                    await updateEntry(id, index, status: .failed, event: "entry.rollback_failed",
+                                      message: "deployment \(deployment) \(final.status.rawValue): \(final.error)") { $0.error = final.error }
                 }
             }
         } catch {
-            updateEntry(id, index, status: .failed, event: "entry.rollback_failed", message: "\(error)") { $0.error = "\(error)" }
+            if !accepting { return }
+            await updateEntry(id, index, status: .failed, event: "entry.rollback_failed", message: "\(error)") { $0.error = "\(error)" }
         }
     }
 
-    private func summary(_ id: String) -> String {
+    func summary(_ id: String) -> String {
         (releases[id]?.counts ?? [:]).sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
     }
 }

@@ -10,24 +10,39 @@ public protocol ReleaseObserver: Sendable {
 /// Runs releases: many entries from one manifest, one approval, scheduled tasks first, then
 /// the services wave by wave, each service through the deployment engine; on failure, the
 /// release's policy (roll everything back by default).
+///
+/// Every change of a release is saved to its `ReleaseStore` before the next step; a release a
+/// previous run left unfinished is picked up by `recover()`.
 public actor ReleaseManager {
     let engine: DeploymentEngine
     let env: EngineEnvironment
+    let store: any ReleaseStore
     let observers: [any ReleaseObserver]
+    /// Releases submitted or resumed by this process (the store has every one).
     var releases: [String: ReleaseRecord] = [:]
-    var order: [String] = []
     var streams = EventStreams<ReleaseEvent>()
     var tasks: [String: Task<Void, Never>] = [:]
     /// Releases whose policy has stopped new starts.
     var stopping: Set<String> = []
+    /// False once the shutdown began: no new release, approval or rollback, and running
+    /// releases start no new entry.
+    var accepting = true
+    /// The shutdown is over: nothing more happens in this process.
+    var stopped = false
 
-    public init(engine: DeploymentEngine, environment: EngineEnvironment, observers: [any ReleaseObserver] = []) {
+    /// - Parameter store: where releases are recorded (memory by default; the server's SQLite
+    ///   file, so that releases resume after a restart).
+    public init(engine: DeploymentEngine, environment: EngineEnvironment, store: any ReleaseStore = InMemoryReleaseStore(),
+                observers: [any ReleaseObserver] = []) {
         self.engine = engine
         self.env = environment
+        self.store = store
         self.observers = observers
     }
 
     var clock: any DeployClock { env.clock }
+
+    static var shuttingDown: EngineError { EngineError(.unavailable, "the server is shutting down; try again later") }
 
     // MARK: Requests
 
@@ -36,27 +51,25 @@ public actor ReleaseManager {
         ReleaseRecord(request: request, entries: try await ReleasePlanner(cloud: env.cloud).plan(request), at: clock.now())
     }
 
-    /// Plans and starts a release (or waits for its approval). Idempotent on the id.
+    /// Plans and starts a release (or waits for its approval). Idempotent on the id, across
+    /// restarts too (a stored release answers for its id).
     public func submit(_ request: ReleaseRequest) async throws -> (ReleaseRecord, existing: Bool) {
-        if let existing = releases[request.id] {
-            guard existing.request.entries == request.entries else {
-                throw EngineError(.alreadyExists, field: "id", "release id \(request.id) is already used by a different manifest")
-            }
-            return (existing, true)
-        }
+        guard accepting else { throw Self.shuttingDown }
+        if let existing = try await known(request.id) { return (try sameOrConflict(existing, request), true) }
         let planned = try await plan(request)
-        guard releases[request.id] == nil else { return (releases[request.id]!, true) }
+        guard accepting else { throw Self.shuttingDown }
+        // Planning took a while: the id may have been taken meanwhile.
+        if let existing = try await known(request.id) { return (try sameOrConflict(existing, request), true) }
         releases[request.id] = planned
-        order.append(request.id)
         let changes = planned.entries.filter(\.needsChange).count
-        var record = mutate(request.id, event: "release.accepted",
-                            message: "\(changes) of \(planned.entries.count) entries to change") { _ in }
+        var record = await mutate(request.id, event: "release.accepted",
+                                  message: "\(changes) of \(planned.entries.count) entries to change")
         if changes == 0 {
-            finish(request.id, status: .succeeded, event: "release.succeeded", message: "nothing to change: every entry is at its image")
-            return (releases[request.id]!, false)
+            await finish(request.id, status: .succeeded, event: "release.succeeded", message: "nothing to change: every entry is at its image")
+            return (releases[request.id] ?? record, false)
         }
         if request.requireApproval {
-            record = mutate(request.id, status: .pendingApproval, event: "approval.requested", message: "waiting for approval") { _ in }
+            record = await mutate(request.id, status: .pendingApproval, event: "approval.requested", message: "waiting for approval")
         } else {
             launch(request.id)
         }
@@ -64,55 +77,66 @@ public actor ReleaseManager {
     }
 
     /// A release that could not even be read (a broken manifest from Git): recorded as failed.
-    public func recordFailure(_ request: ReleaseRequest, error: String) {
-        guard releases[request.id] == nil else { return }
+    public func recordFailure(_ request: ReleaseRequest, error: String) async {
+        guard (try? await known(request.id)) == nil, releases[request.id] == nil else { return }
         releases[request.id] = ReleaseRecord(request: request, entries: [], at: clock.now())
-        order.append(request.id)
-        _ = mutate(request.id, event: "release.accepted", message: "manifest of \(request.origin?.commit ?? request.id)") { _ in }
-        finish(request.id, status: .failed, event: "release.failed", error: error, message: error)
+        await mutate(request.id, event: "release.accepted", message: "manifest of \(request.origin?.commit ?? request.id)")
+        await finish(request.id, status: .failed, event: "release.failed", error: error, message: error)
     }
 
-    public func status(id: String) throws -> ReleaseRecord {
-        guard let record = releases[id] else { throw EngineError(.notFound, field: "id", "release \(id) not found") }
-        return record
+    /// The release as this process has it, else as stored.
+    public func status(id: String) async throws -> ReleaseRecord {
+        if let record = releases[id] { return record }
+        if let record = try await store.loadRelease(id: id) { return record }
+        throw EngineError(.notFound, field: "id", "release \(id) not found")
     }
 
-    public func contains(_ id: String) -> Bool { releases[id] != nil }
-
-    /// Newest first.
-    public func list() -> [ReleaseRecord] { order.reversed().compactMap { releases[$0] } }
-
-    public func approve(id: String, approver: String, reason: String) throws -> ReleaseRecord {
-        try decide(id: id, approved: true, approver: approver, reason: reason)
+    /// Whether a release has this id (in this process or in the store).
+    public func contains(_ id: String) async -> Bool {
+        if releases[id] != nil { return true }
+        return (try? await known(id)) != nil
     }
 
-    public func reject(id: String, approver: String, reason: String) throws -> ReleaseRecord {
-        try decide(id: id, approved: false, approver: approver, reason: reason)
+    /// Newest first, from the store (with this process's latest state of each).
+    public func list(limit: Int = Int.max, offset: Int = 0) async throws -> [ReleaseRecord] {
+        try await store.listReleases(limit: limit, offset: offset).map { releases[$0.id] ?? $0 }
     }
 
-    private func decide(id: String, approved: Bool, approver: String, reason: String) throws -> ReleaseRecord {
-        let record = try status(id: id)
-        guard record.status == .pendingApproval else {
+    public func approve(id: String, approver: String, reason: String) async throws -> ReleaseRecord {
+        try await decide(id: id, approved: true, approver: approver, reason: reason)
+    }
+
+    public func reject(id: String, approver: String, reason: String) async throws -> ReleaseRecord {
+        try await decide(id: id, approved: false, approver: approver, reason: reason)
+    }
+
+    private func decide(id: String, approved: Bool, approver: String, reason: String) async throws -> ReleaseRecord {
+        let record = try await current(id)
+        guard record.status == .pendingApproval, releases[id] != nil else {
             throw EngineError(.failedPrecondition, "release \(id) is not waiting for approval (status \(record.status.rawValue))")
         }
+        // An approval starts work that this process would not finish; a stored release still
+        // waits for it after the restart.
+        if approved, !accepting { throw Self.shuttingDown }
         let decision = try ApprovalRecord.decision(approved: approved, approver: approver, reason: reason, at: clock.now())
         let because = reason.isEmpty ? "" : ": \(reason)"
         if approved {
-            let updated = mutate(id, status: .pending, event: "approval.approved", message: "approved by \(approver)\(because)") {
+            let updated = await mutate(id, status: .pending, event: "approval.approved", message: "approved by \(approver)\(because)") {
                 $0.approval = decision
             }
             launch(id)
             return updated
         }
-        _ = mutate(id, event: "approval.rejected", message: "rejected by \(approver)\(because)") { $0.approval = decision }
-        finish(id, status: .rejected, event: "release.rejected", error: "rejected by \(approver)\(because)", message: "nothing was changed")
-        return releases[id]!
+        await mutate(id, event: "approval.rejected", message: "rejected by \(approver)\(because)") { $0.approval = decision }
+        await finish(id, status: .rejected, event: "release.rejected", error: "rejected by \(approver)\(because)", message: "nothing was changed")
+        return releases[id] ?? record
     }
 
     /// Rolls back every entry a finished release changed (or, while it runs, stops it and
     /// then rolls back).
-    public func rollback(id: String, requestedBy: String, reason: String) throws -> ReleaseRecord {
-        let record = try status(id: id)
+    public func rollback(id: String, requestedBy: String, reason: String) async throws -> ReleaseRecord {
+        guard accepting else { throw Self.shuttingDown }
+        let record = try await current(id)
         let why = "rollback requested" + (requestedBy.isEmpty ? "" : " by \(requestedBy)") + (reason.isEmpty ? "" : ": \(reason)")
         switch record.status {
         case .pendingApproval:
@@ -122,18 +146,25 @@ public actor ReleaseManager {
         case .rejected:
             throw EngineError(.failedPrecondition, "release \(id) was rejected; nothing to roll back")
         case .pending, .inProgress:
+            guard releases[id] != nil else {
+                throw EngineError(.failedPrecondition, "release \(id) is not running in this server; it resumes at the next start")
+            }
             stopping.insert(id)
-            return mutate(id, event: "rollback.requested", message: why) { $0.error = why }
+            return await mutate(id, event: "rollback.requested", message: why) { $0.error = why }
         case .succeeded, .failed, .interrupted:
-            let updated = mutate(id, status: .rollingBack, event: "rollback.requested", message: why) { $0.error = why }
+            if releases[id] == nil { releases[id] = record }
+            let updated = await mutate(id, status: .rollingBack, event: "rollback.requested", message: why) { $0.error = why }
             tasks[id] = Task { await self.rollBackEntries(id, reason: why) }
             return updated
         }
     }
 
-    public func watch(id: String) throws -> AsyncStream<ReleaseEvent> {
-        let record = try status(id: id)
-        return streams.subscribe(id, history: record.events, live: !record.status.isTerminal) { [weak self] token in
+    public func watch(id: String) async throws -> AsyncStream<ReleaseEvent> {
+        let record = try await current(id)
+        // Live while something here can still change it: its run, or an approval.
+        let live = !record.status.isTerminal && !stopped && releases[id] != nil
+            && (tasks[id] != nil || record.status == .pendingApproval)
+        return streams.subscribe(id, history: record.events, live: live) { [weak self] token in
             Task { await self?.removeStream(id, token) }
         }
     }
@@ -142,13 +173,37 @@ public actor ReleaseManager {
 
     // MARK: Bookkeeping
 
-    private func launch(_ id: String) {
-        tasks[id] = Task { await self.run(id) }
+    /// The release of this id, from this process or the store; nil when there is none.
+    private func known(_ id: String) async throws -> ReleaseRecord? {
+        if let record = releases[id] { return record }
+        let stored = try await store.loadRelease(id: id)
+        // The load was a suspension point: this process's state, if it has one now, is newer.
+        return releases[id] ?? stored
     }
 
+    /// Like `status`, but with this process's state when the store load raced with a change.
+    private func current(_ id: String) async throws -> ReleaseRecord {
+        let record = try await status(id: id)
+        return releases[id] ?? record
+    }
+
+    private func sameOrConflict(_ existing: ReleaseRecord, _ request: ReleaseRequest) throws -> ReleaseRecord {
+        guard existing.request.entries == request.entries else {
+            throw EngineError(.alreadyExists, field: "id", "release id \(request.id) is already used by a different manifest")
+        }
+        return existing
+    }
+
+    func launch(_ id: String, resumed: Bool = false) {
+        tasks[id] = Task { await self.run(id, resumed: resumed) }
+    }
+
+    /// Applies a change to a release of this process, records an event, tells everyone, and
+    /// saves the release (before returning, so before the step that depends on the change).
     @discardableResult
     func mutate(_ id: String, status: DeploymentStatus? = nil, event type: String, entry: String = "", message: String = "",
-                _ change: (inout ReleaseRecord) -> Void) -> ReleaseRecord {
+                _ change: (inout ReleaseRecord) -> Void = { _ in }) async -> ReleaseRecord {
+        // `releases` only grows: every caller holds an id it put there.
         guard var record = releases[id] else { preconditionFailure("release \(id) unknown") }
         let now = clock.now()
         change(&record)
@@ -164,20 +219,27 @@ public actor ReleaseManager {
         var log = env.logger
         log[metadataKey: "release_id"] = "\(id)"
         log.info("\(type)\(entry.isEmpty ? "" : " [\(entry)]") \(message)")
+        do { try await store.save(record) } catch {
+            log.error("could not save release record: \(error)")
+        }
         return record
     }
 
-    func finish(_ id: String, status: DeploymentStatus, event: String, error: String = "", message: String) {
-        mutate(id, status: status, event: event, message: message) { if !error.isEmpty { $0.error = error } }
+    /// Ends a release: final status, saved, watchers closed.
+    func finish(_ id: String, status: DeploymentStatus, event: String, error: String = "", message: String) async {
+        let own = tasks[id]
         stopping.remove(id)
+        await mutate(id, status: status, event: event, message: message) { if !error.isEmpty { $0.error = error } }
+        // A rollback may have started while the final state was being saved: it owns the release now.
+        guard tasks[id] == own else { return }
         tasks[id] = nil
         streams.finish(id)
     }
 
     func updateEntry(_ id: String, _ index: Int, status: EntryStatus, event: String, message: String,
-                     _ change: (inout EntryState) -> Void = { _ in }) {
+                     _ change: (inout EntryState) -> Void = { _ in }) async {
         let label = releases[id]?.entries[index].entry.label ?? ""
-        mutate(id, event: event, entry: label, message: message) { record in
+        await mutate(id, event: event, entry: label, message: message) { record in
             record.entries[index].status = status
             change(&record.entries[index])
         }

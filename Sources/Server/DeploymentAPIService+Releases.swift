@@ -33,7 +33,7 @@ extension DeploymentAPIService {
     {
         let size = request.pageSize <= 0 ? 50 : Int(request.pageSize)
         var response = Deployment_V1_ListReleasesResponse()
-        response.releases = await releases.list().prefix(size).map { ProtoMapping.release($0) }
+        response.releases = try await handle { try await releases.list(limit: size) }.map { ProtoMapping.release($0) }
         return response
     }
 

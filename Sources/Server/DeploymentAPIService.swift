@@ -69,7 +69,9 @@ struct DeploymentAPIService: Deployment_V1_DeploymentService.SimpleServiceProtoc
     {
         try await handle {
             let statuses = Set(try request.statuses.map(ProtoMapping.status))
-            let filter = DeploymentFilter(cluster: request.cluster, service: request.service, statuses: statuses)
+            let filter = DeploymentFilter(cluster: request.cluster, service: request.service, statuses: statuses,
+                                          since: request.hasCreatedAfter ? request.createdAfter.date : nil,
+                                          until: request.hasCreatedBefore ? request.createdBefore.date : nil)
             let (records, next) = try await engine.list(filter, pageSize: Int(request.pageSize), pageToken: request.pageToken)
             var response = Deployment_V1_ListDeploymentsResponse()
             response.deployments = records.map(ProtoMapping.deployment)

@@ -32,10 +32,13 @@ public final class DeploymentServer: Sendable {
     ///   - clock: the engine's time source.
     ///   - preflight: checks made before a deployment is accepted (real AWS).
     ///   - store: where deployment records live (SQLite in the server; memory in some tests).
+    ///   - releaseStore: where release records live (the same SQLite file in the server).
     ///   - observers: more observers of every deployment event (the audit log).
+    ///   - releaseObservers: more observers of every release event (the audit log).
     public init(config: ServerConfig, cloud: Cloud, clock: any DeployClock, logger: Logger,
                 preflight: (any DeploymentPreflight)? = nil, store: any DeploymentStore = InMemoryDeploymentStore(),
-                observers: [any DeploymentObserver] = []) throws {
+                releaseStore: any ReleaseStore = InMemoryReleaseStore(),
+                observers: [any DeploymentObserver] = [], releaseObservers: [any ReleaseObserver] = []) throws {
         self.clock = clock
         self.config = config
         self.logger = logger
@@ -50,7 +53,8 @@ public final class DeploymentServer: Sendable {
                                             probe: network, preflight: preflight,
                                             observers: [MetricsObserver(metrics: metrics)] + observers, logger: logger)
         self.engine = DeploymentEngine(environment: environment, defaults: config.deployment)
-        self.releases = ReleaseManager(engine: engine, environment: environment, observers: [ReleaseMetricsObserver(metrics: metrics)])
+        self.releases = ReleaseManager(engine: engine, environment: environment, store: releaseStore,
+                                       observers: [ReleaseMetricsObserver(metrics: metrics)] + releaseObservers)
         if let git = config.gitops {
             let state = URL(fileURLWithPath: config.storagePath).deletingLastPathComponent().appendingPathComponent("gitops")
             gitops = try GitOpsService(config: git, stateDirectory: state, releases: releases, clock: clock, logger: logger)
@@ -90,7 +94,7 @@ public final class DeploymentServer: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         services.append(.init(service: http))
         if let gitops { services.append(.init(service: gitops)) }
-        services.append(.init(service: GRPCService(server: grpcServer, engine: engine, config: config, stopping: stopping)))
+        services.append(.init(service: GRPCService(server: grpcServer, releases: releases, config: config, stopping: stopping)))
         var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfig.gracefulShutdownSignals = signals
         groupConfig.maximumGracefulShutdownDuration = config.gracefulTimeout + .seconds(5)
@@ -100,12 +104,17 @@ public final class DeploymentServer: Sendable {
     }
 
     /// Deletes history past `storage.retention`, then picks up the deployments a previous run
-    /// left unfinished (`recovery`).
+    /// left unfinished (`recovery`), then the releases (whose entries wait on those deployments).
     func recover() async throws {
-        let purged = try await engine.purge(finishedBefore: clock.now().addingTimeInterval(-config.retention.seconds))
+        let cutoff = clock.now().addingTimeInterval(-config.retention.seconds)
+        let purged = try await engine.purge(finishedBefore: cutoff)
         if purged > 0 { logger.info("deleted \(purged) deployment record(s) older than \(GoDuration.format(config.retention))") }
+        let purgedReleases = try await releases.purge(finishedBefore: cutoff)
+        if purgedReleases > 0 { logger.info("deleted \(purgedReleases) release record(s) older than \(GoDuration.format(config.retention))") }
         let resumed = try await engine.recover(config.recovery == .rollback ? .rollback : .resume)
         if resumed > 0 { logger.info("picked up \(resumed) unfinished deployment(s) (recovery: \(config.recovery.rawValue))") }
+        let resumedReleases = try await releases.recover()
+        if resumedReleases > 0 { logger.info("picked up \(resumedReleases) unfinished release(s)") }
     }
 
     /// Starts a graceful shutdown (as SIGTERM does).
@@ -126,10 +135,10 @@ public final class DeploymentServer: Sendable {
     public func httpPort() async throws -> Int { try await http.boundPort() }
 }
 
-/// Runs the gRPC server; on shutdown stops new RPCs and drains the engine.
+/// Runs the gRPC server; on shutdown stops new RPCs and drains the releases and the engine.
 struct GRPCService: Service {
     let server: GRPCServer<HTTP2ServerTransport.Posix>
-    let engine: DeploymentEngine
+    let releases: ReleaseManager
     let config: ServerConfig
     let stopping: StopFlag
 
@@ -142,11 +151,12 @@ struct GRPCService: Service {
             }
         } onCancelOrGracefulShutdown: {
             stopping.set()
-            let engine = self.engine
+            let releases = self.releases
             let timeout = config.gracefulTimeout
             let server = self.server
             Task {
-                await engine.shutdown(timeout: timeout)
+                // Stops the releases from starting entries, then drains the engine.
+                await releases.shutdown(timeout: timeout)
                 server.beginGracefulShutdown()
             }
         }

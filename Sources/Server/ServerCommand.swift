@@ -53,7 +53,8 @@ public enum ServerCommand {
                 logger.error("audit log write failed: \(error)")
             })
             let server = try DeploymentServer(config: config, cloud: target.cloud, clock: target.clock, logger: logger,
-                                              preflight: target.preflight, store: store, observers: [audit])
+                                              preflight: target.preflight, store: store, releaseStore: store,
+                                              observers: [audit], releaseObservers: [audit])
             async let running: Void = server.run(signals: [.sigterm, .sigint])
             Task {
                 guard let grpc = try? await server.grpcPort(), let http = try? await server.httpPort() else { return }

@@ -1,17 +1,17 @@
 import Engine
 import Foundation
 import GRDB
-import Synchronization
 
-/// Deployment records in an SQLite file (WAL mode), one transaction per save. Searchable fields
-/// are columns; the record itself is stored whole as JSON, with its events and its approval
-/// also in tables of their own (see `StoreSchema`).
+/// Deployment and release records in an SQLite file (WAL mode), one transaction per save.
+/// Searchable fields are columns; the record itself is stored whole as JSON, with a
+/// deployment's events and its approval also in tables of their own (see `StoreSchema`).
+/// Releases: `SQLiteDeploymentStore+Releases`.
 public final class SQLiteDeploymentStore: DeploymentStore {
     /// The database file.
     public let path: String
-    private let pool: DatabasePool
-    /// The last save, which the next one waits for: saves reach the file in the order they were made.
-    private let lastSave = Mutex<Task<Void, Never>?>(nil)
+    let pool: DatabasePool
+    /// Saves (of deployments and of releases) reach the file in the order they were made.
+    let writes: OrderedWrites
 
     /// Opens (creating it and its folder when missing) the database at `path` and brings its
     /// schema up to date. Throws `StoreError` naming the path when that cannot be done.
@@ -32,6 +32,7 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         } catch {
             throw StoreError.cannotOpen(path: path, reason: Self.reason(error))
         }
+        writes = OrderedWrites(pool)
         try Self.migrate(pool, path: path)
     }
 
@@ -73,22 +74,11 @@ public final class SQLiteDeploymentStore: DeploymentStore {
 
     // MARK: DeploymentStore
 
-    /// Writes the record in one transaction. The write is not cancelled with the calling task:
-    /// a stage that stops for a rollback or a shutdown still records where it stopped, and a
-    /// record left behind would be the wrong resume point after a crash.
+    /// Writes the record in one transaction, after the saves made before it. The write is not
+    /// cancelled with the calling task (see `OrderedWrites`).
     public func save(_ record: DeploymentRecord) async throws {
         let json = try StoreCoding.encode(record)
-        let pool = self.pool
-        let write: Task<Void, any Error> = lastSave.withLock { last in
-            let previous = last
-            let write = Task {
-                await previous?.value
-                try await pool.write { db in try RecordWriter.write(record, json: json, in: db) }
-            }
-            last = Task { _ = try? await write.value }
-            return write
-        }
-        try await write.value
+        try await writes.write { db in try RecordWriter.write(record, json: json, in: db) }
     }
 
     public func load(id: String) async throws -> DeploymentRecord? {

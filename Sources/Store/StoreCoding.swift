@@ -31,7 +31,7 @@ enum StoreCoding {
         return decoder
     }
 
-    static func encode(_ record: DeploymentRecord) throws -> String {
+    static func encode(_ record: some Encodable) throws -> String {
         String(decoding: try makeEncoder().encode(record), as: UTF8.self)
     }
 
@@ -40,6 +40,14 @@ enum StoreCoding {
             return try makeDecoder().decode(DeploymentRecord.self, from: Data(json.utf8))
         } catch {
             throw StoreError.undecodableRecord(id: id, reason: "\(error)")
+        }
+    }
+
+    static func decodeRelease(_ json: String, id: String) throws -> ReleaseRecord {
+        do {
+            return try makeDecoder().decode(ReleaseRecord.self, from: Data(json.utf8))
+        } catch {
+            throw StoreError.undecodableRelease(id: id, reason: "\(error)")
         }
     }
 }

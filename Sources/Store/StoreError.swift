@@ -10,6 +10,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case newerSchema(path: String, unknownMigrations: [String])
     /// A stored record could not be read back.
     case undecodableRecord(id: String, reason: String)
+    /// A stored release could not be read back.
+    case undecodableRelease(id: String, reason: String)
 
     public var description: String {
         switch self {
@@ -22,6 +24,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
                 + "(unknown migrations: \(unknown.joined(separator: ", "))); upgrade the server or use another file"
         case .undecodableRecord(let id, let reason):
             "the stored record of deployment \(id) cannot be read: \(reason)"
+        case .undecodableRelease(let id, let reason):
+            "the stored record of release \(id) cannot be read: \(reason)"
         }
     }
 }

@@ -9,6 +9,7 @@ enum StoreSchema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1", migrate: v1)
         migrator.registerMigration("v2", migrate: v2)
+        migrator.registerMigration("v3", migrate: v3)
         return migrator
     }
 
@@ -70,6 +71,26 @@ enum StoreSchema {
                    json_extract(record, '$.approval.at')
             FROM deployments
             WHERE json_type(record, '$.approval') = 'object';
+            """)
+    }
+
+    /// Releases: searchable columns and the whole record as JSON (its entries and events are
+    /// in the record). `revision` is the record's event count: a save never replaces a higher one.
+    static func v3(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE releases (
+                id TEXT NOT NULL PRIMARY KEY,
+                name TEXT NOT NULL,
+                status TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL,
+                finished_at REAL,
+                revision INTEGER NOT NULL,
+                record TEXT NOT NULL        -- ReleaseRecord as JSON
+            );
+            CREATE INDEX releases_by_creation ON releases (created_at, id);
+            CREATE INDEX releases_by_status ON releases (status, created_at);
+            CREATE INDEX releases_by_finish ON releases (finished_at);
             """)
     }
 }

@@ -146,13 +146,15 @@ import Testing
     @Test func execHookIsKilledAtItsTimeout() async throws {
         let start = ContinuousClock.now
         do {
-            try await NetworkHooks().run("exec:sleep 30", payload: try Self.payload("x3"), timeout: .seconds(1))
-            Issue.record("a hook that sleeps 30s succeeded within a 1s timeout")
+            try await NetworkHooks().run("exec:sleep 900", payload: try Self.payload("x3"), timeout: .seconds(1))
+            Issue.record("a hook that sleeps 900s succeeded within a 1s timeout")
         } catch {
             #expect("\(error)".contains("timed out after 1s"), "\(error)")
         }
         let elapsed = ContinuousClock.now - start
-        #expect(elapsed < .seconds(10), "took \(elapsed)")
+        // Killed, not waited for: far below the 900 s the command would take (a busy machine
+        // may be slow to start and reap it, so no tighter bound).
+        #expect(elapsed < .seconds(600), "took \(elapsed)")
     }
 }
 

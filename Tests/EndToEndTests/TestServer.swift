@@ -1,3 +1,4 @@
+import Audit
 import ClientCLI
 import CloudModel
 import DeployAPI
@@ -8,14 +9,17 @@ import GRPCNIOTransportHTTP2
 import Logging
 import Server
 import Simulator
+import Store
 import Synchronization
 
 /// A real `DeploymentServer` on ephemeral ports, deploying to a simulator that runs on a
 /// manual clock. Tests talk to it with the real client over the real gRPC transport.
 final class TestServer: Sendable {
-    let clock = ManualClock()
+    let clock: ManualClock
     let sim: SimulatedCloud
     let server: DeploymentServer
+    /// The audit log of deployments and releases, when `auditPath` was given.
+    let audit: AuditLog?
     let running: Task<Void, any Error>
     let port: Int
     let httpPort: Int
@@ -23,8 +27,15 @@ final class TestServer: Sendable {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
 
-    /// - Parameter seed: fills the simulator before the server starts.
+    /// - Parameters:
+    ///   - storagePath: an SQLite file for deployment and release records (as the real server
+    ///     has); nil: records in memory.
+    ///   - auditPath: an audit log of deployments and releases; nil: none.
+    ///   - previous: a stopped server whose simulator and clock this one takes over (a restart
+    ///     against a cloud that outlived the server); `simulator` is then not used.
+    ///   - seed: fills the simulator before the server starts.
     init(configure: (inout ServerConfig) -> Void = { _ in }, simulator: SimulatorSettings = SimulatorSettings(),
+         storagePath: String? = nil, auditPath: String? = nil, restarting previous: TestServer? = nil,
          seed: (TestServer.Seeder) throws -> Void = { _ in }) async throws {
         var config = ServerConfig()
         config.host = "127.0.0.1"
@@ -32,12 +43,26 @@ final class TestServer: Sendable {
         config.metricsPort = 0
         config.gracefulTimeout = .seconds(5)
         config.mockMode = true
+        if let storagePath { config.storagePath = storagePath }
         configure(&config)
-        sim = SimulatedCloud(clock: clock, settings: simulator)
+        let clock = previous?.clock ?? ManualClock()
+        let sim = previous?.sim ?? SimulatedCloud(clock: clock, settings: simulator)
+        self.clock = clock
+        self.sim = sim
         try seed(Seeder(sim: sim))
         var logger = Logger(label: "test")
         logger.logLevel = (ProcessInfo.processInfo.environment["TEST_LOG"] != nil ? .debug : .critical)
-        server = try DeploymentServer(config: config, cloud: sim.cloud, clock: clock, logger: logger)
+        let audit = try auditPath.map { try AuditLog(path: $0, clock: clock) }
+        self.audit = audit
+        let observers = audit.map { [$0] } ?? []
+        if let storagePath {
+            let store = try SQLiteDeploymentStore(path: storagePath)
+            server = try DeploymentServer(config: config, cloud: sim.cloud, clock: clock, logger: logger, store: store,
+                                          releaseStore: store, observers: observers, releaseObservers: observers)
+        } else {
+            server = try DeploymentServer(config: config, cloud: sim.cloud, clock: clock, logger: logger, observers: observers,
+                                          releaseObservers: observers)
+        }
         let server = self.server
         running = Task { try await server.run() }
         port = try await server.grpcPort()
@@ -121,9 +146,11 @@ final class TestServer: Sendable {
         try await HTTPGet.fetch(host: "127.0.0.1", port: httpPort, path: path, method: method)
     }
 
+    /// A graceful shutdown (as SIGTERM); the audit log is closed, for a restart to open it.
     func stop() async throws {
         await server.shutdown()
         try await running.value
+        audit?.close()
     }
 
     /// The ECS service as the simulator has it now.

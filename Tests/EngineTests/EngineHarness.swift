@@ -11,6 +11,8 @@ final class EngineHarness: Sendable {
     let clock = ManualClock()
     let sim: SimulatedCloud
     let engine: DeploymentEngine
+    /// The engine's environment (for a release manager, or a second engine on the same store).
+    let environment: EngineEnvironment
     let hooks = FakeHooks()
     let probe = FakeProbe()
     let recorder = EventRecorder()
@@ -19,13 +21,13 @@ final class EngineHarness: Sendable {
     let listener: String
 
     init(defaults: DeploymentSettings = DeploymentSettings(), controller: DeploymentController = .external,
-         desiredCount: Int = 4) throws {
+         desiredCount: Int = 4, store: any DeploymentStore = InMemoryDeploymentStore()) throws {
         sim = SimulatedCloud(clock: clock)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        engine = DeploymentEngine(environment: EngineEnvironment(cloud: sim.cloud, clock: clock, hooks: hooks, probe: probe,
-                                                                 observers: [recorder], logger: logger),
-                                  defaults: defaults)
+        environment = EngineEnvironment(cloud: sim.cloud, clock: clock, store: store, hooks: hooks, probe: probe,
+                                        observers: [recorder], logger: logger)
+        engine = DeploymentEngine(environment: environment, defaults: defaults)
         let lb = sim.createLoadBalancer(name: "web-alb")
         blue = try sim.createTargetGroup(name: "web-blue", loadBalancerArn: lb.loadBalancerArn).targetGroupArn
         green = try sim.createTargetGroup(name: "web-green", loadBalancerArn: lb.loadBalancerArn).targetGroupArn
