@@ -53,7 +53,8 @@ struct RedactionTests {
                         ], httpClient: client, logger: logger),
                         InstanceMetadataCredentialProvider(
                             environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.baseURL], httpClient: client,
-                            logger: logger),
+                            // The stub answers at once; a loaded machine can still miss the SDKs' one second.
+                            timeout: .seconds(30), logger: logger),
                     ]
                     for provider in providers {
                         let cache = CachingCredentialProvider(provider, clock: clock, logger: logger)
