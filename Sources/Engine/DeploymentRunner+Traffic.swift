@@ -38,9 +38,15 @@ extension DeploymentRunner {
             throw StageError("no second target group: add one to the forward action of \(routes[0].arn.arnResource) (weight 0) or set canary_target_group")
         }
         if settings.canaryTargetGroup != nil {
-            guard try await cloud.elb.describeTargetGroups(arns: [new]).first != nil else {
-                throw StageError("canary_target_group \(new) not found")
+            // DescribeTargetGroups answers TargetGroupNotFound (or ValidationError for
+            // something that is not a target group ARN) rather than an empty list.
+            let found: [TargetGroup]
+            do {
+                found = try await cloud.elb.describeTargetGroups(arns: [new])
+            } catch let error as CloudError where error.code == CloudError.targetGroupNotFound || error.code == "ValidationError" {
+                throw StageError("canary_target_group \(new) not found (\(error.code): \(error.message))")
             }
+            guard !found.isEmpty else { throw StageError("canary_target_group \(new) not found") }
         }
         return DiscoveredTraffic(targets: routes.map(\.arn), newTargetGroup: new)
     }

@@ -46,8 +46,8 @@ struct AWSModeTests {
     }
 
     /// Our ECS client, straight to moto (no server in between).
-    func ecs(_ moto: MotoServer) throws -> ECSClient {
-        let credentials = EnvironmentCredentialProvider(environment: ["AWS_ACCESS_KEY_ID": "AKIDREADER", "AWS_SECRET_ACCESS_KEY": "x"])
+    func ecs(_ moto: MotoServer, key: String = "AKIDREADER", secret: String = "x") throws -> ECSClient {
+        let credentials = EnvironmentCredentialProvider(environment: ["AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret])
         return AWSCloudFactory(environment: try moto.environment(), credentials: credentials).ecs
     }
 
@@ -86,6 +86,42 @@ struct AWSModeTests {
         // One attempt per call: DescribeServices was not retried.
         let metrics = r.server.metrics.render()
         #expect(metrics.contains(#"ecs_aws_api_calls_total{service="ecs",operation="DescribeServices"} 1"#), "\(metrics)")
+        await r.server.shutdown()
+        try await r.task.value
+    }
+
+    /// Moto with request authentication on, so that the caller is the seeded IAM user and
+    /// SimulatePrincipalPolicy evaluates its (allow-all) policy: the permissions pass, and the
+    /// task definition's missing execution role is what refuses the deployment.
+    @Test func missingExecutionRoleIsRefusedByPreflight() async throws {
+        let moto = try await MotoServer.start(auth: true)
+        defer { moto.stop() }
+        let key = moto.string("accessKeyId"), secret = moto.string("secretAccessKey")
+        let r = try await start(moto, secret: secret, key: key)
+        let missing = moto.string("executionRoleArn").replacingOccurrences(of: "ecsTaskExecutionRole", with: "noSuchExecutionRole")
+        #expect(missing.hasSuffix(":role/noSuchExecutionRole"), "\(missing)")
+        let taskdef = #"{"family":"web","executionRoleArn":""# + missing
+            + #"","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512","containerDefinitions":[{"name":"app","image":"nginx:1.27","memory":256}]}"#
+        let result = await client(r, ["-id", "aws-role", "-cluster", "demo", "-service", "web", "-taskdef", taskdef,
+                                      "-strategy", "quicksync", "-action", "deploy"])
+        #expect(result.code == 1, "\(result.text)")
+        let line = result.err.first ?? ""
+        #expect(line.hasPrefix("error: pre-flight check failed: "), "\(result.text)")
+        #expect(line.contains("executionRoleArn \(missing) does not exist"), "\(line)")
+        #expect(line.contains("NoSuchEntity"), "\(line)")
+        #expect(!line.contains("lacks"), "the permissions passed: \(line)")
+        #expect(!line.contains(secret))
+        #expect(line.hasSuffix("(FAILED_PRECONDITION)"), "\(line)")
+        let status = await client(r, ["-id", "aws-role", "-action", "status"])
+        #expect(status.code == 1, "no deployment was recorded: \(status.text)")
+
+        // Nothing was registered: moto has no web:2, and the service still runs web:1.
+        let ecs = try ecs(moto, key: key, secret: secret)
+        await #expect(throws: (any Error).self) { _ = try await ecs.describeTaskDefinition("web:2") }
+        let service = try #require(try await ecs.describeServices(cluster: "demo", services: ["web"]).first)
+        #expect(service.taskDefinition?.hasSuffix("task-definition/web:1") == true, "\(service.taskDefinition ?? "-")")
+        let metrics = r.server.metrics.render()
+        #expect(!metrics.contains(#"operation="RegisterTaskDefinition""#), "\(metrics)")
         await r.server.shutdown()
         try await r.task.value
     }

@@ -147,4 +147,49 @@ import Testing
         #expect(refused.err.first?.hasPrefix("error: drift detected: taskSets: expected PRIMARY \(primary.id) only") == true, "\(refused.text)")
         try await t.stop()
     }
+
+    /// `-action rollback` while a canary on an EXTERNAL service holds 25% of the traffic.
+    @Test func rollbackOnDemandInTheMiddleOfACanary() async throws {
+        let t = try await TestServer(simulator: SeedCommandsTests.mockMode)
+        let accepted = await deploy(t, "c1", config: #"{"canary_stages":"10,25,50,100","stage_timeout":"5m"}"#, strategy: "canary")
+        #expect(accepted.code == 0, "\(accepted.text)")
+        let old = try #require(t.service("web")?.primaryTaskSet)
+        let oldGroup = try #require(old.loadBalancers.first?.targetGroupArn)
+        let lb = try #require(try t.sim.describeTargetGroups(arns: [oldGroup]).first?.loadBalancerArns.first)
+        @Sendable func weights() throws -> [String: Int] {
+            Dictionary(try t.sim.describeListeners(loadBalancerArn: lb).flatMap { $0.defaultActions.flatMap(\.weights) }
+                .map { ($0.targetGroupArn, $0.weight) }, uniquingKeysWith: +)
+        }
+        // Let it reach the bake at 25%, then ask for the rollback.
+        try await t.driving {
+            while try await t.status("c1").currentStage != "bake(5m, canary at 25%)" { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        let during = try await t.status("c1")
+        #expect(during.status == .inProgress)
+        #expect(t.service("web")?.taskSets.count == 2)
+        let newGroup = try #require(t.service("web")?.taskSets.first { $0.id != old.id }?.loadBalancers.first?.targetGroupArn)
+        #expect(try weights() == [oldGroup: 75, newGroup: 25])
+
+        let result = await t.client(["-id", "c1", "-action", "rollback", "-approver", "ops", "-reason", "canary errors"])
+        #expect(result.out.first == "Rollback of c1 started: status ROLLING_BACK", "\(result.text)")
+        let d = try await t.waitUntilFinished("c1")
+        #expect(d.status == .rolledBack, "\(d.status) \(d.error)")
+        #expect(d.error == "rollback requested by ops: canary errors")
+        // The bake at 25% was interrupted, and nothing after it ran.
+        #expect(d.stages.filter { $0.status == .stageFailed }.map(\.name) == ["bake(5m, canary at 25%)"])
+        let interrupted = try #require(d.stages.firstIndex { $0.status == .stageFailed })
+        #expect(d.stages[..<interrupted].allSatisfy { $0.status == .stageSucceeded })
+        #expect(d.stages[(interrupted + 1)...].allSatisfy { $0.status != .stageSucceeded && $0.status != .stageRunning },
+                "\(d.stages.map { "\($0.name) \($0.status)" })")
+        #expect(d.rollbackStages.map(\.name) == ["routeTraffic(0%)", "deleteTaskSet(new)"], "\(d.rollbackStages.map(\.name))")
+
+        let service = try #require(t.service("web"))
+        #expect(service.taskSets.count == 1, "\(service.taskSets.map { "\($0.status) \($0.taskDefinition)" })")
+        #expect(service.taskSets.first?.id == old.id)
+        #expect(service.taskSets.first?.status == "PRIMARY")
+        #expect(service.taskSets.first?.taskDefinition == old.taskDefinition)
+        #expect(try weights() == [oldGroup: 100, newGroup: 0])
+        #expect(t.sim.trafficViolations.isEmpty, "\(t.sim.trafficViolations)")
+        try await t.stop()
+    }
 }

@@ -1,5 +1,6 @@
-import Foundation
 import CloudModel
+import DeployAPI
+import Foundation
 import Server
 import Testing
 
@@ -112,5 +113,34 @@ import Testing
         #expect { try ServerConfig.load(path: nil, environment: ["TLS_CERT_FILE": "/c.pem"]) } throws: {
             "\($0)".contains("both a certificate and a key")
         }
+    }
+
+    /// `strategy.canary.stages` of config.yaml is the default of a deployment without
+    /// `-config`; `-config` overrides it for one deployment.
+    @Test func canaryStagesOfConfigYamlAreTheDefaultAndConfigOverridesThem() async throws {
+        let yaml = "strategy:\n  canary:\n    stages: [20, 100]\n    stage_timeout: 1m\n"
+        let loaded = try ServerConfig.load(path: try write(yaml), environment: [:])
+        #expect(loaded.deployment.canaryStages == [20, 100])
+        let t = try await TestServer(configure: { $0.deployment = loaded.deployment }, simulator: SeedCommandsTests.mockMode)
+        let taskdef = #"{"family":"web","containerDefinitions":[{"name":"app","image":"nginx:2.0"}]}"#
+        func routes(_ d: Deployment_V1_Deployment) -> [String] { d.stages.map(\.name).filter { $0.hasPrefix("routeTraffic") } }
+
+        let plain = await t.client(["-id", "y1", "-cluster", "prod", "-service", "web", "-taskdef", taskdef, "-strategy", "canary"])
+        #expect(plain.code == 0, "\(plain.text)")
+        let first = try await t.waitUntilFinished("y1")
+        #expect(first.status == .succeeded, "\(first.error)")
+        #expect(routes(first) == ["routeTraffic(20%)", "routeTraffic(100%)"], "\(first.stages.map(\.name))")
+        #expect(first.stages.map(\.name).filter { $0.hasPrefix("bake") } == ["bake(1m, canary at 20%)", "bake(1m, canary at 100%)"])
+
+        let overridden = await t.client(["-id", "y2", "-cluster", "prod", "-service", "web", "-taskdef", taskdef, "-strategy", "canary",
+                                         "-config", #"{"canary_stages":"50,100"}"#])
+        #expect(overridden.code == 0, "\(overridden.text)")
+        let second = try await t.waitUntilFinished("y2")
+        #expect(second.status == .succeeded, "\(second.error)")
+        #expect(routes(second) == ["routeTraffic(50%)", "routeTraffic(100%)"], "\(second.stages.map(\.name))")
+        // The rest of config.yaml still applies to it.
+        #expect(second.stages.map(\.name).filter { $0.hasPrefix("bake") } == ["bake(1m, canary at 50%)", "bake(1m, canary at 100%)"])
+        #expect(t.sim.trafficViolations.isEmpty)
+        try await t.stop()
     }
 }

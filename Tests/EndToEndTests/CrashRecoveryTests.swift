@@ -41,17 +41,7 @@ struct CrashRecoveryTests {
         let estate = try await AWSStrategiesTests.Estate.prepare(moto)
         let dir = try ServerProcess.workingDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let config = dir.appendingPathComponent("config.yaml")
-        try """
-            server: {host: 127.0.0.1, port: 0, metrics_port: 0, graceful_timeout: 2s}
-            aws: {endpoint_url: "\(moto.endpoint)", max_retries: 2, retry_delay: 10ms}
-            strategy: {timeout: 60s, poll_interval: 100ms}
-            storage: {path: \(dir.path)/data/history.sqlite}
-            audit: {path: \(dir.path)/data/audit.log}
-            recovery: resume
-            """.write(to: config, atomically: true, encoding: .utf8)
-        let environment = ["CONFIG_FILE": config.path, "AWS_ACCESS_KEY_ID": "AKIDMOTOTEST", "AWS_SECRET_ACCESS_KEY": "secret",
-                           "AWS_REGION": "us-east-1", "HOME": dir.path, "AWS_EC2_METADATA_DISABLED": "true"]
+        let environment = try Self.configure(dir, moto: moto, recovery: "resume")
         var seed = UInt64(ProcessInfo.processInfo.environment["CRASH_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...1_000_000))
         print("crash test seed \(seed) (CRASH_SEED=\(seed) repeats it)")
         func random(_ range: ClosedRange<Int>) -> Int {
@@ -164,20 +154,7 @@ struct CrashRecoveryTests {
         let estate = try await AWSStrategiesTests.Estate.prepare(moto)
         let dir = try ServerProcess.workingDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let config = dir.appendingPathComponent("config.yaml")
-        func writeConfig(recovery: String) throws {
-            try """
-                server: {host: 127.0.0.1, port: 0, metrics_port: 0, graceful_timeout: 2s}
-                aws: {endpoint_url: "\(moto.endpoint)", max_retries: 2, retry_delay: 10ms}
-                strategy: {timeout: 60s, poll_interval: 100ms}
-                storage: {path: \(dir.path)/data/history.sqlite}
-                audit: {path: \(dir.path)/data/audit.log}
-                recovery: \(recovery)
-                """.write(to: config, atomically: true, encoding: .utf8)
-        }
-        try writeConfig(recovery: "resume")
-        let environment = ["CONFIG_FILE": config.path, "AWS_ACCESS_KEY_ID": "AKIDMOTOTEST", "AWS_SECRET_ACCESS_KEY": "secret",
-                           "AWS_REGION": "us-east-1", "HOME": dir.path, "AWS_EC2_METADATA_DISABLED": "true"]
+        let environment = try Self.configure(dir, moto: moto, recovery: "resume")
         func taskdef(_ image: String) -> String {
             #"{"family":"worker","containerDefinitions":[{"name":"worker","image":"\#(image)","memory":128,"#
                 + #""portMappings":[{"containerPort":80,"protocol":"tcp"}]}]}"#
@@ -216,7 +193,7 @@ struct CrashRecoveryTests {
         try await Self.expectConsistent(estate, image: "busybox:2.1", id: "gate-1")
 
         // recovery: rollback
-        try writeConfig(recovery: "rollback")
+        _ = try Self.configure(dir, moto: moto, recovery: "rollback")
         try await restart()
         let started = try await client(["-id", "rb-1", "-cluster", "demo", "-service", "web-ext", "-taskdef", taskdef("busybox:2.2"),
                                         "-strategy", "canary", "-config", #"{"canary_stages":"50,100","stage_timeout":"5s"}"#])
@@ -250,6 +227,22 @@ struct CrashRecoveryTests {
             #expect(weights.values.reduce(0, +) == 100, "\(id): \(name) weights \(weights)")
             #expect(weights[targetGroup] == 100, "\(id): \(name) sends \(weights) but the task set is behind \(targetGroup)")
         }
+    }
+
+    /// Writes `dir/config.yaml` for a server on moto with its history and audit log in
+    /// `dir/data`, and returns the environment that runs it (AWS mode, static credentials).
+    static func configure(_ dir: URL, moto: MotoServer, recovery: String) throws -> [String: String] {
+        let config = dir.appendingPathComponent("config.yaml")
+        try """
+            server: {host: 127.0.0.1, port: 0, metrics_port: 0, graceful_timeout: 2s}
+            aws: {endpoint_url: "\(moto.endpoint)", max_retries: 2, retry_delay: 10ms}
+            strategy: {timeout: 60s, poll_interval: 100ms}
+            storage: {path: \(dir.path)/data/history.sqlite}
+            audit: {path: \(dir.path)/data/audit.log}
+            recovery: \(recovery)
+            """.write(to: config, atomically: true, encoding: .utf8)
+        return ["CONFIG_FILE": config.path, "AWS_ACCESS_KEY_ID": "AKIDMOTOTEST", "AWS_SECRET_ACCESS_KEY": "secret",
+                "AWS_REGION": "us-east-1", "HOME": dir.path, "AWS_EC2_METADATA_DISABLED": "true"]
     }
 
     // MARK: Reading the server

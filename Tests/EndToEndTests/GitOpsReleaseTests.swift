@@ -1,12 +1,17 @@
 import CloudModel
 import DeployAPI
 import Foundation
+import MotoHarness
 import Server
 import Testing
 
 /// A real git repository drives releases on the simulator through the real server.
 @Suite struct GitOpsReleaseTests {
-    static func git(_ args: [String], in dir: URL) throws {
+    static func git(_ args: [String], in dir: URL) async throws {
+        try await offThePool { try gitNow(args, in: dir) }
+    }
+
+    static func gitNow(_ args: [String], in dir: URL) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["git", "-c", "user.name=Release Bot", "-c", "user.email=bot@example.com"] + args
@@ -18,7 +23,11 @@ import Testing
         guard p.terminationStatus == 0 else { throw TestFailure("git \(args.joined(separator: " ")) failed") }
     }
 
-    static func head(_ dir: URL) throws -> String {
+    static func head(_ dir: URL) async throws -> String {
+        try await offThePool { try headNow(dir) }
+    }
+
+    static func headNow(_ dir: URL) throws -> String {
         let p = Process()
         let out = Pipe()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -65,12 +74,12 @@ import Testing
         let repo = FileManager.default.temporaryDirectory.appendingPathComponent("gitops-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: repo, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: repo) }
-        try Self.git(["init", "-q", "-b", "main"], in: repo)
+        try await Self.git(["init", "-q", "-b", "main"], in: repo)
         let file = repo.appendingPathComponent("deployment.yaml")
         try Self.manifest { _ in "2" }.write(to: file, atomically: true, encoding: .utf8)
-        try Self.git(["add", "."], in: repo)
-        try Self.git(["commit", "-q", "-m", "release 2"], in: repo)
-        let first = try Self.head(repo)
+        try await Self.git(["add", "."], in: repo)
+        try await Self.git(["commit", "-q", "-m", "release 2"], in: repo)
+        let first = try await Self.head(repo)
 
         let data = repo.deletingLastPathComponent().appendingPathComponent("data-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: data) }
@@ -106,8 +115,8 @@ import Testing
 
         // A second commit changes three images: exactly those three change.
         try Self.manifest { [7, 21, 42].contains($0) ? "3" : "2" }.write(to: file, atomically: true, encoding: .utf8)
-        try Self.git(["commit", "-q", "-am", "three services to 3"], in: repo)
-        let second = try Self.head(repo)
+        try await Self.git(["commit", "-q", "-am", "three services to 3"], in: repo)
+        let second = try await Self.head(repo)
         _ = try await t.http("/hooks/git", method: "POST")
         let r2 = try await release(t, second)
         #expect(r2.status == .succeeded, "\(r2.error)")
@@ -118,8 +127,8 @@ import Testing
 
         // A broken manifest: a failed release record, and the server keeps serving.
         try "services:\n  - service: a\n    imgae: x\n".write(to: file, atomically: true, encoding: .utf8)
-        try Self.git(["commit", "-q", "-am", "oops"], in: repo)
-        let third = try Self.head(repo)
+        try await Self.git(["commit", "-q", "-am", "oops"], in: repo)
+        let third = try await Self.head(repo)
         _ = try await t.http("/hooks/git", method: "POST")
         let r3 = try await release(t, third)
         #expect(r3.status == .failed)

@@ -66,6 +66,23 @@ import Testing
         try await t.stop()
     }
 
+    @Test(arguments: [
+        ("50,10", "error: config.canary_stages: stages must ascend: 10 comes after 50 (INVALID_ARGUMENT)"),
+        ("0,100", "error: config.canary_stages: '0' is not a percentage in 1...100 (e.g. \"10,25,50,100\") (INVALID_ARGUMENT)"),
+        ("10,50", "error: config.canary_stages: the last stage must be 100, not 50 (INVALID_ARGUMENT)"),
+    ])
+    func badCanaryStagesAreRefused(stages: String, expected: String) async throws {
+        let t = try await TestServer()
+        try t.seedService(name: "web")
+        let result = await deploy(t, extra: ["-strategy", "canary", "-config", #"{"canary_stages":""# + stages + #""}"#])
+        #expect(result.code == 1)
+        #expect(result.err == [expected], "\(result.text)")
+        #expect(t.sim.callCounts["ecs:RegisterTaskDefinition"] == nil)
+        let status = await t.client(["-id", "x", "-action", "status"])
+        #expect(status.err == ["error: no deployment or release x (NOT_FOUND)"], "nothing was recorded")
+        try await t.stop()
+    }
+
     @Test func missingServiceAndClusterAreNotFound() async throws {
         let t = try await TestServer()
         try t.seedService(name: "web")

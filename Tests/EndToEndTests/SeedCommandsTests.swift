@@ -50,6 +50,62 @@ import Testing
         try await t.stop()
     }
 
+    /// The strategy commands of the seed's "Quicksync", "Canary", "Blue-Green" and "Rolling"
+    /// sections, exactly as written there, one after the other on the same service.
+    @Test func strategyCommandsAsTheSeedWritesThem() async throws {
+        let t = try await TestServer(simulator: Self.mockMode)
+        let cluster = "arn:aws:ecs:us-east-1:123456789012:cluster/prod"
+        let taskdef = #"{"family":"api","containerDefinitions":[{"name":"app","image":"nginx:latest","memory":512}]}"#
+        let common = ["-cluster", cluster, "-service", "api-service", "-taskdef", taskdef]
+
+        let quicksync = try await run(t, ["-id", "deploy-1"] + common + ["-strategy", "quicksync", "-action", "deploy"])
+        #expect(quicksync.status == .succeeded, "\(quicksync.error)")
+
+        let changesBeforeCanary = t.sim.weightChanges.count
+        let canary = try await run(t, ["-id", "deploy-2"] + common + ["-strategy", "canary", "-config",
+                                                                      #"{"canary_stages":"10,25,50,100","stage_timeout":"5m"}"#,
+                                                                      "-action", "deploy"])
+        #expect(canary.status == .succeeded, "\(canary.error)")
+        let names = canary.stages.map(\.name)
+        #expect(names.filter { $0.hasPrefix("routeTraffic") }
+            == ["routeTraffic(10%)", "routeTraffic(25%)", "routeTraffic(50%)", "routeTraffic(100%)"], "\(names)")
+        #expect(names.filter { $0.hasPrefix("bake") }
+            == ["bake(5m, canary at 10%)", "bake(5m, canary at 25%)", "bake(5m, canary at 50%)", "bake(5m, canary at 100%)"])
+        // The simulator saw the canary's target group take 10, 25, 50 and then 100% of the traffic.
+        let canaryGroup = try #require(t.service(cluster: "prod", "api-service")?.primaryTaskSet?.loadBalancers.first?.targetGroupArn)
+        let shares = t.sim.weightChanges[changesBeforeCanary...].compactMap { change in
+            change.weights.first { $0.targetGroupArn == canaryGroup }?.weight
+        }
+        #expect(shares == [10, 25, 50, 100])
+        let canaryTime = try #require(canary.hasFinishedAt ? canary.finishedAt.date.timeIntervalSince(canary.createdAt.date) : nil)
+        #expect(canaryTime >= 4 * 300, "four bakes of 5m: \(canaryTime)s")
+
+        let bluegreen = try await run(t, ["-id", "deploy-3"] + common + ["-strategy", "bluegreen", "-action", "deploy"])
+        #expect(bluegreen.status == .succeeded, "\(bluegreen.error)")
+
+        let rolling = try await run(t, ["-id", "deploy-4"] + common + ["-strategy", "rolling", "-config",
+                                                                       #"{"batch_size":"25","batch_delay":"2m"}"#, "-action", "deploy"])
+        #expect(rolling.status == .succeeded, "\(rolling.error)")
+        #expect(rolling.stages.map(\.name).filter { $0.hasPrefix("bake") } == Array(repeating: "bake(2m, batch delay)", count: 3))
+
+        for id in ["deploy-1", "deploy-2", "deploy-3", "deploy-4"] {
+            let status = await t.client(["-id", id, "-action", "status"])
+            #expect(status.out.contains("Status:      SUCCEEDED"), "\(id): \(status.text)")
+        }
+        let service = try #require(t.service(cluster: "prod", "api-service"))
+        #expect(service.taskSets.count == 1, "\(service.taskSets.map { "\($0.status) \($0.taskDefinition)" })")
+        let only = try #require(service.taskSets.first)
+        #expect(only.status == "PRIMARY")
+        #expect(only.taskDefinition.hasSuffix("task-definition/api:4"), "\(only.taskDefinition)")
+        let group = try #require(only.loadBalancers.first?.targetGroupArn)
+        let lb = try #require(try t.sim.describeTargetGroups(arns: [group]).first?.loadBalancerArns.first)
+        let weights = try t.sim.describeListeners(loadBalancerArn: lb).flatMap { $0.defaultActions.flatMap(\.weights) }
+        #expect(weights.filter { $0.weight > 0 }.map(\.targetGroupArn) == [group], "\(weights)")
+        #expect(weights.map(\.weight).reduce(0, +) == 100)
+        #expect(t.sim.trafficViolations.isEmpty, "\(t.sim.trafficViolations)")
+        try await t.stop()
+    }
+
     @Test func approvalWorkflowCommands() async throws {
         let t = try await TestServer(simulator: Self.mockMode)
         let accepted = await t.client(["-id", "deploy-5", "-cluster", "my-cluster", "-service", "my-service", "-taskdef",

@@ -1,4 +1,5 @@
 import Foundation
+import MotoHarness
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -106,7 +107,7 @@ final class ServerProcess: Sendable {
 
     /// Runs a built program to its end (by default `grpc-server`, e.g. `audit verify FILE`).
     static func run(_ arguments: [String], program: String = "grpc-server") async throws -> ClientResult {
-        try await Task.detached {
+        try await offThePool {
             let process = Process()
             process.executableURL = binaries.appendingPathComponent(program)
             process.arguments = arguments
@@ -119,7 +120,7 @@ final class ServerProcess: Sendable {
             process.waitUntilExit()
             func lines(_ d: Data) -> [String] { String(decoding: d, as: UTF8.self).split(separator: "\n").map(String.init) }
             return ClientResult(code: process.terminationStatus, out: lines(outData), err: lines(errData))
-        }.value
+        }
     }
 
     /// A fresh folder to run a server in.

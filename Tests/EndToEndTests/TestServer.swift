@@ -7,6 +7,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import MotoHarness
 import Server
 import Simulator
 import Store
@@ -180,7 +181,7 @@ struct TestFailure: Error, CustomStringConvertible {
 /// A minimal HTTP/1.1 GET over a socket (keeps the tests free of an HTTP client library).
 enum HTTPGet {
     static func fetch(host: String, port: Int, path: String, method: String = "GET") async throws -> (status: Int, body: String) {
-        try await Task.detached {
+        try await offThePool {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw TestFailure("socket() failed") }
             defer { close(fd) }
@@ -208,7 +209,7 @@ enum HTTPGet {
             var body = String(text[headerEnd.upperBound...])
             if text[..<headerEnd.lowerBound].lowercased().contains("transfer-encoding: chunked") { body = dechunk(body) }
             return (status, body)
-        }.value
+        }
     }
 
     static func dechunk(_ s: String) -> String {

@@ -167,6 +167,90 @@ import Testing
         #expect(h.service.deploymentConfiguration?.minimumHealthyPercent == 75)
     }
 
+    @Test func rollingOnAnECSServiceWithAnImageThatNeverBecomesHealthyRollsBack() async throws {
+        let h = try EngineHarness(controller: .ecs)
+        let before = try #require(h.service.taskDefinition)
+        let record = try await h.run(h.request("ru", strategy: .rolling, image: "web:2-unhealthy", config: ["batch_size": "50"]))
+        #expect(record.status == .rolledBack, "\(record.status) \(record.error)")
+        #expect(record.error.hasPrefix("waitForStability"), "\(record.error)")
+        #expect(record.rollbackStages.map(\.name) == ["restorePreviousTaskDefinition", "waitForStabilityOnPrevious"])
+        #expect(record.rollbackStages.allSatisfy { $0.status == .succeeded })
+        let service = h.service
+        #expect(service.taskDefinition == before, "\(service.taskDefinition ?? "-")")
+        #expect(ServiceStability.evaluate(service, target: before) == .stable, "\(service.deployments)")
+        #expect(h.sim.tasks(cluster: "prod", service: "web").filter { $0.lastStatus == "RUNNING" }.allSatisfy { $0.taskDefinitionArn == before })
+    }
+
+    @Test func rollingWithBatchesOfHalfTheTasksTakesTwoBatches() async throws {
+        let h = try EngineHarness()
+        let record = try await h.run(h.request("r50", strategy: .rolling, config: ["batch_size": "50", "batch_delay": "1m"]))
+        #expect(record.status == .succeeded, "\(record.error)")
+        let names = record.stages.map(\.name)
+        #expect(names.filter { $0.hasPrefix("createTaskSet(new") || $0.hasPrefix("scaleTaskSet(new") }
+            == ["createTaskSet(new, 50%)", "scaleTaskSet(new, 100%)"], "\(names)")
+        #expect(names.filter { $0.hasPrefix("routeTraffic") } == ["routeTraffic(50%)", "routeTraffic(100%)"], "\(names)")
+        #expect(names.filter { $0.hasPrefix("scaleTaskSet(previous") } == ["scaleTaskSet(previous, 50%)", "scaleTaskSet(previous, 0%)"])
+        #expect(names.filter { $0.hasPrefix("bake") } == ["bake(1m, batch delay)"], "no delay after the last batch")
+        let greenShares = h.sim.weightChanges.compactMap { change in change.weights.first { $0.targetGroupArn == h.green }?.weight }
+        #expect(greenShares == [50, 100])
+        try expectSettled(h, on: "web:2")
+
+        // The default batch size (25) takes four.
+        let d = try EngineHarness()
+        let four = try await d.run(d.request("r25", strategy: .rolling, config: ["batch_delay": "1m"]))
+        #expect(four.status == .succeeded, "\(four.error)")
+        #expect(four.stages.map(\.name).filter { $0.hasPrefix("routeTraffic") }
+            == ["routeTraffic(25%)", "routeTraffic(50%)", "routeTraffic(75%)", "routeTraffic(100%)"])
+    }
+
+    @Test func rollingOnAnECSServiceWithBatchesOfHalfTheTasks() async throws {
+        let h = try EngineHarness(controller: .ecs)
+        let record = try await h.run(h.request("re", strategy: .rolling, config: ["batch_size": "50"]))
+        #expect(record.status == .succeeded, "\(record.error)")
+        #expect(record.stages.map(\.name) == ["registerTaskDefinition", "updateService", "waitForStability"])
+        let service = h.service
+        #expect(service.deploymentConfiguration?.minimumHealthyPercent == 50)
+        #expect(service.deploymentConfiguration?.maximumPercent == 150)
+        let target = try #require(service.taskDefinition)
+        #expect(target.hasSuffix("web:2"))
+        #expect(ServiceStability.evaluate(service, target: target) == .stable)
+    }
+
+    /// The listener forwards to the blue target group only; the new version's target group
+    /// comes from `canary_target_group`.
+    @Test func canaryTargetGroupFromTheConfigReceivesTheTraffic() async throws {
+        let h = try EngineHarness()
+        let lb = try h.sim.describeTargetGroups(arns: [h.blue])[0].loadBalancerArns[0]
+        let canary = try h.sim.createTargetGroup(name: "web-canary", loadBalancerArn: lb).targetGroupArn
+        _ = try h.sim.modifyListener(listenerArn: h.listener, defaultActions: [.forward([WeightedTargetGroup(targetGroupArn: h.blue, weight: 100)])])
+        let changesBefore = h.sim.weightChanges.count
+        let record = try await h.run(h.request("tg", strategy: .canary, config: [
+            "canary_stages": "50,100", "stage_timeout": "1m", "canary_target_group": canary,
+        ]))
+        #expect(record.status == .succeeded, "\(record.error)")
+        #expect(h.service.taskSets.first?.loadBalancers.first?.targetGroupArn == canary)
+        let shares = h.sim.weightChanges.dropFirst(changesBefore).map { change in
+            change.weights.first { $0.targetGroupArn == canary }?.weight
+        }
+        #expect(shares == [50, 100])
+        #expect(h.sim.weightChanges.dropFirst(changesBefore).allSatisfy { change in
+            change.weights.allSatisfy { [h.blue, canary].contains($0.targetGroupArn) }
+        }, "only blue and the canary target group")
+        try expectSettled(h, on: "web:2")
+        #expect(try h.weights()[canary] == 100)
+    }
+
+    @Test func unknownCanaryTargetGroupIsAClearError() async throws {
+        let h = try EngineHarness()
+        let missing = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-nope/0123456789abcdef"
+        let record = try await h.run(h.request("nope", strategy: .canary, config: ["canary_target_group": missing]))
+        #expect(record.status == .rolledBack, "\(record.status) \(record.error)")
+        #expect(record.error.contains("canary_target_group"), "\(record.error)")
+        #expect(record.error.contains(missing), "\(record.error)")
+        #expect(h.sim.callCounts["ecs:CreateTaskSet"] == nil)
+        try expectSettled(h, on: "web:1")
+    }
+
     @Test func canaryNeedsAnExternalService() async throws {
         let h = try EngineHarness(controller: .ecs)
         await #expect(throws: EngineError.self) { try await h.engine.submit(h.request("x", strategy: .canary)) }
