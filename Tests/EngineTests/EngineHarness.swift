@@ -20,12 +20,14 @@ final class EngineHarness: Sendable {
     let green: String
     let listener: String
 
+    /// - Parameter wrap: what the engine sees of the simulator (a layer of a test's own).
     init(defaults: DeploymentSettings = DeploymentSettings(), controller: DeploymentController = .external,
-         desiredCount: Int = 4, store: any DeploymentStore = InMemoryDeploymentStore()) throws {
+         desiredCount: Int = 4, store: any DeploymentStore = InMemoryDeploymentStore(),
+         wrap: (Cloud) -> Cloud = { $0 }) throws {
         sim = SimulatedCloud(clock: clock)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        environment = EngineEnvironment(cloud: sim.cloud, clock: clock, store: store, hooks: hooks, probe: probe,
+        environment = EngineEnvironment(cloud: wrap(sim.cloud), clock: clock, store: store, hooks: hooks, probe: probe,
                                         observers: [recorder], logger: logger)
         engine = DeploymentEngine(environment: environment, defaults: defaults)
         let lb = sim.createLoadBalancer(name: "web-alb")
@@ -60,7 +62,7 @@ final class EngineHarness: Sendable {
             if record.status.isTerminal { return record }
             if record.status == .pendingApproval, await engine.runningCount == 0, clock.sleeperCount == 0 { return record }
             guard clock.now().timeIntervalSince(start) < maxSimulated else { throw HarnessError("deployment \(id) did not finish") }
-            if !clock.advanceToNextDeadline() { try await Task.sleep(for: .milliseconds(1)) } else { await Task.yield() }
+            if clock.advanceToNextDeadline() { await clock.settle() } else { try await Task.sleep(for: .milliseconds(1)) }
         }
     }
 
