@@ -38,8 +38,11 @@ struct AuditFile {
         return AuditFile(path: path, descriptor: fd)
     }
 
-    /// Closes the descriptor (and so releases the lock).
+    /// Releases the lock, then closes the descriptor. The explicit unlock matters: a child
+    /// process being started at that moment shares the open file (until its exec closes it),
+    /// and would otherwise keep the lock a little longer than this process.
     func release() {
+        _ = flock(descriptor, LOCK_UN)
         close(descriptor)
     }
 

@@ -124,6 +124,39 @@ import Testing
 
     // MARK: exec: hooks directly
 
+    // MARK: The custom HTTP health check, polled for real during bakes
+
+    @Test func customHealthCheckIsPolledDuringBakes() async throws {
+        let stub = try HookStub.start()
+        defer { stub.stop() }
+        let t = try await TestServer(simulator: Self.mockMode)
+        let healthy = try await deploy(t, "hc1", strategy: "canary", config: [
+            "canary_stages": "50,100", "stage_timeout": "1m", "health_check_url": stub.url("/ok/health"),
+            "health_check_interval": "10s",
+        ])
+        #expect(healthy.status == .succeeded, "\(healthy.error)")
+        let checks = stub.received.filter { $0.method == "GET" && $0.path == "/ok/health" }
+        // Checked in both bakes (how many times depends on how far the test clock leaps while a
+        // check is on the wire, so only a floor).
+        #expect(checks.count >= 2, "\(checks.count) checks")
+
+        // A check that answers 500: the canary is rolled back.
+        let failing = try await deploy(t, "hc2", strategy: "canary", config: [
+            "canary_stages": "50,100", "stage_timeout": "1m", "health_check_url": stub.url("/fail/health"),
+        ])
+        #expect(failing.status == .rolledBack, "\(failing.error)")
+        #expect(failing.error.contains("500"), "\(failing.error)")
+
+        // An expected status other than the one the endpoint answers (200) fails too.
+        let wrongStatus = try await deploy(t, "hc3", strategy: "canary", config: [
+            "canary_stages": "100", "stage_timeout": "1m", "health_check_url": stub.url("/ok/health"),
+            "health_check_status": "204",
+        ])
+        #expect(wrongStatus.status == .rolledBack, "\(wrongStatus.error)")
+        #expect(wrongStatus.error.contains("204") && wrongStatus.error.contains("200"), "\(wrongStatus.error)")
+        try await t.stop()
+    }
+
     @Test func execHookGetsThePayloadOnStandardInput() async throws {
         let file = Self.temporaryFile()
         defer { try? FileManager.default.removeItem(atPath: file) }

@@ -32,8 +32,8 @@ final class EventLog: Sendable {
     var failures: [GitError] { all.compactMap { if case .failed(let e) = $0 { e } else { nil } } }
 }
 
-/// Waits (in real time, bounded) until `condition` holds.
-func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: () async -> Bool) async throws {
+/// Waits (in real time, bounded far above what it takes even on a busy machine) until `condition` holds.
+func eventually(_ what: String, timeout: Duration = .seconds(120), _ condition: () async -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !(await condition()) {
         guard ContinuousClock.now < deadline else { throw TestRepoError(message: "timed out waiting for \(what)") }
