@@ -20,7 +20,7 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
     /// weights to show, a task set to drain) before the deployment is rolled back (`timeout`).
     public var timeout: Duration = .seconds(600)
     /// How often the cloud is polled while waiting (`poll_interval`).
-    public var pollInterval: Duration = .seconds(5)
+    public var pollInterval: Duration = .seconds(3)
     /// Canary traffic percentages, ascending, ending at 100 (`canary_stages`).
     public var canaryStages: [Int] = [10, 25, 50, 100]
     /// How long each canary stage holds its traffic while health is watched (`stage_timeout`).

@@ -61,14 +61,24 @@ extension ReleaseManager {
     /// Registers the new task definition and points the rule's ECS targets at it, keeping
     /// every other field of each target. Resumed, it reuses the definition it registered.
     private func runScheduledTask(_ id: String, _ index: Int) async {
-        guard let state = entry(id, index), let json = state.newTaskDefinitionJSON else { return }
+        guard var state = entry(id, index) else { return }
         if state.status == .pending {
             guard await startable(id, index) else { return }
+            if state.newTaskDefinitionJSON == nil {
+                // Reading the task definition may have waited: the release may have stopped.
+                guard let planned = await planEntry(id, index), await startable(id, index) else { return }
+                state = planned
+            }
+            let plan = state
             await updateEntry(id, index, status: .inProgress, event: "entry.started",
-                              message: "\(state.oldImages.joined(separator: ", ")) -> \(state.newImage)")
+                              message: "\(state.oldImages.joined(separator: ", ")) -> \(state.newImage)") {
+                $0.oldImages = plan.oldImages
+                $0.newTaskDefinitionJSON = plan.newTaskDefinitionJSON
+            }
         } else {
             guard accepting else { return }
         }
+        guard let json = state.newTaskDefinitionJSON else { return }
         do {
             let arn: String
             if let registered = state.newTaskDefinition {
@@ -103,7 +113,7 @@ extension ReleaseManager {
     /// Deploys one service through the engine and waits for the outcome. Resumed, a
     /// deployment that the previous run started (and the engine resumed) is awaited instead.
     private func runService(_ id: String, _ index: Int, resumed: Bool) async {
-        guard let state = entry(id, index), let json = state.newTaskDefinitionJSON else { return }
+        guard var state = entry(id, index) else { return }
         let e = state.entry
         let deploymentID = state.deploymentID ?? "\(id).\(index + 1)"
         let existing = resumed ? try? await engine.status(id: deploymentID) : nil
@@ -116,9 +126,15 @@ extension ReleaseManager {
         } else {
             if state.status == .pending {
                 guard await startable(id, index) else { return }
+                if state.newTaskDefinitionJSON == nil {
+                    // Reading the task definition may have waited: the release may have stopped.
+                    guard let planned = await planEntry(id, index), await startable(id, index) else { return }
+                    state = planned
+                }
             } else {
                 guard accepting else { return }
             }
+            guard let json = state.newTaskDefinitionJSON else { return }
             let request = DeploymentRequest(id: deploymentID, cluster: e.cluster, service: e.service, strategy: e.strategy,
                                             taskDefinition: json, config: e.config, requestedBy: "release \(id)")
             do {
@@ -128,9 +144,12 @@ extension ReleaseManager {
                 if !accepting { return }
                 return await entryFailed(id, index, "\(error)")
             }
+            let plan = state
             await updateEntry(id, index, status: .inProgress, event: "entry.started",
                               message: "deployment \(deploymentID): \(state.oldImages.joined(separator: ", ")) -> \(state.newImage)") {
                 $0.deploymentID = deploymentID
+                $0.oldImages = plan.oldImages
+                $0.newTaskDefinitionJSON = plan.newTaskDefinitionJSON
             }
         }
         do {
@@ -148,6 +167,26 @@ extension ReleaseManager {
             }
         } catch {
             await entryFailed(id, index, "\(error)")
+        }
+    }
+
+    /// Plans an entry of a pipelined release just before it starts (see `submit`); the plan
+    /// is recorded with the entry's start (a deployment started but not recorded is found by
+    /// its id when the release resumes). Nil when there is nothing to start: the entry is at
+    /// its image already (SKIPPED) or could not be planned (FAILED, and the policy applies).
+    private func planEntry(_ id: String, _ index: Int) async -> EntryState? {
+        guard let state = entry(id, index), let live = state.previousTaskDefinition else { return nil }
+        do {
+            let planned = try await ReleasePlanner(cloud: env.cloud).plan(state.entry, live: live, targets: state.updatedTargets)
+            let change = "\(planned.oldImages.joined(separator: ", ")) -> \(planned.newImage)"
+            if planned.status == .skipped {
+                await updateEntry(id, index, status: .skipped, event: "entry.skipped", message: "already at its image: \(change)") { $0 = planned }
+                return nil
+            }
+            return planned
+        } catch {
+            await entryFailed(id, index, "the entry cannot be planned: " + ReleasePlanner.problem(state.entry, error))
+            return nil
         }
     }
 

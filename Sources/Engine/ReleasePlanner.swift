@@ -6,10 +6,36 @@ import Foundation
 struct ReleasePlanner {
     let cloud: Cloud
 
-    func plan(_ request: ReleaseRequest) async throws -> [EntryState] {
-        var definitions: [String: TaskDefinition] = [:]
+    /// Releases reading at most this many live task definitions are planned whole before
+    /// anything changes (DescribeTaskDefinition's burst, 50, reads them at once). Larger ones,
+    /// without approval, are pipelined: see `ReleaseManager.submit`.
+    static let wholePlanLimit = 50
+
+    /// What one entry runs now, read without its task definition.
+    enum Live: Sendable {
+        /// The live task definition and, for a scheduled task, the rule's targets running it.
+        case found(String, targets: [String])
+        case problem(String)
+    }
+
+    /// The checks that need no task definition: every service exists and is active (read 10
+    /// a call per cluster) and every rule has an ECS target.
+    struct Checked: Sendable {
+        var clusterProblems: [String]
+        var entries: [Live]
+
+        var problems: [String] {
+            clusterProblems + entries.compactMap { if case .problem(let p) = $0 { p } else { nil } }
+        }
+
+        var definitions: Set<String> {
+            Set(entries.compactMap { if case .found(let td, _) = $0 { td } else { nil } })
+        }
+    }
+
+    func check(_ request: ReleaseRequest) async throws -> Checked {
         var services: [String: ECSService] = [:]
-        var problems: [String] = []
+        var clusterProblems: [String] = []
         // Services, described 10 at a time per cluster.
         let byCluster = Dictionary(grouping: request.entries.filter { $0.kind == .service }, by: \.cluster)
         for (cluster, entries) in byCluster {
@@ -18,14 +44,12 @@ struct ReleasePlanner {
                     services["\(cluster)/\(service.serviceName)"] = service
                 }
             } catch let error as CloudError where error.code == CloudError.clusterNotFound {
-                problems += entries.map { "\($0.source): \($0.label): cluster \(cluster) not found" }
+                clusterProblems += entries.map { "\($0.source): \($0.label): cluster \(cluster) not found" }
             }
         }
-        var states: [EntryState] = []
+        var live: [Live] = []
         for entry in request.entries {
             do {
-                let live: String
-                var targets: [String] = []
                 if entry.kind == .service {
                     guard let service = services["\(entry.cluster)/\(entry.service.arnResourceName)"], service.status == "ACTIVE" else {
                         throw StageError("service \(entry.service) not found in cluster \(entry.cluster)")
@@ -33,27 +57,68 @@ struct ReleasePlanner {
                     guard let td = service.primaryTaskSet?.taskDefinition ?? service.taskDefinition else {
                         throw StageError("service \(entry.service) has no task definition")
                     }
-                    live = td
+                    live.append(.found(td, targets: []))
                 } else {
                     let ecsTargets = try await cloud.events.listTargetsByRule(rule: entry.ruleName).filter { $0.taskDefinitionArn != nil }
                     guard let first = ecsTargets.first?.taskDefinitionArn else {
                         throw StageError("rule \(entry.ruleName) has no ECS task target")
                     }
-                    live = first
-                    targets = ecsTargets.filter { $0.taskDefinitionArn == first }.compactMap(\.id)
+                    live.append(.found(first, targets: ecsTargets.filter { $0.taskDefinitionArn == first }.compactMap(\.id)))
                 }
-                if definitions[live] == nil { definitions[live] = try await cloud.ecs.describeTaskDefinition(live) }
-                states.append(try Self.state(for: entry, live: definitions[live]!, targets: targets))
-            } catch let error as CloudError where error.code == "ResourceNotFoundException" {
-                problems.append("\(entry.source): \(entry.label): rule \(entry.ruleName) not found")
             } catch {
-                problems.append("\(entry.source): \(entry.label): \(error)")
+                live.append(.problem(Self.problem(entry, error)))
             }
         }
-        guard problems.isEmpty else {
-            throw EngineError(.failedPrecondition, field: "manifest", "the release cannot be planned: " + problems.joined(separator: "; "))
+        return Checked(clusterProblems: clusterProblems, entries: live)
+    }
+
+    /// Every entry planned; any problem refuses the release.
+    func plan(_ request: ReleaseRequest) async throws -> [EntryState] {
+        try await plan(request, checked: try await check(request))
+    }
+
+    func plan(_ request: ReleaseRequest, checked: Checked) async throws -> [EntryState] {
+        var definitions: [String: TaskDefinition] = [:]
+        var problems = checked.clusterProblems
+        var states: [EntryState] = []
+        for (entry, live) in zip(request.entries, checked.entries) {
+            switch live {
+            case .problem(let problem):
+                problems.append(problem)
+            case .found(let td, let targets):
+                do {
+                    if definitions[td] == nil { definitions[td] = try await cloud.ecs.describeTaskDefinition(td) }
+                    states.append(try Self.state(for: entry, live: definitions[td]!, targets: targets))
+                } catch {
+                    problems.append(Self.problem(entry, error))
+                }
+            }
         }
+        guard problems.isEmpty else { throw Self.refusal(problems) }
         return states
+    }
+
+    /// One entry planned on its own (pipelined releases, just before it starts).
+    func plan(_ entry: ReleaseEntry, live: String, targets: [String]) async throws -> EntryState {
+        try Self.state(for: entry, live: try await cloud.ecs.describeTaskDefinition(live), targets: targets)
+    }
+
+    /// A checked entry of a pipelined release, planned when it starts: pending, with its live
+    /// task definition and targets but no definition to register yet.
+    static func unplanned(_ entry: ReleaseEntry, live: String, targets: [String]) -> EntryState {
+        EntryState(entry: entry, status: .pending, oldImages: [], newImage: entry.image, previousTaskDefinition: live,
+                   newTaskDefinitionJSON: nil, deploymentID: nil, newTaskDefinition: nil, updatedTargets: targets, error: "")
+    }
+
+    static func problem(_ entry: ReleaseEntry, _ error: any Error) -> String {
+        if let error = error as? CloudError, error.code == "ResourceNotFoundException" {
+            return "\(entry.source): \(entry.label): rule \(entry.ruleName) not found"
+        }
+        return "\(entry.source): \(entry.label): \(error)"
+    }
+
+    static func refusal(_ problems: [String]) -> EngineError {
+        EngineError(.failedPrecondition, field: "manifest", "the release cannot be planned: " + problems.joined(separator: "; "))
     }
 
     /// Which containers get the image, and the definition to register. Pure.

@@ -49,7 +49,9 @@ public final class DeploymentServer: Sendable {
         })
         let layers: [any CloudMiddleware] = [retry, RateLimiterMiddleware(limits: config.rateLimits, clock: clock), MetricsMiddleware(metrics: metrics)]
         let network = NetworkHooks(client: .shared)
-        let environment = EngineEnvironment(cloud: MiddlewareCloud(cloud, middleware: layers).cloud, clock: clock, store: store, hooks: network,
+        // DescribeServices calls merged above the rate limiter: one token serves up to 10 services.
+        let layered = MiddlewareCloud(cloud, middleware: layers).cloud.coalescingServiceReads()
+        let environment = EngineEnvironment(cloud: layered, clock: clock, store: store, hooks: network,
                                             probe: network, preflight: preflight,
                                             observers: [MetricsObserver(metrics: metrics)] + observers, logger: logger)
         self.engine = DeploymentEngine(environment: environment, defaults: config.deployment)

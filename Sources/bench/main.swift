@@ -35,7 +35,9 @@ struct Bench {
         logger.logLevel = .critical
         let layers: [any CloudMiddleware] = [RetryMiddleware(policy: RetryPolicy(maxRetries: 5, timeout: nil), clock: clock),
                                              RateLimiterMiddleware(limits: .aws, clock: clock)]
-        let env = EngineEnvironment(cloud: MiddlewareCloud(sim.cloud, middleware: layers).cloud, clock: clock, logger: logger)
+        // DescribeServices calls merged above the rate limiter, as in the server.
+        let cloud = MiddlewareCloud(sim.cloud, middleware: layers).cloud.coalescingServiceReads()
+        let env = EngineEnvironment(cloud: cloud, clock: clock, logger: logger)
         let engine = DeploymentEngine(environment: env)
         let releases = ReleaseManager(engine: engine, environment: env)
         let start = clock.now()
