@@ -45,14 +45,16 @@ struct Bench {
         // Planning already waits on the clock (the rate limiter paces its reads): drive the clock meanwhile.
         let request = ReleaseRequest(id: "bench-\(n)", name: "bench", entries: entries)
         let submitted = Task { try await releases.submit(request) }
-        var record: ReleaseRecord?
         // Time moves only once the work that the last step woke has gone back to sleep, so the
-        // simulated time measures the release, not how fast this loop spins.
-        while record?.status.isTerminal != true {
+        // simulated time measures the release, not how fast this loop spins. The loop keeps no
+        // copy of the record between steps (one would make the manager copy it on each change).
+        var finished = false
+        while !finished {
             await clock.settle(quiet: .microseconds(200), limit: .seconds(2))
             if !clock.advanceToNextDeadline() { try await Task.sleep(for: .microseconds(200)) }
-            record = try? await releases.status(id: "bench-\(n)")
+            finished = (try? await releases.status(id: "bench-\(n)"))?.status.isTerminal == true
         }
+        let record: ReleaseRecord? = try await releases.status(id: "bench-\(n)")
         _ = try await submitted.value
         let done = record!
         let used = cpuSeconds() - cpu
