@@ -82,8 +82,7 @@ struct CrashRecoveryTests {
             defer { n += 1 }
             let id = "crash-\(n + 1)"
             let newImage = "busybox:1.\(n + 1)"
-            let taskdef = #"{"family":"worker","containerDefinitions":[{"name":"worker","image":"\#(newImage)","memory":128,"#
-                + #""portMappings":[{"containerPort":80,"protocol":"tcp"}]}]}"#
+            let taskdef = Self.taskdef(newImage)
             let json = String(decoding: try JSONSerialization.data(withJSONObject: plan.config, options: [.sortedKeys]), as: UTF8.self)
             let accepted = try await ServerProcess.client(["-server", "127.0.0.1:\(server.grpcPort)", "-id", id, "-cluster", "demo",
                                                            "-service", "web-ext", "-taskdef", taskdef, "-strategy", plan.strategy,
@@ -155,10 +154,6 @@ struct CrashRecoveryTests {
         let dir = try ServerProcess.workingDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let environment = try Self.configure(dir, moto: moto, recovery: "resume")
-        func taskdef(_ image: String) -> String {
-            #"{"family":"worker","containerDefinitions":[{"name":"worker","image":"\#(image)","memory":128,"#
-                + #""portMappings":[{"containerPort":80,"protocol":"tcp"}]}]}"#
-        }
         var server = try await ServerProcess.start(environment: environment, in: dir)
         func client(_ args: [String]) async throws -> ClientResult {
             try await ServerProcess.client(["-server", "127.0.0.1:\(server.grpcPort)"] + args)
@@ -168,7 +163,7 @@ struct CrashRecoveryTests {
             _ = try await server.exitStatus(within: .seconds(10))
             server = try await ServerProcess.start(environment: environment, in: dir)
         }
-        let gated = ["-id", "gate-1", "-cluster", "demo", "-service", "web-ext", "-taskdef", taskdef("busybox:2.1"),
+        let gated = ["-id", "gate-1", "-cluster", "demo", "-service", "web-ext", "-taskdef", Self.taskdef("busybox:2.1"),
                      "-strategy", "canary", "-config", #"{"canary_stages":"50,100","require_approval":"true","stage_timeout":"1s"}"#,
                      "-action", "deploy"]
         let asked = try await client(gated)
@@ -195,7 +190,7 @@ struct CrashRecoveryTests {
         // recovery: rollback
         _ = try Self.configure(dir, moto: moto, recovery: "rollback")
         try await restart()
-        let started = try await client(["-id", "rb-1", "-cluster", "demo", "-service", "web-ext", "-taskdef", taskdef("busybox:2.2"),
+        let started = try await client(["-id", "rb-1", "-cluster", "demo", "-service", "web-ext", "-taskdef", Self.taskdef("busybox:2.2"),
                                         "-strategy", "canary", "-config", #"{"canary_stages":"50,100","stage_timeout":"5s"}"#])
         #expect(started.code == 0, "\(started.text)")
         try await Self.waitFor(stage: "bake", id: "rb-1", port: server.grpcPort)
@@ -243,6 +238,12 @@ struct CrashRecoveryTests {
             """.write(to: config, atomically: true, encoding: .utf8)
         return ["CONFIG_FILE": config.path, "AWS_ACCESS_KEY_ID": "AKIDMOTOTEST", "AWS_SECRET_ACCESS_KEY": "secret",
                 "AWS_REGION": "us-east-1", "HOME": dir.path, "AWS_EC2_METADATA_DISABLED": "true"]
+    }
+
+    /// The seeded `worker` definition with another image.
+    static func taskdef(_ image: String) -> String {
+        #"{"family":"worker","containerDefinitions":[{"name":"worker","image":"\#(image)","memory":128,"#
+            + #""portMappings":[{"containerPort":80,"protocol":"tcp"}]}]}"#
     }
 
     // MARK: Reading the server
