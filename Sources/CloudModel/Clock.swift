@@ -69,10 +69,22 @@ public final class ManualClock: DeployClock {
     private struct State {
         var now: Date
         var nextID: UInt64 = 0
+        /// Latest deadline first, so that the next to wake is the last (for equal deadlines,
+        /// the first to sleep wakes first).
         var sleepers: [Sleeper] = []
         var cancelled: Set<UInt64> = []
         /// Bumped whenever a task goes to sleep or is woken.
         var activity: UInt64 = 0
+
+        /// Keeps `sleepers` in order: O(log n) to find the place, a move of the later part.
+        mutating func insert(_ sleeper: Sleeper) {
+            var low = 0, high = sleepers.count
+            while low < high {
+                let mid = (low + high) / 2
+                if sleepers[mid].deadline > sleeper.deadline { low = mid + 1 } else { high = mid }
+            }
+            sleepers.insert(sleeper, at: low)
+        }
     }
 
     private let state: Mutex<State>
@@ -102,7 +114,7 @@ public final class ManualClock: DeployClock {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
                 let resumeNow: Bool = state.withLock { s in
                     if s.cancelled.remove(id) != nil { return true }
-                    s.sleepers.append(Sleeper(id: id, deadline: s.now.adding(duration), continuation: c))
+                    s.insert(Sleeper(id: id, deadline: s.now.adding(duration), continuation: c))
                     s.activity &+= 1
                     return false
                 }
@@ -123,8 +135,8 @@ public final class ManualClock: DeployClock {
         let due: [Sleeper] = state.withLock { s in
             s.now = s.now.adding(duration)
             let now = s.now
-            let due = s.sleepers.filter { $0.deadline <= now }.sorted { $0.deadline < $1.deadline }
-            s.sleepers.removeAll { $0.deadline <= now }
+            var due: [Sleeper] = []
+            while let last = s.sleepers.last, last.deadline <= now { due.append(s.sleepers.removeLast()) }
             if !due.isEmpty { s.activity &+= 1 }
             return due
         }
@@ -152,7 +164,7 @@ public final class ManualClock: DeployClock {
     /// that work which is running rather than sleeping does not see time leap).
     @discardableResult
     public func advanceToNextDeadline(maxStep: Duration? = nil) -> Bool {
-        let next: Date? = state.withLock { s in s.sleepers.map(\.deadline).min() }
+        let next: Date? = state.withLock { s in s.sleepers.last?.deadline }
         guard let next else { return false }
         var step = max(0, next.timeIntervalSince(now()))
         if let maxStep { step = min(step, maxStep.seconds) }

@@ -64,6 +64,8 @@ extension String {
     /// The last path component of an ARN (`arn:...:cluster/prod` -> `prod`), or the string.
     public var arnResourceName: String {
         guard hasPrefix("arn:") else { return self }
-        return split(separator: "/").last.map(String.init) ?? self
+        guard let slash = lastIndex(of: "/") else { return self }
+        let name = self[index(after: slash)...]
+        return name.isEmpty ? self : String(name)
     }
 }

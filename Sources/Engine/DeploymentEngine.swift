@@ -181,9 +181,14 @@ public actor DeploymentEngine {
 
     /// The deployment's events so far, then live ones until it ends.
     public func watch(id: String) async throws -> AsyncStream<DeploymentEvent> {
+        try await subscribe(id, events: true)
+    }
+
+    /// A stream of the events, or (`events` false) one that only ends when they do.
+    private func subscribe(_ id: String, events: Bool) async throws -> AsyncStream<DeploymentEvent> {
         let record = try await status(id: id)
         let live = !record.status.isTerminal && active[id] != nil
-        return watchers.subscribe(id, history: record.events, live: live) { [weak self] token in
+        return watchers.subscribe(id, history: events ? record.events : nil, live: live) { [weak self] token in
             Task { await self?.removeWatcher(id, token) }
         }
     }
@@ -195,7 +200,8 @@ public actor DeploymentEngine {
 
     /// Waits until the deployment has a final status, and returns it.
     public func waitUntilFinished(id: String) async throws -> DeploymentRecord {
-        for await _ in try await watch(id: id) {}
+        // Woken once, when the deployment ends, not by each of its events.
+        for await _ in try await subscribe(id, events: false) {}
         return try await status(id: id)
     }
 

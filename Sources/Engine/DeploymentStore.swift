@@ -5,7 +5,9 @@ import Synchronization
 /// Where deployment records live. Written after every stage, before the next cloud call
 /// that depends on it.
 public protocol DeploymentStore: Sendable {
-    /// Inserts or replaces the record (one transaction).
+    /// Inserts or replaces the record (one transaction). A record with fewer events than the
+    /// stored one (an older state: each change records an event) does not replace it, so saves
+    /// that arrive out of order leave the latest state stored.
     func save(_ record: DeploymentRecord) async throws
     func load(id: String) async throws -> DeploymentRecord?
     /// Newest first (by creation time, then id), `offset` records skipped, at most `limit`.
@@ -64,7 +66,10 @@ public final class InMemoryDeploymentStore: DeploymentStore {
     public init() {}
 
     public func save(_ record: DeploymentRecord) async throws {
-        records.withLock { $0[record.id] = record }
+        records.withLock { stored in
+            if let current = stored[record.id], current.events.count > record.events.count { return }
+            stored[record.id] = record
+        }
     }
 
     public func load(id: String) async throws -> DeploymentRecord? {

@@ -4,18 +4,25 @@ import Foundation
 /// feeds and finishes. Not thread-safe by itself: owned by an actor.
 struct EventStreams<Event: Sendable> {
     private var continuations: [String: [UUID: AsyncStream<Event>.Continuation]] = [:]
+    /// Subscribers to the end only: they are not woken by each event.
+    private var endOnly: [String: [UUID: AsyncStream<Event>.Continuation]] = [:]
 
-    /// A stream that first yields `history`; finished at once when `live` is false.
-    mutating func subscribe(_ id: String, history: [Event], live: Bool,
+    /// A stream that first yields `history`; finished at once when `live` is false. With
+    /// `history` nil the stream yields nothing: it only ends when the record's events end.
+    mutating func subscribe(_ id: String, history: [Event]?, live: Bool,
                             onEnd: @escaping @Sendable (UUID) -> Void) -> AsyncStream<Event> {
         let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .unbounded)
-        for event in history { continuation.yield(event) }
+        for event in history ?? [] { continuation.yield(event) }
         guard live else {
             continuation.finish()
             return stream
         }
         let token = UUID()
-        continuations[id, default: [:]][token] = continuation
+        if history == nil {
+            endOnly[id, default: [:]][token] = continuation
+        } else {
+            continuations[id, default: [:]][token] = continuation
+        }
         continuation.onTermination = { _ in onEnd(token) }
         return stream
     }
@@ -23,6 +30,8 @@ struct EventStreams<Event: Sendable> {
     mutating func remove(_ id: String, _ token: UUID) {
         continuations[id]?[token] = nil
         if continuations[id]?.isEmpty == true { continuations[id] = nil }
+        endOnly[id]?[token] = nil
+        if endOnly[id]?.isEmpty == true { endOnly[id] = nil }
     }
 
     func yield(_ id: String, _ event: Event) {
@@ -31,12 +40,14 @@ struct EventStreams<Event: Sendable> {
 
     mutating func finish(_ id: String) {
         for c in continuations[id]?.values ?? [:].values { c.finish() }
+        for c in endOnly[id]?.values ?? [:].values { c.finish() }
         continuations[id] = nil
+        endOnly[id] = nil
     }
 
     mutating func finishAll() {
-        for id in Array(continuations.keys) { finish(id) }
+        for id in Set(continuations.keys).union(endOnly.keys) { finish(id) }
     }
 
-    func count(_ id: String) -> Int { continuations[id]?.count ?? 0 }
+    func count(_ id: String) -> Int { (continuations[id]?.count ?? 0) + (endOnly[id]?.count ?? 0) }
 }

@@ -12,7 +12,7 @@ extension ReleaseManager {
         var picked = 0
         for record in records where releases[record.id] == nil {
             let id = record.id
-            releases[id] = record
+            adopt(record, stored: true)
             picked += 1
             // The policy's stop, or a rollback asked while it ran, holds after the restart.
             if record.events.contains(where: { $0.type == "release.stopping" || $0.type == "rollback.requested" }) {

@@ -20,6 +20,8 @@ public actor ReleaseManager {
     let observers: [any ReleaseObserver]
     /// Releases submitted or resumed by this process (the store has every one).
     var releases: [String: ReleaseRecord] = [:]
+    /// What of each release in `releases` the store has not been given yet.
+    var unsaved: [String: UnsavedRelease] = [:]
     var streams = EventStreams<ReleaseEvent>()
     var tasks: [String: Task<Void, Never>] = [:]
     /// Releases whose policy has stopped new starts.
@@ -83,7 +85,7 @@ public actor ReleaseManager {
         guard accepting else { throw Self.shuttingDown }
         // Planning took a while: the id may have been taken meanwhile.
         if let existing = try await known(request.id) { return (try sameOrConflict(existing, request), true) }
-        releases[request.id] = planned
+        adopt(planned, stored: false)
         let changes = planned.entries.filter(\.needsChange).count
         var record = await mutate(request.id, event: "release.accepted",
                                   message: pipelined ? "\(planned.entries.count) entries, each planned as it starts"
@@ -103,7 +105,7 @@ public actor ReleaseManager {
     /// A release that could not even be read (a broken manifest from Git): recorded as failed.
     public func recordFailure(_ request: ReleaseRequest, error: String) async {
         guard (try? await known(request.id)) == nil, releases[request.id] == nil else { return }
-        releases[request.id] = ReleaseRecord(request: request, entries: [], at: clock.now())
+        adopt(ReleaseRecord(request: request, entries: [], at: clock.now()), stored: false)
         await mutate(request.id, event: "release.accepted", message: "manifest of \(request.origin?.commit ?? request.id)")
         await finish(request.id, status: .failed, event: "release.failed", error: error, message: error)
     }
@@ -176,7 +178,7 @@ public actor ReleaseManager {
             stopping.insert(id)
             return await mutate(id, event: "rollback.requested", message: why) { $0.error = why }
         case .succeeded, .failed, .interrupted:
-            if releases[id] == nil { releases[id] = record }
+            if releases[id] == nil { adopt(record, stored: true) }
             let updated = await mutate(id, status: .rollingBack, event: "rollback.requested", message: why) { $0.error = why }
             tasks[id] = Task { await self.rollBackEntries(id, reason: why) }
             return updated
@@ -223,30 +225,43 @@ public actor ReleaseManager {
     }
 
     /// Applies a change to a release of this process, records an event, tells everyone, and
-    /// saves the release (before returning, so before the step that depends on the change).
+    /// saves the change (before returning, so before the step that depends on it). The
+    /// release is changed in place and no copy of it outlives the call: a change costs what
+    /// it changes, not the size of the release. `change` must not touch the entries (see
+    /// `updateEntry`, which names the entry it changes).
     @discardableResult
-    func mutate(_ id: String, status: DeploymentStatus? = nil, event type: String, entry: String = "", message: String = "",
+    func mutate(_ id: String, status: DeploymentStatus? = nil, event type: String, entry index: Int? = nil, message: String = "",
                 _ change: (inout ReleaseRecord) -> Void = { _ in }) async -> ReleaseRecord {
         // `releases` only grows: every caller holds an id it put there.
-        guard var record = releases[id] else { preconditionFailure("release \(id) unknown") }
-        let now = clock.now()
+        guard releases[id] != nil else { preconditionFailure("release \(id) unknown") }
+        let label = index.map { releases[id]!.entries[$0].entry.label } ?? ""
+        let event = Self.apply(to: &releases[id]!, at: clock.now(), status: status, type: type, entry: label, message: message, change)
+        tell(event)
+        await save(id, entry: index)
+        return releases[id]!
+    }
+
+    private static func apply(to record: inout ReleaseRecord, at now: Date, status: DeploymentStatus?, type: String, entry: String,
+                              message: String, _ change: (inout ReleaseRecord) -> Void) -> ReleaseEvent {
         change(&record)
         if let status { record.status = status }
         record.updatedAt = now
         if record.status.isTerminal { record.finishedAt = now }
-        let event = ReleaseEvent(releaseID: id, sequence: record.events.count + 1, at: now, type: type, entry: entry,
+        let event = ReleaseEvent(releaseID: record.id, sequence: record.events.count + 1, at: now, type: type, entry: entry,
                                  status: record.status, message: message)
         record.events.append(event)
-        releases[id] = record
-        for observer in observers { observer.observe(event, release: record) }
-        streams.yield(id, event)
-        var log = env.logger
-        log[metadataKey: "release_id"] = "\(id)"
-        log.info("\(type)\(entry.isEmpty ? "" : " [\(entry)]") \(message)")
-        do { try await store.save(record) } catch {
-            log.error("could not save release record: \(error)")
+        return event
+    }
+
+    /// Observers, watchers and the log hear of the event.
+    private func tell(_ event: ReleaseEvent) {
+        if let record = releases[event.releaseID] {
+            for observer in observers { observer.observe(event, release: record) }
         }
-        return record
+        streams.yield(event.releaseID, event)
+        var log = env.logger
+        log[metadataKey: "release_id"] = "\(event.releaseID)"
+        log.info("\(event.type)\(event.entry.isEmpty ? "" : " [\(event.entry)]") \(event.message)")
     }
 
     /// Ends a release: final status, saved, watchers closed.
@@ -262,8 +277,7 @@ public actor ReleaseManager {
 
     func updateEntry(_ id: String, _ index: Int, status: EntryStatus, event: String, message: String,
                      _ change: (inout EntryState) -> Void = { _ in }) async {
-        let label = releases[id]?.entries[index].entry.label ?? ""
-        await mutate(id, event: event, entry: label, message: message) { record in
+        await mutate(id, event: event, entry: index, message: message) { record in
             record.entries[index].status = status
             change(&record.entries[index])
         }

@@ -36,6 +36,9 @@ public final class SimulatedCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, Senda
     public var callCounts: [String: Int] { counter.calls }
     /// Calls through `cloud` answered with `ThrottlingException`.
     public var throttledCount: Int { counter.throttled }
+    /// CPU seconds spent answering calls through `cloud` (what a benchmark of the engine
+    /// leaves out: on AWS this work is AWS's).
+    public var cpuSeconds: Double { counter.cpuSeconds }
     /// Every applied ModifyListener / ModifyRule, in order.
     public var weightChanges: [WeightChange] { state.withLock { $0.weightChanges } }
     /// Target groups found receiving traffic with nothing live behind them (checked at every

@@ -4,9 +4,15 @@ import GRDB
 
 /// Writes one record into the three tables, inside the caller's transaction.
 enum RecordWriter {
+    /// A record older than the stored one (fewer events: each change records one) is not
+    /// written over it. Two saves of one deployment can cross on their way here (the engine
+    /// does not wait for one before it makes the next change), and the later state must stay.
     static func write(_ record: DeploymentRecord, json: String, in db: Database) throws {
+        let stored = try Int.fetchOne(db, sql: "SELECT MAX(sequence) FROM events WHERE deployment_id = ?",
+                                      arguments: [record.id]) ?? 0
+        guard record.events.count >= stored else { return }
         try upsertDeployment(record, json: json, in: db)
-        try insertNewEvents(of: record, in: db)
+        try insertNewEvents(of: record, after: stored, in: db)
         try writeApproval(of: record, in: db)
     }
 
@@ -35,10 +41,8 @@ enum RecordWriter {
     }
 
     /// Events are append-only: only those past the last stored sequence are inserted.
-    private static func insertNewEvents(of record: DeploymentRecord, in db: Database) throws {
+    private static func insertNewEvents(of record: DeploymentRecord, after stored: Int, in db: Database) throws {
         guard !record.events.isEmpty else { return }
-        let stored = try Int.fetchOne(db, sql: "SELECT MAX(sequence) FROM events WHERE deployment_id = ?",
-                                      arguments: [record.id]) ?? 0
         let statement = try db.cachedStatement(sql: """
             INSERT INTO events (deployment_id, sequence, at, type, stage, status, progress, message)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)

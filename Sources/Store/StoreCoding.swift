@@ -44,8 +44,13 @@ enum StoreCoding {
     }
 
     static func decodeRelease(_ json: String, id: String) throws -> ReleaseRecord {
+        try decodeReleasePart(ReleaseRecord.self, json, id: id)
+    }
+
+    /// A release, or a part of one (an entry, an event) stored apart.
+    static func decodeReleasePart<T: Decodable>(_ type: T.Type, _ json: String, id: String) throws -> T {
         do {
-            return try makeDecoder().decode(ReleaseRecord.self, from: Data(json.utf8))
+            return try makeDecoder().decode(T.self, from: Data(json.utf8))
         } catch {
             throw StoreError.undecodableRelease(id: id, reason: "\(error)")
         }

@@ -1,3 +1,4 @@
+import Engine
 import GRDB
 
 /// The database's schema, as a list of migrations applied in order. A migration, once
@@ -10,6 +11,7 @@ enum StoreSchema {
         migrator.registerMigration("v1", migrate: v1)
         migrator.registerMigration("v2", migrate: v2)
         migrator.registerMigration("v3", migrate: v3)
+        migrator.registerMigration("v4", migrate: v4)
         return migrator
     }
 
@@ -92,5 +94,32 @@ enum StoreSchema {
             CREATE INDEX releases_by_status ON releases (status, created_at);
             CREATE INDEX releases_by_finish ON releases (finished_at);
             """)
+    }
+
+    /// A release's entries and events get rows of their own, so that a change writes what it
+    /// changed (v3 wrote the whole release, O(entries) per change, on every change).
+    /// `releases.record` now holds the release without its request's entries (in
+    /// `request_entries`), its entries and its events. Each v3 release is rewritten so; one that
+    /// cannot be read is left as it was (`request_entries` NULL), and reading it says why.
+    static func v4(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE releases ADD COLUMN request_entries TEXT;  -- [ReleaseEntry] as JSON
+            CREATE TABLE release_entries (
+                release_id TEXT NOT NULL REFERENCES releases (id) ON DELETE CASCADE,
+                position INTEGER NOT NULL,
+                state TEXT NOT NULL,        -- EntryState as JSON
+                PRIMARY KEY (release_id, position)
+            ) WITHOUT ROWID;
+            CREATE TABLE release_events (
+                release_id TEXT NOT NULL REFERENCES releases (id) ON DELETE CASCADE,
+                sequence INTEGER NOT NULL,
+                event TEXT NOT NULL,        -- ReleaseEvent as JSON
+                PRIMARY KEY (release_id, sequence)
+            ) WITHOUT ROWID;
+            """)
+        for row in try Row.fetchAll(db, sql: "SELECT id, record FROM releases") {
+            guard let release = try? StoreCoding.decodeRelease(row["record"], id: row["id"]) else { continue }
+            try ReleaseRows(ReleaseChange(whole: release)).write(in: db)
+        }
     }
 }

@@ -18,7 +18,8 @@ struct ContainerCredentialProviderTests {
             try await withHTTPClient { client async throws in
                 let provider = ContainerCredentialProvider(
                     environment: ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/abc-123"],
-                    httpClient: client, relativeBase: try #require(URL(string: server.baseURL)))
+                    httpClient: client, timeout: .seconds(30),
+                    relativeBase: try #require(URL(string: server.baseURL)))
                 let credentials = try await provider.credentials()
                 #expect(credentials.accessKeyID == "ASIACONTAINER")
                 #expect(credentials.secretAccessKey == Planted.secret)

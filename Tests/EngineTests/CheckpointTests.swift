@@ -136,7 +136,7 @@ final class DurableMemoryStore: DeploymentStore {
 final class DurableReleaseStore: ReleaseStore {
     private let inner = InMemoryReleaseStore()
     var isDurable: Bool { true }
-    func save(_ release: ReleaseRecord) async throws { try await inner.save(release) }
+    func save(_ change: ReleaseChange) async throws { try await inner.save(change) }
     func loadRelease(id: String) async throws -> ReleaseRecord? { try await inner.loadRelease(id: id) }
     func listReleases(limit: Int, offset: Int) async throws -> [ReleaseRecord] { try await inner.listReleases(limit: limit, offset: offset) }
     func unfinishedReleases() async throws -> [ReleaseRecord] { try await inner.unfinishedReleases() }

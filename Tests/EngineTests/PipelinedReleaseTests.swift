@@ -13,7 +13,7 @@ import Testing
         let sim: SimulatedCloud
         let releases: ReleaseManager
 
-        init(services n: Int) throws {
+        init(services n: Int, store: any ReleaseStore = InMemoryReleaseStore()) throws {
             var settings = SimulatorSettings()
             settings.healthCheck = 5
             settings.throttle = .aws
@@ -28,7 +28,7 @@ import Testing
                                                  RateLimiterMiddleware(limits: .aws, clock: clock)]
             let env = EngineEnvironment(cloud: MiddlewareCloud(sim.cloud, middleware: layers).cloud.coalescingServiceReads(),
                                         clock: clock, logger: logger)
-            releases = ReleaseManager(engine: DeploymentEngine(environment: env), environment: env)
+            releases = ReleaseManager(engine: DeploymentEngine(environment: env), environment: env, store: store)
         }
 
         static func entries(_ n: Int, container: (Int) -> String? = { _ in nil }) -> [ReleaseEntry] {

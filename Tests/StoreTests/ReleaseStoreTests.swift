@@ -5,7 +5,7 @@ import GRDB
 @testable import Store
 import Testing
 
-/// Releases in the store: the SQLite file (schema v3) and the in-memory store answer alike.
+/// Releases in the store: the SQLite file (schema v4) and the in-memory store answer alike.
 @Suite struct ReleaseStoreTests {
     /// A release with every part filled: a service and a scheduled-task entry, an origin, an
     /// approval and `events` events (its revision).
@@ -160,7 +160,7 @@ import Testing
              try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM approvals") ?? 0,
              try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM releases") ?? -1)
         }
-        #expect(applied == ["v1", "v2", "v3"])
+        #expect(applied == ["v1", "v2", "v3", "v4"])
         #expect(events == full.events.count)
         #expect(approvals == 2)
         #expect(releases == 0)
@@ -175,5 +175,114 @@ import Testing
         #expect(try await store.unfinishedReleases().map(\.id) == ["r1"])
         #expect(try await store.load(id: "full") == full)
         #expect(try await store.list(DeploymentFilter()).count == 3)
+    }
+
+    /// A change writes what it changed: the state, the entries it names, the new events. The
+    /// other entries stay as stored.
+    @Test(arguments: ["memory", "sqlite"])
+    func aChangeWritesItsEntriesAndNewEvents(kind: String) async throws {
+        try await Self.withStore(kind) { store in
+            let first = Self.release(id: "r1", status: .inProgress, events: 2)
+            try await store.save(first)
+            var later = first
+            later.entries[1].status = .succeeded
+            later.entries[1].newTaskDefinition = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2"
+            later.entries[0].error = "changed, but not named by the change"
+            later.status = .succeeded
+            later.error = "state"
+            later.finishedAt = Fixtures.date(9)
+            later.events.append(ReleaseEvent(releaseID: "r1", sequence: 3, at: Fixtures.date(9), type: "entry.succeeded",
+                                             entry: "web", status: .succeeded, message: "done"))
+            try await store.save(ReleaseChange(later, entries: [1], eventsFrom: 2))
+
+            var expected = later
+            expected.entries[0] = first.entries[0]
+            #expect(try await store.loadRelease(id: "r1") == expected)
+            #expect(try await store.unfinishedReleases().isEmpty)
+            // Sent again (a retry), the events are not doubled.
+            try await store.save(ReleaseChange(later, entries: [1], eventsFrom: 0))
+            #expect(try await store.loadRelease(id: "r1")?.events.map(\.sequence) == [1, 2, 3])
+        }
+    }
+
+    @Test(arguments: ["memory", "sqlite"])
+    func aChangeOfAReleaseNotStoredIsRefused(kind: String) async throws {
+        try await Self.withStore(kind) { store async throws in
+            let release = Self.release(id: "r1", status: .inProgress)
+            await #expect(throws: ReleaseNotStored.self) {
+                try await store.save(ReleaseChange(release, entries: [0], eventsFrom: 1))
+            }
+            #expect(try await store.loadRelease(id: "r1") == nil)
+            #expect(try await store.listReleases(limit: 10, offset: 0).isEmpty)
+        }
+    }
+
+    /// Purging a release deletes its entry and event rows with it.
+    @Test func purgeTakesTheEntriesAndEventsAlong() async throws {
+        let folder = Fixtures.folder()
+        defer { Fixtures.cleanUp(folder) }
+        let path = folder.appendingPathComponent("releases.sqlite").path
+        let store = try SQLiteDeploymentStore(path: path)
+        try await store.save(Self.release(id: "old", status: .succeeded, created: 0, events: 3))
+        try await store.save(Self.release(id: "kept", status: .inProgress, created: 0, events: 4))
+        #expect(try await store.purgeReleases(finishedBefore: Fixtures.date(500)) == 1)
+        let (entries, events) = try Fixtures.read(path) { db in
+            (try Row.fetchAll(db, sql: "SELECT release_id, COUNT(*) AS n FROM release_entries GROUP BY release_id"),
+             try Row.fetchAll(db, sql: "SELECT release_id, COUNT(*) AS n FROM release_events GROUP BY release_id"))
+        }
+        #expect(entries.map { "\($0["release_id"] as String)=\($0["n"] as Int)" } == ["kept=2"])
+        #expect(events.map { "\($0["release_id"] as String)=\($0["n"] as Int)" } == ["kept=4"])
+    }
+
+    /// A file at schema v3 holds each release whole in `releases.record`: v4 moves its entries
+    /// and events to rows of their own, and each release reads back as it was. A record v4
+    /// cannot read stays as it was, and reading it says which release and why.
+    @Test func v3ReleasesAreSplitIntoRows() async throws {
+        let folder = Fixtures.folder()
+        defer { Fixtures.cleanUp(folder) }
+        let path = folder.appendingPathComponent("v3.sqlite").path
+        let running = Self.release(id: "r1", status: .inProgress, created: 0, events: 3)
+        let done = Self.release(id: "r2", status: .succeeded, created: 5, events: 2)
+        do {
+            let old = try DatabaseQueue(path: path)
+            try StoreSchema.migrator.migrate(old, upTo: "v3")
+            try Fixtures.write(old) { db in
+                // The v3 writer: the whole release as the record.
+                for release in [running, done] {
+                    try db.execute(sql: """
+                        INSERT INTO releases (id, name, status, created_at, updated_at, finished_at, revision, record)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [release.id, release.request.name, release.status.rawValue, StoreCoding.column(release.createdAt),
+                                         StoreCoding.column(release.updatedAt), release.finishedAt.map(StoreCoding.column),
+                                         release.revision, try StoreCoding.encode(release)])
+                }
+                try db.execute(sql: """
+                    INSERT INTO releases (id, name, status, created_at, updated_at, finished_at, revision, record)
+                    VALUES ('broken', 'b', 'IN_PROGRESS', 9, 9, NULL, 1, '{"not": "a release"}')
+                    """)
+            }
+        }
+        let store = try SQLiteDeploymentStore(path: path)
+        #expect(try await store.loadRelease(id: "r1") == running)
+        #expect(try await store.loadRelease(id: "r2") == done)
+        let error = await #expect(throws: StoreError.self) { try await store.loadRelease(id: "broken") }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("release broken"))
+        let (applied, entries, events) = try Fixtures.read(path) { db in
+            (try StoreSchema.migrator.appliedMigrations(db),
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM release_entries") ?? 0,
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM release_events") ?? 0)
+        }
+        #expect(applied == ["v1", "v2", "v3", "v4"])
+        #expect(entries == 4)
+        #expect(events == 5)
+
+        // The upgraded release takes changes.
+        var finished = running
+        finished.status = .succeeded
+        finished.entries[1].status = .succeeded
+        finished.events.append(ReleaseEvent(releaseID: "r1", sequence: 4, at: Fixtures.date(2), type: "release.succeeded",
+                                            entry: "", status: .succeeded, message: "done"))
+        try await store.save(ReleaseChange(finished, entries: [1], eventsFrom: 3))
+        #expect(try await store.loadRelease(id: "r1") == finished)
     }
 }

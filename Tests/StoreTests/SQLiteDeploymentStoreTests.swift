@@ -53,6 +53,26 @@ import Testing
         }
     }
 
+    /// Two saves of a deployment that cross on their way (the later state arrives first) leave
+    /// the later state, in the file and in memory alike.
+    @Test func anOlderStateDoesNotReplaceANewerOne() async throws {
+        try await withStore { store, path in
+            let older = try Fixtures.fullRecord()
+            var newer = older
+            newer.status = .rolledBack
+            newer.finishedAt = Fixtures.date(90)
+            newer.events.append(Fixtures.event(older.id, older.events.count + 1, "deployment.rolled_back", at: 90, status: .rolledBack))
+            let memory = InMemoryDeploymentStore()
+            for target in [store as any DeploymentStore, memory] {
+                try await target.save(newer)
+                try await target.save(older)
+                #expect(try await target.load(id: older.id) == newer)
+                #expect(try await target.unfinished().isEmpty)
+            }
+            #expect(try count(path, "SELECT COUNT(*) FROM deployments WHERE status = 'ROLLED_BACK'") == 1)
+        }
+    }
+
     @Test func eventsAndApprovalsTablesAreFilled() async throws {
         try await withStore { store, path in
             let record = try Fixtures.fullRecord()
