@@ -76,7 +76,7 @@ let package = Package(
         .executableTarget(name: "grpc-server", dependencies: ["Server"], swiftSettings: strict),
         .executableTarget(name: "grpc-client", dependencies: ["ClientCLI"], swiftSettings: strict),
         .executableTarget(name: "bench", dependencies: [
-            "Engine", "Simulator", "CloudModel", .product(name: "Logging", package: "swift-log"),
+            "Engine", "Simulator", "CloudModel", "Store", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "CloudModelTests", dependencies: ["CloudModel"], swiftSettings: strict),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "CloudModel"], swiftSettings: strict),

@@ -96,6 +96,18 @@ public struct DeploymentEvent: Sendable, Codable, Equatable {
     public var status: DeploymentStatus
     public var progress: Int
     public var message: String
+
+    public init(deploymentID: String, sequence: Int, at: Date, type: String, stage: String, status: DeploymentStatus,
+                progress: Int, message: String) {
+        self.deploymentID = deploymentID
+        self.sequence = sequence
+        self.at = at
+        self.type = type
+        self.stage = stage
+        self.status = status
+        self.progress = progress
+        self.message = message
+    }
 }
 
 /// A deployment: the request, its plan with a cursor, the facts recorded so far, and history.

@@ -2,7 +2,8 @@ import CloudModel
 import Engine
 import GRDB
 
-/// Writes one record into the three tables, inside the caller's transaction.
+/// Writes one record into the three tables, inside the caller's transaction, and reads its
+/// events back.
 enum RecordWriter {
     /// A record older than the stored one (fewer events: each change records one) is not
     /// written over it. Two saves of one deployment can cross on their way here (the engine
@@ -53,6 +54,20 @@ enum RecordWriter {
                 record.id, event.sequence, StoreCoding.column(event.at), event.type, event.stage,
                 event.status.rawValue, event.progress, event.message,
             ])
+        }
+    }
+
+    /// The deployment's events, from the table, in order.
+    static func events(of id: String, in db: Database) throws -> [DeploymentEvent] {
+        try Row.fetchAll(db, sql: """
+            SELECT sequence, at, type, stage, status, progress, message FROM events WHERE deployment_id = ? ORDER BY sequence
+            """, arguments: [id]).map { row in
+            let status: String = row["status"]
+            guard let known = DeploymentStatus(rawValue: status) else {
+                throw StoreError.undecodableRecord(id: id, reason: "event \(row["sequence"] as Int) has an unknown status \(status)")
+            }
+            return DeploymentEvent(deploymentID: id, sequence: row["sequence"], at: StoreCoding.date(row["at"]), type: row["type"],
+                                   stage: row["stage"], status: known, progress: row["progress"], message: row["message"])
         }
     }
 

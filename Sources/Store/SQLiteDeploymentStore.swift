@@ -76,16 +76,17 @@ public final class SQLiteDeploymentStore: DeploymentStore {
 
     /// Writes the record in one transaction, after the saves made before it. The write is not
     /// cancelled with the calling task (see `OrderedWrites`).
+    /// The JSON leaves the events out: they are rows of `events`, and a record read back takes
+    /// them from there (a save costs its own events, not the whole history's).
     public func save(_ record: DeploymentRecord) async throws {
-        let json = try StoreCoding.encode(record)
+        var bare = record
+        bare.events = []
+        let json = try StoreCoding.encode(bare)
         try await writes.write { db in try RecordWriter.write(record, json: json, in: db) }
     }
 
     public func load(id: String) async throws -> DeploymentRecord? {
-        let json = try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT record FROM deployments WHERE id = ?", arguments: [id])
-        }
-        return try json.map { try StoreCoding.decode($0, id: id) }
+        try await fetchRecords(sql: "SELECT id, record FROM deployments WHERE id = ?", arguments: [id]).first
     }
 
     public func list(_ filter: DeploymentFilter, limit: Int, offset: Int) async throws -> [DeploymentRecord] {
@@ -94,15 +95,13 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         var arguments = query.arguments
         arguments += [limit, max(0, offset)]
         let sql = "SELECT id, record FROM deployments \(query.whereClause) ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
-        let rows = try await fetchRecords(sql: sql, arguments: arguments)
-        return try rows.map { try StoreCoding.decode($0.json, id: $0.id) }
+        return try await fetchRecords(sql: sql, arguments: arguments)
     }
 
     public func unfinished() async throws -> [DeploymentRecord] {
         let open = FilterQuery.statusList(DeploymentStatus.allCases.filter { !$0.isTerminal })
         let sql = "SELECT id, record FROM deployments WHERE status IN \(open) ORDER BY created_at, id"
-        let rows = try await fetchRecords(sql: sql, arguments: [])
-        return try rows.map { try StoreCoding.decode($0.json, id: $0.id) }
+        return try await fetchRecords(sql: sql, arguments: [])
     }
 
     public func purge(finishedBefore date: Date) async throws -> Int {
@@ -116,9 +115,16 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         }
     }
 
-    private func fetchRecords(sql: String, arguments: StatementArguments) async throws -> [(id: String, json: String)] {
+    /// The records of rows with columns id and record, each with its events from `events`
+    /// (a record saved before the JSON left them out has them in both: the table's are the same).
+    private func fetchRecords(sql: String, arguments: StatementArguments) async throws -> [DeploymentRecord] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in (id: row["id"], json: row["record"]) }
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                let id: String = row["id"]
+                var record = try StoreCoding.decode(row["record"], id: id)
+                record.events = try RecordWriter.events(of: id, in: db)
+                return record
+            }
         }
     }
 }

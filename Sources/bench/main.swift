@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Logging
 import Simulator
+import Store
 import Synchronization
 
 /// `make bench`: a release of N services on the simulator with the test clock and AWS's
@@ -12,7 +13,8 @@ import Synchronization
 /// ((N - 20) s + 60 s), the calls per service, the throttling errors that reached the
 /// engine, and the CPU time the orchestration used: the process's during the release, less
 /// the simulator's own (printed apart: on AWS that work is AWS's). `BENCH_SIZES=100,300`
-/// picks the sizes; `BENCH_TRACE=1` also prints the release's events.
+/// picks the sizes; `BENCH_STORE=sqlite` records in an SQLite file, as the server does (memory
+/// by default); `BENCH_TRACE=1` also prints the release's events.
 @main
 struct Bench {
     static func cpuSeconds() -> Double {
@@ -22,7 +24,7 @@ struct Bench {
             + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }
 
-    static func run(services n: Int) async throws -> String {
+    static func run(services n: Int, sqlite: Bool) async throws -> String {
         let clock = ManualClock()
         var settings = SimulatorSettings()
         // A rollout of 60 s: new tasks healthy 2 s provisioning + 3 s pending + 53 s after the
@@ -42,9 +44,13 @@ struct Bench {
                                              RateLimiterMiddleware(limits: .aws, clock: clock)]
         // DescribeServices calls merged above the rate limiter, as in the server.
         let cloud = MiddlewareCloud(sim.cloud, middleware: layers).cloud.coalescingServiceReads()
-        let env = EngineEnvironment(cloud: cloud, clock: clock, logger: logger)
+        // The server's SQLite file (BENCH_STORE=sqlite), or memory.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ecs-deploy-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = try sqlite ? SQLiteDeploymentStore(path: folder.appendingPathComponent("bench.sqlite").path) : nil
+        let env = EngineEnvironment(cloud: cloud, clock: clock, store: file ?? InMemoryDeploymentStore(), logger: logger)
         let engine = DeploymentEngine(environment: env)
-        let releases = ReleaseManager(engine: engine, environment: env)
+        let releases = ReleaseManager(engine: engine, environment: env, store: file ?? InMemoryReleaseStore())
         let start = clock.now()
         let cpu = cpuSeconds()
         let simulatorCPU = sim.cpuSeconds
@@ -60,7 +66,8 @@ struct Bench {
         }
         // Time moves only once the work that the last step woke has gone back to sleep, so the
         // simulated time measures the release, not how fast this loop spins.
-        let steps = await drive(clock, until: finished)
+        // A commit to the file (fsync) takes milliseconds of real time away from the clock.
+        let steps = await drive(clock, quiet: sqlite ? 20_000 : 2_000, until: finished)
         try await watcher.value
         // The process's CPU time less the simulator's: the simulator stands for AWS.
         let simulated = sim.cpuSeconds - simulatorCPU
@@ -87,11 +94,11 @@ struct Bench {
     }
 
     /// Moves the clock, step by step, until `finished`: each step waits until the clock's
-    /// activity has been still for 2 ms (real time; at most 2 s), then moves time to the next
+    /// activity has been still for `quiet` µs (real time; at most 2 s), then moves time to the next
     /// sleeper's deadline. It runs on a thread of its own: a task on Swift's pool that sleeps
     /// and wakes thousands of times costs more CPU than the release it drives. Returns the
     /// number of steps.
-    static func drive(_ clock: ManualClock, until finished: Flag) async -> Int {
+    static func drive(_ clock: ManualClock, quiet: UInt32, until finished: Flag) async -> Int {
         await withCheckedContinuation { (done: CheckedContinuation<Int, Never>) in
             Thread.detachNewThread {
                 var steps = 0
@@ -100,7 +107,7 @@ struct Bench {
                     let limit = ContinuousClock.now + .seconds(2)
                     var last = clock.activity
                     while ContinuousClock.now < limit {
-                        usleep(2000)
+                        usleep(quiet)
                         let current = clock.activity
                         if current == last { break }
                         last = current
@@ -116,7 +123,8 @@ struct Bench {
         let sizes = (ProcessInfo.processInfo.environment["BENCH_SIZES"] ?? "100,300,1000").split(separator: ",").compactMap { Int($0) }
         print(["services", "status", "simulated_s", "lower_bound_s", "ratio", "mutating_calls_per_service",
                "read_calls_per_service", "throttled_answers", "orchestration_cpu_s", "simulator_cpu_s"].joined(separator: "\t"))
-        for n in sizes { print(try await run(services: n)) }
+        let sqlite = ProcessInfo.processInfo.environment["BENCH_STORE"] == "sqlite"
+        for n in sizes { print(try await run(services: n, sqlite: sqlite)) }
         print("targets: ratio <= 1.02, 0 throttling errors surfaced, <= 4 mutating calls per service, orchestration cpu <= 2 s at 1000")
     }
 }
