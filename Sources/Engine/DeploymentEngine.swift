@@ -198,11 +198,17 @@ public actor DeploymentEngine {
         try await store.purge(finishedBefore: date)
     }
 
-    /// Waits until the deployment has a final status, and returns it.
+    /// Waits until the deployment has a final status, and returns it. A rollback asked just as
+    /// it ended (`rollback` of a SUCCEEDED deployment) opens it again: then this waits for the
+    /// rollback's outcome too. Returns a status that is not final only when the shutdown
+    /// checkpointed the deployment (it is no longer run here) or the caller was cancelled.
     public func waitUntilFinished(id: String) async throws -> DeploymentRecord {
-        // Woken once, when the deployment ends, not by each of its events.
-        for await _ in try await subscribe(id, events: false) {}
-        return try await status(id: id)
+        while true {
+            // Woken once, when the deployment ends, not by each of its events.
+            for await _ in try await subscribe(id, events: false) {}
+            let record = try await status(id: id)
+            if record.status.isTerminal || active[id] == nil || Task.isCancelled { return record }
+        }
     }
 
     /// Stops accepting work, lets running deployments finish until `timeout` (wall time),
