@@ -51,17 +51,18 @@ public struct ReleaseChange: Sendable {
 
     /// The whole release.
     public init(whole release: ReleaseRecord) {
-        self.init(release, entries: release.entries.indices, eventsFrom: 0, whole: true)
+        self.init(release, entries: release.entries.indices, eventsFrom: 0)
+        isWhole = true
     }
 
     /// The entries at `indices` and the events from the `eventsFrom`-th on.
-    public init(_ release: ReleaseRecord, entries indices: some Sequence<Int>, eventsFrom: Int, whole: Bool = false) {
+    public init(_ release: ReleaseRecord, entries indices: some Sequence<Int>, eventsFrom: Int) {
         var bare = release
         bare.entries = []
         bare.events = []
         self.release = bare
         self.revision = release.revision
-        self.isWhole = whole
+        self.isWhole = false
         self.entries = indices.filter { release.entries.indices.contains($0) }.sorted().map { ($0, release.entries[$0]) }
         self.events = Array(release.events[min(max(0, eventsFrom), release.events.count)...])
     }
@@ -117,8 +118,13 @@ public final class InMemoryReleaseStore: ReleaseStore {
                 var record = change.release
                 record.entries = change.entries.map(\.state)
                 record.events = change.events
-                let order = s.records[id]?.order ?? s.saves + 1
-                s.saves = max(s.saves, order)
+                let order: Int
+                if let stored = s.records[id] {
+                    order = stored.order
+                } else {
+                    s.saves += 1
+                    order = s.saves
+                }
                 s.records[id] = Stored(record: record, order: order)
             } else {
                 guard s.records[id] != nil else { throw ReleaseNotStored(id: id) }
