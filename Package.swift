@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
     ],
     targets: [
         .target(name: "DeployAPI", dependencies: [
@@ -45,6 +46,12 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        .target(name: "Access", dependencies: [
+            "CloudModel",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
+            .product(name: "Yams", package: "Yams"),
+        ], swiftSettings: strict),
         .target(name: "Engine", dependencies: ["CloudModel", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(name: "GitOps", dependencies: [
             "Engine", "CloudModel", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
@@ -56,7 +63,9 @@ let package = Package(
             "Engine", "CloudModel", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .target(name: "Server", dependencies: [
-            "DeployAPI", "CloudModel", "Simulator", "Engine", "AWSAuth", "AWSCloud", "Store", "Audit", "GitOps",
+            "DeployAPI", "CloudModel", "Simulator", "Engine", "AWSAuth", "AWSCloud", "Store", "Audit", "GitOps", "Access",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "X509", package: "swift-certificates"),
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -104,9 +113,14 @@ let package = Package(
         .testTarget(name: "GitOpsTests", dependencies: [
             "GitOps", "Engine", "CloudModel", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        .target(name: "AuthTestSupport", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
+        ], path: "Tests/AuthTestSupport", swiftSettings: strict),
+        .testTarget(name: "AccessTests", dependencies: ["Access", "CloudModel", "AuthTestSupport"], swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Simulator", "CloudModel"], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: [
             "Server", "ClientCLI", "DeployAPI", "Simulator", "CloudModel", "Engine", "AWSCloud", "AWSAuth", "MotoHarness", "Store", "Audit",
+            "Access", "AuthTestSupport",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         ], swiftSettings: strict),

@@ -20,7 +20,16 @@ enum AuditEntries {
         metadata["task_definition"] = record.facts.newTaskDefinition ?? family(of: request.taskDefinition)
         metadata["previous_task_definition"] = record.facts.previousTaskDefinition
         var user = request.requestedBy
-        if event.type == "approval.approved" || event.type == "approval.rejected", let approval = record.approval {
+        if event.type.hasPrefix("rollback."), let by = record.rollbackRequestedBy, !by.isEmpty {
+            user = by
+        }
+        if event.type == "approval.recorded" || event.type == "approval.approved", let last = record.approvals?.last {
+            user = last.approver
+            metadata["approved"] = "true"
+            metadata["approvers"] = record.approvals?.map(\.approver).joined(separator: ", ")
+            metadata["reason"] = nonEmpty(last.reason)
+            metadata["requested_by"] = nonEmpty(request.requestedBy)
+        } else if event.type == "approval.approved" || event.type == "approval.rejected", let approval = record.approval {
             user = approval.approver
             metadata["approved"] = String(approval.approved)
             metadata["reason"] = nonEmpty(approval.reason)

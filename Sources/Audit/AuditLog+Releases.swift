@@ -27,6 +27,7 @@ enum ReleaseAuditEntries {
         switch type {
         case "approval.requested": return "release.approval_requested"
         case "approval.approved": return "release.approved"
+        case "approval.recorded": return "release.approval_recorded"
         case "rollback.requested": return "release.rollback_requested"
         case "approval.rejected", "entry.registered", "entry.resumed": return nil
         default:
@@ -67,7 +68,16 @@ enum ReleaseAuditEntries {
         } else {
             metadata["entries"] = release.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         }
-        if type == "release.approved" || type == "release.rejected", let approval = release.approval {
+        if type == "rollback.requested" || type == "release.rollback_requested", let by = release.rollbackRequestedBy {
+            user = by
+        }
+        if type == "release.approval_recorded" || type == "release.approved", let last = release.approvals?.last {
+            user = last.approver
+            metadata["approved"] = "true"
+            metadata["approvers"] = release.approvals?.map(\.approver).joined(separator: ", ")
+            metadata["reason"] = nonEmpty(last.reason)
+            metadata["requested_by"] = nonEmpty(request.requestedBy)
+        } else if type == "release.approved" || type == "release.rejected", let approval = release.approval {
             user = approval.approver
             metadata["approved"] = String(approval.approved)
             metadata["reason"] = nonEmpty(approval.reason)

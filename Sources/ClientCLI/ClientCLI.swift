@@ -25,9 +25,12 @@ public enum ClientCLI {
         }
         do {
             let target = try ServerTarget(options.server)
-            let security = try target.security(tls: options.tls || !options.ca.isEmpty, ca: options.ca)
+            let security = try target.security(tls: options.tls || !options.ca.isEmpty || !options.cert.isEmpty, ca: options.ca,
+                                               cert: options.cert, key: options.key)
             let transport = try HTTP2ClientTransport.Posix(target: target.resolvable, transportSecurity: security)
-            return try await withGRPCClient(transport: transport) { client in
+            let token = try BearerToken.resolve(flag: options.token, file: options.tokenFile,
+                                                environment: ProcessInfo.processInfo.environment)
+            return try await withGRPCClient(transport: transport, interceptors: token.map { [BearerToken(token: $0)] } ?? []) { client in
                 let commands = Commands(api: Deployment_V1_DeploymentService.Client(wrapping: client), options: options,
                                         output: output)
                 return try await commands.run(action)
@@ -109,13 +112,46 @@ struct ServerTarget {
         return .dns(host: host, port: port)
     }
 
-    func security(tls: Bool, ca: String) throws -> HTTP2ClientTransport.Posix.TransportSecurity {
+    func security(tls: Bool, ca: String, cert: String = "", key: String = "") throws -> HTTP2ClientTransport.Posix.TransportSecurity {
         guard tls else { return .plaintext }
-        if !ca.isEmpty, !FileManager.default.isReadableFile(atPath: ca) {
-            throw UsageError("-ca: cannot read \(ca)")
+        for (flag, path) in [("-ca", ca), ("-cert", cert), ("-key", key)] where !path.isEmpty && !FileManager.default.isReadableFile(atPath: path) {
+            throw UsageError("\(flag): cannot read \(path)")
         }
-        return .tls { config in
+        guard cert.isEmpty == key.isEmpty else { throw UsageError("-cert and -key go together") }
+        guard !cert.isEmpty else {
+            return .tls { config in
+                if !ca.isEmpty { config.trustRoots = .certificates([.file(path: ca, format: .pem)]) }
+            }
+        }
+        return .mTLS(certificateChain: [.file(path: cert, format: .pem)], privateKey: .file(path: key, format: .pem)) { config in
             if !ca.isEmpty { config.trustRoots = .certificates([.file(path: ca, format: .pem)]) }
         }
+    }
+}
+
+/// The token the client presents (`authorization: Bearer ...` on every call): `-token`, else
+/// `-token-file`, else `$ECS_DEPLOY_TOKEN`.
+struct BearerToken: ClientInterceptor {
+    let token: String
+
+    static func resolve(flag: String, file: String, environment: [String: String]) throws -> String? {
+        if !flag.isEmpty { return flag }
+        if !file.isEmpty {
+            guard let data = FileManager.default.contents(atPath: file) else { throw UsageError("-token-file: cannot read \(file)") }
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !text.isEmpty else { throw UsageError("-token-file: \(file) is empty") }
+            return text
+        }
+        if let env = environment["ECS_DEPLOY_TOKEN"], !env.isEmpty { return env }
+        return nil
+    }
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingClientRequest<Input>, context: ClientContext,
+        next: (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
+    ) async throws -> StreamingClientResponse<Output> {
+        var request = request
+        request.metadata.replaceOrAddString("Bearer \(token)", forKey: "authorization")
+        return try await next(request, context)
     }
 }

@@ -62,6 +62,18 @@ struct ClientOptions: ParsableArguments {
     @Option(name: name("ca"), help: "PEM file of the CA that signed the server's certificate (implies -tls).")
     var ca = ""
 
+    @Option(name: name("token"), help: "API token or OIDC token to present (default: $ECS_DEPLOY_TOKEN).")
+    var token = ""
+
+    @Option(name: name("token-file"), help: "File holding the token (for tokens that must not show in the process list).")
+    var tokenFile = ""
+
+    @Option(name: name("cert"), help: "PEM client certificate, for a server that requires mTLS (implies -tls; needs -key).")
+    var cert = ""
+
+    @Option(name: name("key"), help: "PEM private key of -cert.")
+    var key = ""
+
     @Option(name: name("timeout"), help: "Seconds to wait for the server to answer a call.")
     var timeout = 30.0
 }

@@ -106,7 +106,9 @@ public actor DeploymentEngine {
                     : EngineError(.unavailable, "the server is shutting down; try again later")
             }
             intents[id] = .rollback(why)
-            let updated = await mutate(id, status: .rollingBack, event: "rollback.requested", message: why) { _ in }
+            let updated = await mutate(id, status: .rollingBack, event: "rollback.requested", message: why) {
+                $0.rollbackRequestedBy = requestedBy
+            }
             tasks[id]?.cancel()
             return updated
         case .rollingBack:
@@ -126,42 +128,55 @@ public actor DeploymentEngine {
             }
             locks[key] = id
             active[id] = record
-            let updated = await mutate(id, status: .rollingBack, event: "rollback.requested", message: why) { _ in }
+            let updated = await mutate(id, status: .rollingBack, event: "rollback.requested", message: why) {
+                $0.rollbackRequestedBy = requestedBy
+            }
             launch(id) { engine in await engine.runRollback(id, reason: why) }
             return updated
         }
     }
 
-    public func approve(id: String, approver: String, reason: String) async throws -> DeploymentRecord {
-        try await decide(id: id, approved: true, approver: approver, reason: reason)
-    }
-
-    public func reject(id: String, approver: String, reason: String) async throws -> DeploymentRecord {
-        try await decide(id: id, approved: false, approver: approver, reason: reason)
-    }
-
-    private func decide(id: String, approved: Bool, approver: String, reason: String) async throws -> DeploymentRecord {
-        let record = try await status(id: id)
-        guard record.status == .pendingApproval, active[id] != nil else {
-            throw EngineError(.failedPrecondition, "deployment \(id) is not waiting for approval (status \(record.status.rawValue))")
-        }
+    /// Records `approver`'s approval; the deployment starts once `required` distinct approvers
+    /// (never its requester) have approved it.
+    public func approve(id: String, approver: String, reason: String, required: Int = 1) async throws -> DeploymentRecord {
+        let record = try await pendingDecision(id)
         // An approval starts a run that this process would not finish; with a durable store the
         // deployment still waits for it after the restart.
-        if approved, !accepting { throw EngineError(.unavailable, "the server is shutting down; try again later") }
-        let decision = try ApprovalRecord.decision(approved: approved, approver: approver, reason: reason, at: clock.now())
+        if !accepting { throw EngineError(.unavailable, "the server is shutting down; try again later") }
+        let tally = try ApprovalRecord.tally(record.approvals ?? [], adding: approver, reason: reason, at: clock.now(),
+                                             required: required, requester: record.request.requestedBy,
+                                             subject: "deployment \(id)")
+        guard tally.complete else {
+            return await mutate(id, event: "approval.recorded", message: tally.message) { $0.approvals = tally.approvals }
+        }
+        approvalTimers.removeValue(forKey: id)?.cancel()
+        let updated = await mutate(id, status: .pending, event: "approval.approved", message: tally.message) {
+            $0.approvals = tally.approvals
+            $0.approval = ApprovalRecord.combined(tally.approvals)
+        }
+        launch(id) { engine in await engine.drive(id) }
+        return updated
+    }
+
+    /// Rejects the deployment: one approver's rejection ends it.
+    public func reject(id: String, approver: String, reason: String) async throws -> DeploymentRecord {
+        let record = try await pendingDecision(id)
+        let decision = try ApprovalRecord.decision(approved: false, approver: approver, reason: reason, at: clock.now())
         approvalTimers.removeValue(forKey: id)?.cancel()
         let because = reason.isEmpty ? "" : ": \(reason)"
-        if approved {
-            let updated = await mutate(id, status: .pending, event: "approval.approved",
-                                       message: "approved by \(approver)\(because)") { $0.approval = decision }
-            launch(id) { engine in await engine.drive(id) }
-            return updated
-        }
         await mutate(id, event: "approval.rejected", message: "rejected by \(approver)\(because)") { $0.approval = decision }
         let last = active[id] ?? record
         await finish(id, status: .rejected, event: "deployment.rejected", error: "rejected by \(approver)\(because)",
                      message: "nothing was changed")
         return (try? await store.load(id: id)) ?? last
+    }
+
+    private func pendingDecision(_ id: String) async throws -> DeploymentRecord {
+        let record = try await status(id: id)
+        guard record.status == .pendingApproval, active[id] != nil else {
+            throw EngineError(.failedPrecondition, "deployment \(id) is not waiting for approval (status \(record.status.rawValue))")
+        }
+        return record
     }
 
     func armApprovalTimer(_ id: String, after delay: Duration, timeout: Duration) {

@@ -83,6 +83,34 @@ public struct ApprovalRecord: Sendable, Codable, Equatable {
         }
         return ApprovalRecord(approved: approved, approver: approver, reason: reason, at: at)
     }
+
+    /// Adds `approver`'s approval to `approvals` (the ones given so far toward `required`
+    /// distinct approvers). The requester never approves their own change (four eyes), and
+    /// nobody approves twice. Answers the approvals, whether they are enough, and a message.
+    static func tally(_ approvals: [ApprovalRecord], adding approver: String, reason: String, at: Date, required: Int,
+                      requester: String, subject: String) throws -> (approvals: [ApprovalRecord], complete: Bool, message: String) {
+        let decision = try decision(approved: true, approver: approver, reason: reason, at: at)
+        if !requester.isEmpty, approver == requester {
+            throw EngineError(.permissionDenied, field: "approver",
+                              "\(approver) requested \(subject) and cannot approve it; another approver must")
+        }
+        if approvals.contains(where: { $0.approver == approver }) {
+            throw EngineError(.failedPrecondition, field: "approver", "\(approver) already approved \(subject); "
+                + "\(max(1, required - approvals.count)) more approver(s) needed")
+        }
+        let all = approvals + [decision]
+        let because = reason.isEmpty ? "" : ": \(reason)"
+        let count = required > 1 ? " (\(all.count) of \(required))" : ""
+        let missing = required - all.count
+        let more = missing > 0 ? "; \(missing) more approver(s) needed" : ""
+        return (all, missing <= 0, "approved by \(approver)\(count)\(because)\(more)")
+    }
+
+    /// The final decision of several approvals: every approver, the last time and reason.
+    static func combined(_ approvals: [ApprovalRecord]) -> ApprovalRecord? {
+        guard let last = approvals.last else { return nil }
+        return ApprovalRecord(approved: true, approver: approvals.map(\.approver).joined(separator: ", "), reason: last.reason, at: last.at)
+    }
 }
 
 public struct DeploymentEvent: Sendable, Codable, Equatable {
@@ -124,6 +152,10 @@ public struct DeploymentRecord: Sendable, Codable, Equatable {
     public var updatedAt: Date
     public var finishedAt: Date?
     public var approval: ApprovalRecord?
+    /// The approvals given so far, when more than one approver is needed (or one was given).
+    public var approvals: [ApprovalRecord]?
+    /// Who asked for the rollback, when one was asked.
+    public var rollbackRequestedBy: String?
     public var events: [DeploymentEvent]
 
     public init(request: DeploymentRequest, settings: DeploymentSettings, plan: [Stage], at: Date) {

@@ -1,3 +1,4 @@
+import CloudModel
 import Foundation
 
 /// Where a hook runs in a deployment.
@@ -46,7 +47,9 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
     public var canaryTargetGroup: String?
     /// Refuse to start when the service drifted from its last deployment (`fail_on_drift`).
     public var failOnDrift = false
-    /// Hooks by point: an http(s) URL (POST of a JSON payload) or `exec:COMMAND`.
+    /// Hooks by point: the name of a hook defined in the server's config
+    /// (`strategy.hooks.definitions`), or (from the server's config only) an http(s) URL (POST
+    /// of a JSON payload) or `exec:COMMAND`.
     public var hooks: [HookPoint: String] = [:]
     public var hookTimeout: Duration = .seconds(30)
 
@@ -141,8 +144,12 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
     }
 
     static func url(_ f: String, _ v: String) throws -> String {
-        guard let u = URL(string: v), ["http", "https"].contains(u.scheme ?? ""), u.host != nil else {
-            throw EngineError.invalid(f, "'\(v)' is not an http(s) URL")
+        let shown = CredentialRedaction.redact(String(v.prefix(256)))
+        guard let u = URLComponents(string: v), ["http", "https"].contains(u.scheme ?? ""), let host = u.host, !host.isEmpty else {
+            throw EngineError.invalid(f, "'\(shown)' is not an http(s) URL")
+        }
+        if let port = u.port, !(1...65535).contains(port) {
+            throw EngineError.invalid(f, "'\(shown)': port \(port) is not in 1...65535")
         }
         return v
     }
@@ -152,7 +159,19 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
         return v
     }
 
+    /// A hook's name (`smoke`) or target (`exec:...`, an http(s) URL).
     static func hook(_ f: String, _ v: String) throws -> String {
+        isHookName(v) ? v : try hookTarget(f, v)
+    }
+
+    /// A name of `strategy.hooks.definitions`: 1 to 64 letters, digits, `-`, `_`, `.`.
+    public static func isHookName(_ v: String) -> Bool {
+        !v.isEmpty && v.count <= 64
+            && v.unicodeScalars.allSatisfy { ($0.isASCII && CharacterSet.alphanumerics.contains($0)) || "-_.".unicodeScalars.contains($0) }
+    }
+
+    /// `exec:COMMAND` or an http(s) URL.
+    public static func hookTarget(_ f: String, _ v: String) throws -> String {
         if v.hasPrefix("exec:") {
             guard v.count > 5 else { throw EngineError.invalid(f, "exec: needs a command") }
             return v

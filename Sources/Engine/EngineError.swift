@@ -3,7 +3,7 @@ import Foundation
 /// Errors the engine answers requests with. The server maps each kind to a gRPC status.
 public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable {
-        case invalidArgument, notFound, alreadyExists, failedPrecondition, unavailable, unimplemented
+        case invalidArgument, notFound, alreadyExists, failedPrecondition, unavailable, unimplemented, permissionDenied
     }
 
     public var kind: Kind

@@ -128,34 +128,43 @@ public actor ReleaseManager {
         try await store.listReleases(limit: limit, offset: offset).map { releases[$0.id] ?? $0 }
     }
 
-    public func approve(id: String, approver: String, reason: String) async throws -> ReleaseRecord {
-        try await decide(id: id, approved: true, approver: approver, reason: reason)
+    /// Records `approver`'s approval; the release starts once `required` distinct approvers
+    /// (never its requester) have approved it.
+    public func approve(id: String, approver: String, reason: String, required: Int = 1) async throws -> ReleaseRecord {
+        let record = try await pendingDecision(id)
+        // An approval starts work that this process would not finish; a stored release still
+        // waits for it after the restart.
+        if !accepting { throw Self.shuttingDown }
+        let tally = try ApprovalRecord.tally(record.approvals ?? [], adding: approver, reason: reason, at: clock.now(),
+                                             required: required, requester: record.request.requestedBy,
+                                             subject: "release \(id)")
+        guard tally.complete else {
+            return await mutate(id, event: "approval.recorded", message: tally.message) { $0.approvals = tally.approvals }
+        }
+        let updated = await mutate(id, status: .pending, event: "approval.approved", message: tally.message) {
+            $0.approvals = tally.approvals
+            $0.approval = ApprovalRecord.combined(tally.approvals)
+        }
+        launch(id)
+        return updated
     }
 
+    /// Rejects the release: one approver's rejection ends it.
     public func reject(id: String, approver: String, reason: String) async throws -> ReleaseRecord {
-        try await decide(id: id, approved: false, approver: approver, reason: reason)
+        let record = try await pendingDecision(id)
+        let decision = try ApprovalRecord.decision(approved: false, approver: approver, reason: reason, at: clock.now())
+        let because = reason.isEmpty ? "" : ": \(reason)"
+        await mutate(id, event: "approval.rejected", message: "rejected by \(approver)\(because)") { $0.approval = decision }
+        await finish(id, status: .rejected, event: "release.rejected", error: "rejected by \(approver)\(because)", message: "nothing was changed")
+        return releases[id] ?? record
     }
 
-    private func decide(id: String, approved: Bool, approver: String, reason: String) async throws -> ReleaseRecord {
+    private func pendingDecision(_ id: String) async throws -> ReleaseRecord {
         let record = try await current(id)
         guard record.status == .pendingApproval, releases[id] != nil else {
             throw EngineError(.failedPrecondition, "release \(id) is not waiting for approval (status \(record.status.rawValue))")
         }
-        // An approval starts work that this process would not finish; a stored release still
-        // waits for it after the restart.
-        if approved, !accepting { throw Self.shuttingDown }
-        let decision = try ApprovalRecord.decision(approved: approved, approver: approver, reason: reason, at: clock.now())
-        let because = reason.isEmpty ? "" : ": \(reason)"
-        if approved {
-            let updated = await mutate(id, status: .pending, event: "approval.approved", message: "approved by \(approver)\(because)") {
-                $0.approval = decision
-            }
-            launch(id)
-            return updated
-        }
-        await mutate(id, event: "approval.rejected", message: "rejected by \(approver)\(because)") { $0.approval = decision }
-        await finish(id, status: .rejected, event: "release.rejected", error: "rejected by \(approver)\(because)", message: "nothing was changed")
-        return releases[id] ?? record
+        return record
     }
 
     /// Rolls back every entry a finished release changed (or, while it runs, stops it and
@@ -176,10 +185,16 @@ public actor ReleaseManager {
                 throw EngineError(.failedPrecondition, "release \(id) is not running in this server; it resumes at the next start")
             }
             stopping.insert(id)
-            return await mutate(id, event: "rollback.requested", message: why) { $0.error = why }
+            return await mutate(id, event: "rollback.requested", message: why) {
+                $0.error = why
+                $0.rollbackRequestedBy = requestedBy
+            }
         case .succeeded, .failed, .interrupted:
             if releases[id] == nil { adopt(record, stored: true) }
-            let updated = await mutate(id, status: .rollingBack, event: "rollback.requested", message: why) { $0.error = why }
+            let updated = await mutate(id, status: .rollingBack, event: "rollback.requested", message: why) {
+                $0.error = why
+                $0.rollbackRequestedBy = requestedBy
+            }
             tasks[id] = Task { await self.rollBackEntries(id, reason: why) }
             return updated
         }

@@ -55,6 +55,10 @@ public struct ReleaseRecord: Sendable, Codable, Equatable {
     public var entries: [EntryState]
     public var error: String
     public var approval: ApprovalRecord?
+    /// The approvals given so far, when more than one approver is needed (or one was given).
+    public var approvals: [ApprovalRecord]?
+    /// Who asked for the rollback, when one was asked.
+    public var rollbackRequestedBy: String?
     public var createdAt: Date
     public var updatedAt: Date
     public var finishedAt: Date?

@@ -1,3 +1,4 @@
+import CloudModel
 import Foundation
 
 /// A failure of the git source: git missing, a git command failing or timing out, a bad
@@ -36,25 +37,5 @@ public struct GitError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         stderr.isEmpty ? message : "\(message): \(stderr)"
-    }
-}
-
-/// Removes user names, passwords and tokens from URLs in text (`https://user:token@host/x`
-/// becomes `https://***@host/x`).
-public enum CredentialRedaction {
-    public static func redact(_ text: String) -> String {
-        guard text.contains("@"), text.contains("://") else { return text }
-        var out = ""
-        var rest = Substring(text)
-        while let scheme = rest.range(of: "://") {
-            out += rest[..<scheme.upperBound]
-            rest = rest[scheme.upperBound...]
-            let end = rest.firstIndex { "/@'\"".contains($0) || $0.isWhitespace } ?? rest.endIndex
-            if end < rest.endIndex, rest[end] == "@" {
-                out += "***"
-                rest = rest[end...]
-            }
-        }
-        return out + rest
     }
 }

@@ -1,3 +1,4 @@
+import CloudModel
 import Foundation
 
 /// Where the manifest lives and how the git source works.

@@ -92,4 +92,36 @@ struct ConfigObject {
         return d
     }
 
+    /// A string or a list of strings.
+    func strings(_ k: String) throws -> [String]? {
+        guard let v = fields[k], !(v is NSNull) else { return nil }
+        if let list = v as? [Any] {
+            return try list.map {
+                guard !($0 is [Any]), !($0 is [String: Any]) else { throw fail(k, "must be a list of strings") }
+                return "\($0)"
+            }
+        }
+        if v is [String: Any] { throw fail(k, "must be a string or a list of strings") }
+        return ["\(v)"]
+    }
+
+    /// A list of mappings.
+    func objects(_ k: String) throws -> [ConfigObject]? {
+        guard let v = fields[k], !(v is NSNull) else { return nil }
+        guard let list = v as? [Any] else { throw fail(k, "must be a list") }
+        return try list.enumerated().map { i, item in
+            try ConfigNode(value: item, path: "\(key(k))[\(i)]", source: source).object()
+        }
+    }
+
+    /// A mapping of names to strings.
+    func stringMap(_ k: String) throws -> [String: String]? {
+        guard let object = try objectIfPresent(k) else { return nil }
+        var out: [String: String] = [:]
+        for name in object.fields.keys.sorted() {
+            guard let value = try object.string(name) else { throw object.fail(name, "must be a string") }
+            out[name] = value
+        }
+        return out
+    }
 }

@@ -1,3 +1,4 @@
+import Access
 import DeployAPI
 import Engine
 import Foundation
@@ -10,6 +11,7 @@ struct DeploymentAPIService: Deployment_V1_DeploymentService.SimpleServiceProtoc
     let releases: ReleaseManager
     let metrics: ServerMetrics
     let maxRequestBytes: Int
+    let access: AccessControl
 
     func handle<T>(_ body: () async throws -> T) async throws -> T {
         do {
@@ -28,9 +30,16 @@ struct DeploymentAPIService: Deployment_V1_DeploymentService.SimpleServiceProtoc
                 throw RPCError(code: .resourceExhausted,
                                message: "request is \(size) bytes; the limit is \(maxRequestBytes) (server.max_request_bytes)")
             }
+            let caller = Self.caller(context)
+            guard !request.cluster.trimmingCharacters(in: .whitespaces).isEmpty else { throw EngineError.invalid("cluster", "is required") }
+            guard !request.service.trimmingCharacters(in: .whitespaces).isEmpty else { throw EngineError.invalid("service", "is required") }
+            let scope = AccessPolicy.scope(cluster: request.cluster, service: request.service)
+            let principal = try access.require(caller, .deploy, scopes: [scope])
+            try access.checkSettings(request.config, field: "config", principal: principal, scope: scope, method: caller.method)
             let validated = try DeploymentRequest.validated(
                 id: request.deploymentID, cluster: request.cluster, service: request.service, strategy: request.strategy,
-                taskDefinition: request.taskDefinition, config: request.config, requestedBy: request.requestedBy)
+                taskDefinition: request.taskDefinition, config: request.config,
+                requestedBy: access.identity(principal, given: request.requestedBy))
             let (record, existing) = try await engine.submit(validated)
             var response = Deployment_V1_DeployResponse()
             response.deployment = ProtoMapping.deployment(record)
@@ -39,28 +48,47 @@ struct DeploymentAPIService: Deployment_V1_DeploymentService.SimpleServiceProtoc
         }
     }
 
+    /// The deployment `id` names, once the caller is allowed `permission` on its service.
+    func authorized(_ id: String, _ permission: Permission, _ context: ServerContext) async throws -> (DeploymentRecord, Principal) {
+        let record = try await engine.status(id: try Self.id(id))
+        let principal = try access.require(Self.caller(context), permission, scopes: [Self.scope(of: record)])
+        return (record, principal)
+    }
+
+    static func scope(of record: DeploymentRecord) -> String {
+        AccessPolicy.scope(cluster: record.request.cluster, service: record.request.service)
+    }
+
+    static func caller(_ context: ServerContext) -> ServerContextView {
+        ServerContextView(principal: context.principal, method: context.descriptor.method)
+    }
+
     func getStatus(request: Deployment_V1_GetStatusRequest, context: ServerContext) async throws -> Deployment_V1_Deployment {
-        try await handle { ProtoMapping.deployment(try await engine.status(id: try Self.id(request.deploymentID))) }
+        try await handle { ProtoMapping.deployment(try await authorized(request.deploymentID, .view, context).0) }
     }
 
     func rollback(request: Deployment_V1_RollbackRequest, context: ServerContext) async throws -> Deployment_V1_Deployment {
         try await handle {
-            ProtoMapping.deployment(try await engine.rollback(id: try Self.id(request.deploymentID),
-                                                              requestedBy: request.requestedBy, reason: request.reason))
+            let (record, principal) = try await authorized(request.deploymentID, .rollback, context)
+            return ProtoMapping.deployment(try await engine.rollback(id: record.id, requestedBy: access.identity(principal, given: request.requestedBy),
+                                                                     reason: request.reason))
         }
     }
 
     func approve(request: Deployment_V1_ApprovalRequest, context: ServerContext) async throws -> Deployment_V1_Deployment {
         try await handle {
-            ProtoMapping.deployment(try await engine.approve(id: try Self.id(request.deploymentID), approver: request.approver,
-                                                             reason: request.reason))
+            let (record, principal) = try await authorized(request.deploymentID, .approve, context)
+            let required = access.policy.requiredApprovals(for: [Self.scope(of: record)])
+            return ProtoMapping.deployment(try await engine.approve(id: record.id, approver: access.identity(principal, given: request.approver),
+                                                                    reason: request.reason, required: required))
         }
     }
 
     func reject(request: Deployment_V1_ApprovalRequest, context: ServerContext) async throws -> Deployment_V1_Deployment {
         try await handle {
-            ProtoMapping.deployment(try await engine.reject(id: try Self.id(request.deploymentID), approver: request.approver,
-                                                            reason: request.reason))
+            let (record, principal) = try await authorized(request.deploymentID, .approve, context)
+            return ProtoMapping.deployment(try await engine.reject(id: record.id, approver: access.identity(principal, given: request.approver),
+                                                                   reason: request.reason))
         }
     }
 
@@ -73,8 +101,11 @@ struct DeploymentAPIService: Deployment_V1_DeploymentService.SimpleServiceProtoc
                                           since: request.hasCreatedAfter ? request.createdAfter.date : nil,
                                           until: request.hasCreatedBefore ? request.createdBefore.date : nil)
             let (records, next) = try await engine.list(filter, pageSize: Int(request.pageSize), pageToken: request.pageToken)
+            let principal = context.principal
             var response = Deployment_V1_ListDeploymentsResponse()
-            response.deployments = records.map(ProtoMapping.deployment)
+            // Only what the caller may see; a page may so hold fewer than asked.
+            response.deployments = records.filter { access.policy.allows(principal, .view, in: Self.scope(of: $0)) }
+                .map(ProtoMapping.deployment)
             response.nextPageToken = next
             return response
         }
@@ -82,7 +113,9 @@ struct DeploymentAPIService: Deployment_V1_DeploymentService.SimpleServiceProtoc
 
     func watchDeployment(request: Deployment_V1_WatchRequest, response: RPCWriter<Deployment_V1_DeploymentEvent>,
                          context: ServerContext) async throws {
-        let stream = try await handle { try await engine.watch(id: try Self.id(request.deploymentID)) }
+        let stream = try await handle {
+            try await engine.watch(id: try await authorized(request.deploymentID, .view, context).0.id)
+        }
         for await event in stream {
             try await response.write(ProtoMapping.event(event))
         }
@@ -92,6 +125,7 @@ struct DeploymentAPIService: Deployment_V1_DeploymentService.SimpleServiceProtoc
         try await handle {
             guard !request.cluster.isEmpty else { throw EngineError.invalid("cluster", "is required") }
             guard !request.service.isEmpty else { throw EngineError.invalid("service", "is required") }
+            try access.require(Self.caller(context), .view, scopes: [AccessPolicy.scope(cluster: request.cluster, service: request.service)])
             let report = try await engine.drift(cluster: request.cluster, service: request.service)
             var out = Deployment_V1_DriftReport()
             out.cluster = report.cluster

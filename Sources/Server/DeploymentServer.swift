@@ -1,3 +1,5 @@
+import Access
+import Audit
 import CloudModel
 import DeployAPI
 import Engine
@@ -25,6 +27,8 @@ public final class DeploymentServer: Sendable {
     private let http: HTTPEndpoint
     private let group: Mutex<ServiceGroup?> = Mutex(nil)
     private let stopping = StopFlag()
+    /// API tokens, read again on `reloadCredentials()` (SIGHUP) and when the file changes.
+    let tokens: TokenStore?
 
     /// - Parameters:
     ///   - cloud: the cloud to deploy to (the simulator in mock mode), without retries or pacing:
@@ -35,10 +39,12 @@ public final class DeploymentServer: Sendable {
     ///   - releaseStore: where release records live (the same SQLite file in the server).
     ///   - observers: more observers of every deployment event (the audit log).
     ///   - releaseObservers: more observers of every release event (the audit log).
+    ///   - audit: where refused calls and policy overrides are written (the audit log).
     public init(config: ServerConfig, cloud: Cloud, clock: any DeployClock, logger: Logger,
                 preflight: (any DeploymentPreflight)? = nil, store: any DeploymentStore = InMemoryDeploymentStore(),
                 releaseStore: any ReleaseStore = InMemoryReleaseStore(),
-                observers: [any DeploymentObserver] = [], releaseObservers: [any ReleaseObserver] = []) throws {
+                observers: [any DeploymentObserver] = [], releaseObservers: [any ReleaseObserver] = [],
+                audit: AuditLog? = nil) throws {
         self.clock = clock
         self.config = config
         self.logger = logger
@@ -48,7 +54,7 @@ public final class DeploymentServer: Sendable {
             logger.notice("retrying \(event.call) (retry \(event.retry), after \(GoDuration.format(event.delay))): \(event.error)")
         })
         let layers: [any CloudMiddleware] = [retry, RateLimiterMiddleware(limits: config.rateLimits, clock: clock), MetricsMiddleware(metrics: metrics)]
-        let network = NetworkHooks(client: .shared)
+        let network = NetworkHooks(client: .shared, definitions: config.hookDefinitions)
         // DescribeServices calls merged above the rate limiter: one token serves up to 10 services.
         let layered = MiddlewareCloud(cloud, middleware: layers).cloud.coalescingServiceReads()
         let environment = EngineEnvironment(cloud: layered, clock: clock, store: store, hooks: network,
@@ -57,11 +63,35 @@ public final class DeploymentServer: Sendable {
         self.engine = DeploymentEngine(environment: environment, defaults: config.deployment)
         self.releases = ReleaseManager(engine: engine, environment: environment, store: releaseStore,
                                        observers: [ReleaseMetricsObserver(metrics: metrics)] + releaseObservers)
+        let allowsAnonymous = try Self.anonymousAllowed(config, logger: logger)
+        let security = SecurityAuditor(audit: audit, logger: logger)
+        let access = AccessControl(
+            policy: AccessPolicy(bindings: config.security.bindings, anonymousIsAdmin: !config.security.authenticates && allowsAnonymous,
+                                 approvalRules: config.security.approvalRules),
+            requests: RequestPolicy(defaults: config.deployment, hookDefinitions: config.hookDefinitions,
+                                    urls: URLPolicy(allowedPrefixes: config.security.allowedURLPrefixes ?? (config.mockMode ? nil : []))),
+            metrics: metrics, audit: { security.record($0) })
         if let git = config.gitops {
             let state = URL(fileURLWithPath: config.storagePath).deletingLastPathComponent().appendingPathComponent("gitops")
-            gitops = try GitOpsService(config: git, stateDirectory: state, releases: releases, clock: clock, logger: logger)
+            gitops = try GitOpsService(config: git, stateDirectory: state, releases: releases, access: access, clock: clock, logger: logger)
         } else {
             gitops = nil
+        }
+        tokens = try config.security.tokensFile.map { path in
+            try TokenStore(path: path, onReload: { result in
+                switch result {
+                case .success(let count): logger.info("read \(count) API token(s) from \(path)")
+                case .failure(let error): logger.error("API tokens refused until the file is fixed: \(error)")
+                }
+            })
+        }
+        let jwt = try config.security.oidc.map { settings in
+            try JWTVerifier(settings: settings, fetch: { url in try await NetworkHooks(client: .shared).fetch(url) })
+        }
+        let authenticator = Authenticator(tokens: tokens, jwt: jwt, allowsAnonymous: allowsAnonymous)
+        let interceptor = AuthInterceptor(authenticator: authenticator, metrics: metrics) { reason, method, peer in
+            security.record(.init(type: "auth.refused", principal: "unauthenticated", scope: "",
+                                  detail: "\(method) from \(peer): \(reason)"))
         }
         var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
         // A hard cap at the transport (above it the stream is reset); below it, requests over
@@ -72,20 +102,56 @@ public final class DeploymentServer: Sendable {
             transportSecurity: try Self.transportSecurity(config),
             config: transportConfig)
         let stopping = self.stopping
-        let api = DeploymentAPIService(engine: engine, releases: releases, metrics: metrics, maxRequestBytes: config.maxRequestBytes)
+        let api = DeploymentAPIService(engine: engine, releases: releases, metrics: metrics, maxRequestBytes: config.maxRequestBytes,
+                                       access: access)
         let health = HealthService(isServing: { !stopping.isSet })
-        grpcServer = GRPCServer(transport: grpcTransport, services: [api, health])
+        grpcServer = GRPCServer(transport: grpcTransport, services: [api, health], interceptors: [interceptor])
         var onGitHook: (@Sendable () -> Void)?
         if let git = gitops { onGitHook = { git.trigger() } }
         http = HTTPEndpoint(config: config, metrics: metrics, logger: logger, onGitHook: onGitHook)
     }
 
+    /// Reads the API tokens file again (SIGHUP).
+    public func reloadCredentials() { tokens?.reload() }
+
+    /// Secure by default: with no authentication configured, anonymous callers are served only
+    /// in mock mode, on a loopback address, or with `auth.allow_anonymous` (warned at start).
+    static func anonymousAllowed(_ config: ServerConfig, logger: Logger) throws -> Bool {
+        if config.security.authenticates { return config.security.allowAnonymous }
+        if config.mockMode || isLoopback(config.host) { return true }
+        guard config.security.allowAnonymous else {
+            throw ConfigError("refusing to start: anyone who reaches \(config.host):\(config.port) could deploy, approve and roll back. "
+                + "Configure authentication (auth.tokens_file, auth.oidc or tls.client_ca_file; see the README's Security section), "
+                + "listen on a loopback address (server.host: 127.0.0.1), or set auth.allow_anonymous: true")
+        }
+        logger.warning("auth.allow_anonymous: every caller that reaches \(config.host):\(config.port) may deploy, approve and roll back")
+        return true
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
     static func transportSecurity(_ config: ServerConfig) throws -> HTTP2ServerTransport.Posix.TransportSecurity {
-        guard let cert = config.tlsCertFile, let key = config.tlsKeyFile else { return .plaintext }
-        for (name, path) in [("TLS certificate", cert), ("TLS key", key)] where !FileManager.default.isReadableFile(atPath: path) {
+        guard let cert = config.tlsCertFile, let key = config.tlsKeyFile else {
+            if config.security.clientCAFile != nil {
+                throw ConfigError("tls.client_ca_file needs TLS: set tls.cert_file and tls.key_file (or TLS_CERT_FILE and TLS_KEY_FILE)")
+            }
+            return .plaintext
+        }
+        let ca = config.security.clientCAFile
+        for (name, path) in [("TLS certificate", cert), ("TLS key", key), ("client CA", ca ?? cert)]
+        where !FileManager.default.isReadableFile(atPath: path) {
             throw ConfigError("\(name) \(path) cannot be read")
         }
-        return .tls(certificateChain: [.file(path: cert, format: .pem)], privateKey: .file(path: key, format: .pem))
+        guard let ca else {
+            return .tls(certificateChain: [.file(path: cert, format: .pem)], privateKey: .file(path: key, format: .pem))
+        }
+        // mTLS: a client must present a certificate signed by the CA.
+        return .mTLS(certificateChain: [.file(path: cert, format: .pem)], privateKey: .file(path: key, format: .pem)) { tls in
+            tls.trustRoots = .certificates([.file(path: ca, format: .pem)])
+            tls.clientCertificateVerification = .noHostnameVerification
+        }
     }
 
     /// Runs until a graceful shutdown (a signal in `signals`, or `shutdown()`), then stops

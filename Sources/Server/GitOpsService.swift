@@ -10,16 +10,18 @@ import ServiceLifecycle
 final class GitOpsService: Service, Sendable {
     let poller: GitPoller
 
-    init(config: ServerConfig.GitOpsConfig, stateDirectory: URL, releases: ReleaseManager, clock: any DeployClock,
-         logger: Logger) throws {
+    init(config: ServerConfig.GitOpsConfig, stateDirectory: URL, releases: ReleaseManager, access: AccessControl,
+         clock: any DeployClock, logger: Logger) throws {
         let source = try GitSource(GitSourceConfiguration(repo: config.repo, branch: config.branch, path: config.path,
                                                           stateDirectory: stateDirectory))
         poller = GitPoller(source: source, interval: config.pollInterval, clock: clock, logger: logger) { event in
-            await Self.handle(event, releases: releases, logger: logger)
+            await Self.handle(event, releases: releases, access: access, logger: logger)
         }
     }
 
-    static func handle(_ event: GitPollEvent, releases: ReleaseManager, logger: Logger) async {
+    /// A commit's manifest is held to the same request policy as an API request (named hooks,
+    /// allowed URLs, nothing loosened: a commit cannot override the server's policy).
+    static func handle(_ event: GitPollEvent, releases: ReleaseManager, access: AccessControl, logger: Logger) async {
         switch event {
         case .change(let change):
             guard await !releases.contains(change.commit) else { return }
@@ -27,6 +29,7 @@ final class GitOpsService: Service, Sendable {
                                           origin: change.origin, requestedBy: change.author)
             do {
                 let request = try change.release()
+                try access.checkRelease(request, principal: nil, method: "gitops")
                 _ = try await releases.submit(request)
             } catch let error as ManifestError {
                 await releases.recordFailure(fallback, error: "\(error)")

@@ -1,3 +1,4 @@
+import Access
 import Foundation
 import Hummingbird
 import Logging
@@ -25,9 +26,10 @@ final class HTTPEndpoint: Service, Sendable {
         let router = Router()
         router.get("health") { _, _ in "OK" }
         if let onGitHook {
-            router.post("hooks/git") { _, _ -> Response in
-                onGitHook()
-                return Response(status: .accepted, body: .init(byteBuffer: ByteBuffer(string: "poll scheduled\n")))
+            let webhook = GitWebhook(secret: config.gitops?.webhookSecret, metrics: metrics, onPush: onGitHook)
+            router.post("hooks/git") { request, _ -> Response in
+                let (status, text) = await webhook.handle(request)
+                return Response(status: status, body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
             }
         }
         if config.enableMetrics {
@@ -72,5 +74,48 @@ final class HTTPEndpoint: Service, Sendable {
             }
             if let ready { c.resume(with: ready) }
         }
+    }
+}
+
+/// `POST /hooks/git`: with `gitops.webhook_secret`, only a push signed with it (GitHub's
+/// `X-Hub-Signature-256`) or carrying it (GitLab's `X-Gitlab-Token`) schedules a poll; anything
+/// else is 401. Bodies over 1 MiB are refused; at most 10 polls a minute are scheduled (429 past).
+final class GitWebhook: Sendable {
+    let signature: WebhookSignature?
+    let metrics: ServerMetrics
+    let onPush: @Sendable () -> Void
+    static let maxBody = 1 << 20
+    static let perMinute = 10
+    private let window = Mutex<(minute: Int, count: Int)>((0, 0))
+
+    init(secret: String?, metrics: ServerMetrics, onPush: @escaping @Sendable () -> Void) {
+        signature = secret.map(WebhookSignature.init)
+        self.metrics = metrics
+        self.onPush = onPush
+    }
+
+    func handle(_ request: Request) async -> (HTTPResponse.Status, String) {
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: Self.maxBody) } catch {
+            return (.contentTooLarge, "the body is over \(Self.maxBody) bytes")
+        }
+        if let signature {
+            let header = { (name: String) in request.headers.first { $0.name.canonicalName == name }?.value }
+            let accepted = signature.accepts(body: Array(body.readableBytesView), githubSignature: header("x-hub-signature-256"),
+                                             gitlabToken: header("x-gitlab-token"))
+            guard accepted else {
+                metrics.authFailure(reason: "bad_webhook_signature")
+                return (.unauthorized, "signature missing or wrong")
+            }
+        }
+        let minute = Int(Date().timeIntervalSince1970 / 60)
+        let allowed = window.withLock { w in
+            if w.minute != minute { w = (minute, 0) }
+            w.count += 1
+            return w.count <= Self.perMinute
+        }
+        guard allowed else { return (.tooManyRequests, "too many webhook calls; the repository is polled anyway") }
+        onPush()
+        return (.accepted, "poll scheduled")
     }
 }

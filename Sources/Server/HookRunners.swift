@@ -9,12 +9,23 @@ import Synchronization
 /// commands.
 struct NetworkHooks: HookRunner, HealthProbe {
     let client: HTTPClient
+    /// `strategy.hooks.definitions`: what a hook's name stands for.
+    let definitions: [String: String]
 
-    init(client: HTTPClient = .shared) {
+    init(client: HTTPClient = .shared, definitions: [String: String] = [:]) {
         self.client = client
+        self.definitions = definitions
     }
 
-    func run(_ target: String, payload: HookPayload, timeout: Duration) async throws {
+    /// Runs the hook `hook` names (a defined name, or a target from the server's config).
+    func run(_ hook: String, payload: HookPayload, timeout: Duration) async throws {
+        let target: String
+        if DeploymentSettings.isHookName(hook) {
+            guard let defined = definitions[hook] else { throw HookError("hook '\(hook)' is not defined in strategy.hooks.definitions") }
+            target = defined
+        } else {
+            target = hook
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let body = try encoder.encode(payload)
@@ -30,6 +41,15 @@ struct NetworkHooks: HookRunner, HealthProbe {
         guard (200..<300).contains(status) else {
             throw HookError("answered HTTP \(status)")
         }
+    }
+
+    /// GET `url`'s body (at most 1 MiB), for the OIDC issuer's keys.
+    func fetch(_ url: String) async throws -> Data {
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        let response = try await client.execute(request, timeout: .seconds(10))
+        guard response.status == .ok else { throw HookError("answered HTTP \(response.status.code)") }
+        return Data((try await response.body.collect(upTo: 1 << 20)).readableBytesView)
     }
 
     func status(of url: String, timeout: Duration) async throws -> Int {

@@ -106,6 +106,7 @@ enum ProtoMapping {
         case .failedPrecondition: .failedPrecondition
         case .unavailable: .unavailable
         case .unimplemented: .unimplemented
+        case .permissionDenied: .permissionDenied
         }
         return RPCError(code: code, message: e.message)
     }

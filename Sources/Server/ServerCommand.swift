@@ -1,3 +1,4 @@
+import Access
 import AWSCloud
 import Audit
 import Store
@@ -14,12 +15,17 @@ public enum ServerCommand {
     public static let usage = """
         usage: grpc-server [-config FILE]
                grpc-server audit verify FILE
+               grpc-server token create NAME --role ROLE [--role ROLE] [--scope PATTERN ...] [--email ADDRESS] [-config FILE]
           -config FILE   config.yaml to read (default: $CONFIG_FILE, else ./config.yaml if present)
+          token create   adds an API token to auth.tokens_file (only its SHA-256 is stored) and prints
+                         the token once, on the last line; roles: viewer, deployer, approver, admin;
+                         scopes: cluster/service patterns (prod/*, staging/api-*), default: all
         environment: MOCK_MODE, AWS_REGION, AWS_ENDPOINT_URL, LOG_LEVEL, TLS_CERT_FILE, TLS_KEY_FILE, CONFIG_FILE
         """
 
     public static func main(arguments: [String], environment: [String: String]) async -> Int32 {
         if arguments.first == "audit" { return auditCommand(Array(arguments.dropFirst())) }
+        if arguments.first == "token" { return tokenCommand(Array(arguments.dropFirst()), environment: environment) }
         var configPath = environment["CONFIG_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         var args = arguments[...]
         while let arg = args.popFirst() {
@@ -54,7 +60,15 @@ public enum ServerCommand {
             })
             let server = try DeploymentServer(config: config, cloud: target.cloud, clock: target.clock, logger: logger,
                                               preflight: target.preflight, store: store, releaseStore: store,
-                                              observers: [audit], releaseObservers: [audit])
+                                              observers: [audit], releaseObservers: [audit], audit: audit)
+            // SIGHUP reads the API tokens file again (and no longer ends the server).
+            let reloads = Task {
+                for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                    logger.info("SIGHUP: reading credentials again")
+                    server.reloadCredentials()
+                }
+            }
+            defer { reloads.cancel() }
             async let running: Void = server.run(signals: [.sigterm, .sigint])
             Task {
                 guard let grpc = try? await server.grpcPort(), let http = try? await server.httpPort() else { return }
@@ -106,6 +120,42 @@ public enum ServerCommand {
             let result = try AuditLog.verify(path: arguments[1])
             print("\(arguments[1]): \(result)")
             return result.isValid ? 0 : 1
+        } catch {
+            return fail("\(error)")
+        }
+    }
+
+    /// `grpc-server token create NAME --role ROLE [--scope PATTERN] [--email ADDRESS] [-config FILE]`.
+    static func tokenCommand(_ arguments: [String], environment: [String: String]) -> Int32 {
+        let usage = "usage: grpc-server token create NAME --role ROLE [--role ROLE] [--scope PATTERN ...] [--email ADDRESS] [-config FILE]"
+        var args = arguments[...]
+        guard args.popFirst() == "create", let name = args.popFirst(), !name.hasPrefix("-") else { return fail(usage) }
+        var roles: [Role] = []
+        var scopes: [ScopePattern] = []
+        var email: String?
+        var configPath = environment["CONFIG_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        do {
+            while let arg = args.popFirst() {
+                guard let value = args.popFirst() else { return fail("\(arg) needs a value\n\(usage)") }
+                switch arg {
+                case "--role", "-role": roles.append(try Role.parse(value, field: "--role"))
+                case "--scope", "-scope": scopes.append(try ScopePattern(value))
+                case "--email", "-email": email = value
+                case "-config", "--config": configPath = value
+                default: return fail("unknown argument '\(arg)'\n\(usage)")
+                }
+            }
+            if configPath == nil, FileManager.default.fileExists(atPath: "config.yaml") { configPath = "config.yaml" }
+            let config = try ServerConfig.load(path: configPath, environment: environment)
+            guard let path = config.security.tokensFile else {
+                return fail("auth.tokens_file is not set in \(configPath ?? "the config (no config file found)"): set it to where tokens are kept")
+            }
+            let token = try TokenStore.create(name: name, roles: roles, scopes: scopes, email: email, path: path)
+            print("created token '\(name)' (\(roles.map(\.rawValue).joined(separator: ", ")) on "
+                + "\(scopes.isEmpty ? "every service" : scopes.map(\.pattern).joined(separator: ", "))) in \(path); "
+                + "it is shown once, below. A running server takes it at its next call.")
+            print(token)
+            return 0
         } catch {
             return fail("\(error)")
         }

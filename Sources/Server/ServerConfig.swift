@@ -66,9 +66,15 @@ public struct ServerConfig: Sendable, Equatable {
         public var branch = "main"
         public var path = "deployment.yaml"
         public var pollInterval: Duration = .seconds(60)
+        /// `gitops.webhook_secret`: POST /hooks/git must be signed with it (GitHub) or carry it (GitLab).
+        public var webhookSecret: String?
         public init(repo: String) { self.repo = repo }
     }
 
+    // auth:, approvals:, security:, tls.client_ca_file
+    public var security = SecurityConfig()
+    /// `strategy.hooks.definitions`: the hooks a request or a manifest may name.
+    public var hookDefinitions: [String: String] = [:]
     // tls:
     public var tlsCertFile: String?
     public var tlsKeyFile: String?
@@ -97,14 +103,19 @@ public struct ServerConfig: Sendable, Equatable {
         }
         guard let node else { return }
         let root = try ConfigNode(value: node, path: "", source: source).object()
-        try root.only(["server", "aws", "strategy", "mock", "tls", "log_level", "storage", "audit", "recovery", "gitops"])
+        try root.only(["server", "aws", "strategy", "mock", "tls", "log_level", "storage", "audit", "recovery", "gitops",
+                       "auth", "approvals", "security"])
+        if let a = try root.objectIfPresent("auth") { try security.apply(auth: a) }
+        if let a = try root.objectIfPresent("approvals") { try security.apply(approvals: a) }
+        if let s = try root.objectIfPresent("security") { try security.apply(security: s) }
         if let g = try root.objectIfPresent("gitops") {
-            try g.only(["repo", "branch", "path", "poll_interval"])
+            try g.only(["repo", "branch", "path", "poll_interval", "webhook_secret"])
             guard let repo = try g.string("repo"), !repo.isEmpty else { throw ConfigError("\(source): gitops.repo: is required") }
             var git = GitOpsConfig(repo: repo)
             git.branch = try g.string("branch") ?? git.branch
             git.path = try g.string("path") ?? git.path
             git.pollInterval = try g.duration("poll_interval") ?? git.pollInterval
+            git.webhookSecret = try g.string("webhook_secret").flatMap { $0.isEmpty ? nil : $0 }
             gitops = git
         }
         if let st = try root.objectIfPresent("storage") {
@@ -163,7 +174,8 @@ public struct ServerConfig: Sendable, Equatable {
             mockThrottle = try m.bool("throttle") ?? mockThrottle
         }
         if let t = try root.objectIfPresent("tls") {
-            try t.only(["cert_file", "key_file"])
+            try t.only(["cert_file", "key_file", "client_ca_file"])
+            security.clientCAFile = try t.string("client_ca_file") ?? security.clientCAFile
             tlsCertFile = try t.string("cert_file") ?? tlsCertFile
             tlsKeyFile = try t.string("key_file") ?? tlsKeyFile
         }
@@ -182,11 +194,22 @@ public struct ServerConfig: Sendable, Equatable {
             "hooks": Dictionary(uniqueKeysWithValues: HookPoint.allCases.map { ($0.rawValue, "hook_\($0.rawValue)") }
                 + [("timeout", "hook_timeout")]),
         ]
+        if let hooks = try st.objectIfPresent("hooks"), let definitions = try hooks.stringMap("definitions") {
+            for (name, target) in definitions {
+                guard DeploymentSettings.isHookName(name) else {
+                    throw ConfigError("\(hooks.source): \(hooks.keyPath("definitions")).\(name): a hook name is letters, digits, - _ .")
+                }
+                do { _ = try DeploymentSettings.hookTarget("x", target) } catch let error as EngineError {
+                    throw ConfigError("\(hooks.source): \(hooks.keyPath("definitions")).\(name): \(error.detail)")
+                }
+            }
+            hookDefinitions = definitions
+        }
         try st.only(Set(sections[""]!.keys).union(sections.keys.filter { !$0.isEmpty }))
         for (section, keys) in sections {
             let object = section.isEmpty ? st : try st.objectIfPresent(section)
             guard let object else { continue }
-            if !section.isEmpty { try object.only(Set(keys.keys)) }
+            if !section.isEmpty { try object.only(Set(keys.keys).union(section == "hooks" ? ["definitions"] : [])) }
             for (yamlKey, settingKey) in keys {
                 guard let value = try object.scalarText(yamlKey) else { continue }
                 do {
@@ -195,6 +218,9 @@ public struct ServerConfig: Sendable, Equatable {
                     throw ConfigError("\(object.source): \(object.keyPath(yamlKey)): \(error.detail)")
                 }
             }
+        }
+        for (point, target) in deployment.hooks where DeploymentSettings.isHookName(target) && hookDefinitions[target] == nil {
+            throw ConfigError("\(st.source): strategy.hooks.\(point.rawValue): '\(target)' is not defined in strategy.hooks.definitions")
         }
     }
 

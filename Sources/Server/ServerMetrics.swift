@@ -21,6 +21,8 @@ public final class ServerMetrics: Sendable {
     static var errors: MetricNameDescriptor { name("ecs_errors_total", "Errors, by component and type") }
     static var pendingApprovals: MetricNameDescriptor { name("ecs_pending_approvals", "Deployments waiting for approval") }
 
+    static var authFailures: MetricNameDescriptor { name("ecs_auth_failures_total", "Calls refused: not authenticated, or not permitted, by reason") }
+
     static var releasesTotal: MetricNameDescriptor { name("ecs_releases_total", "Releases finished, by final status") }
     static var releaseEntries: MetricNameDescriptor { name("ecs_release_entries_total", "Release entries finished, by kind and status") }
     static var releaseDuration: MetricNameDescriptor { name("ecs_release_duration_seconds", "Release duration from start to final status, in seconds") }
@@ -40,6 +42,9 @@ public final class ServerMetrics: Sendable {
         _ = registry.makeGauge(descriptor: Self.pendingApprovals)
         // The one error series with a fixed label set (the others are named by AWS's and gRPC's codes).
         _ = registry.makeCounter(descriptor: Self.errors, labels: [("component", "engine"), ("type", "stage_failed")])
+        for reason in ["missing", "bad_token", "bad_jwt", "permission"] {
+            _ = registry.makeCounter(descriptor: Self.authFailures, labels: [("reason", reason)])
+        }
     }
 
     public func deploymentFinished(strategy: String, status: String, seconds: Double) {
@@ -58,6 +63,12 @@ public final class ServerMetrics: Sendable {
 
     public func error(component: String, type: String) {
         registry.makeCounter(descriptor: Self.errors, labels: [("component", component), ("type", type)]).increment()
+    }
+
+    /// A refused call: `missing`, `bad_token`, `bad_jwt`, `bad_certificate`, `permission`,
+    /// `self_approval`, `request_policy`, `bad_webhook_signature`.
+    public func authFailure(reason: String) {
+        registry.makeCounter(descriptor: Self.authFailures, labels: [("reason", reason)]).increment()
     }
 
     public func releaseFinished(status: String, seconds: Double) {

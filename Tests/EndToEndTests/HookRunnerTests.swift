@@ -47,12 +47,11 @@ import Testing
     @Test func httpHooksReceiveEachPointsPayload() async throws {
         let stub = try HookStub.start()
         defer { stub.stop() }
-        let t = try await TestServer(simulator: Self.mockMode)
+        let t = try await TestServer(configure: {
+            $0.hookDefinitions = ["pre": stub.url("/ok/pre"), "shift": stub.url("/ok/shift"), "success": stub.url("/ok/success")]
+        }, simulator: Self.mockMode)
         let d = try await deploy(t, "h1", strategy: "canary", config: [
-            "canary_stages": "50,100",
-            "hook_pre_traffic": stub.url("/ok/pre"),
-            "hook_post_shift": stub.url("/ok/shift"),
-            "hook_post_success": stub.url("/ok/success"),
+            "canary_stages": "50,100", "hook_pre_traffic": "pre", "hook_post_shift": "shift", "hook_post_success": "success",
         ])
         #expect(d.status == .succeeded, "\(d.error)")
         #expect(!d.taskDefinitionArn.isEmpty)
@@ -75,18 +74,17 @@ import Testing
             #expect(p.error == nil)
         }
         let events = try await t.server.engine.status(id: "h1").events
-        #expect(events.contains { $0.type == "hook.succeeded" && $0.message == "post_success hook \(stub.url("/ok/success")) succeeded" })
+        #expect(events.contains { $0.type == "hook.succeeded" && $0.message == "post_success hook success succeeded" })
         try await t.stop()
     }
 
     @Test func failingPreTrafficHookRollsBack() async throws {
         let stub = try HookStub.start()
         defer { stub.stop() }
-        let t = try await TestServer(simulator: Self.mockMode)
-        let d = try await deploy(t, "h2", strategy: "canary", config: [
-            "hook_pre_traffic": stub.url("/fail/pre"),
-            "hook_post_shift": stub.url("/ok/shift"),
-        ])
+        let t = try await TestServer(configure: {
+            $0.hookDefinitions = ["pre": stub.url("/fail/pre"), "shift": stub.url("/ok/shift")]
+        }, simulator: Self.mockMode)
+        let d = try await deploy(t, "h2", strategy: "canary", config: ["hook_pre_traffic": "pre", "hook_post_shift": "shift"])
         #expect(d.status == .rolledBack)
         #expect(d.error.contains("hook(pre_traffic): answered HTTP 500"), "\(d.error)")
         // Nothing after the hook ran: no task set, no traffic, no post-shift hook.
@@ -98,22 +96,22 @@ import Testing
     @Test func failingPostSuccessHookIsOnlyReported() async throws {
         let stub = try HookStub.start()
         defer { stub.stop() }
-        let t = try await TestServer(simulator: Self.mockMode)
-        let d = try await deploy(t, "h3", strategy: "quicksync", config: ["hook_post_success": stub.url("/fail/success")])
+        let t = try await TestServer(configure: { $0.hookDefinitions = ["notify": stub.url("/fail/success")] }, simulator: Self.mockMode)
+        let d = try await deploy(t, "h3", strategy: "quicksync", config: ["hook_post_success": "notify"])
         #expect(d.status == .succeeded, "\(d.error)")
         #expect(d.error.isEmpty)
         #expect(stub.received.map(\.path) == ["/fail/success"])
         let events = try await t.server.engine.status(id: "h3").events
         let failed = events.first { $0.type == "hook.failed" }
-        #expect(failed?.message == "post_success hook \(stub.url("/fail/success")) failed: answered HTTP 500")
+        #expect(failed?.message == "post_success hook notify failed: answered HTTP 500")
         try await t.stop()
     }
 
     @Test func execHookRunsInADeployment() async throws {
         let file = Self.temporaryFile()
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let t = try await TestServer(simulator: Self.mockMode)
-        let d = try await deploy(t, "h4", strategy: "quicksync", config: ["hook_post_success": "exec:cat > '\(file)'"])
+        let t = try await TestServer(configure: { $0.hookDefinitions = ["record": "exec:cat > '\(file)'"] }, simulator: Self.mockMode)
+        let d = try await deploy(t, "h4", strategy: "quicksync", config: ["hook_post_success": "record"])
         #expect(d.status == .succeeded, "\(d.error)")
         let payload = try JSONDecoder().decode(HookPayload.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
         #expect(payload.hook == "post_success")

@@ -24,6 +24,8 @@ final class TestServer: Sendable {
     let running: Task<Void, any Error>
     let port: Int
     let httpPort: Int
+    /// The token `withAPI` (and so `status` and `waitUntilFinished`) presents, on a server with auth.
+    let apiToken: String?
 
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
@@ -36,8 +38,9 @@ final class TestServer: Sendable {
     ///     against a cloud that outlived the server); `simulator` is then not used.
     ///   - seed: fills the simulator before the server starts.
     init(configure: (inout ServerConfig) -> Void = { _ in }, simulator: SimulatorSettings = SimulatorSettings(),
-         storagePath: String? = nil, auditPath: String? = nil, restarting previous: TestServer? = nil,
+         storagePath: String? = nil, auditPath: String? = nil, restarting previous: TestServer? = nil, apiToken: String? = nil,
          seed: (TestServer.Seeder) throws -> Void = { _ in }) async throws {
+        self.apiToken = apiToken
         var config = ServerConfig()
         config.host = "127.0.0.1"
         config.port = 0
@@ -59,10 +62,10 @@ final class TestServer: Sendable {
         if let storagePath {
             let store = try SQLiteDeploymentStore(path: storagePath)
             server = try DeploymentServer(config: config, cloud: sim.cloud, clock: clock, logger: logger, store: store,
-                                          releaseStore: store, observers: observers, releaseObservers: observers)
+                                          releaseStore: store, observers: observers, releaseObservers: observers, audit: audit)
         } else {
             server = try DeploymentServer(config: config, cloud: sim.cloud, clock: clock, logger: logger, observers: observers,
-                                          releaseObservers: observers)
+                                          releaseObservers: observers, audit: audit)
         }
         let server = self.server
         running = Task { try await server.run() }
@@ -137,14 +140,15 @@ final class TestServer: Sendable {
 
     func withAPI<T: Sendable>(_ body: @escaping @Sendable (Deployment_V1_DeploymentService.Client<HTTP2ClientTransport.Posix>) async throws -> T) async throws -> T {
         let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
-        return try await withGRPCClient(transport: transport) { client in
+        return try await withGRPCClient(transport: transport, interceptors: apiToken.map { [Bearer(token: $0)] } ?? []) { client in
             try await body(Deployment_V1_DeploymentService.Client(wrapping: client))
         }
     }
 
     /// GET (or another method) on the HTTP port.
-    func http(_ path: String, method: String = "GET") async throws -> (status: Int, body: String) {
-        try await HTTPGet.fetch(host: "127.0.0.1", port: httpPort, path: path, method: method)
+    func http(_ path: String, method: String = "GET", headers: [String: String] = [:], body: String = "") async throws
+        -> (status: Int, body: String) {
+        try await HTTPGet.fetch(host: "127.0.0.1", port: httpPort, path: path, method: method, headers: headers, body: body)
     }
 
     /// A graceful shutdown (as SIGTERM); the audit log is closed, for a restart to open it.
@@ -156,6 +160,19 @@ final class TestServer: Sendable {
 
     /// The ECS service as the simulator has it now.
     func service(cluster: String = "prod", _ name: String) -> ECSService? { sim.service(cluster: cluster, name: name) }
+}
+
+/// `authorization: Bearer TOKEN` on every call.
+struct Bearer: ClientInterceptor {
+    let token: String
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingClientRequest<Input>, context: ClientContext,
+        next: (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
+    ) async throws -> StreamingClientResponse<Output> {
+        var request = request
+        request.metadata.replaceOrAddString("Bearer \(token)", forKey: "authorization")
+        return try await next(request, context)
+    }
 }
 
 struct ClientResult: Sendable {
@@ -180,7 +197,8 @@ struct TestFailure: Error, CustomStringConvertible {
 
 /// A minimal HTTP/1.1 GET over a socket (keeps the tests free of an HTTP client library).
 enum HTTPGet {
-    static func fetch(host: String, port: Int, path: String, method: String = "GET") async throws -> (status: Int, body: String) {
+    static func fetch(host: String, port: Int, path: String, method: String = "GET", headers: [String: String] = [:],
+                      body: String = "") async throws -> (status: Int, body: String) {
         try await offThePool {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw TestFailure("socket() failed") }
@@ -193,7 +211,9 @@ enum HTTPGet {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             guard connected == 0 else { throw TestFailure("connect to \(host):\(port) failed") }
-            let request = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            let extra = headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)\r\n" }.joined()
+            let request = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\n\(extra)Content-Length: \(body.utf8.count)\r\n"
+                + "Connection: close\r\n\r\n\(body)"
             _ = request.withCString { send(fd, $0, strlen($0), 0) }
             var data = Data()
             var buffer = [UInt8](repeating: 0, count: 65536)
