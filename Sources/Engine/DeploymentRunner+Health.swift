@@ -40,13 +40,14 @@ extension DeploymentRunner {
 
     private func probe(_ url: String) async throws {
         let status: Int
+        let shown = CredentialRedaction.redact(url)
         do {
             status = try await env.probe.status(of: url, timeout: min(settings.healthCheckInterval, .seconds(30)))
         } catch {
-            throw StageError("health check \(url) failed: \(error)")
+            throw StageError("health check \(shown) failed: \(CredentialRedaction.redact("\(error)"))")
         }
         guard status == settings.healthCheckStatus else {
-            throw StageError("health check \(url) answered \(status), expected \(settings.healthCheckStatus)")
+            throw StageError("health check \(shown) answered \(status), expected \(settings.healthCheckStatus)")
         }
     }
 }

@@ -17,7 +17,8 @@ extension DeploymentRunner {
             try await env.hooks.run(target, payload: payload(point, record), timeout: settings.hookTimeout)
             await engine.mutate(id, event: "hook.succeeded", message: "\(point.rawValue) hook \(Self.display(target)) succeeded") { _ in }
         } catch {
-            await engine.mutate(id, event: "hook.failed", message: "\(point.rawValue) hook \(Self.display(target)) failed: \(error)") { _ in }
+            await engine.mutate(id, event: "hook.failed",
+                                message: "\(point.rawValue) hook \(Self.display(target)) failed: \(CredentialRedaction.redact("\(error)"))") { _ in }
         }
     }
 

@@ -204,7 +204,10 @@ public final class DeploymentServer: Sendable {
 }
 
 /// Runs the gRPC server; on shutdown stops new RPCs and drains the releases and the engine.
-struct GRPCService: Service {
+/// Described by its name only: ServiceLifecycle logs its services, and the config holds secrets.
+struct GRPCService: Service, CustomStringConvertible {
+    var description: String { "GRPCService" }
+
     let server: GRPCServer<HTTP2ServerTransport.Posix>
     let releases: ReleaseManager
     let config: ServerConfig

@@ -1,3 +1,4 @@
+import CloudModel
 import DeployAPI
 import Engine
 import Foundation
@@ -20,7 +21,8 @@ enum ProtoMapping {
         d.error = r.error
         d.taskDefinitionArn = r.facts.newTaskDefinition ?? ""
         d.previousTaskDefinitionArn = r.facts.previousTaskDefinition ?? ""
-        d.config = r.request.config
+        // Shown without credentials or query values of URLs.
+        d.config = r.request.config.mapValues(CredentialRedaction.redact)
         d.createdAt = Google_Protobuf_Timestamp(date: r.createdAt)
         d.updatedAt = Google_Protobuf_Timestamp(date: r.updatedAt)
         if let f = r.finishedAt { d.finishedAt = Google_Protobuf_Timestamp(date: f) }

@@ -255,6 +255,14 @@ public struct ServerConfig: Sendable, Equatable {
     }
 }
 
+/// A config is never printed whole: it holds hook targets, a webhook secret and paths to keys.
+extension ServerConfig: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String {
+        "ServerConfig(\(host):\(port), metrics \(metricsPort), \(mockMode ? "mock mode" : "AWS \(region)"))"
+    }
+    public var debugDescription: String { description }
+}
+
 public struct ConfigError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }

@@ -244,6 +244,30 @@ import Testing
         try await t.stop()
     }
 
+    @Test func mtlsPrincipals() async throws {
+        let dir = TestServer.fixtures.appendingPathComponent("mtls")
+        func file(_ name: String) -> String { dir.appendingPathComponent(name).path }
+        let t = try await TestServer(configure: {
+            $0.tlsCertFile = file("server-cert.pem")
+            $0.tlsKeyFile = file("server-key.pem")
+            $0.security.clientCAFile = file("ca.pem")
+            $0.security.bindings = [.init(principals: [try! ScopePattern("mtls:CN=alice")], grant: Grant(role: .deployer))]
+        }, simulator: Self.autoCreate)
+        let ca = ["-ca", file("ca.pem")]
+        let alice = await t.client(ca + ["-cert", file("alice-cert.pem"), "-key", file("alice-key.pem")] + Self.deployArgs("m1"))
+        #expect(alice.code == 0, "\(alice.text)")
+        #expect(try await t.server.engine.status(id: "m1").request.requestedBy == "mtls:CN=alice")
+        for (name, args) in [("no certificate", [String]()),
+                             ("another CA", ["-cert", file("mallory-cert.pem"), "-key", file("mallory-key.pem")]),
+                             ("expired", ["-cert", file("expired-cert.pem"), "-key", file("expired-key.pem")])] {
+            let r = await t.client(ca + args + ["-action", "list"])
+            #expect(r.code == 1, "\(name): \(r.text)")
+            // The TLS handshake fails: no RPC reaches the server.
+            #expect(r.text.contains("cannot reach the server"), "\(name): \(r.text)")
+        }
+        try await t.stop()
+    }
+
     @Test func anonymousCallersOnlyWhereSafe() throws {
         var config = ServerConfig()
         let logger = Logger(label: "test")

@@ -101,16 +101,18 @@ final class ServerProcess: Sendable {
     }
 
     /// Runs the built `grpc-client` with `arguments` and returns its exit code and output.
-    static func client(_ arguments: [String]) async throws -> ClientResult {
-        try await run(arguments, program: "grpc-client")
+    static func client(_ arguments: [String], environment: [String: String]? = nil) async throws -> ClientResult {
+        try await run(arguments, program: "grpc-client", environment: environment)
     }
 
     /// Runs a built program to its end (by default `grpc-server`, e.g. `audit verify FILE`).
-    static func run(_ arguments: [String], program: String = "grpc-server") async throws -> ClientResult {
+    /// `environment`: the child's whole environment (nil: this process's).
+    static func run(_ arguments: [String], program: String = "grpc-server", environment: [String: String]? = nil) async throws -> ClientResult {
         try await offThePool {
             let process = Process()
             process.executableURL = binaries.appendingPathComponent(program)
             process.arguments = arguments
+            if let environment { process.environment = environment }
             let out = Pipe(), err = Pipe()
             process.standardOutput = out
             process.standardError = err
