@@ -18,6 +18,8 @@ public struct AuditEntry: Sendable, Equatable, Codable {
     public var metadata: [String: String]
     public var seq: Int
     public var prevHash: String
+    /// `hmac-sha256` when `prevHash` is keyed (`audit.key_file`); absent on unkeyed lines.
+    public var chain: String?
 
     public init(timestamp: Date, eventType: String, deploymentID: String = "", user: String = "", cluster: String = "",
                 service: String = "", strategy: String = "", metadata: [String: String] = [:]) {
@@ -39,6 +41,7 @@ public struct AuditEntry: Sendable, Equatable, Codable {
         case deploymentID = "deployment_id"
         case user, cluster, service, strategy, metadata, seq
         case prevHash = "prev_hash"
+        case chain
     }
 }
 
@@ -64,6 +67,17 @@ enum AuditFormat {
 
     static func hash<Bytes: Collection<UInt8>>(_ line: Bytes) -> String {
         SHA256.hash(data: Array(line)).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
+    static let keyedChain = "hmac-sha256"
+
+    /// The hash a line's successor carries as `prev_hash`: HMAC-SHA256 under `key`, else SHA-256.
+    static func hash<Bytes: Collection<UInt8>>(_ line: Bytes, key: SymmetricKey?) -> String {
+        guard let key else { return hash(line) }
+        return HMAC<SHA256>.authenticationCode(for: Array(line), using: key).map { byte in
             let hex = String(byte, radix: 16)
             return byte < 16 ? "0" + hex : hex
         }.joined()

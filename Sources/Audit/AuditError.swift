@@ -12,6 +12,8 @@ public enum AuditError: Error, Equatable, CustomStringConvertible {
     case cannotRead(path: String, reason: String)
     /// The log was closed.
     case closed(path: String)
+    /// The log no longer holds the line the server last wrote (`AuditAnchor`).
+    case anchorMismatch(path: String, detail: String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,9 @@ public enum AuditError: Error, Equatable, CustomStringConvertible {
         case .cannotWrite(let path, let reason): "cannot write to the audit log \(path): \(reason)"
         case .cannotRead(let path, let reason): "cannot read the audit log \(path): \(reason)"
         case .closed(let path): "the audit log \(path) is closed"
+        case .anchorMismatch(let path, let detail):
+            "the audit log \(path) is not as the server left it: \(detail). Keep the file for investigation; to go on with it "
+                + "as it is, run `grpc-server audit acknowledge --reason TEXT` with the server's config (recorded in the log)"
         }
     }
 }

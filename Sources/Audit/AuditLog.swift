@@ -1,4 +1,5 @@
 import CloudModel
+import Crypto
 import Engine
 import Foundation
 import Synchronization
@@ -15,6 +16,9 @@ public final class AuditLog: DeploymentObserver, Sendable {
     private let clock: any DeployClock
     private let onError: (@Sendable (any Error) -> Void)?
     private let state: Mutex<State>
+    /// The chain's key (`audit.key_file`): lines are chained by HMAC-SHA256 under it.
+    private let key: SymmetricKey?
+    private let anchors: (any AuditAnchorStore)?
 
     private struct State {
         var file: AuditFile?
@@ -31,23 +35,36 @@ public final class AuditLog: DeploymentObserver, Sendable {
     ///
     /// A last line cut short (a crash mid-write) is ended with a newline and chained to, so it
     /// stays visible to `verify` as malformed instead of being glued to the next line.
-    public init(path: String, clock: any DeployClock = SystemClock(), onError: (@Sendable (any Error) -> Void)? = nil) throws {
+    ///
+    /// With `key`, new lines are chained by HMAC-SHA256 under it (`"chain":"hmac-sha256"`), so
+    /// that a chain recomputed after an edit does not verify without the key. With `anchors`,
+    /// the log is checked at open against the line the server last wrote (`AuditError.anchorMismatch`
+    /// when it was dropped or changed) and every line written is recorded there.
+    public init(path: String, clock: any DeployClock = SystemClock(), key: SymmetricKey? = nil,
+                anchors: (any AuditAnchorStore)? = nil, onError: (@Sendable (any Error) -> Void)? = nil) throws {
         self.path = path
         self.clock = clock
         self.onError = onError
+        self.key = key
+        self.anchors = anchors
         let file = try AuditFile.openForAppend(path: path)
         var lastHash = AuditFormat.zeroHash
         var nextSeq = 1
         do {
+            if let anchors, let anchor = try anchors.anchor(for: path) {
+                let bytes = try Self.contents(path)
+                if let problem = Self.anchorProblem(bytes, anchor) { throw AuditError.anchorMismatch(path: path, detail: problem) }
+            }
             let tail = try file.tail()
             if let last = tail.lastLine {
-                lastHash = AuditFormat.hash(last)
+                lastHash = AuditFormat.hash(last, key: key)
                 if tail.complete, let entry = try? AuditFormat.decode(last) {
                     nextSeq = entry.seq + 1
                 } else {
                     nextSeq = try file.countLines() + (tail.complete ? 1 : 2)
                 }
                 if !tail.complete { try file.append([UInt8(ascii: "\n")]) }
+                if tail.complete { try anchors?.setAnchor(AuditAnchor(seq: nextSeq - 1, hash: AuditFormat.hash(last)), for: path) }
             }
         } catch let error as AuditFile.PartialWrite {
             file.release()
@@ -101,12 +118,13 @@ public final class AuditLog: DeploymentObserver, Sendable {
             if let cut = s.cutLine {
                 // End the cut line first: it stays a line of the chain (and shows as malformed).
                 prefix = [UInt8(ascii: "\n")]
-                prevHash = AuditFormat.hash(cut)
+                prevHash = AuditFormat.hash(cut, key: key)
                 seq += 1
             }
             var entry = entry
             entry.seq = seq
             entry.prevHash = prevHash
+            entry.chain = key == nil ? nil : AuditFormat.keyedChain
             let line = try AuditFormat.encode(entry)
             do throws(AuditFile.PartialWrite) {
                 try file.append(prefix + line + [UInt8(ascii: "\n")])
@@ -115,7 +133,7 @@ public final class AuditLog: DeploymentObserver, Sendable {
                 let lineBytes = error.written - prefix.count
                 if lineBytes > line.count {
                     // Written whole, only the flush failed.
-                    (s.cutLine, s.lastHash, s.nextSeq) = (nil, AuditFormat.hash(line), seq + 1)
+                    (s.cutLine, s.lastHash, s.nextSeq) = (nil, AuditFormat.hash(line, key: key), seq + 1)
                 } else if lineBytes >= 0 {
                     // The cut line (if any) is ended; this one is cut unless nothing of it was written.
                     (s.lastHash, s.nextSeq) = (prevHash, seq)
@@ -123,8 +141,16 @@ public final class AuditLog: DeploymentObserver, Sendable {
                 }
                 throw AuditError.cannotWrite(path: path, reason: error.reason)
             }
-            (s.cutLine, s.lastHash, s.nextSeq) = (nil, AuditFormat.hash(line), seq + 1)
+            (s.cutLine, s.lastHash, s.nextSeq) = (nil, AuditFormat.hash(line, key: key), seq + 1)
+            // Recorded under the lock, so that anchors follow the order of the lines.
+            do { try anchors?.setAnchor(AuditAnchor(seq: seq, hash: AuditFormat.hash(line)), for: path) } catch { onError?(error) }
             return entry
+        }
+    }
+
+    static func contents(_ path: String) throws -> [UInt8] {
+        do { return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+            throw AuditError.cannotRead(path: path, reason: error.localizedDescription)
         }
     }
 }

@@ -37,6 +37,12 @@ public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
         case malformed(String)
         /// The file ends in the middle of this line (a write cut short).
         case truncated
+        /// The line is chained with a key (`audit.key_file`) that was not given.
+        case keyRequired
+        /// An unkeyed line after keyed ones: the chain was recomputed without the key.
+        case unkeyed
+        /// The log ends at `seq`, not at the line the server recorded last.
+        case endsAt(seq: Int, expected: Int)
     }
 
     /// 1-based line number: the edited, inserted, malformed or truncated line, or the line just
@@ -56,6 +62,11 @@ public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
         case .inserted: "line \(line) was inserted (it is not part of the chain)"
         case .malformed(let reason): "line \(line) is not an audit entry: \(reason)"
         case .truncated: "line \(line), the last, is cut short"
+        case .keyRequired: "line \(line) is chained with a key: give it (--key-file) to check the log"
+        case .unkeyed: "line \(line) is not keyed although earlier lines are: the chain was recomputed without the key"
+        case .endsAt(let seq, let expected):
+            seq < expected ? "the log ends at seq \(seq), but the server wrote up to seq \(expected): lines were removed"
+                : "the log goes on to seq \(seq), past seq \(expected) that the server wrote last: lines were added"
         }
     }
 }

@@ -131,8 +131,10 @@ struct ServerTarget {
 
 /// The token the client presents (`authorization: Bearer ...` on every call): `-token`, else
 /// `-token-file`, else `$ECS_DEPLOY_TOKEN`.
-struct BearerToken: ClientInterceptor {
+public struct BearerToken: ClientInterceptor {
     let token: String
+
+    public init(token: String) { self.token = token }
 
     static func resolve(flag: String, file: String, environment: [String: String]) throws -> String? {
         if !flag.isEmpty { return flag }
@@ -146,7 +148,7 @@ struct BearerToken: ClientInterceptor {
         return nil
     }
 
-    func intercept<Input: Sendable, Output: Sendable>(
+    public func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingClientRequest<Input>, context: ClientContext,
         next: (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
     ) async throws -> StreamingClientResponse<Output> {

@@ -14,7 +14,8 @@ import UnixSignals
 public enum ServerCommand {
     public static let usage = """
         usage: grpc-server [-config FILE]
-               grpc-server audit verify FILE
+               grpc-server audit verify FILE [--key-file KEY] [--expect-last-seq N]
+               grpc-server audit acknowledge --reason TEXT [-config FILE]
                grpc-server token create NAME --role ROLE [--role ROLE] [--scope PATTERN ...] [--email ADDRESS] [-config FILE]
           -config FILE   config.yaml to read (default: $CONFIG_FILE, else ./config.yaml if present)
           token create   adds an API token to auth.tokens_file (only its SHA-256 is stored) and prints
@@ -24,7 +25,7 @@ public enum ServerCommand {
         """
 
     public static func main(arguments: [String], environment: [String: String]) async -> Int32 {
-        if arguments.first == "audit" { return auditCommand(Array(arguments.dropFirst())) }
+        if arguments.first == "audit" { return auditCommand(Array(arguments.dropFirst()), environment: environment) }
         if arguments.first == "token" { return tokenCommand(Array(arguments.dropFirst()), environment: environment) }
         var configPath = environment["CONFIG_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         var args = arguments[...]
@@ -55,7 +56,8 @@ public enum ServerCommand {
         do {
             let target = try makeCloud(config, environment: environment, logger: logger)
             let store = try SQLiteDeploymentStore(path: config.storagePath)
-            let audit = try AuditLog(path: config.effectiveAuditPath, onError: { error in
+            let audit = try AuditLog(path: config.effectiveAuditPath, key: try config.auditKeyFile.map(AuditKey.load),
+                                     anchors: StoreAuditAnchors(store: store), onError: { error in
                 logger.error("audit log write failed: \(error)")
             })
             let server = try DeploymentServer(config: config, cloud: target.cloud, clock: target.clock, logger: logger,
@@ -85,7 +87,20 @@ public enum ServerCommand {
         }
     }
 
-    /// Where deployments go: the simulator in mock mode, else AWS.
+    /// The audit log's anchors, kept in the server's SQLite file.
+struct StoreAuditAnchors: AuditAnchorStore {
+    let store: SQLiteDeploymentStore
+
+    func anchor(for path: String) throws -> AuditAnchor? {
+        try store.auditAnchor(for: path).map { AuditAnchor(seq: $0.seq, hash: $0.hash) }
+    }
+
+    func setAnchor(_ anchor: AuditAnchor, for path: String) throws {
+        try store.setAuditAnchor(seq: anchor.seq, hash: anchor.hash, for: path)
+    }
+}
+
+/// Where deployments go: the simulator in mock mode, else AWS.
     public struct Target: Sendable {
         public var cloud: Cloud
         public var clock: any DeployClock
@@ -113,13 +128,67 @@ public enum ServerCommand {
                       description: "AWS mode: region \(factory.environment.region), ECS endpoint \(endpoint)")
     }
 
-    /// `grpc-server audit verify FILE`: checks the audit log's hash chain.
-    static func auditCommand(_ arguments: [String]) -> Int32 {
-        guard arguments.count == 2, arguments[0] == "verify" else { return fail("usage: grpc-server audit verify FILE") }
+    static let auditUsage = """
+        usage: grpc-server audit verify FILE [--key-file KEY] [--expect-last-seq N]
+               grpc-server audit acknowledge --reason TEXT [-config FILE]
+        """
+
+    /// `grpc-server audit verify FILE`: checks the audit log's chain (keyed lines with the key;
+    /// with the last seq the server recorded, a log whose last lines were dropped).
+    /// `grpc-server audit acknowledge`: takes the audit log as it is now after the server refused
+    /// to start on it (the mismatch and the reason are written to the log).
+    static func auditCommand(_ arguments: [String], environment: [String: String]) -> Int32 {
+        var args = arguments[...]
+        let verb = args.popFirst()
+        var file: String?
+        var keyFile: String?
+        var expected: Int?
+        var reason = ""
+        var configPath = environment["CONFIG_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        while let arg = args.popFirst() {
+            switch arg {
+            case "--key-file", "-key-file": keyFile = args.popFirst()
+            case "--expect-last-seq", "-expect-last-seq":
+                guard let n = args.popFirst().flatMap({ Int($0) }), n >= 0 else { return fail("--expect-last-seq needs a whole number") }
+                expected = n
+            case "--reason", "-reason": reason = args.popFirst() ?? ""
+            case "-config", "--config": configPath = args.popFirst()
+            default:
+                guard file == nil, !arg.hasPrefix("-") else { return fail("unknown argument '\(arg)'\n\(auditUsage)") }
+                file = arg
+            }
+        }
         do {
-            let result = try AuditLog.verify(path: arguments[1])
-            print("\(arguments[1]): \(result)")
-            return result.isValid ? 0 : 1
+            switch verb {
+            case "verify":
+                guard let file else { return fail(auditUsage) }
+                let result = try AuditLog.verify(path: file, key: try keyFile.map(AuditKey.load), expectedLastSeq: expected)
+                print("\(file): \(result)")
+                return result.isValid ? 0 : 1
+            case "acknowledge":
+                guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { return fail("acknowledge needs --reason TEXT\n\(auditUsage)") }
+                if configPath == nil, FileManager.default.fileExists(atPath: "config.yaml") { configPath = "config.yaml" }
+                let config = try ServerConfig.load(path: configPath, environment: environment)
+                let store = try SQLiteDeploymentStore(path: config.storagePath)
+                let path = config.effectiveAuditPath
+                let anchors = StoreAuditAnchors(store: store)
+                let before = try anchors.anchor(for: path)
+                let now = try AuditLog.lastLine(path: path)
+                try store.setAuditAnchor(seq: now?.seq ?? 0, hash: now?.hash ?? "", for: path, force: true)
+                let audit = try AuditLog(path: path, key: try config.auditKeyFile.map(AuditKey.load), anchors: anchors)
+                defer { audit.close() }
+                try audit.append(AuditEntry(timestamp: Date(), eventType: "audit.mismatch_acknowledged",
+                                            user: environment["USER"] ?? "", metadata: [
+                                                "reason": String(reason.prefix(1000)),
+                                                "recorded_last_seq": String(before?.seq ?? 0),
+                                                "found_last_seq": String(now?.seq ?? 0),
+                                            ]))
+                print("\(path): taken as it is (it ended at seq \(now?.seq ?? 0); the server had written up to seq \(before?.seq ?? 0)); "
+                    + "recorded in the log")
+                return 0
+            default:
+                return fail(auditUsage)
+            }
         } catch {
             return fail("\(error)")
         }

@@ -43,6 +43,8 @@ public struct ServerConfig: Sendable, Equatable {
     // audit:
     /// The JSON-lines audit log (`audit.path`); nil: the default for the mode.
     public var auditPath: String?
+    /// `audit.key_file`: the secret that keys the audit log's chain (HMAC-SHA256).
+    public var auditKeyFile: String?
     /// What happens, at start, to deployments a previous run left unfinished (`recovery`).
     public var recovery: Recovery = .resume
 
@@ -124,8 +126,9 @@ public struct ServerConfig: Sendable, Equatable {
             retention = try st.duration("retention") ?? retention
         }
         if let a = try root.objectIfPresent("audit") {
-            try a.only(["path"])
+            try a.only(["path", "key_file"])
             auditPath = try a.string("path") ?? auditPath
+            auditKeyFile = try a.string("key_file") ?? auditKeyFile
         }
         if let r = try root.string("recovery") {
             guard let value = Recovery(rawValue: r) else { throw ConfigError("\(source): recovery: '\(r)' is not resume or rollback") }

@@ -12,6 +12,7 @@ enum StoreSchema {
         migrator.registerMigration("v2", migrate: v2)
         migrator.registerMigration("v3", migrate: v3)
         migrator.registerMigration("v4", migrate: v4)
+        migrator.registerMigration("v5", migrate: v5)
         return migrator
     }
 
@@ -121,5 +122,16 @@ enum StoreSchema {
             guard let release = try? StoreCoding.decodeRelease(row["record"], id: row["id"]) else { continue }
             try ReleaseRows(ReleaseChange(whole: release)).write(in: db)
         }
+    }
+
+    /// The last line the server wrote to each audit log (`AuditAnchor`), checked at start.
+    static func v5(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE audit_anchors (
+                path TEXT NOT NULL PRIMARY KEY,
+                seq INTEGER NOT NULL,
+                hash TEXT NOT NULL          -- hex SHA-256 of the line
+            ) WITHOUT ROWID;
+            """)
     }
 }

@@ -122,4 +122,55 @@ struct SecurityBinaryTests {
             #expect(!text.contains(token), "\(name) shows the token")
         }
     }
+
+    /// The keyed audit chain and the server's anchor, through the built server: a log whose
+    /// last line was dropped stops the next start until it is acknowledged.
+    @Test func auditLogCheckedAtStart() async throws {
+        let dir = try ServerProcess.workingDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let keyFile = dir.appendingPathComponent("audit.key").path
+        try "f3b1c2d4e5f60718293a4b5c6d7e8f90aabbccddeeff00112233445566778899\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        let config = try Self.writeConfig(dir, """
+            server: {host: 127.0.0.1, port: 0, metrics_port: 0}
+            mock: {enabled: true, speedup: 1000}
+            audit: {key_file: \(keyFile)}
+            storage: {path: \(dir.path)/data/ecs-deploy.sqlite}
+            """)
+        let env = ["HOME": dir.path]
+        let server = try await ServerProcess.start(arguments: ["-config", config], environment: env, in: dir)
+        let deploy = try await ServerProcess.client(["-server", "127.0.0.1:\(server.grpcPort)", "-id", "a1", "-cluster", "prod",
+                                                     "-service", "web", "-taskdef", #"{"family":"web"}"#, "-action", "deploy", "-wait"])
+        #expect(deploy.code == 0, "\(deploy.text)")
+        server.signal(SIGTERM)
+        #expect(try await server.exitStatus(within: .seconds(45)) == 0)
+
+        let audit = dir.appendingPathComponent("data/audit.log").path
+        let lines = try String(contentsOfFile: audit, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.count >= 3 && lines.allSatisfy { $0.contains(#""chain":"hmac-sha256""#) })
+        let verified = try await ServerProcess.run(["audit", "verify", audit, "--key-file", keyFile, "--expect-last-seq", "\(lines.count)"])
+        #expect(verified.code == 0 && verified.text.contains("chain intact"), "\(verified.text)")
+        let unkeyed = try await ServerProcess.run(["audit", "verify", audit])
+        #expect(unkeyed.code == 1 && unkeyed.text.contains("--key-file"), "\(unkeyed.text)")
+
+        // The last line dropped: the chain alone cannot tell, the expected end and the anchor can.
+        try (lines.dropLast().joined(separator: "\n") + "\n").write(toFile: audit, atomically: true, encoding: .utf8)
+        #expect(try await ServerProcess.run(["audit", "verify", audit, "--key-file", keyFile]).code == 0)
+        let short = try await ServerProcess.run(["audit", "verify", audit, "--key-file", keyFile, "--expect-last-seq", "\(lines.count)"])
+        #expect(short.code == 1 && short.text.contains("lines were removed"), "\(short.text)")
+        do {
+            let again = try await ServerProcess.start(arguments: ["-config", config], environment: env, in: dir)
+            again.signal(SIGKILL)
+            Issue.record("the server started on a log that lost its last line")
+        } catch let failure as ServerProcess.StartFailure {
+            #expect(failure.status == 1 && failure.output.contains("is not as the server left it"), "\(failure.output)")
+            #expect(failure.output.contains("audit acknowledge"))
+        }
+        let ack = try await ServerProcess.run(["audit", "acknowledge", "--reason", "restored from backup", "-config", config])
+        #expect(ack.code == 0 && ack.text.contains("taken as it is"), "\(ack.text)")
+        let restarted = try await ServerProcess.start(arguments: ["-config", config], environment: env, in: dir)
+        restarted.signal(SIGTERM)
+        #expect(try await restarted.exitStatus(within: .seconds(45)) == 0)
+        let after = try String(contentsOfFile: audit, encoding: .utf8)
+        #expect(after.contains("audit.mismatch_acknowledged") && after.contains("restored from backup"))
+    }
 }

@@ -140,7 +140,7 @@ final class TestServer: Sendable {
 
     func withAPI<T: Sendable>(_ body: @escaping @Sendable (Deployment_V1_DeploymentService.Client<HTTP2ClientTransport.Posix>) async throws -> T) async throws -> T {
         let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
-        return try await withGRPCClient(transport: transport, interceptors: apiToken.map { [Bearer(token: $0)] } ?? []) { client in
+        return try await withGRPCClient(transport: transport, interceptors: apiToken.map { [BearerToken(token: $0)] } ?? []) { client in
             try await body(Deployment_V1_DeploymentService.Client(wrapping: client))
         }
     }
@@ -160,19 +160,6 @@ final class TestServer: Sendable {
 
     /// The ECS service as the simulator has it now.
     func service(cluster: String = "prod", _ name: String) -> ECSService? { sim.service(cluster: cluster, name: name) }
-}
-
-/// `authorization: Bearer TOKEN` on every call.
-struct Bearer: ClientInterceptor {
-    let token: String
-    func intercept<Input: Sendable, Output: Sendable>(
-        request: StreamingClientRequest<Input>, context: ClientContext,
-        next: (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
-    ) async throws -> StreamingClientResponse<Output> {
-        var request = request
-        request.metadata.replaceOrAddString("Bearer \(token)", forKey: "authorization")
-        return try await next(request, context)
-    }
 }
 
 struct ClientResult: Sendable {
