@@ -154,6 +154,8 @@ public struct DeploymentRecord: Sendable, Codable, Equatable {
     public var approval: ApprovalRecord?
     /// The approvals given so far, when more than one approver is needed (or one was given).
     public var approvals: [ApprovalRecord]?
+    /// How many distinct approvers the last approval was counted against.
+    public var approvalsRequired: Int?
     /// Who asked for the rollback, when one was asked.
     public var rollbackRequestedBy: String?
     public var events: [DeploymentEvent]

@@ -139,10 +139,14 @@ public actor ReleaseManager {
                                              required: required, requester: record.request.requestedBy,
                                              subject: "release \(id)")
         guard tally.complete else {
-            return await mutate(id, event: "approval.recorded", message: tally.message) { $0.approvals = tally.approvals }
+            return await mutate(id, event: "approval.recorded", message: tally.message) {
+                $0.approvals = tally.approvals
+                $0.approvalsRequired = required
+            }
         }
         let updated = await mutate(id, status: .pending, event: "approval.approved", message: tally.message) {
             $0.approvals = tally.approvals
+            $0.approvalsRequired = required
             $0.approval = ApprovalRecord.combined(tally.approvals)
         }
         launch(id)

@@ -86,6 +86,8 @@ extension ServerContext {
 /// and (at most a few a second) audited.
 struct AuthInterceptor: ServerInterceptor {
     let authenticator: Authenticator
+    /// Calls per authenticated caller (anonymous callers exist only where no auth is configured).
+    let limiter: CallRateLimiter
     let metrics: ServerMetrics
     let onRefusal: @Sendable (_ reason: String, _ method: String, _ peer: String) -> Void
 
@@ -107,6 +109,13 @@ struct AuthInterceptor: ServerInterceptor {
             metrics.authFailure(reason: error.reason)
             onRefusal(error.reason, context.descriptor.fullyQualifiedMethod, context.remotePeer)
             throw RPCError(code: .unauthenticated, message: Self.message)
+        }
+        if principal.method != .anonymous, let wait = limiter.take(principal.id) {
+            metrics.authFailure(reason: "rate_limited")
+            let seconds = String(format: "%.1f", max(0.1, Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18))
+            throw RPCError(code: .resourceExhausted,
+                           message: "rate limit: more than \(Int(limiter.perSecond)) calls a second from \(principal.id) "
+                               + "(security.rate_limit); retry in \(seconds)s")
         }
         var context = context
         context.transportSpecific = CallerContext(principal: principal, transport: context.transportSpecific)

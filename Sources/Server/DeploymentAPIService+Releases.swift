@@ -91,8 +91,10 @@ extension DeploymentAPIService {
         let stream = try await handle {
             try await releases.watch(id: try await authorizedRelease(request.deploymentID, .view, context).0.id)
         }
-        for await event in stream {
-            try await response.write(ProtoMapping.releaseEvent(event))
+        try await holdingWatch(context) {
+            for await event in stream {
+                try await response.write(ProtoMapping.releaseEvent(event))
+            }
         }
     }
 

@@ -12,6 +12,8 @@ struct DeploymentAPIService: Deployment_V1_DeploymentService.SimpleServiceProtoc
     let metrics: ServerMetrics
     let maxRequestBytes: Int
     let access: AccessControl
+    /// Watch streams held open, per caller.
+    let watches: PerCallerSlots
 
     func handle<T>(_ body: () async throws -> T) async throws -> T {
         do {
@@ -116,9 +118,23 @@ struct DeploymentAPIService: Deployment_V1_DeploymentService.SimpleServiceProtoc
         let stream = try await handle {
             try await engine.watch(id: try await authorized(request.deploymentID, .view, context).0.id)
         }
-        for await event in stream {
-            try await response.write(ProtoMapping.event(event))
+        try await holdingWatch(context) {
+            for await event in stream {
+                try await response.write(ProtoMapping.event(event))
+            }
         }
+    }
+
+    /// Runs a watch stream within the caller's limit of open streams.
+    func holdingWatch(_ context: ServerContext, _ body: () async throws -> Void) async throws {
+        let caller = context.principal.id
+        guard watches.acquire(caller) else {
+            metrics.error(component: "grpc", type: "resourceExhausted")
+            throw RPCError(code: .resourceExhausted, message: "\(caller) has \(watches.limit) watch streams open "
+                + "(security.max_watches_per_caller); close one first")
+        }
+        defer { watches.release(caller) }
+        try await body()
     }
 
     func detectDrift(request: Deployment_V1_DriftRequest, context: ServerContext) async throws -> Deployment_V1_DriftReport {
@@ -148,6 +164,8 @@ struct DeploymentAPIService: Deployment_V1_DeploymentService.SimpleServiceProtoc
         guard !id.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw EngineError.invalid("id", "is required")
         }
+        // Never echoed back whole: an id is at most 128 characters.
+        guard id.utf8.count <= 512 else { throw EngineError.invalid("id", "is \(id.utf8.count) bytes; an id is at most 128 characters") }
         return id
     }
 }

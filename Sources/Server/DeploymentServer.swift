@@ -89,7 +89,8 @@ public final class DeploymentServer: Sendable {
             try JWTVerifier(settings: settings, fetch: { url in try await NetworkHooks(client: .shared).fetch(url) })
         }
         let authenticator = Authenticator(tokens: tokens, jwt: jwt, allowsAnonymous: allowsAnonymous)
-        let interceptor = AuthInterceptor(authenticator: authenticator, metrics: metrics) { reason, method, peer in
+        let limiter = CallRateLimiter(perSecond: config.security.callsPerSecond, burst: config.security.callBurst)
+        let interceptor = AuthInterceptor(authenticator: authenticator, limiter: limiter, metrics: metrics) { reason, method, peer in
             security.record(.init(type: "auth.refused", principal: "unauthenticated", scope: "",
                                   detail: "\(method) from \(peer): \(reason)"))
         }
@@ -97,13 +98,17 @@ public final class DeploymentServer: Sendable {
         // A hard cap at the transport (above it the stream is reset); below it, requests over
         // `max_request_bytes` get a clear RESOURCE_EXHAUSTED from the service.
         transportConfig.rpc.maxRequestPayloadSize = max(16 << 20, config.maxRequestBytes * 4)
+        // Advertised, so that a client queues streams past it instead of having its connection
+        // closed; idle connections are closed.
+        transportConfig.http2.maxConcurrentStreams = 100
+        transportConfig.connection.maxIdleTime = .seconds(15 * 60)
         grpcTransport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: config.host, port: config.port),
             transportSecurity: try Self.transportSecurity(config),
             config: transportConfig)
         let stopping = self.stopping
         let api = DeploymentAPIService(engine: engine, releases: releases, metrics: metrics, maxRequestBytes: config.maxRequestBytes,
-                                       access: access)
+                                       access: access, watches: PerCallerSlots(limit: config.security.maxWatchesPerCaller))
         let health = HealthService(isServing: { !stopping.isSet })
         grpcServer = GRPCServer(transport: grpcTransport, services: [api, health], interceptors: [interceptor])
         var onGitHook: (@Sendable () -> Void)?

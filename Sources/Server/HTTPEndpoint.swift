@@ -1,6 +1,7 @@
 import Access
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -39,9 +40,14 @@ final class HTTPEndpoint: Service, Sendable {
                          body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
             }
         }
+        // Idle connections are closed and only so many are open at once (more wait in the
+        // backlog): half-open connections cannot use up the process's file descriptors.
+        let idle = TimeAmount.nanoseconds(Int64(min(max(config.httpIdleTimeout.seconds, 0.001), 86400) * 1e9))
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname(config.host, port: config.metricsPort), serverName: "ecs-deploy"),
+            server: .http1(configuration: .init(idleTimeout: idle)),
+            configuration: .init(address: .hostname(config.host, port: config.metricsPort), serverName: "ecs-deploy",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(config.httpMaxConnections)),
             onServerRunning: { [self] channel in bound(channel.localAddress?.port ?? config.metricsPort) },
             logger: logger)
         do {

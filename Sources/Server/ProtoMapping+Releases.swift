@@ -19,14 +19,7 @@ extension ProtoMapping {
             p.author = origin.author
             p.commitMessage = origin.message
         }
-        if let a = r.approval {
-            var approval = Deployment_V1_Approval()
-            approval.decision = a.approved ? "approved" : "rejected"
-            approval.approver = a.approver
-            approval.reason = a.reason
-            approval.at = Google_Protobuf_Timestamp(date: a.at)
-            p.approval = approval
-        }
+        if let a = approval(r.approval, given: r.approvals, required: r.approvalsRequired) { p.approval = a }
         p.plannedOnly = plannedOnly
         p.onFailure = r.request.onFailure.rawValue
         p.requestedBy = r.request.requestedBy

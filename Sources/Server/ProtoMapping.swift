@@ -27,15 +27,28 @@ enum ProtoMapping {
         d.updatedAt = Google_Protobuf_Timestamp(date: r.updatedAt)
         if let f = r.finishedAt { d.finishedAt = Google_Protobuf_Timestamp(date: f) }
         d.requestedBy = r.request.requestedBy
-        if let a = r.approval {
-            var p = Deployment_V1_Approval()
+        if let a = approval(r.approval, given: r.approvals, required: r.approvalsRequired) { d.approval = a }
+        return d
+    }
+
+    /// The decision; while more approvers are needed, `pending` with those who approved and how
+    /// many more are needed.
+    static func approval(_ decision: ApprovalRecord?, given: [ApprovalRecord]?, required: Int?) -> Deployment_V1_Approval? {
+        var p = Deployment_V1_Approval()
+        if let a = decision {
             p.decision = a.approved ? "approved" : "rejected"
             p.approver = a.approver
             p.reason = a.reason
             p.at = Google_Protobuf_Timestamp(date: a.at)
-            d.approval = p
+            return p
         }
-        return d
+        guard let given, let last = given.last else { return nil }
+        let needed = max(required ?? given.count, given.count)
+        p.decision = "pending"
+        p.approver = given.map(\.approver).joined(separator: ", ")
+        p.reason = "\(given.count) of \(needed) approvals; \(needed - given.count) more needed from other approvers"
+        p.at = Google_Protobuf_Timestamp(date: last.at)
+        return p
     }
 
     static func stage(_ s: StageRecord) -> Deployment_V1_Stage {
@@ -98,7 +111,16 @@ enum ProtoMapping {
     }
 
     /// The gRPC status for an engine error; anything unexpected is `internal`.
+    /// Messages past this are cut: they may echo input (a 5 MB id must not come back whole).
+    static let maxMessage = 2048
+
     static func rpcError(_ error: any Error) -> RPCError {
+        let e = rawRPCError(error)
+        guard e.message.utf8.count > maxMessage else { return e }
+        return RPCError(code: e.code, message: String(e.message.prefix(maxMessage)) + "... (cut)")
+    }
+
+    private static func rawRPCError(_ error: any Error) -> RPCError {
         if let e = error as? RPCError { return e }
         guard let e = error as? EngineError else { return RPCError(code: .internalError, message: "\(error)") }
         let code: RPCError.Code = switch e.kind {

@@ -20,6 +20,11 @@ public struct SecurityConfig: Sendable, Equatable {
     public var allowedURLPrefixes: [String]?
     /// `tls.client_ca_file`: require client certificates signed by this CA (mTLS).
     public var clientCAFile: String?
+    /// `security.rate_limit`: calls a second, and at once, per authenticated caller.
+    public var callsPerSecond = 50.0
+    public var callBurst = 200.0
+    /// `security.max_watches_per_caller`: watch streams one caller may hold open.
+    public var maxWatchesPerCaller = 32
 
     public init() {}
 
@@ -81,7 +86,13 @@ public struct SecurityConfig: Sendable, Equatable {
     }
 
     mutating func apply(security s: ConfigObject) throws {
-        try s.only(["allowed_url_prefixes"])
+        try s.only(["allowed_url_prefixes", "rate_limit", "max_watches_per_caller"])
+        if let r = try s.objectIfPresent("rate_limit") {
+            try r.only(["per_second", "burst"])
+            callsPerSecond = try r.double("per_second", min: 0.01) ?? callsPerSecond
+            callBurst = try r.double("burst", min: 1) ?? callBurst
+        }
+        maxWatchesPerCaller = try s.int("max_watches_per_caller", min: 1) ?? maxWatchesPerCaller
         if let prefixes = try s.strings("allowed_url_prefixes") {
             for p in prefixes {
                 guard let url = URLComponents(string: p), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {

@@ -15,6 +15,10 @@ public struct ServerConfig: Sendable, Equatable {
     public var gracefulTimeout: Duration = .seconds(30)
     /// Largest request accepted, in bytes (`server.max_request_bytes`).
     public var maxRequestBytes = 1 << 20
+    /// The HTTP port closes a connection idle this long (`server.http_idle_timeout`) ...
+    public var httpIdleTimeout: Duration = .seconds(30)
+    /// ... and holds at most this many open (`server.http_max_connections`; more wait in the backlog).
+    public var httpMaxConnections = 256
     // aws:
     public var region = "us-east-1"
     public var endpointURL: String?
@@ -135,7 +139,10 @@ public struct ServerConfig: Sendable, Equatable {
             recovery = value
         }
         if let s = try root.objectIfPresent("server") {
-            try s.only(["host", "port", "enable_metrics", "metrics_port", "graceful_timeout", "max_request_bytes"])
+            try s.only(["host", "port", "enable_metrics", "metrics_port", "graceful_timeout", "max_request_bytes",
+                        "http_idle_timeout", "http_max_connections"])
+            httpIdleTimeout = try s.duration("http_idle_timeout") ?? httpIdleTimeout
+            httpMaxConnections = try s.int("http_max_connections", min: 1) ?? httpMaxConnections
             host = try s.string("host") ?? host
             port = try s.port("port") ?? port
             enableMetrics = try s.bool("enable_metrics") ?? enableMetrics

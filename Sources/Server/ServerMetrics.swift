@@ -19,7 +19,7 @@ public final class ServerMetrics: Sendable {
     static var apiCalls: MetricNameDescriptor { name("ecs_aws_api_calls_total", "AWS API calls, by service and operation") }
     static var apiDuration: MetricNameDescriptor { name("ecs_aws_api_duration_milliseconds", "AWS API call duration in milliseconds") }
     static var errors: MetricNameDescriptor { name("ecs_errors_total", "Errors, by component and type") }
-    static var pendingApprovals: MetricNameDescriptor { name("ecs_pending_approvals", "Deployments waiting for approval") }
+    static var pendingApprovals: MetricNameDescriptor { name("ecs_pending_approvals", "Deployments and releases waiting for approval") }
 
     static var authFailures: MetricNameDescriptor { name("ecs_auth_failures_total", "Calls refused: not authenticated, or not permitted, by reason") }
 
@@ -53,7 +53,20 @@ public final class ServerMetrics: Sendable {
     }
 
     public func setActive(_ count: Int) { registry.makeGauge(descriptor: Self.active).set(Double(count)) }
-    public func setPendingApprovals(_ count: Int) { registry.makeGauge(descriptor: Self.pendingApprovals).set(Double(count)) }
+    private let pending = Mutex<(deployments: Int, releases: Int)>((0, 0))
+
+    /// Deployments waiting for approval; the gauge counts them with the releases that wait.
+    public func setPendingApprovals(_ count: Int) { updatePending { $0.deployments = count } }
+
+    public func setPendingReleaseApprovals(_ count: Int) { updatePending { $0.releases = count } }
+
+    private func updatePending(_ change: (inout (deployments: Int, releases: Int)) -> Void) {
+        let total = pending.withLock { p in
+            change(&p)
+            return p.deployments + p.releases
+        }
+        registry.makeGauge(descriptor: Self.pendingApprovals).set(Double(total))
+    }
 
     public func apiCall(service: String, operation: String, milliseconds: Double) {
         registry.makeCounter(descriptor: Self.apiCalls, labels: [("service", service), ("operation", operation)]).increment()
@@ -133,9 +146,15 @@ struct MetricsMiddleware: CloudMiddleware {
 /// Feeds the release metrics from the release manager's events.
 final class ReleaseMetricsObserver: ReleaseObserver {
     let metrics: ServerMetrics
+    private let pending = Mutex<Set<String>>([])
     init(metrics: ServerMetrics) { self.metrics = metrics }
 
     func observe(_ event: ReleaseEvent, release: ReleaseRecord) {
+        let waiting = pending.withLock { p in
+            if release.status == .pendingApproval { p.insert(release.id) } else { p.remove(release.id) }
+            return p.count
+        }
+        metrics.setPendingReleaseApprovals(waiting)
         if ["entry.succeeded", "entry.failed", "entry.rolled_back", "entry.not_started", "entry.rollback_failed"].contains(event.type),
            let entry = release.entries.first(where: { $0.entry.label == event.entry }) {
             metrics.releaseEntryFinished(kind: entry.entry.kind.rawValue, status: entry.status.rawValue.lowercased())

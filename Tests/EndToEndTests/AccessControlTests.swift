@@ -125,7 +125,10 @@ import Testing
         let own = await as_("lead", ["-id", "p1", "-action", "approve", "-approver", "someone-else"])
         #expect(denied(own) && own.text.contains("token:lead requested deployment p1 and cannot approve it"), "\(own.text)")
         #expect(await as_("alice", ["-id", "p1", "-action", "approve", "-reason", "looks good"]).code == 0)
-        #expect(try await t.status("p1").status == .pendingApproval)
+        let waiting = try await t.status("p1")
+        #expect(waiting.status == .pendingApproval)
+        #expect(waiting.approval.decision == "pending" && waiting.approval.approver == "token:alice", "\(waiting.approval)")
+        #expect(waiting.approval.reason == "1 of 2 approvals; 1 more needed from other approvers")
         let events = try await t.server.engine.status(id: "p1").events
         #expect(events.last?.type == "approval.recorded")
         #expect(events.last?.message == "approved by token:alice (1 of 2): looks good; 1 more approver(s) needed")
@@ -148,6 +151,8 @@ import Testing
             .write(to: manifest, atomically: true, encoding: .utf8)
         #expect(try await t.driving { await as_("lead", ["-id", "rel-1", "-file", manifest.path, "-action", "release"]) }.code == 0)
         #expect(denied(await as_("lead", ["-id", "rel-1", "-action", "approve"])))
+        let gauge = try await t.http("/metrics").body.split(separator: "\n").filter { $0.hasPrefix("ecs_pending_approvals") }
+        #expect(gauge == ["ecs_pending_approvals 1.0"] || gauge == ["ecs_pending_approvals 1"], "the waiting release is counted: \(gauge)")
         #expect(await as_("alice", ["-id", "rel-1", "-action", "approve"]).code == 0)
         #expect(try await t.server.releases.status(id: "rel-1").status == .pendingApproval)
         #expect(await as_("bob", ["-id", "rel-1", "-action", "approve"]).code == 0)
