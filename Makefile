@@ -8,7 +8,7 @@ BIN_PATH = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
 PLUGIN_DIR ?= .build-protoc/.build/release
 PROTOC ?= protoc
 
-.PHONY: build build-server build-client test demo bench proto proto-plugins clean
+.PHONY: build build-server build-client test demo bench fuzz proto proto-plugins clean
 
 build: build-server build-client
 
@@ -24,6 +24,15 @@ build-client:
 
 test:
 	$(SWIFT) test
+
+# Malformed requests (every RPC, manifests, the HTTP port) against the real server, restarted on
+# the same data after each batch; fails on a crash, a crash at restart, a hang or INTERNAL.
+FUZZ_BATCHES ?= 10
+FUZZ_CASES ?= 1000
+fuzz:
+	$(SWIFT) build --product grpc-server
+	@python3 -c "import grpc, grpc_tools, hypothesis" 2>/dev/null || python3 -m pip install --quiet grpcio grpcio-tools hypothesis
+	python3 scripts/fuzz/fuzz.py --server "$$($(SWIFT) build --show-bin-path)/grpc-server" --batches $(FUZZ_BATCHES) --cases $(FUZZ_CASES)
 
 # Builds both programs and runs a deployment on the built-in simulator (mock mode).
 demo: build

@@ -19,6 +19,10 @@ public enum ClientCLI {
             output.err(message)
             return 2
         }
+        guard options.timeout.isFinite, options.timeout > 0, options.timeout <= 86400 else {
+            output.err("error: -timeout: '\(options.timeout)' must be a number of seconds from 0 to 86400")
+            return 2
+        }
         guard let action = Action(rawValue: options.action.lowercased()) else {
             output.err("error: unknown action '\(options.action)' (use one of: \(Action.allCases.map(\.rawValue).joined(separator: ", ")))")
             return 2

@@ -15,8 +15,14 @@ extension Duration {
         return Double(s) + Double(atto) / 1e18
     }
 
+    /// Saturating: NaN is zero, and values past ±292 years (Int64 nanoseconds) are clamped, so
+    /// that no input can trap here.
     public static func seconds(_ value: Double) -> Duration {
-        .nanoseconds(Int64((value * 1e9).rounded()))
+        let ns = (value * 1e9).rounded()
+        guard ns.isFinite else { return ns.isNaN ? .zero : (ns > 0 ? .nanoseconds(Int64.max) : .nanoseconds(Int64.min)) }
+        if ns >= 9.2e18 { return .nanoseconds(Int64.max) }
+        if ns <= -9.2e18 { return .nanoseconds(Int64.min) }
+        return .nanoseconds(Int64(ns))
     }
 }
 

@@ -102,7 +102,7 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
 
     static func duration(_ f: String, _ v: String, allowZero: Bool = false) throws -> Duration {
         guard let d = GoDuration.parse(v), allowZero ? d >= .zero : d > .zero else {
-            throw EngineError.invalid(f, "'\(v)' is not a duration (e.g. 30s, 5m, 1h)")
+            throw EngineError.invalid(f, "'\(v.prefix(64))' is not \(GoDuration.expected)")
         }
         return d
     }

@@ -62,9 +62,9 @@ struct ConfigObject {
         return "\(v)"
     }
 
-    func int(_ k: String, min: Int) throws -> Int? {
+    func int(_ k: String, min: Int, max: Int = 1_000_000_000) throws -> Int? {
         guard let s = scalar(k) else { return nil }
-        guard let i = Int(s), i >= min else { throw fail(k, "'\(s)' must be a whole number >= \(min)") }
+        guard let i = Int(s), i >= min, i <= max else { throw fail(k, "'\(s.prefix(64))' must be a whole number from \(min) to \(max)") }
         return i
     }
 
@@ -76,7 +76,7 @@ struct ConfigObject {
 
     func double(_ k: String, min: Double) throws -> Double? {
         guard let s = scalar(k) else { return nil }
-        guard let d = Double(s), d >= min else { throw fail(k, "'\(s)' must be a number >= \(min)") }
+        guard let d = Double(s), d.isFinite, d >= min, d <= 1e9 else { throw fail(k, "'\(s.prefix(64))' must be a number from \(min) to 1e9") }
         return d
     }
 
@@ -88,7 +88,7 @@ struct ConfigObject {
 
     func duration(_ k: String) throws -> Duration? {
         guard let s = scalar(k) else { return nil }
-        guard let d = GoDuration.parse(s) else { throw fail(k, "'\(s)' is not a duration (e.g. 30s, 5m, 1h)") }
+        guard let d = GoDuration.parse(s) else { throw fail(k, "'\(s.prefix(64))' is not \(GoDuration.expected)") }
         return d
     }
 

@@ -30,6 +30,9 @@ struct RequestPolicy: Sendable {
                 }
             }
             if key == "health_check_url" {
+                // A malformed URL is INVALID_ARGUMENT (the engine's reader says why); a
+                // well-formed one the server may not call is PERMISSION_DENIED.
+                _ = try DeploymentSettings().applying([key: value])
                 do { try urls.check(value, field: name) } catch {
                     throw EngineError(.permissionDenied, field: name, error.description)
                 }

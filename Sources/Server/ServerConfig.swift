@@ -148,7 +148,7 @@ public struct ServerConfig: Sendable, Equatable {
             enableMetrics = try s.bool("enable_metrics") ?? enableMetrics
             metricsPort = try s.port("metrics_port") ?? metricsPort
             gracefulTimeout = try s.duration("graceful_timeout") ?? gracefulTimeout
-            maxRequestBytes = try s.int("max_request_bytes", min: 1024) ?? maxRequestBytes
+            maxRequestBytes = try s.int("max_request_bytes", min: 1024, max: 64 << 20) ?? maxRequestBytes
         }
         if let a = try root.objectIfPresent("aws") {
             try a.only(["region", "endpoint_url", "timeout", "max_retries", "retry_delay", "max_retry_delay", "rate_limits"])
@@ -166,7 +166,7 @@ public struct ServerConfig: Sendable, Equatable {
             region = try a.string("region") ?? region
             endpointURL = try a.string("endpoint_url") ?? endpointURL
             awsTimeout = try a.duration("timeout") ?? awsTimeout
-            maxRetries = try a.int("max_retries", min: 0) ?? maxRetries
+            maxRetries = try a.int("max_retries", min: 0, max: 20) ?? maxRetries
             retryDelay = try a.duration("retry_delay") ?? retryDelay
             maxRetryDelay = try a.duration("max_retry_delay") ?? maxRetryDelay
         }

@@ -43,6 +43,22 @@ import Testing
         try await t.stop()
     }
 
+    /// Durations and ports from outside are bounded: each is refused naming its key, and the
+    /// server keeps serving (these trapped in duration and sleep arithmetic before).
+    @Test func outOfRangeDurationsAndPortsAreRefused() async throws {
+        let t = try await TestServer()
+        try t.seedService(name: "web")
+        for (key, value) in [("timeout", "inf"), ("stage_timeout", "1e30"), ("batch_delay", "99999999999999999999h"),
+                             ("approval_timeout", "1e18"), ("hook_timeout", "3651d"), ("poll_interval", "nan"),
+                             ("health_check_url", "http://127.0.0.1:99999/health")] {
+            let r = await deploy(t, extra: ["-config", #"{"\#(key)":"\#(value)","require_approval":"true"}"#])
+            #expect(r.code == 1 && r.err.first?.hasPrefix("error: config.\(key): ") == true && r.text.contains("(INVALID_ARGUMENT)"),
+                    "\(key)=\(value): \(r.text)")
+        }
+        #expect(await deploy(t, id: "fine").code == 0)
+        try await t.stop()
+    }
+
     @Test func unknownActionIsRefused() async throws {
         let t = try await TestServer()
         let result = await t.client(["-id", "x", "-action", "explode"])
@@ -59,7 +75,7 @@ import Testing
         let key = await deploy(t, extra: ["-config", #"{"timeuot":"5m"}"#])
         #expect(key.err.first?.hasPrefix("error: config.timeuot: unknown key (known keys: approval_timeout, batch_delay,") == true, "\(key.text)")
         let value = await deploy(t, extra: ["-config", #"{"timeout":"soon"}"#])
-        #expect(value.err == ["error: config.timeout: 'soon' is not a duration (e.g. 30s, 5m, 1h) (INVALID_ARGUMENT)"])
+        #expect(value.err == ["error: config.timeout: 'soon' is not a duration (e.g. 30s, 5m, 1h) up to 3650d (INVALID_ARGUMENT)"])
         let json = await deploy(t, extra: ["-config", "{timeout"])
         #expect(json.code == 2)
         #expect(json.err == ["error: -config: malformed JSON"])

@@ -210,7 +210,7 @@ import Testing
         #expect(all.map(\.field) == ["services[0].config.canary_stages", "services[0].config.timeout", "services[0].config.colour"])
         #expect(all.map(\.line) == [12, 13, 14])
         #expect(all[0].message == "the last stage must be 100, not 90")
-        #expect(all[1].message == "'forever' is not a duration (e.g. 30s, 5m, 1h)")
+        #expect(all[1].message == "'forever' is not a duration (e.g. 30s, 5m, 1h) up to 3650d")
         #expect(all[2].message.hasPrefix("unknown key (known keys: "))
         let nested = problem(Samples.seed + "    config:\n      timeout: {a: 1}\n      batch_size:\n")
         #expect(nested?.all.map(\.singleLine) == [
