@@ -110,4 +110,29 @@ struct CredentialTests {
         await #expect(throws: JWTError("bad signature")) { try await verifier.principal(for: forged, now: now) }
         await #expect(throws: JWTError.self) { try await verifier.principal(for: "not.a.jwt", now: now) }
     }
+
+    @Test func jwksFromTheIssuerIsCachedAndFetchedAgainForANewKey() async throws {
+        final class Fetches: @unchecked Sendable {
+            let lock = NSLock()
+            var count = 0
+            var document: Data
+            init(_ document: Data) { self.document = document }
+        }
+        let first = TestIssuer()
+        let fetches = Fetches(first.jwks())
+        var settings = OIDCSettings(issuer: "https://issuer.example.com", audience: "ecs-deploy")
+        settings.jwksURL = "https://issuer.example.com/jwks"
+        let verifier = try JWTVerifier(settings: settings, fetch: { url in
+            #expect(url == "https://issuer.example.com/jwks")
+            return fetches.lock.withLock { fetches.count += 1; return fetches.document }
+        })
+        let claims: [String: Any] = ["iss": settings.issuer, "aud": "ecs-deploy", "sub": "ci", "exp": Date().timeIntervalSince1970 + 300]
+        for _ in 1...3 { _ = try await verifier.principal(for: first.token(claims: claims), now: Date()) }
+        #expect(fetches.count == 1, "cached")
+        // The issuer rotates its keys: a token of the new key makes one fetch at most a minute.
+        let second = TestIssuer()
+        fetches.lock.withLock { fetches.document = second.jwks() }
+        await #expect(throws: JWTError("bad signature")) { try await verifier.principal(for: second.token(kid: "r2", claims: claims), now: Date()) }
+        #expect(fetches.count == 1, "not fetched again within a minute of the last fetch")
+    }
 }

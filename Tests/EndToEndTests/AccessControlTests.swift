@@ -56,20 +56,60 @@ import Testing
         try await t.stop()
     }
 
-    /// Every RPC with every role: allowed calls get past authorization (an answer, or an error
-    /// of the engine's), refused ones get PERMISSION_DENIED.
-    @Test func roleByRPCMatrix() async throws {
+    /// Every RPC with every role, for each way of proving who calls: allowed calls get past
+    /// authorization (an answer, or an error of the engine's), refused ones get PERMISSION_DENIED.
+    @Test(arguments: ["token", "oidc", "mtls"])
+    func roleByRPCMatrix(credential: String) async throws {
         let roles: [Role] = [.viewer, .deployer, .approver, .admin]
-        var spec = Dictionary(uniqueKeysWithValues: roles.map { ($0.rawValue, ([$0], [String](), String?.none)) })
-        spec["prod-deployer"] = ([.deployer], ["prod/*"], nil)
-        let (path, tokens) = try Self.tokens(spec)
-        let t = try await TestServer(configure: { $0.security.tokensFile = path }, simulator: Self.autoCreate, apiToken: tokens["admin"]) {
-            try $0.service(name: "api")
+        let names = roles.map(\.rawValue) + ["prod-deployer"]
+        func grant(_ name: String) -> Grant {
+            name == "prod-deployer" ? Grant(role: .deployer, scopes: [try! ScopePattern("prod/*")]) : Grant(role: Role(rawValue: name)!)
         }
-        let admin = ["-token", tokens["admin"]!]
+        var args: [String: [String]] = [:]
+        let prefix: String
+        let configure: @Sendable (inout ServerConfig) -> Void
+        switch credential {
+        case "token":
+            var spec: [String: ([Role], [String], String?)] = [:]
+            for name in names { spec[name] = ([grant(name).role], grant(name).scopes.map(\.pattern).filter { $0 != "*" }, nil) }
+            let (path, tokens) = try Self.tokens(spec)
+            for name in names { args[name] = ["-token", tokens[name]!] }
+            prefix = "token:"
+            configure = { $0.security.tokensFile = path }
+        case "oidc":
+            let issuer = TestIssuer()
+            let jwks = FileManager.default.temporaryDirectory.appendingPathComponent("jwks-\(UUID().uuidString).json")
+            try issuer.jwks().write(to: jwks)
+            var oidc = OIDCSettings(issuer: "https://issuer.example.com", audience: "ecs-deploy")
+            oidc.jwksFile = jwks.path
+            let exp = Int(Date().timeIntervalSince1970) + 3600
+            for name in names {
+                args[name] = ["-token", issuer.token(claims: ["iss": oidc.issuer, "aud": "ecs-deploy", "sub": name, "exp": exp])]
+            }
+            prefix = "oidc:"
+            let bindings = names.map { AccessPolicy.Binding(principals: [try! ScopePattern("oidc:\($0)")], grant: grant($0)) }
+            configure = { [oidc] in
+                $0.security.oidc = oidc
+                $0.security.bindings = bindings
+            }
+        default:
+            let dir = TestServer.fixtures.appendingPathComponent("mtls")
+            @Sendable func file(_ name: String) -> String { dir.appendingPathComponent(name).path }
+            for name in names { args[name] = ["-ca", file("ca.pem"), "-cert", file("\(name)-cert.pem"), "-key", file("\(name)-key.pem")] }
+            prefix = "mtls:CN="
+            let bindings = names.map { AccessPolicy.Binding(principals: [try! ScopePattern("mtls:CN=\($0)")], grant: grant($0)) }
+            configure = {
+                $0.tlsCertFile = file("server-cert.pem")
+                $0.tlsKeyFile = file("server-key.pem")
+                $0.security.clientCAFile = file("ca.pem")
+                $0.security.bindings = bindings
+            }
+        }
+        let t = try await TestServer(configure: configure, simulator: Self.autoCreate) { try $0.service(name: "api") }
+        let admin = args["admin"]!
         // A finished deployment (rejected), and two waiting for approval per role, asked by
         // another principal (nobody approves their own).
-        let other = ["-token", tokens["prod-deployer"]!]
+        let other = args["prod-deployer"]!
         #expect(await t.client(other + Self.deployArgs("done", service: "done")).code == 0)
         #expect(await t.client(admin + ["-id", "done", "-action", "reject", "-reason", "setup"]).code == 0)
         for role in roles {
@@ -81,11 +121,12 @@ import Testing
             .write(to: manifest, atomically: true, encoding: .utf8)
 
         for role in roles {
-            let token = ["-token", tokens[role.rawValue]!]
+            let caller = args[role.rawValue]!
             let may = role.permissions
-            func check(_ permission: Permission, _ args: [String], line: Int = #line) async throws {
-                let r = try await t.driving { await t.client(token + args) }
-                #expect(denied(r) == !may.contains(permission), "\(role) \(args.prefix(4)): \(r.text)", sourceLocation: .init(
+            func check(_ permission: Permission, _ call: [String], line: Int = #line) async throws {
+                let r = try await t.driving { await t.client(caller + call) }
+                #expect(!r.text.contains("UNAUTHENTICATED") && !r.text.contains("cannot reach the server"), "\(r.text)")
+                #expect(denied(r) == !may.contains(permission), "\(credential) \(role) \(call.prefix(4)): \(r.text)", sourceLocation: .init(
                     fileID: #fileID, filePath: #filePath, line: line, column: 1))
             }
             try await check(.view, ["-id", "done", "-action", "status"])
@@ -99,11 +140,10 @@ import Testing
             try await check(.approve, ["-id", "r-\(role)", "-action", "reject", "-reason", "no"])
             try await check(.approve, ["-id", "a-\(role)", "-action", "approve"])
         }
-        // A list shows only what the caller may see.
-        let scoped = ["-token", tokens["prod-deployer"]!]
-        #expect(await t.client(scoped + Self.deployArgs("s1", cluster: "prod", service: "s1")).code == 0)
-        let staging = await t.client(scoped + Self.deployArgs("s2", cluster: "staging", service: "s1"))
-        #expect(staging.text == "error: permission denied: token:prod-deployer lacks the 'deploy' permission on 'staging/s1' (PERMISSION_DENIED)",
+        // Scopes: prod/* only.
+        #expect(await t.client(other + Self.deployArgs("s1", cluster: "prod", service: "s1")).code == 0)
+        let staging = await t.client(other + Self.deployArgs("s2", cluster: "staging", service: "s1"))
+        #expect(staging.text == "error: permission denied: \(prefix)prod-deployer lacks the 'deploy' permission on 'staging/s1' (PERMISSION_DENIED)",
                 "\(staging.text)")
         try await t.stop()
     }
