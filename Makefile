@@ -22,7 +22,12 @@ build-client:
 	@mkdir -p bin && cp "$(BIN_PATH)/grpc-client" bin/grpc-client
 	@echo "built bin/grpc-client"
 
+# The AWS wire-level tests run against moto: installed when missing; without it the run fails
+# (the suites that need it would otherwise skip themselves and the run would look green).
 test:
+	@python3 -c "import moto.server, flask_cors, boto3" 2>/dev/null || python3 -m pip install --quiet 'moto[server]==5.2.1'
+	@python3 -c "import moto.server, flask_cors, boto3" 2>/dev/null || \
+		{ echo "make test: moto[server] 5.2.1 is missing and could not be installed (pip install 'moto[server]==5.2.1')" >&2; exit 1; }
 	$(SWIFT) test
 
 # Malformed requests (every RPC, manifests, the HTTP port) against the real server, restarted on

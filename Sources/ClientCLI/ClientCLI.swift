@@ -11,10 +11,10 @@ public enum ClientCLI {
     public static func run(_ arguments: [String], output: any ClientOutput = StandardOutput()) async -> Int32 {
         let options: ClientOptions
         do {
-            options = try ClientOptions.parse(arguments)
+            options = try ClientCommand.parse(arguments).options
         } catch {
-            let message = ClientOptions.fullMessage(for: error)
-            let code = ClientOptions.exitCode(for: error)
+            let message = ClientCommand.fullMessage(for: error)
+            let code = ClientCommand.exitCode(for: error)
             if code == .success { output.out(message); return 0 }
             output.err(message)
             return 2
@@ -67,19 +67,30 @@ public enum ClientCLI {
     }
 }
 
+/// The program's name and summary for help and usage messages (`USAGE: grpc-client ...`).
+struct ClientCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grpc-client",
+        abstract: "Deploys to Amazon ECS through the ecs-deploy server, and follows, approves and rolls back deployments and releases.")
+
+    @OptionGroup var options: ClientOptions
+}
+
 /// Where the client writes: standard output for results, standard error for errors.
 public protocol ClientOutput: Sendable {
     func out(_ line: String)
     func err(_ line: String)
 }
 
+/// A closed output (`grpc-client ... | head`) ends the program quietly, with status 0: the
+/// reader has what it wanted. (The program ignores SIGPIPE, so the write fails instead.)
 public struct StandardOutput: ClientOutput {
     public init() {}
-    public func out(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
-    }
-    public func err(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+    public func out(_ line: String) { write(line, to: .standardOutput) }
+    public func err(_ line: String) { write(line, to: .standardError) }
+
+    private func write(_ line: String, to handle: FileHandle) {
+        do { try handle.write(contentsOf: Data((line + "\n").utf8)) } catch { exit(0) }
     }
 }
 

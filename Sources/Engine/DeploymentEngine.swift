@@ -45,7 +45,8 @@ public actor DeploymentEngine {
         let key = request.serviceKey
         if let holder = locks[key] {
             throw EngineError(.failedPrecondition, field: "service",
-                              "service \(key) already has a deployment in progress: \(holder)")
+                              "service \(key) already has a deployment in progress: \(holder); wait for it to end "
+                                  + "(grpc-client -action watch -id \(holder)), or deploy with -wait to follow each deployment to its end")
         }
         locks[key] = request.id
         let plan: [Stage]

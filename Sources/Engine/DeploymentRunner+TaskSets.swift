@@ -40,7 +40,7 @@ extension DeploymentRunner {
                 cluster: request.cluster, service: request.service, taskDefinition: try taskDefinition(revision, facts),
                 externalId: externalId, scale: Scale(value: Double(percent)),
                 loadBalancers: [LoadBalancerRef(targetGroupArn: tg, containerName: template?.containerName, containerPort: template?.containerPort)],
-                clientToken: externalId,
+                clientToken: Self.clientToken(externalId),
                 launchSettings: service.primaryTaskSet?.launchSettings)
             created = try await cloud.ecs.createTaskSet(input)
         }
@@ -143,5 +143,23 @@ enum TaskSetHealth: Equatable {
         }
         let fraction = desired > 0 ? Double(min(healthy, desired)) / Double(desired) : 0.5
         return .starting(report, fraction: fraction)
+    }
+}
+
+extension DeploymentRunner {
+    /// ECS takes a `clientToken` of at most 36 characters, and an id may have 128: the token is
+    /// a 128-bit digest of the external id (two FNV-1a hashes), the same at every attempt and
+    /// after a restart.
+    static func clientToken(_ externalId: String) -> String {
+        func fnv(_ seed: UInt64) -> UInt64 {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seed
+            for byte in externalId.utf8 {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x0000_0100_0000_01b3
+            }
+            return hash
+        }
+        let hex = [fnv(0), fnv(0x9e37_79b9_7f4a_7c15)].map { String($0, radix: 16) }.map { String(repeating: "0", count: 16 - $0.count) + $0 }
+        return "ecs-" + hex.joined()
     }
 }

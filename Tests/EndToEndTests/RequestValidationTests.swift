@@ -130,7 +130,8 @@ import Testing
         #expect(await deploy(t, id: "first").code == 0)
         let second = await deploy(t, id: "second")
         #expect(second.code == 1)
-        #expect(second.err == ["error: service prod/web already has a deployment in progress: first (FAILED_PRECONDITION)"])
+        #expect(second.err == ["error: service prod/web already has a deployment in progress: first; wait for it to end "
+            + "(grpc-client -action watch -id first), or deploy with -wait to follow each deployment to its end (FAILED_PRECONDITION)"])
         let arn = await deploy(t, id: "third", service: "arn:aws:ecs:us-east-1:123456789012:service/prod/web")
         #expect(arn.err.first?.contains("in progress: first") == true, "an ARN names the same service")
         let other = await deploy(t, id: "other", service: "api",

@@ -50,6 +50,23 @@ import Testing
         try await t.stop()
     }
 
+    /// The seed's verification script as the README shows it: four deployments to one service,
+    /// each with -wait, so that each starts when the one before has ended.
+    @Test func verificationScriptWithWait() async throws {
+        let t = try await TestServer(simulator: Self.mockMode)
+        let common = ["-cluster", "my-cluster", "-service", "my-service", "-action", "deploy", "-wait"]
+        for (id, strategy, td, config) in [("test-001", "quicksync", #"{"family":"app","containerDefinitions":[]}"#, ""),
+                                           ("test-002", "canary", #"{"family":"app"}"#, #"{"canary_stages":"10,25,50,100"}"#),
+                                           ("test-003", "bluegreen", #"{"family":"app"}"#, ""),
+                                           ("test-004", "rolling", #"{"family":"app"}"#, #"{"batch_size":"25"}"#)] {
+            let args = ["-id", id, "-taskdef", td, "-strategy", strategy] + (config.isEmpty ? [] : ["-config", config]) + common
+            let r = try await t.driving { await t.client(args) }
+            #expect(r.code == 0, "\(id): \(r.text)")
+            #expect(r.out.last?.contains("SUCCEEDED") == true, "\(id): \(r.text)")
+        }
+        try await t.stop()
+    }
+
     /// The strategy commands of the seed's "Quicksync", "Canary", "Blue-Green" and "Rolling"
     /// sections, exactly as written there, one after the other on the same service.
     @Test func strategyCommandsAsTheSeedWritesThem() async throws {

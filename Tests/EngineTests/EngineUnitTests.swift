@@ -9,7 +9,7 @@ import Testing
         #expect(GoDuration.parse(text)?.seconds == seconds)
     }
 
-    @Test(arguments: ["", "soon", "5x", "m5", "-3s"])
+    @Test(arguments: ["", "soon", "5x", "m5", "-3s", "inf", "nan", "1e30", "99999999999999999999h", "3651d", "1e3", "١٢s"])
     func refuses(text: String) {
         #expect(GoDuration.parse(text) == nil)
     }
@@ -156,5 +156,17 @@ import Testing
             == ["the PRIMARY deployment is on web:2, not web:1"])
         #expect(RollbackCheck.problems(facts: f, service: ecsService(primary: oldTD, running: 2), routes: [])
             == ["the PRIMARY deployment runs 2/3 tasks"])
+    }
+}
+
+@Suite struct ClientTokenTests {
+    /// ECS refuses a clientToken over 36 characters; ids may have 128.
+    @Test func shortStableAndPerSide() {
+        let id = String(repeating: "r", count: 128)
+        let new = DeploymentRunner.clientToken("\(id)-new")
+        #expect(new.count <= 36)
+        #expect(new == DeploymentRunner.clientToken("\(id)-new"))
+        #expect(new != DeploymentRunner.clientToken("\(id)-previous"))
+        #expect(DeploymentRunner.clientToken("a-new") != DeploymentRunner.clientToken("b-new"))
     }
 }
