@@ -123,6 +123,13 @@ public actor DeploymentEngine {
             guard !Plan.rollbackStages(facts: record.facts).isEmpty else {
                 throw EngineError(.failedPrecondition, "deployment \(id) did not change the service; nothing to roll back")
             }
+            if let later = try await supersedingDeployment(of: record) {
+                throw EngineError(.failedPrecondition, field: "id",
+                                  "deployment \(id) was superseded by \(later.id) (\(later.status.rawValue)) on \(record.request.serviceKey): "
+                                      + "its rollback would act on task sets and weights that \(later.id) changed. "
+                                      + "Roll back the latest one instead (grpc-client -action rollback -id \(later.id)), "
+                                      + "or deploy the revision you want")
+            }
             let key = record.request.serviceKey
             if let holder = locks[key] {
                 throw EngineError(.failedPrecondition, "service \(key) has a deployment in progress: \(holder)")
@@ -139,6 +146,19 @@ public actor DeploymentEngine {
 
     /// Records `approver`'s approval; the deployment starts once `required` distinct approvers
     /// (never its requester) have approved it.
+    /// The newest deployment of the same service after `record` that changed the service (one
+    /// rejected, or that changed nothing, does not count).
+    private func supersedingDeployment(of record: DeploymentRecord) async throws -> DeploymentRecord? {
+        let parts = record.request.serviceKey.split(separator: "/", maxSplits: 1).map(String.init)
+        let filter = DeploymentFilter(cluster: parts[0], service: parts.count > 1 ? parts[1] : "", since: record.createdAt)
+        return try await store.list(filter, limit: 100, offset: 0)
+            .map { active[$0.id] ?? $0 }
+            .first { later in
+                later.id != record.id && (later.createdAt, later.id) > (record.createdAt, record.id) && later.status != .rejected
+                    && (!later.status.isTerminal || !Plan.rollbackStages(facts: later.facts).isEmpty || later.status == .rolledBack)
+            }
+    }
+
     public func approve(id: String, approver: String, reason: String, required: Int = 1) async throws -> DeploymentRecord {
         let record = try await pendingDecision(id)
         // An approval starts a run that this process would not finish; with a durable store the

@@ -66,6 +66,9 @@ public struct DeploymentFacts: Sendable, Codable, Equatable {
     public var previousScale: Int?
     public var promoted = false
     public var previousTaskSetDeleted = false
+    /// Set before the previous task set's delete is asked: from then on it may be draining, and
+    /// a rollback brings the previous revision back before traffic returns to it.
+    public var previousTaskSetDeleting: Bool?
 
     public init() {}
 }

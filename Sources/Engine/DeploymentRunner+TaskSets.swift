@@ -19,6 +19,15 @@ extension DeploymentRunner {
         var facts = try await facts(c.id)
         if revision == .new, let existing = facts.newTaskSet { return "already created \(existing)" }
         let service = try await describeService(request)
+        if revision == .previous, let id = facts.previousTaskSet,
+           let live = service.taskSets.first(where: { $0.id == id && $0.status != "DRAINING" }) {
+            // A rollback before the previous task set's delete was sent: it is still there.
+            await setFacts(c.id, "previous task set \(live.id) is still there") {
+                $0.previousTaskSetDeleted = false
+                $0.previousTaskSetDeleting = nil
+            }
+            return "previous task set \(live.id) is still there"
+        }
         if facts.trafficTargets.isEmpty {
             let routes = try await discoverTraffic(service: service, facts: facts)
             await setFacts(c.id, "traffic: \(routes.targets.count) listener/rule(s), new target group \(routes.newTargetGroup.arnResource)") {
@@ -50,6 +59,7 @@ extension DeploymentRunner {
             } else {
                 $0.previousTaskSet = created.id
                 $0.previousTaskSetDeleted = false
+                $0.previousTaskSetDeleting = nil
             }
         }
         return "created task set \(created.id) at \(percent)% on \(tg.arnResource)"
@@ -107,6 +117,10 @@ extension DeploymentRunner {
         let routes = try await readWeights(facts.trafficTargets)
         if let live = routes.first(where: { ($0.weights[tg] ?? 0) > 0 }) {
             throw StageError("refusing to delete task set \(id): \(live.arn.arnResource) still sends it \(live.share(of: tg))% of the traffic")
+        }
+        if revision == .previous {
+            // Recorded before the call: once it is sent, the task set may be draining.
+            await setFacts(c.id, "deleting previous task set \(id)") { $0.previousTaskSetDeleting = true }
         }
         do {
             _ = try await cloud.ecs.deleteTaskSet(cluster: request.cluster, service: request.service, taskSet: id, force: false)

@@ -80,7 +80,15 @@ extension DeploymentRunner {
         guard let old = facts.previousTargetGroup, let new = facts.newTargetGroup else {
             throw StageError("no target groups recorded to route traffic between")
         }
-        for route in try await readWeights(facts.trafficTargets) where !route.matches(percent: percent, old: old, new: new) {
+        let current = try await readWeights(facts.trafficTargets)
+        // Traffic moves only to a target group that has healthy targets to take it.
+        for (group, share) in [(new, percent), (old, 100 - percent)] where current.contains(where: { $0.share(of: group) < share }) {
+            let healthy = try await cloud.elb.describeTargetHealth(targetGroupArn: group).filter { $0.state == "healthy" }.count
+            guard healthy > 0 else {
+                throw StageError("refusing to send \(share)% of the traffic to target group \(group.arnResource): it has no healthy targets")
+            }
+        }
+        for route in current where !route.matches(percent: percent, old: old, new: new) {
             let actions = route.actions(routing: percent, old: old, new: new)
             if route.isRule {
                 _ = try await cloud.elb.modifyRule(ruleArn: route.arn, actions: actions)

@@ -30,10 +30,34 @@ enum DriftDetector {
         var service: ECSService
         var images: [String: String]
         var routes: [TrafficRoute]
+        /// Target groups that receive traffic but have no healthy target.
+        var emptyGroups: Set<String> = []
     }
 
-    static func compare(facts: DeploymentFacts, expectedImages: [String: String], live: Live) -> [DriftItem] {
-        guard let expectedTD = facts.newTaskDefinition else { return [] }
+    /// What the server last left a service as: the new revision of a deployment that
+    /// succeeded, or the previous one of a deployment it rolled back.
+    struct Expected {
+        var taskDefinition: String
+        var taskSet: String?
+        var targetGroup: String?
+
+        init?(_ record: DeploymentRecord) {
+            let f = record.facts
+            switch record.status {
+            case .succeeded:
+                guard let td = f.newTaskDefinition else { return nil }
+                (taskDefinition, taskSet, targetGroup) = (td, f.newTaskSet, f.newTargetGroup)
+            case .rolledBack:
+                guard let td = f.previousTaskDefinition else { return nil }
+                (taskDefinition, taskSet, targetGroup) = (td, f.previousTaskSet, f.previousTargetGroup)
+            default:
+                return nil
+            }
+        }
+    }
+
+    static func compare(expected: Expected, expectedImages: [String: String], live: Live) -> [DriftItem] {
+        let expectedTD = expected.taskDefinition
         var items: [DriftItem] = []
         let service = live.service
         let liveTD = service.primaryTaskSet?.taskDefinition ?? service.taskDefinition ?? "none"
@@ -46,17 +70,21 @@ enum DriftDetector {
         }
         if service.deploymentController == .external {
             let sets = service.taskSets
-            let expectedSet = facts.newTaskSet ?? "?"
+            let expectedSet = expected.taskSet ?? "?"
             if sets.count != 1 || sets.first?.id != expectedSet || sets.first?.status != "PRIMARY" {
                 let actual = sets.map { "\($0.status) \($0.id) \($0.taskDefinition.arnResourceName)" }.joined(separator: ", ")
                 items.append(DriftItem(field: "taskSets", expected: "PRIMARY \(expectedSet) only", actual: actual.isEmpty ? "none" : actual))
             }
-            if let tg = facts.newTargetGroup {
+            if let tg = expected.targetGroup {
                 for route in live.routes where route.share(of: tg) != 100 {
                     let actual = route.weights.sorted { $0.key < $1.key }.map { "\($0.key.arnResource)=\($0.value)" }
                     items.append(DriftItem(field: "weights[\(route.arn.arnResource)]", expected: "\(tg.arnResource)=100%",
                                            actual: actual.joined(separator: ", ")))
                 }
+            }
+            for group in live.emptyGroups.sorted() {
+                items.append(DriftItem(field: "targets[\(group.arnResource)]", expected: "healthy targets behind its traffic",
+                                       actual: "none healthy"))
             }
         }
         return items
@@ -86,8 +114,12 @@ extension DeploymentEngine {
     func driftReport(service: ECSService, key: String) async throws -> DriftReport {
         let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
         var report = DriftReport(cluster: parts[0], service: parts.count > 1 ? parts[1] : "", baselineDeployment: nil, items: [])
-        let history = try await store.list(DeploymentFilter(cluster: report.cluster, service: report.service, statuses: [.succeeded]))
-        guard let baseline = history.first, let expectedTD = baseline.facts.newTaskDefinition else { return report }
+        // The baseline: what the server last left the service as, its own rollbacks included.
+        let history = try await store.list(DeploymentFilter(cluster: report.cluster, service: report.service,
+                                                            statuses: [.succeeded, .rolledBack]))
+        guard let baseline = history.first(where: { DriftDetector.Expected($0) != nil }),
+              let expected = DriftDetector.Expected(baseline) else { return report }
+        let expectedTD = expected.taskDefinition
         report.baselineDeployment = baseline.id
         let liveTD = service.primaryTaskSet?.taskDefinition ?? service.taskDefinition
         let runner = DeploymentRunner(engine: self, env: env, settings: baseline.settings)
@@ -95,8 +127,13 @@ extension DeploymentEngine {
         var liveImages: [String: String] = [:]
         if let liveTD { liveImages = try await images(of: liveTD) }
         let routes = service.deploymentController == .external ? try await runner.readWeights(baseline.facts.trafficTargets) : []
-        report.items = DriftDetector.compare(facts: baseline.facts, expectedImages: expectedImages,
-                                             live: DriftDetector.Live(service: service, images: liveImages, routes: routes))
+        var empty: Set<String> = []
+        for group in Set(routes.flatMap { route in route.weights.filter { $0.value > 0 }.map(\.key) }) {
+            let healthy = try await cloud.elb.describeTargetHealth(targetGroupArn: group).filter { $0.state == "healthy" }
+            if healthy.isEmpty { empty.insert(group) }
+        }
+        report.items = DriftDetector.compare(expected: expected, expectedImages: expectedImages,
+                                             live: DriftDetector.Live(service: service, images: liveImages, routes: routes, emptyGroups: empty))
         return report
     }
 

@@ -56,15 +56,24 @@ public enum Plan {
         if facts.serviceUpdated {
             return facts.previousTaskDefinition == nil ? [] : [.updateService(.previous), .waitStable(.previous)]
         }
-        guard facts.newTaskSet != nil || facts.previousTaskSetDeleted else { return [] }
+        // Deleted, or being deleted (draining: it cannot take traffic or become PRIMARY again).
+        let previousGone = facts.previousTaskSetDeleted || facts.previousTaskSetDeleting == true
+        guard facts.newTaskSet != nil || previousGone else { return [] }
         var stages: [Stage] = []
-        if facts.previousTaskSetDeleted {
-            // The deployment finished: bring the previous revision back as a task set.
-            stages += [.createTaskSet(.previous, percent: 100), .waitTaskSetHealthy(.previous)]
+        let movesTraffic = facts.trafficPercent != 0 || previousGone
+        if previousGone {
+            // Bring the previous revision back as a task set (the one still there when it is
+            // not draining yet, at full scale).
+            stages.append(.createTaskSet(.previous, percent: 100))
+            if let scaled = facts.previousScale, scaled < 100 { stages.append(.scaleTaskSet(.previous, percent: 100)) }
+            stages.append(.waitTaskSetHealthy(.previous))
         } else if let scaled = facts.previousScale, scaled < 100 {
             stages += [.scaleTaskSet(.previous, percent: 100), .waitTaskSetHealthy(.previous)]
+        } else if movesTraffic, facts.previousTaskSet != nil {
+            // Traffic goes back only to a previous task set that is healthy.
+            stages.append(.waitTaskSetHealthy(.previous))
         }
-        if facts.trafficPercent != 0 || facts.previousTaskSetDeleted { stages.append(.routeTraffic(percent: 0)) }
+        if movesTraffic { stages.append(.routeTraffic(percent: 0)) }
         if facts.promoted { stages.append(.promote(.previous)) }
         if facts.newTaskSet != nil { stages.append(.deleteTaskSet(.new)) }
         return stages

@@ -28,7 +28,9 @@ enum RollbackCheck {
     }
 
     private static func taskSetProblems(facts: DeploymentFacts, service: ECSService) -> [String] {
-        let sets = service.taskSets
+        // A draining task set of an earlier revision is on its way out (a rollback asked while
+        // the deployment deleted it); one of the new revision is a leftover (below).
+        let sets = service.taskSets.filter { $0.status != "DRAINING" || $0.taskDefinition == facts.newTaskDefinition }
         let listed = sets.map(describe).joined(separator: ", ")
         guard let previous = facts.previousTaskDefinition else {
             // The service had no task set before the deployment: none should be left.

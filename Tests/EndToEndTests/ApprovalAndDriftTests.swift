@@ -126,7 +126,10 @@ import Testing
         #expect(weights.code == 1)
         #expect(weights.out == ["Service prod/web: drift detected against deployment e1",
                                 "  weights[\(listener.arnResource)]: expected \(green.arnResource)=100%, "
-                                    + "found \(blue.arnResource)=30, \(green.arnResource)=70"], "\(weights.text)")
+                                    + "found \(blue.arnResource)=30, \(green.arnResource)=70",
+                                // Blue's task set was deleted: 30% of the traffic goes to nothing.
+                                "  targets[\(blue.arnResource)]: expected healthy targets behind its traffic, found none healthy"],
+                "\(weights.text)")
         _ = try t.sim.modifyListener(listenerArn: listener, defaultActions: forward(blue: 0, green: 100))
         #expect(await t.client(drift).out == clean)
 
@@ -181,7 +184,7 @@ import Testing
         #expect(d.stages[..<interrupted].allSatisfy { $0.status == .stageSucceeded })
         #expect(d.stages[(interrupted + 1)...].allSatisfy { $0.status != .stageSucceeded && $0.status != .stageRunning },
                 "\(d.stages.map { "\($0.name) \($0.status)" })")
-        #expect(d.rollbackStages.map(\.name) == ["routeTraffic(0%)", "deleteTaskSet(new)"], "\(d.rollbackStages.map(\.name))")
+        #expect(d.rollbackStages.map(\.name) == ["waitTaskSetHealthy(previous)", "routeTraffic(0%)", "deleteTaskSet(new)"], "\(d.rollbackStages.map(\.name))")
 
         let service = try #require(t.service("web"))
         #expect(service.taskSets.count == 1, "\(service.taskSets.map { "\($0.status) \($0.taskDefinition)" })")
@@ -189,6 +192,69 @@ import Testing
         #expect(service.taskSets.first?.status == "PRIMARY")
         #expect(service.taskSets.first?.taskDefinition == old.taskDefinition)
         #expect(try weights() == [oldGroup: 100, newGroup: 0])
+        #expect(t.sim.trafficViolations.isEmpty, "\(t.sim.trafficViolations)")
+        try await t.stop()
+    }
+
+    /// A rollback asked while the deployment deletes the previous task set (it drains) brings
+    /// the previous revision back, healthy, before any traffic moves to it: traffic never goes
+    /// to a target group with nothing behind it.
+    @Test func rollbackWhileThePreviousTaskSetIsDeleted() async throws {
+        // Targets drain for 300 s, as AWS's default deregistration delay.
+        var settings = SeedCommandsTests.mockMode
+        settings.draining = 300
+        let t = try await TestServer(simulator: settings)
+        #expect(await deploy(t, "a1", config: "{}").code == 0)
+        #expect(try await t.waitUntilFinished("a1").status == .succeeded)
+        let before = try #require(t.service("web")?.primaryTaskSet)
+        #expect(await deploy(t, "b1", config: "{}").code == 0)
+        try await t.driving {
+            while try await t.status("b1").currentStage != "deleteTaskSet(previous)" { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        // The stage asks for the delete at once (the clock stands still meanwhile): the previous
+        // task set drains.
+        var waited = 0
+        while t.service("web")?.taskSets.first(where: { $0.id == before.id })?.status != "DRAINING", waited < 5000 {
+            try await Task.sleep(for: .milliseconds(1))
+            waited += 1
+        }
+        #expect(t.service("web")?.taskSets.first(where: { $0.id == before.id })?.status == "DRAINING")
+        let asked = await t.client(["-id", "b1", "-action", "rollback", "-approver", "ops", "-reason", "bad build"])
+        #expect(asked.code == 0, "\(asked.text)")
+        let d = try await t.waitUntilFinished("b1")
+        #expect(d.status == .rolledBack, "\(d.status) \(d.error) \(d.rollbackStages.map { "\($0.name) \($0.status) \($0.message)" })")
+        #expect(t.sim.trafficViolations.isEmpty, "\(t.sim.trafficViolations)")
+        let after = try #require(t.service("web"))
+        let live = after.taskSets.filter { $0.status != "DRAINING" }
+        #expect(live.count == 1 && live.first?.taskDefinition == before.taskDefinition && live.first?.status == "PRIMARY",
+                "\(after.taskSets.map { "\($0.id) \($0.status) \($0.taskDefinition)" })")
+        try await t.stop()
+    }
+
+    /// The first seed's rollback example after four deployments: a superseded deployment is not
+    /// rolled back (the answer names the one to roll back); rolling back the latest leaves the
+    /// service as drift's new baseline, and fail_on_drift lets the next deployment through.
+    @Test func supersededRollbackIsRefusedAndARollbackIsNotDrift() async throws {
+        let t = try await TestServer(simulator: SeedCommandsTests.mockMode)
+        for (id, strategy) in [("deploy-1", "quicksync"), ("deploy-2", "canary"), ("deploy-3", "bluegreen"), ("deploy-4", "rolling")] {
+            #expect(await deploy(t, id, config: "{}", strategy: strategy).code == 0)
+            #expect(try await t.waitUntilFinished(id).status == .succeeded)
+        }
+        let refused = await t.client(["-id", "deploy-1", "-action", "rollback"])
+        #expect(refused.code == 1 && refused.text.contains("deployment deploy-1 was superseded by deploy-4")
+                    && refused.text.contains("grpc-client -action rollback -id deploy-4") && refused.text.contains("(FAILED_PRECONDITION)"),
+                "\(refused.text)")
+        #expect(try await t.status("deploy-1").status == .succeeded, "nothing was changed")
+
+        #expect(await t.client(["-id", "deploy-4", "-action", "rollback", "-reason", "bad"]).code == 0)
+        let back = try await t.waitUntilFinished("deploy-4")
+        #expect(back.status == .rolledBack, "\(back.error)")
+        let service = try #require(t.service("web"))
+        #expect(service.taskSets.count == 1 && service.primaryTaskSet?.taskDefinition == back.previousTaskDefinitionArn)
+        let drift = await t.client(["-action", "drift", "-cluster", "prod", "-service", "web"])
+        #expect(drift.code == 0 && drift.out == ["Service prod/web: no drift since deployment deploy-4"], "\(drift.text)")
+        #expect(await deploy(t, "deploy-5", config: #"{"fail_on_drift":"true"}"#).code == 0)
+        #expect(try await t.waitUntilFinished("deploy-5").status == .succeeded)
         #expect(t.sim.trafficViolations.isEmpty, "\(t.sim.trafficViolations)")
         try await t.stop()
     }
