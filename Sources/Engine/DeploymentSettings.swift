@@ -3,7 +3,7 @@ import Foundation
 
 /// Where a hook runs in a deployment.
 public enum HookPoint: String, Sendable, Codable, CaseIterable {
-    /// Before the first traffic shift; a failure rolls back.
+    /// Once the new tasks are healthy, before any traffic moves to them; a failure rolls back.
     case preTraffic = "pre_traffic"
     /// After each traffic shift; a failure rolls back.
     case postShift = "post_shift"

@@ -9,28 +9,32 @@ public enum Plan {
         switch (strategy, controller) {
         case (.quicksync, .ecs), (.rolling, .ecs):
             return [.registerTaskDefinition, .updateService(.new), .waitStable(.new)]
+        // The pre-traffic hook runs once the new tasks are healthy and before any production
+        // traffic moves to them (as CodeDeploy's BeforeAllowTraffic), so that it can test them.
         case (.quicksync, _):
-            return [.registerTaskDefinition, .runHook(.preTraffic), .createTaskSet(.new, percent: 100),
-                    .waitTaskSetHealthy(.new), .routeTraffic(percent: 100), .runHook(.postShift),
+            return [.registerTaskDefinition, .createTaskSet(.new, percent: 100), .waitTaskSetHealthy(.new),
+                    .runHook(.preTraffic), .routeTraffic(percent: 100), .runHook(.postShift),
                     .promote(.new), .deleteTaskSet(.previous)]
         case (.canary, _):
-            var stages: [Stage] = [.registerTaskDefinition, .runHook(.preTraffic)]
+            var stages: [Stage] = [.registerTaskDefinition]
             for (i, percent) in settings.canaryStages.enumerated() {
                 stages += i == 0 ? [.createTaskSet(.new, percent: percent)] : [.scaleTaskSet(.new, percent: percent)]
-                stages += [.waitTaskSetHealthy(.new), .routeTraffic(percent: percent), .runHook(.postShift),
+                stages += [.waitTaskSetHealthy(.new)] + (i == 0 ? [.runHook(.preTraffic)] : [])
+                stages += [.routeTraffic(percent: percent), .runHook(.postShift),
                            .bake(seconds: settings.stageTimeout.seconds, reason: "canary at \(percent)%")]
             }
             return stages + [.promote(.new), .deleteTaskSet(.previous)]
         case (.bluegreen, _):
-            return [.registerTaskDefinition, .runHook(.preTraffic), .createTaskSet(.new, percent: 100),
-                    .waitTaskSetHealthy(.new), .routeTraffic(percent: 100), .runHook(.postShift),
+            return [.registerTaskDefinition, .createTaskSet(.new, percent: 100), .waitTaskSetHealthy(.new),
+                    .runHook(.preTraffic), .routeTraffic(percent: 100), .runHook(.postShift),
                     .bake(seconds: settings.stabilizationTime.seconds, reason: "stabilization"), .promote(.new),
                     .bake(seconds: settings.cleanupDelay.seconds, reason: "cleanup delay"), .deleteTaskSet(.previous)]
         case (.rolling, _):
-            var stages: [Stage] = [.registerTaskDefinition, .runHook(.preTraffic)]
+            var stages: [Stage] = [.registerTaskDefinition]
             for (i, percent) in batches(settings.batchSize).enumerated() {
                 stages += i == 0 ? [.createTaskSet(.new, percent: percent)] : [.scaleTaskSet(.new, percent: percent)]
-                stages += [.waitTaskSetHealthy(.new), .routeTraffic(percent: percent),
+                stages += [.waitTaskSetHealthy(.new)] + (i == 0 ? [.runHook(.preTraffic)] : [])
+                stages += [.routeTraffic(percent: percent),
                            .scaleTaskSet(.previous, percent: 100 - percent), .runHook(.postShift)]
                 if percent < 100 { stages.append(.bake(seconds: settings.batchDelay.seconds, reason: "batch delay")) }
             }

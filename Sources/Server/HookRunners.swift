@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CloudModel
 import Engine
 import Foundation
 import NIOCore
@@ -93,7 +94,16 @@ enum CommandHook {
         let stdin = Pipe()
         process.standardInput = stdin
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        // Standard error goes to a file (no pipe to drain, nothing lost at exit): its end is
+        // shown when the command fails.
+        let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("ecs-deploy-hook-\(UUID().uuidString).err")
+        FileManager.default.createFile(atPath: errorFile.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        let errorHandle = try? FileHandle(forWritingTo: errorFile)
+        process.standardError = errorHandle ?? FileHandle.nullDevice
+        defer {
+            try? errorHandle?.close()
+            try? FileManager.default.removeItem(at: errorFile)
+        }
         let state = RunState()
         let (status, signalled): (Int32, Bool) = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Int32, Bool), any Error>) in
@@ -130,8 +140,19 @@ enum CommandHook {
         let outcome = state.outcome
         if outcome.timedOut { throw HookError("timed out after \(GoDuration.format(timeout)) and was killed") }
         if outcome.cancelled { throw CancellationError() }
-        if signalled { throw HookError("was killed by signal \(status)") }
-        guard status == 0 else { throw HookError("exited with status \(status)") }
+        let said = Self.tail(of: errorFile)
+        if signalled { throw HookError("was killed by signal \(status)\(said)") }
+        guard status == 0 else { throw HookError("exited with status \(status)\(said)") }
+    }
+
+    /// The end of what the command wrote to standard error, on one line, without credentials in
+    /// URLs: ": <text>", or "" when it wrote nothing.
+    static func tail(of file: URL, limit: Int = 500) -> String {
+        guard let data = try? Data(contentsOf: file), !data.isEmpty else { return "" }
+        let text = String(decoding: data.suffix(limit), as: UTF8.self)
+            .split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .joined(separator: " | ")
+        return text.isEmpty ? "" : ": " + CredentialRedaction.redact(text)
     }
 
     /// A command that exits without reading its input makes the write fail with EPIPE; without

@@ -87,9 +87,14 @@ import Testing
         let d = try await deploy(t, "h2", strategy: "canary", config: ["hook_pre_traffic": "pre", "hook_post_shift": "shift"])
         #expect(d.status == .rolledBack)
         #expect(d.error.contains("hook(pre_traffic): answered HTTP 500"), "\(d.error)")
-        // Nothing after the hook ran: no task set, no traffic, no post-shift hook.
+        // The hook ran once the new tasks were healthy, before any traffic moved: no traffic
+        // shift, no post-shift hook, and the rollback deleted the new task set.
         #expect(stub.received.map(\.path) == ["/fail/pre"])
-        #expect(d.stages.first { $0.name.hasPrefix("createTaskSet") }?.status == .stagePending)
+        #expect(d.stages.first { $0.name.hasPrefix("waitTaskSetHealthy") }?.status == .stageSucceeded)
+        #expect(d.stages.first { $0.name.hasPrefix("routeTraffic") }?.status == .stagePending)
+        #expect(d.rollbackStages.map(\.name) == ["waitTaskSetHealthy(previous)", "routeTraffic(0%)", "deleteTaskSet(new)"], "\(d.rollbackStages.map(\.name))")
+        #expect(t.service("web")?.taskSets.count == 1)
+        #expect(t.sim.trafficViolations.isEmpty)
         try await t.stop()
     }
 
@@ -171,6 +176,15 @@ import Testing
             Issue.record("a hook that exits 3 succeeded")
         } catch {
             #expect("\(error)" == "exited with status 3")
+        }
+        // What it said on standard error ends the message (its last 500 bytes, on one line,
+        // without URL credentials).
+        do {
+            try await NetworkHooks().run("exec:echo 'smoke test: GET /health' >&2; echo 'answered 503 from https://u:pw@h/x' >&2; exit 3",
+                                         payload: try Self.payload("x2"), timeout: .seconds(10))
+            Issue.record("a hook that exits 3 succeeded")
+        } catch {
+            #expect("\(error)" == "exited with status 3: smoke test: GET /health | answered 503 from https://***@h/x")
         }
     }
 
