@@ -43,7 +43,8 @@ public enum ClientCLI {
             output.err("error: \(error)")
             return 2
         } catch let error as RPCError {
-            output.err("error: \(Self.describe(error, server: options.server))")
+            let tls = options.tls || !options.ca.isEmpty || !options.cert.isEmpty
+            output.err("error: \(Self.describe(error, server: options.server, tls: tls))")
             return 1
         } catch {
             output.err("error: \(error)")
@@ -51,8 +52,9 @@ public enum ClientCLI {
         }
     }
 
-    static func describe(_ error: RPCError, server: String) -> String {
-        switch error.code {
+    static func describe(_ error: RPCError, server: String, tls: Bool = false) -> String {
+        if error.code == .unavailable, let hint = tlsHint(error, server: server, tls: tls) { return hint }
+        return switch error.code {
         case .unavailable where error.message.contains("connect") || error.message.contains("connection"):
             "cannot reach the server at \(server) (\(error.message))"
         case .deadlineExceeded:
@@ -60,6 +62,27 @@ public enum ClientCLI {
         default:
             "\(error.message) (\(Self.codeName(error.code)))"
         }
+    }
+
+    /// Which TLS mistake a failed connection was, and what to do, from the TLS library's error
+    /// (or, for a plaintext client, from the server closing the connection at once).
+    static func tlsHint(_ error: RPCError, server: String, tls: Bool) -> String? {
+        let cause = error.cause.map { String(reflecting: $0) } ?? ""
+        let hints: [(String, String)] = [
+            ("WRONG_VERSION_NUMBER", "the server at \(server) does not speak TLS: connect without -tls and -ca (or check the port)"),
+            ("CERTIFICATE_VERIFY_FAILED", "the server's certificate at \(server) is not trusted: pass -ca with the PEM certificate of the CA that "
+                + "signed it, and connect with a name the certificate holds (-server)"),
+            ("CERTIFICATE_REQUIRED", "the server at \(server) requires a client certificate (mTLS): pass -cert and -key"),
+            ("UNKNOWN_CA", "the server at \(server) refused the client certificate (-cert): it is not signed by a CA the server trusts"),
+            ("CERTIFICATE_EXPIRED", "the server at \(server) refused the client certificate (-cert): it has expired"),
+            ("BAD_CERTIFICATE", "the server at \(server) refused the client certificate (-cert)"),
+        ]
+        if let hint = hints.first(where: { cause.contains($0.0) }) { return hint.1 }
+        if !tls, error.message.contains("connection preface") {
+            return "the server at \(server) closed the connection at once: it probably serves TLS; connect with -tls "
+                + "(and -ca FILE when its certificate is from a private CA)"
+        }
+        return nil
     }
 
     static func codeName(_ code: RPCError.Code) -> String {
