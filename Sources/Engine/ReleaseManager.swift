@@ -110,10 +110,21 @@ public actor ReleaseManager {
         await finish(request.id, status: .failed, event: "release.failed", error: error, message: error)
     }
 
-    /// The release as this process has it, else as stored.
+    /// The release as this process has it, else as stored. A release from Git is also found
+    /// by a unique prefix of its commit hash, of 7 characters or more, as git finds a commit.
     public func status(id: String) async throws -> ReleaseRecord {
         if let record = releases[id] { return record }
         if let record = try await store.loadRelease(id: id) { return record }
+        if (7..<40).contains(id.count), id.allSatisfy(\.isHexDigit) {
+            let stored = try await store.releaseIDs(startingWith: id, limit: 2)
+            let here = releases.keys.filter { $0.lowercased().hasPrefix(id.lowercased()) }
+            let matches = Set(stored + here).sorted()
+            if matches.count > 1 {
+                throw EngineError(.invalidArgument, field: "id",
+                                  "commit prefix \(id) is ambiguous: it starts \(matches.prefix(3).joined(separator: ", ")); give more characters")
+            }
+            if let full = matches.first, let record = try await known(full) { return record }
+        }
         throw EngineError(.notFound, field: "id", "release \(id) not found")
     }
 

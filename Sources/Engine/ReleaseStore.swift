@@ -12,6 +12,9 @@ public protocol ReleaseStore: Sendable {
     /// with a higher `revision`).
     func save(_ change: ReleaseChange) async throws
     func loadRelease(id: String) async throws -> ReleaseRecord?
+    /// Ids that start with `prefix` (case-insensitive), at most `limit` (to find a Git release
+    /// by a short commit hash).
+    func releaseIDs(startingWith prefix: String, limit: Int) async throws -> [String]
     /// Newest first (by creation time, then by first save), `offset` records skipped, at most `limit`.
     func listReleases(limit: Int, offset: Int) async throws -> [ReleaseRecord]
     /// Every release whose status is not final (to resume after a restart), oldest first.
@@ -135,6 +138,11 @@ public final class InMemoryReleaseStore: ReleaseStore {
 
     public func loadRelease(id: String) async throws -> ReleaseRecord? {
         state.withLock { $0.records[id]?.record }
+    }
+
+    public func releaseIDs(startingWith prefix: String, limit: Int) async throws -> [String] {
+        let p = prefix.lowercased()
+        return Array(state.withLock { $0.records.keys.filter { $0.lowercased().hasPrefix(p) } }.sorted().prefix(limit))
     }
 
     public func listReleases(limit: Int, offset: Int) async throws -> [ReleaseRecord] {

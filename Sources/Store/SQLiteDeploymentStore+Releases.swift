@@ -21,6 +21,15 @@ extension SQLiteDeploymentStore: ReleaseStore {
         }
     }
 
+    public func releaseIDs(startingWith prefix: String, limit: Int) async throws -> [String] {
+        let pattern = prefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_") + "%"
+        return try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM releases WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?",
+                                arguments: [pattern, limit])
+        }
+    }
+
     public func listReleases(limit: Int, offset: Int) async throws -> [ReleaseRecord] {
         guard limit > 0 else { return [] }
         // rowid: the order of first saves, for releases created at the same instant.

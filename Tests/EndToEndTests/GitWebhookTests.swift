@@ -39,6 +39,9 @@ import Testing
         let own = await t.client(["-token", tokens["bot"]!, "-id", first, "-action", "approve"])
         #expect(own.text.contains("wrote commit \(first.prefix(12))") && own.text.contains("PERMISSION_DENIED"), "\(own.text)")
         #expect(await t.client(["-token", tokens["alice"]!, "-id", first, "-action", "approve"]).code == 0)
+        // A release from Git is found by a short commit hash, as git finds a commit.
+        let short = await t.client(["-token", tokens["alice"]!, "-id", String(first.prefix(7)), "-action", "status"])
+        #expect(short.code == 0 && short.text.contains(first), "\(short.text)")
 
         // A new commit: only a signed webhook starts a poll.
         try manifest(3).write(to: file, atomically: true, encoding: .utf8)

@@ -39,6 +39,9 @@ import Testing
         }
 
         func loadRelease(id: String) async throws -> ReleaseRecord? { try await inner.loadRelease(id: id) }
+        func releaseIDs(startingWith prefix: String, limit: Int) async throws -> [String] {
+            try await inner.releaseIDs(startingWith: prefix, limit: limit)
+        }
         func listReleases(limit: Int, offset: Int) async throws -> [ReleaseRecord] { try await inner.listReleases(limit: limit, offset: offset) }
         func unfinishedReleases() async throws -> [ReleaseRecord] { try await inner.unfinishedReleases() }
         func purgeReleases(finishedBefore date: Date) async throws -> Int { try await inner.purgeReleases(finishedBefore: date) }

@@ -82,6 +82,20 @@ import Testing
         }
     }
 
+    /// Ids by prefix (a Git release found by a short commit hash); LIKE's wildcards are literal.
+    @Test(arguments: ["memory", "sqlite"])
+    func idsByPrefix(kind: String) async throws {
+        try await Self.withStore(kind) { store in
+            for id in ["abc1234def", "abc1299ffff", "ABC1234", "a%b", "a_b", "zzz"] { try await store.save(Self.release(id: id)) }
+            #expect(try await store.releaseIDs(startingWith: "abc12", limit: 10).sorted() == ["ABC1234", "abc1234def", "abc1299ffff"])
+            #expect(try await store.releaseIDs(startingWith: "abc1234d", limit: 10) == ["abc1234def"])
+            #expect(try await store.releaseIDs(startingWith: "a%", limit: 10) == ["a%b"])
+            #expect(try await store.releaseIDs(startingWith: "a_", limit: 10) == ["a_b"])
+            #expect(try await store.releaseIDs(startingWith: "abc", limit: 2).count == 2)
+            #expect(try await store.releaseIDs(startingWith: "nope", limit: 10).isEmpty)
+        }
+    }
+
     /// Saves that arrive out of order leave the latest state: an older revision is not
     /// written over a newer one.
     @Test(arguments: ["memory", "sqlite"])
