@@ -39,9 +39,13 @@ public struct AWSCloudFactory: Sendable {
         return MiddlewareCloud(makeRawCloud(), middleware: [retrying, rateLimiter]).cloud
     }
 
-    /// Pre-flight checks with these clients.
-    public func makePreflight() -> AWSPreflight {
-        AWSPreflight(identity: sts, iam: iam)
+    /// Pre-flight checks with these clients; `onCall` is told of each of their AWS calls (they
+    /// do not go through the engine's cloud and its metrics).
+    public func makePreflight(onCall: (@Sendable (_ service: String, _ operation: String, _ milliseconds: Double) -> Void)? = nil)
+        -> AWSPreflight {
+        let transport = onCall.map { self.transport.observed(by: $0) } ?? self.transport
+        return AWSPreflight(identity: STSClient(transport: transport, environment: environment),
+                            iam: IAMClient(transport: transport, environment: environment))
     }
 
     /// The factory for a server: region and endpoints from `environment` (the process

@@ -34,17 +34,27 @@ public final class AWSTransport: Sendable {
     public let timeout: Duration
     let logger: Logger
     let now: @Sendable () -> Date
+    /// Told of every call that got an answer or failed: service, operation, milliseconds.
+    let onCall: (@Sendable (_ service: String, _ operation: String, _ milliseconds: Double) -> Void)?
 
     public init(credentials: any CredentialProvider, timeout: Duration = .seconds(30),
                 httpClient: HTTPClient = AWSTransport.sharedHTTPClient,
                 signer: @escaping RequestSigner = AWSTransport.sigV4,
-                logger: Logger = Logger(label: "aws"), now: @escaping @Sendable () -> Date = { Date() }) {
+                logger: Logger = Logger(label: "aws"), now: @escaping @Sendable () -> Date = { Date() },
+                onCall: (@Sendable (_ service: String, _ operation: String, _ milliseconds: Double) -> Void)? = nil) {
         self.credentialProvider = credentials
         self.timeout = timeout
         self.httpClient = httpClient
         self.signer = signer
         self.logger = logger
         self.now = now
+        self.onCall = onCall
+    }
+
+    /// This transport's connection pool, credentials and signing, telling `onCall` of each call.
+    public func observed(by onCall: @escaping @Sendable (_ service: String, _ operation: String, _ milliseconds: Double) -> Void) -> AWSTransport {
+        AWSTransport(credentials: credentialProvider, timeout: timeout, httpClient: httpClient, signer: signer, logger: logger,
+                     now: now, onCall: onCall)
     }
 
     /// Which credentials sign a request.
@@ -100,6 +110,7 @@ public final class AWSTransport: Sendable {
 
     private func execute(_ request: HTTPClientRequest, service: AWSService, operation: String) async throws -> AWSResponse {
         let started = ContinuousClock.now
+        defer { onCall?(service.signingName, operation, started.duration(to: .now).seconds * 1000) }
         let response: AWSResponse
         do {
             let answer = try await httpClient.execute(request, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))

@@ -8,6 +8,7 @@ enum AuditEntries {
     /// and not the stage steps of a run that goes well.
     static func isAudited(_ type: String) -> Bool {
         type.hasPrefix("deployment.") || type.hasPrefix("approval.") || type.hasPrefix("rollback.") || type == "stage.failed"
+            || type == "preflight.warning"
     }
 
     static func entry(for event: DeploymentEvent, record: DeploymentRecord) -> AuditEntry? {

@@ -53,6 +53,7 @@ struct Commands {
         let d = response.deployment
         let verb = response.existing ? "already exists" : "accepted"
         output.out("Deployment \(d.deploymentID) \(verb): \(d.strategy) of \(d.cluster)/\(d.service), status \(Format.status(d.status))")
+        for warning in d.warnings { output.err("warning: \(warning)") }
         if options.wait { return try await watch(d.deploymentID) }
         if !options.wait, !Format.isTerminal(d.status) {
             output.out("Follow it with: grpc-client -action watch -id \(d.deploymentID)")

@@ -72,6 +72,7 @@ enum Format {
         if !d.taskDefinitionArn.isEmpty { lines.append("Task def:    \(d.taskDefinitionArn)") }
         if !d.previousTaskDefinitionArn.isEmpty { lines.append("Previous:    \(d.previousTaskDefinitionArn)") }
         if !d.requestedBy.isEmpty { lines.append("Requested by: \(d.requestedBy)") }
+        for warning in d.warnings { lines.append("Warning:     \(warning)") }
         lines.append("Created:     \(time(d.createdAt))")
         lines.append("Updated:     \(time(d.updatedAt))")
         if d.hasFinishedAt { lines.append("Finished:    \(time(d.finishedAt))") }

@@ -493,6 +493,12 @@ public nonisolated struct Deployment_V1_Deployment: @unchecked Sendable {
     set {_uniqueStorage()._rollbackStages = newValue}
   }
 
+  /// What the deployment went on despite (a pre-flight check that could not be made).
+  public var warnings: [String] {
+    get {_storage._warnings}
+    set {_uniqueStorage()._warnings = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1277,7 +1283,7 @@ nonisolated extension Deployment_V1_Approval: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Deployment_V1_Deployment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Deployment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deployment_id\0\u{1}cluster\0\u{1}service\0\u{1}strategy\0\u{1}status\0\u{3}progress_percent\0\u{3}current_stage\0\u{1}stages\0\u{1}error\0\u{3}task_definition_arn\0\u{3}previous_task_definition_arn\0\u{1}config\0\u{3}created_at\0\u{3}updated_at\0\u{3}finished_at\0\u{3}requested_by\0\u{1}approval\0\u{3}rollback_stages\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deployment_id\0\u{1}cluster\0\u{1}service\0\u{1}strategy\0\u{1}status\0\u{3}progress_percent\0\u{3}current_stage\0\u{1}stages\0\u{1}error\0\u{3}task_definition_arn\0\u{3}previous_task_definition_arn\0\u{1}config\0\u{3}created_at\0\u{3}updated_at\0\u{3}finished_at\0\u{3}requested_by\0\u{1}approval\0\u{3}rollback_stages\0\u{1}warnings\0")
 
   fileprivate class _StorageClass {
     var _deploymentID: String = String()
@@ -1298,6 +1304,7 @@ nonisolated extension Deployment_V1_Deployment: SwiftProtobuf.Message, SwiftProt
     var _requestedBy: String = String()
     var _approval: Deployment_V1_Approval? = nil
     var _rollbackStages: [Deployment_V1_Stage] = []
+    var _warnings: [String] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1326,6 +1333,7 @@ nonisolated extension Deployment_V1_Deployment: SwiftProtobuf.Message, SwiftProt
       _requestedBy = source._requestedBy
       _approval = source._approval
       _rollbackStages = source._rollbackStages
+      _warnings = source._warnings
     }
   }
 
@@ -1362,6 +1370,7 @@ nonisolated extension Deployment_V1_Deployment: SwiftProtobuf.Message, SwiftProt
         case 16: try { try decoder.decodeSingularStringField(value: &_storage._requestedBy) }()
         case 17: try { try decoder.decodeSingularMessageField(value: &_storage._approval) }()
         case 18: try { try decoder.decodeRepeatedMessageField(value: &_storage._rollbackStages) }()
+        case 19: try { try decoder.decodeRepeatedStringField(value: &_storage._warnings) }()
         default: break
         }
       }
@@ -1428,6 +1437,9 @@ nonisolated extension Deployment_V1_Deployment: SwiftProtobuf.Message, SwiftProt
       if !_storage._rollbackStages.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._rollbackStages, fieldNumber: 18)
       }
+      if !_storage._warnings.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._warnings, fieldNumber: 19)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1455,6 +1467,7 @@ nonisolated extension Deployment_V1_Deployment: SwiftProtobuf.Message, SwiftProt
         if _storage._requestedBy != rhs_storage._requestedBy {return false}
         if _storage._approval != rhs_storage._approval {return false}
         if _storage._rollbackStages != rhs_storage._rollbackStages {return false}
+        if _storage._warnings != rhs_storage._warnings {return false}
         return true
       }
       if !storagesAreEqual {return false}

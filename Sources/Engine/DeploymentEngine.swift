@@ -50,12 +50,14 @@ public actor DeploymentEngine {
         }
         locks[key] = request.id
         let plan: [Stage]
+        var warnings: [String] = []
         do {
             if let old = try await store.load(id: request.id) {
                 releaseLock(key, id: request.id)
                 return (try sameOrConflict(old, request), true)
             }
-            let service = try await preflight(request, settings: settings)
+            let (service, found) = try await preflight(request, settings: settings)
+            warnings = found
             plan = Plan.stages(for: request.strategy, settings: settings, controller: service.deploymentController)
         } catch {
             releaseLock(key, id: request.id)
@@ -64,6 +66,10 @@ public actor DeploymentEngine {
         active[request.id] = DeploymentRecord(request: request, settings: settings, plan: plan, at: clock.now())
         var record = await mutate(request.id, event: "deployment.accepted",
                                   message: "accepted \(request.strategy.rawValue) deployment of \(key)") { _ in }
+        for warning in warnings {
+            logger.warning("deployment \(request.id): pre-flight: \(warning)")
+            record = await mutate(request.id, event: "preflight.warning", message: warning) { $0.warnings = ($0.warnings ?? []) + [warning] }
+        }
         if settings.requireApproval {
             let limit = settings.approvalTimeout.map { " (rejected automatically after \(GoDuration.format($0)))" } ?? ""
             record = await mutate(request.id, status: .pendingApproval, event: "approval.requested",
@@ -293,7 +299,7 @@ public actor DeploymentEngine {
     }
 
     /// Checks that the target exists and suits the strategy, before anything is recorded.
-    private func preflight(_ request: DeploymentRequest, settings: DeploymentSettings) async throws -> ECSService {
+    private func preflight(_ request: DeploymentRequest, settings: DeploymentSettings) async throws -> (ECSService, warnings: [String]) {
         let services: [ECSService]
         do {
             services = try await cloud.ecs.describeServices(cluster: request.cluster, services: [request.service])
@@ -318,8 +324,9 @@ public actor DeploymentEngine {
         default:
             break
         }
+        var warnings: [String] = []
         if let check = env.preflight {
-            try await check.check(request, taskDefinition: try JSONValue.parse(request.taskDefinition))
+            warnings = try await check.check(request, taskDefinition: try await definitionToRegister(request, service: service).json)
         }
         if settings.failOnDrift {
             let report = try await driftReport(service: service, key: request.serviceKey)
@@ -327,7 +334,19 @@ public actor DeploymentEngine {
                 throw EngineError(.failedPrecondition, field: "service", "drift detected: \(report.summary)")
             }
         }
-        return service
+        return (service, warnings)
+    }
+
+    /// The task definition the deployment will register: the request's, with the service's
+    /// current containers (and roles) when the request names none.
+    private func definitionToRegister(_ request: DeploymentRequest, service: ECSService) async throws -> TaskDefinition {
+        let requested = try JSONValue.parse(request.taskDefinition)
+        guard (requested["containerDefinitions"]?.arrayValue ?? []).isEmpty,
+              let current = service.primaryTaskSet?.taskDefinition ?? service.taskDefinition else {
+            return TaskDefinition(json: requested)
+        }
+        let live = try await cloud.ecs.describeTaskDefinition(current)
+        return TaskDefinitionInput.definitionToRegister(request: requested, current: live)
     }
 
     private func launch(_ id: String, _ body: @escaping @Sendable (DeploymentEngine) async -> Void) {

@@ -161,6 +161,8 @@ public struct DeploymentRecord: Sendable, Codable, Equatable {
     public var approvalsRequired: Int?
     /// Who asked for the rollback, when one was asked.
     public var rollbackRequestedBy: String?
+    /// What the deployment went on despite (a pre-flight check that could not be made).
+    public var warnings: [String]?
     public var events: [DeploymentEvent]
 
     public init(request: DeploymentRequest, settings: DeploymentSettings, plan: [Stage], at: Date) {

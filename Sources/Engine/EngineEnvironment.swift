@@ -17,7 +17,10 @@ public protocol HealthProbe: Sendable {
 /// Checks, before a deployment is accepted, that the account lets this server do it
 /// (credentials, permissions, roles). Throws an `EngineError` that says what is missing.
 public protocol DeploymentPreflight: Sendable {
-    func check(_ request: DeploymentRequest, taskDefinition: JSONValue) async throws
+    /// Throws when the deployment cannot run; answers warnings (a check that could not be
+    /// made), which the deployment records and goes on.
+    /// - Parameter taskDefinition: the task definition that will be registered.
+    func check(_ request: DeploymentRequest, taskDefinition: JSONValue) async throws -> [String]
 }
 
 /// What a hook receives.

@@ -5,13 +5,21 @@ import Foundation
 import Synchronization
 
 /// The engine's pre-flight on real AWS: credentials, permissions and the task's roles
-/// (`AWSPreflight`), remembered for a while per pair of roles so that a release of many
-/// services does not repeat it for each.
+/// (`AWSPreflight`). A check that passed is remembered for a while per pair of roles, and
+/// callers that need the same check while it runs wait for it (a release's entries start
+/// together): a release of many services makes it once. Warnings (a check that could not be
+/// made) are answered to every caller.
 final class AWSPreflightCheck: DeploymentPreflight {
     let preflight: AWSPreflight
     let clock: any DeployClock
     let validFor: TimeInterval
-    private let passed = Mutex<[String: Date]>([:])
+    /// Counts the pre-flight's own AWS calls (STS, IAM), once the server has metrics.
+    let calls: AWSCallSink
+    private struct State {
+        var passed: [String: (at: Date, warnings: [String])] = [:]
+        var running: [String: Task<[String], any Error>] = [:]
+    }
+    private let state = Mutex(State())
 
     /// Every action the strategies and releases call.
     static let actions = AWSPreflight.requiredActions + [
@@ -19,22 +27,59 @@ final class AWSPreflightCheck: DeploymentPreflight {
         "events:DescribeRule", "events:ListTargetsByRule", "events:PutTargets",
     ]
 
-    init(preflight: AWSPreflight, clock: any DeployClock, validFor: TimeInterval = 600) {
+    init(preflight: AWSPreflight, calls: AWSCallSink = AWSCallSink(), clock: any DeployClock, validFor: TimeInterval = 600) {
         self.preflight = preflight
+        self.calls = calls
         self.clock = clock
         self.validFor = validFor
     }
 
-    func check(_ request: DeploymentRequest, taskDefinition: JSONValue) async throws {
+    func check(_ request: DeploymentRequest, taskDefinition: JSONValue) async throws -> [String] {
         let key = ["executionRoleArn", "taskRoleArn"].map { taskDefinition[$0]?.stringValue ?? "" }.joined(separator: "|")
         let now = clock.now()
-        if let at = passed.withLock({ $0[key] }), now.timeIntervalSince(at) < validFor { return }
-        let findings = await preflight.run(taskDefinition: TaskDefinition(json: taskDefinition), actions: Self.actions)
-        let failures = findings.preflightFailures
-        guard failures.isEmpty else {
-            throw EngineError(.failedPrecondition, field: "preflight",
-                              "pre-flight check failed: " + failures.map(\.message).joined(separator: "; "))
+        let task: Task<[String], any Error> = state.withLock { s in
+            if let passed = s.passed[key], now.timeIntervalSince(passed.at) < validFor {
+                let warnings = passed.warnings
+                return Task { warnings }
+            }
+            if let running = s.running[key] { return running }
+            let preflight = self.preflight
+            let running = Task { () throws -> [String] in
+                let findings = await preflight.run(taskDefinition: TaskDefinition(json: taskDefinition), actions: Self.actions)
+                let failures = findings.preflightFailures
+                guard failures.isEmpty else {
+                    throw EngineError(.failedPrecondition, field: "preflight",
+                                      "pre-flight check failed: " + failures.map(\.message).joined(separator: "; "))
+                }
+                return findings.filter { $0.severity == .warning }.map(\.message)
+            }
+            s.running[key] = running
+            return running
         }
-        passed.withLock { $0[key] = now }
+        do {
+            let warnings = try await task.value
+            state.withLock { s in
+                s.running[key] = nil
+                s.passed[key] = (now, warnings)
+            }
+            return warnings
+        } catch {
+            state.withLock { $0.running[key] = nil }
+            throw error
+        }
+    }
+}
+
+/// Where AWS calls made outside the engine's cloud (the pre-flight's STS and IAM calls) are
+/// counted: nowhere until the server attaches its metrics.
+final class AWSCallSink: Sendable {
+    private let sink = Mutex<(@Sendable (String, String, Double) -> Void)?>(nil)
+
+    func attach(_ record: @escaping @Sendable (_ service: String, _ operation: String, _ milliseconds: Double) -> Void) {
+        sink.withLock { $0 = record }
+    }
+
+    func record(service: String, operation: String, milliseconds: Double) {
+        sink.withLock { $0 }?(service, operation, milliseconds)
     }
 }

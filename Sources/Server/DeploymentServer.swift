@@ -55,6 +55,8 @@ public final class DeploymentServer: Sendable {
         })
         let layers: [any CloudMiddleware] = [retry, RateLimiterMiddleware(limits: config.rateLimits, clock: clock), MetricsMiddleware(metrics: metrics)]
         let network = NetworkHooks(client: .shared, definitions: config.hookDefinitions)
+        // The pre-flight's own AWS calls (STS, IAM) are counted with the others.
+        (preflight as? AWSPreflightCheck)?.calls.attach { metrics.apiCall(service: $0, operation: $1, milliseconds: $2) }
         // DescribeServices calls merged above the rate limiter: one token serves up to 10 services.
         let layered = MiddlewareCloud(cloud, middleware: layers).cloud.coalescingServiceReads()
         let environment = EngineEnvironment(cloud: layered, clock: clock, store: store, hooks: network,

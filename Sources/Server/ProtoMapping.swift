@@ -28,6 +28,7 @@ enum ProtoMapping {
         if let f = r.finishedAt { d.finishedAt = Google_Protobuf_Timestamp(date: f) }
         d.requestedBy = r.request.requestedBy
         if let a = approval(r.approval, given: r.approvals, required: r.approvalsRequired) { d.approval = a }
+        d.warnings = r.warnings ?? []
         return d
     }
 

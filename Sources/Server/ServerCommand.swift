@@ -123,8 +123,10 @@ struct StoreAuditAnchors: AuditAnchorStore {
                                                    configuredEndpoint: config.endpointURL, timeout: config.awsTimeout,
                                                    clock: clock, logger: logger)
         let endpoint = factory.environment.endpoint(for: .ecs)
+        let calls = AWSCallSink()
         return Target(cloud: factory.makeRawCloud(), clock: clock,
-                      preflight: AWSPreflightCheck(preflight: factory.makePreflight(), clock: clock),
+                      preflight: AWSPreflightCheck(preflight: factory.makePreflight(onCall: { calls.record(service: $0, operation: $1, milliseconds: $2) }),
+                                                   calls: calls, clock: clock),
                       description: "AWS mode: region \(factory.environment.region), ECS endpoint \(endpoint)")
     }
 

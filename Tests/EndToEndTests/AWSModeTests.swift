@@ -69,6 +69,9 @@ struct AWSModeTests {
         #expect(td.json["executionRoleArn"]?.stringValue == moto.string("executionRoleArn"))
         let metrics = r.server.metrics.render()
         #expect(metrics.contains(#"ecs_aws_api_calls_total{service="ecs",operation="RegisterTaskDefinition"} 1"#), "\(metrics)")
+        // The pre-flight's STS and IAM calls are counted too.
+        #expect(metrics.contains(#"ecs_aws_api_calls_total{service="sts",operation="GetCallerIdentity"} 1"#), "\(metrics)")
+        #expect(metrics.contains(#"ecs_aws_api_calls_total{service="iam",operation="SimulatePrincipalPolicy"}"#), "\(metrics)")
         await r.server.shutdown()
         try await r.task.value
     }

@@ -39,7 +39,7 @@ final class TestServer: Sendable {
     ///   - seed: fills the simulator before the server starts.
     init(configure: (inout ServerConfig) -> Void = { _ in }, simulator: SimulatorSettings = SimulatorSettings(),
          storagePath: String? = nil, auditPath: String? = nil, restarting previous: TestServer? = nil, apiToken: String? = nil,
-         seed: (TestServer.Seeder) throws -> Void = { _ in }) async throws {
+         preflight: (any DeploymentPreflight)? = nil, seed: (TestServer.Seeder) throws -> Void = { _ in }) async throws {
         self.apiToken = apiToken
         var config = ServerConfig()
         config.host = "127.0.0.1"
@@ -61,11 +61,11 @@ final class TestServer: Sendable {
         let observers = audit.map { [$0] } ?? []
         if let storagePath {
             let store = try SQLiteDeploymentStore(path: storagePath)
-            server = try DeploymentServer(config: config, cloud: sim.cloud, clock: clock, logger: logger, store: store,
+            server = try DeploymentServer(config: config, cloud: sim.cloud, clock: clock, logger: logger, preflight: preflight, store: store,
                                           releaseStore: store, observers: observers, releaseObservers: observers, audit: audit)
         } else {
-            server = try DeploymentServer(config: config, cloud: sim.cloud, clock: clock, logger: logger, observers: observers,
-                                          releaseObservers: observers, audit: audit)
+            server = try DeploymentServer(config: config, cloud: sim.cloud, clock: clock, logger: logger, preflight: preflight,
+                                          observers: observers, releaseObservers: observers, audit: audit)
         }
         let server = self.server
         running = Task { try await server.run() }
