@@ -24,6 +24,9 @@ public final class AWSTransport: Sendable {
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
+    /// The User-Agent of every AWS call.
+    public static let userAgent = "ecs-deploy/1.0"
+
     /// Largest response body read (AWS answers are far smaller).
     static let maxResponseBytes = 16 * 1024 * 1024
 
@@ -74,6 +77,8 @@ public final class AWSTransport: Sendable {
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .POST
         request.body = .bytes(body)
+        // Every call says which tool makes it, as AWS asks of tools (not signed: proxies may change it).
+        let headers = headers + [("User-Agent", Self.userAgent)]
         let credentials: AWSCredentials?
         switch signing {
         case .provider: credentials = try await providedCredentials(service: service, operation: operation)

@@ -24,9 +24,14 @@ public struct ECSClient: ECSAPI {
         return try taskDefinition(answer, call: "RegisterTaskDefinition")
     }
 
+    /// With its tags (`include: TAGS`), kept in the JSON as `tags` so that a new revision
+    /// made from it carries them (RegisterTaskDefinition takes them at that key).
     public func describeTaskDefinition(_ taskDefinition: String) async throws -> TaskDefinition {
-        let answer = try await rpc.call("DescribeTaskDefinition", ["taskDefinition": .string(taskDefinition)])
-        return try self.taskDefinition(answer, call: "DescribeTaskDefinition")
+        let answer = try await rpc.call("DescribeTaskDefinition", ["taskDefinition": .string(taskDefinition),
+                                                                   "include": .array([.string("TAGS")])])
+        var definition = try self.taskDefinition(answer, call: "DescribeTaskDefinition")
+        if let tags = answer["tags"]?.arrayValue, !tags.isEmpty { definition.json["tags"] = .array(tags) }
+        return definition
     }
 
     private func taskDefinition(_ answer: JSONValue, call: String) throws -> TaskDefinition {

@@ -88,6 +88,12 @@ struct ELBDecoding: Sendable {
         }
         var extra = action.extra?.objectValue ?? [:]
         let forwardRest = extra.removeValue(forKey: "ForwardConfig")
+        // DescribeListeners/DescribeRules leave an OIDC action's client secret out; written back
+        // without it, Modify* refuses the action unless told to keep the one it has.
+        if case .object(var oidc) = extra["AuthenticateOidcConfig"], oidc["ClientSecret"] == nil {
+            oidc["UseExistingClientSecret"] = .string("true")
+            extra["AuthenticateOidcConfig"] = .object(oidc)
+        }
         if !groups.isEmpty {
             for (i, g) in groups.enumerated() {
                 params.add("\(prefix).ForwardConfig.TargetGroups.member.\(i + 1).TargetGroupArn", g.targetGroupArn)

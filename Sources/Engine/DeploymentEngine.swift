@@ -326,7 +326,8 @@ public actor DeploymentEngine {
         }
         var warnings: [String] = []
         if let check = env.preflight {
-            warnings = try await check.check(request, taskDefinition: try await definitionToRegister(request, service: service).json)
+            warnings = try await check.check(request, taskDefinition: try await TaskDefinitionInput.toRegister(request, service: service,
+                                                                                                              ecs: cloud.ecs).json)
         }
         if settings.failOnDrift {
             let report = try await driftReport(service: service, key: request.serviceKey)
@@ -335,18 +336,6 @@ public actor DeploymentEngine {
             }
         }
         return (service, warnings)
-    }
-
-    /// The task definition the deployment will register: the request's, with the service's
-    /// current containers (and roles) when the request names none.
-    private func definitionToRegister(_ request: DeploymentRequest, service: ECSService) async throws -> TaskDefinition {
-        let requested = try JSONValue.parse(request.taskDefinition)
-        guard (requested["containerDefinitions"]?.arrayValue ?? []).isEmpty,
-              let current = service.primaryTaskSet?.taskDefinition ?? service.taskDefinition else {
-            return TaskDefinition(json: requested)
-        }
-        let live = try await cloud.ecs.describeTaskDefinition(current)
-        return TaskDefinitionInput.definitionToRegister(request: requested, current: live)
     }
 
     private func launch(_ id: String, _ body: @escaping @Sendable (DeploymentEngine) async -> Void) {

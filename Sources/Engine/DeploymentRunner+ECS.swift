@@ -8,15 +8,8 @@ extension DeploymentRunner {
         let service = try await describeService(request)
         let primarySet = service.primaryTaskSet
         let current = primarySet?.taskDefinition ?? service.taskDefinition
-        let given = try JSONValue.parse(request.taskDefinition)
-        var base: TaskDefinition?
-        if (given["containerDefinitions"]?.arrayValue ?? []).isEmpty {
-            guard let current else {
-                throw StageError("taskdef.containerDefinitions is empty and the service has no task definition to take them from")
-            }
-            base = try await cloud.ecs.describeTaskDefinition(current)
-        }
-        let registered = try await cloud.ecs.registerTaskDefinition(TaskDefinitionInput.definitionToRegister(request: given, current: base))
+        let registered = try await cloud.ecs.registerTaskDefinition(try await TaskDefinitionInput.toRegister(request, service: service,
+                                                                                                                ecs: cloud.ecs))
         guard let arn = registered.arn else { throw StageError("RegisterTaskDefinition returned no ARN") }
         let previousTG = primarySet?.loadBalancers.first?.targetGroupArn ?? service.loadBalancers.first?.targetGroupArn
         await setFacts(c.id, "previous \(current?.arnResourceName ?? "none"), new \(arn.arnResourceName)") {
@@ -62,5 +55,19 @@ extension DeploymentRunner {
                 try await pollPause(until: c.deadline, waitingFor: "the service to be stable on \(target.arnResourceName) (\(report))")
             }
         }
+    }
+}
+
+extension TaskDefinitionInput {
+    /// The task definition a deployment registers on `service`: the request's, with the
+    /// service's current containers (and roles, tags, ...) when the request names no
+    /// containers. One place for the pre-flight (which checks its roles) and the registration.
+    static func toRegister(_ request: DeploymentRequest, service: ECSService, ecs: any ECSAPI) async throws -> TaskDefinition {
+        let given = try JSONValue.parse(request.taskDefinition)
+        guard (given["containerDefinitions"]?.arrayValue ?? []).isEmpty else { return TaskDefinition(json: given) }
+        guard let current = service.primaryTaskSet?.taskDefinition ?? service.taskDefinition else {
+            throw StageError("taskdef.containerDefinitions is empty and the service has no task definition to take them from")
+        }
+        return definitionToRegister(request: given, current: try await ecs.describeTaskDefinition(current))
     }
 }

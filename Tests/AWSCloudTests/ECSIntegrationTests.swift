@@ -12,10 +12,12 @@ struct ECSIntegrationTests {
         let moto = try await MotoServer.start()
         defer { moto.stop() }
         let bodies = Mutex<[String: String]>([:])
+        let agents = Mutex<Set<String>>([])
         let factory = AWSCloudFactory(environment: try moto.environment(), credentials: StaticCredentials(),
                                       signer: { input in
                                           let target = input.headers.first { $0.0 == "X-Amz-Target" }?.1 ?? ""
                                           bodies.withLock { $0[target] = String(decoding: input.body, as: UTF8.self) }
+                                          agents.withLock { $0.insert(input.headers.first { $0.0 == "User-Agent" }?.1 ?? "none") }
                                           return AWSTransport.sigV4(input)
                                       })
         let ecs = factory.ecs
@@ -25,6 +27,17 @@ struct ECSIntegrationTests {
         #expect(current.arn == moto.string("taskDefinitionArn"))
         #expect(current.json["executionRoleArn"]?.stringValue == moto.string("executionRoleArn"))
         #expect(current.json["status"]?.stringValue == "ACTIVE")
+
+        #expect(agents.withLock { $0 } == ["ecs-deploy/1.0"], "every call names the tool")
+
+        // Tags go with a new revision made from a described one (DescribeTaskDefinition include=TAGS).
+        var tagged = current.registrationInput()
+        tagged.json["family"] = .string("tagged")
+        tagged.json["tags"] = .array([.object(["key": .string("team"), "value": .string("payments")])])
+        let first = try await ecs.registerTaskDefinition(tagged)
+        let withTags = try await ecs.describeTaskDefinition(try #require(first.arn))
+        #expect(withTags.json["tags"] == tagged.json["tags"], "\(withTags.json["tags"] ?? .null)")
+        #expect(withTags.registrationInput().json["tags"] == tagged.json["tags"])
 
         let registered = try await ecs.registerTaskDefinition(current.withImage("nginx:1.26"))
         #expect(registered.revision == 2)

@@ -55,6 +55,25 @@ struct ProtocolTests {
         #expect(sent["A.ForwardConfig.TargetGroups.member.1.Weight"] == "1")
     }
 
+    /// An authenticate-oidc action as described (no client secret) is written back with
+    /// UseExistingClientSecret, which ModifyListener and ModifyRule need in its place.
+    @Test func oidcActionKeepsItsSecret() throws {
+        let xml = """
+            <member><Type>authenticate-oidc</Type><Order>1</Order><AuthenticateOidcConfig><Issuer>https://idp.example.com</Issuer>
+              <AuthorizationEndpoint>https://idp.example.com/auth</AuthorizationEndpoint><TokenEndpoint>https://idp.example.com/token</TokenEndpoint>
+              <UserInfoEndpoint>https://idp.example.com/me</UserInfoEndpoint><ClientId>app</ClientId>
+              <OnUnauthenticatedRequest>authenticate</OnUnauthenticatedRequest></AuthenticateOidcConfig></member>
+            """
+        let action = try ELBDecoding(call: "test").action(try #require(XMLTree.parse(Array(xml.utf8))))
+        var p = QueryParameters()
+        ELBDecoding.add(action, to: &p, prefix: "A")
+        let sent = Dictionary(uniqueKeysWithValues: p.items.map { ($0.key, $0.value) })
+        #expect(sent["A.Type"] == "authenticate-oidc")
+        #expect(sent["A.AuthenticateOidcConfig.ClientId"] == "app")
+        #expect(sent["A.AuthenticateOidcConfig.UseExistingClientSecret"] == "true")
+        #expect(sent["A.AuthenticateOidcConfig.ClientSecret"] == nil)
+    }
+
     @Test func listenerArnIsDerivedFromRuleArn() {
         let rule = "arn:aws:elasticloadbalancing:us-east-1:1:listener-rule/app/lb/aa/bb/cc"
         #expect(ELBDecoding.listenerArn(ofRule: rule) == "arn:aws:elasticloadbalancing:us-east-1:1:listener/app/lb/aa/bb")
