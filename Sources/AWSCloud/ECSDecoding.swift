@@ -24,7 +24,7 @@ struct ECSDecoding: Sendable {
             deployments: try read.array(v, "deployments").map(deployment),
             taskSets: try read.array(v, "taskSets").map(taskSet),
             loadBalancers: read.array(v, "loadBalancers").compactMap(loadBalancer),
-            createdAt: try read.requiredDate(v, "createdAt", in: ctx))
+            createdAt: read.date(v, "createdAt"))
     }
 
     func deployment(_ v: JSONValue) throws -> ServiceDeployment {
@@ -39,13 +39,12 @@ struct ECSDecoding: Sendable {
             failedTasks: read.int(v, "failedTasks") ?? 0,
             rolloutState: v["rolloutState"]?.stringValue,
             rolloutStateReason: v["rolloutStateReason"]?.stringValue,
-            createdAt: try read.requiredDate(v, "createdAt", in: ctx),
-            updatedAt: try read.requiredDate(v, "updatedAt", in: ctx))
+            createdAt: read.date(v, "createdAt"),
+            updatedAt: read.date(v, "updatedAt"))
     }
 
     func taskSet(_ v: JSONValue) throws -> TaskSet {
         let ctx = "taskSet"
-        guard let computed = read.int(v, "computedDesiredCount") else { throw read.missing("\(ctx).computedDesiredCount") }
         guard let scale = v["scale"], let value = read.double(scale, "value") else { throw read.missing("\(ctx).scale.value") }
         return TaskSet(
             id: try read.string(v, "id", in: ctx),
@@ -55,15 +54,15 @@ struct ECSDecoding: Sendable {
             status: try read.string(v, "status", in: ctx),
             taskDefinition: try read.string(v, "taskDefinition", in: ctx),
             externalId: v["externalId"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
-            computedDesiredCount: computed,
+            computedDesiredCount: read.int(v, "computedDesiredCount"),
             pendingCount: read.int(v, "pendingCount") ?? 0,
             runningCount: read.int(v, "runningCount") ?? 0,
             scale: Scale(value: value, unit: scale["unit"]?.stringValue ?? "PERCENT"),
             stabilityStatus: try read.string(v, "stabilityStatus", in: ctx),
             loadBalancers: read.array(v, "loadBalancers").compactMap(loadBalancer),
             launchSettings: Self.launchSettings(of: v),
-            createdAt: try read.requiredDate(v, "createdAt", in: ctx),
-            updatedAt: try read.requiredDate(v, "updatedAt", in: ctx))
+            createdAt: read.date(v, "createdAt"),
+            updatedAt: read.date(v, "updatedAt"))
     }
 
     /// The launch fields of a task set as AWS described them (nil when it gave none).
@@ -87,7 +86,7 @@ struct ECSDecoding: Sendable {
             startedBy: v["startedBy"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
             group: v["group"]?.stringValue,
             stoppedReason: v["stoppedReason"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
-            createdAt: try read.requiredDate(v, "createdAt", in: ctx),
+            createdAt: read.date(v, "createdAt"),
             startedAt: read.date(v, "startedAt"),
             stoppedAt: read.date(v, "stoppedAt"))
     }

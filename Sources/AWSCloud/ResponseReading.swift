@@ -39,11 +39,6 @@ struct ResponseReader: Sendable {
         }
     }
 
-    func requiredDate(_ value: JSONValue, _ key: String, in context: String) throws -> Date {
-        guard let d = date(value, key) else { throw missing("\(context).\(key)") }
-        return d
-    }
-
     func array(_ value: JSONValue, _ key: String) -> [JSONValue] { value[key]?.arrayValue ?? [] }
 
     // MARK: XML

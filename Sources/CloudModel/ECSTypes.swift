@@ -50,12 +50,12 @@ public struct ServiceDeployment: Sendable, Equatable, Codable {
     /// IN_PROGRESS, COMPLETED or FAILED.
     public var rolloutState: String?
     public var rolloutStateReason: String?
-    public var createdAt: Date
-    public var updatedAt: Date
+    public var createdAt: Date?
+    public var updatedAt: Date?
 
     public init(id: String, status: String, taskDefinition: String, desiredCount: Int, pendingCount: Int = 0,
                 runningCount: Int = 0, failedTasks: Int = 0, rolloutState: String? = nil,
-                rolloutStateReason: String? = nil, createdAt: Date, updatedAt: Date) {
+                rolloutStateReason: String? = nil, createdAt: Date?, updatedAt: Date?) {
         self.id = id
         self.status = status
         self.taskDefinition = taskDefinition
@@ -90,7 +90,7 @@ public struct TaskSet: Sendable, Equatable, Codable {
     public var status: String
     public var taskDefinition: String
     public var externalId: String?
-    public var computedDesiredCount: Int
+    public var computedDesiredCount: Int?
     public var pendingCount: Int
     public var runningCount: Int
     public var scale: Scale
@@ -101,17 +101,17 @@ public struct TaskSet: Sendable, Equatable, Codable {
     /// capacityProviderStrategy, networkConfiguration, serviceRegistries), kept raw so that a
     /// new task set can be created the same way.
     public var launchSettings: JSONValue?
-    public var createdAt: Date
-    public var updatedAt: Date
+    public var createdAt: Date?
+    public var updatedAt: Date?
 
     /// The fields of a task set that say how its tasks launch.
     public static let launchSettingKeys = ["launchType", "platformVersion", "capacityProviderStrategy",
                                            "networkConfiguration", "serviceRegistries"]
 
     public init(id: String, taskSetArn: String, serviceArn: String, clusterArn: String, status: String,
-                taskDefinition: String, externalId: String? = nil, computedDesiredCount: Int, pendingCount: Int = 0,
+                taskDefinition: String, externalId: String? = nil, computedDesiredCount: Int?, pendingCount: Int = 0,
                 runningCount: Int = 0, scale: Scale, stabilityStatus: String, loadBalancers: [LoadBalancerRef] = [],
-                launchSettings: JSONValue? = nil, createdAt: Date, updatedAt: Date) {
+                launchSettings: JSONValue? = nil, createdAt: Date?, updatedAt: Date?) {
         self.launchSettings = launchSettings
         self.id = id
         self.taskSetArn = taskSetArn
@@ -147,13 +147,13 @@ public struct ECSService: Sendable, Equatable, Codable {
     public var deployments: [ServiceDeployment]
     public var taskSets: [TaskSet]
     public var loadBalancers: [LoadBalancerRef]
-    public var createdAt: Date
+    public var createdAt: Date?
 
     public init(serviceArn: String, serviceName: String, clusterArn: String, status: String = "ACTIVE",
                 desiredCount: Int, runningCount: Int = 0, pendingCount: Int = 0, taskDefinition: String?,
                 deploymentController: DeploymentController = .ecs, deploymentConfiguration: DeploymentConfiguration? = nil,
                 deployments: [ServiceDeployment] = [], taskSets: [TaskSet] = [], loadBalancers: [LoadBalancerRef] = [],
-                createdAt: Date) {
+                createdAt: Date?) {
         self.serviceArn = serviceArn
         self.serviceName = serviceName
         self.clusterArn = clusterArn
@@ -187,13 +187,13 @@ public struct ECSTask: Sendable, Equatable, Codable {
     public var startedBy: String?
     public var group: String?
     public var stoppedReason: String?
-    public var createdAt: Date
+    public var createdAt: Date?
     public var startedAt: Date?
     public var stoppedAt: Date?
 
     public init(taskArn: String, clusterArn: String, taskDefinitionArn: String, lastStatus: String, desiredStatus: String,
                 healthStatus: String, startedBy: String? = nil, group: String? = nil, stoppedReason: String? = nil,
-                createdAt: Date, startedAt: Date? = nil, stoppedAt: Date? = nil) {
+                createdAt: Date?, startedAt: Date? = nil, stoppedAt: Date? = nil) {
         self.taskArn = taskArn
         self.clusterArn = clusterArn
         self.taskDefinitionArn = taskDefinitionArn

@@ -150,7 +150,11 @@ enum TaskSetHealth: Equatable {
             return .unhealthy("target \(bad.targetId) of task set \(set.id) is unhealthy\(bad.reason.map { " (\($0))" } ?? "")")
         }
         let healthy = targets.filter { $0.state == "healthy" }.count
-        let desired = set.computedDesiredCount
+        // The one answer field this decision needs: without it, say so rather than guess.
+        guard let desired = set.computedDesiredCount else {
+            return .unhealthy("ecs:DescribeTaskSets answered no taskSet.computedDesiredCount for task set \(set.id): "
+                + "cannot tell whether it runs all its tasks")
+        }
         let report = "\(set.runningCount)/\(desired) tasks running, \(healthy) healthy targets, \(set.stabilityStatus)"
         if set.stabilityStatus == "STEADY_STATE", set.runningCount == desired, healthy >= desired {
             return .healthy("task set \(set.id): \(report)")

@@ -136,7 +136,7 @@ struct DeploymentRunner: Sendable {
         guard let service = try? await describeService(request) else { return "the service's state could not be read" }
         if service.deploymentController == .external {
             let sets = service.taskSets.map {
-                "\($0.status) \($0.id) \($0.taskDefinition.arnResourceName) scale \(Int($0.scale.value))% \($0.runningCount)/\($0.computedDesiredCount)"
+                "\($0.status) \($0.id) \($0.taskDefinition.arnResourceName) scale \(Int($0.scale.value))% \($0.runningCount)/\($0.computedDesiredCount.map(String.init) ?? "?")"
             }
             return "service left with task sets: \(sets.joined(separator: "; "))"
         }

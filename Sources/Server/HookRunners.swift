@@ -62,6 +62,12 @@ struct NetworkHooks: HookRunner, HealthProbe {
     /// Sends the request and answers the response's status; a timeout is thrown as a
     /// `HookError` that says so (AsyncHTTPClient's own errors do not name the limit).
     private func send(_ request: HTTPClientRequest, timeout: Duration) async throws -> Int {
+        // Checked here too (requests are checked when accepted): a record stored before that
+        // check must not reach the HTTP client, which traps on a port out of range.
+        guard let url = URLComponents(string: request.url), url.host?.isEmpty == false,
+              (url.port ?? 443) > 0, (url.port ?? 443) <= 65535 else {
+            throw HookError("'\(CredentialRedaction.redact(String(request.url.prefix(256))))' is not a URL that can be called")
+        }
         do {
             let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
             _ = try? await response.body.collect(upTo: 64 * 1024)

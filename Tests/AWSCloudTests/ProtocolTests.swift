@@ -74,6 +74,21 @@ struct ProtocolTests {
         #expect(sent["A.AuthenticateOidcConfig.ClientSecret"] == nil)
     }
 
+    /// Output members are optional, as the SDKs read them: a service and a task set without
+    /// createdAt, updatedAt or computedDesiredCount (as an emulator may answer) decode.
+    @Test func answersWithoutOptionalMembersDecode() throws {
+        let answer = try JSONValue.parse(#"""
+            {"serviceArn":"arn:aws:ecs:us-east-1:1:service/prod/web","serviceName":"web","clusterArn":"arn:aws:ecs:us-east-1:1:cluster/prod",
+             "status":"ACTIVE","deployments":[{"id":"d1","status":"PRIMARY","taskDefinition":"arn:td/web:1"}],
+             "taskSets":[{"id":"ts1","taskSetArn":"arn:ts/ts1","serviceArn":"arn:aws:ecs:us-east-1:1:service/prod/web",
+               "clusterArn":"arn:aws:ecs:us-east-1:1:cluster/prod","status":"PRIMARY","taskDefinition":"arn:td/web:1",
+               "scale":{"value":100,"unit":"PERCENT"},"stabilityStatus":"STEADY_STATE"}]}
+            """#)
+        let service = try ECSDecoding(call: "ecs:DescribeServices").service(answer)
+        #expect(service.createdAt == nil && service.deployments.first?.createdAt == nil)
+        #expect(service.taskSets.first?.computedDesiredCount == nil)
+    }
+
     @Test func listenerArnIsDerivedFromRuleArn() {
         let rule = "arn:aws:elasticloadbalancing:us-east-1:1:listener-rule/app/lb/aa/bb/cc"
         #expect(ELBDecoding.listenerArn(ofRule: rule) == "arn:aws:elasticloadbalancing:us-east-1:1:listener/app/lb/aa/bb")

@@ -188,6 +188,15 @@ import Testing
         }
     }
 
+    /// A URL that the request checks now refuse, stored before they did, fails the call
+    /// instead of trapping in the HTTP client.
+    @Test func aPortOutOfRangeFailsTheCall() async throws {
+        await #expect(throws: HookError.self) { try await NetworkHooks().status(of: "http://127.0.0.1:99999/health", timeout: .seconds(5)) }
+        await #expect(throws: HookError.self) {
+            try await NetworkHooks().run("http://127.0.0.1:99999/hook", payload: try Self.payload("x9"), timeout: .seconds(5))
+        }
+    }
+
     @Test func execHookIsKilledAtItsTimeout() async throws {
         let start = ContinuousClock.now
         do {

@@ -170,3 +170,14 @@ import Testing
         #expect(DeploymentRunner.clientToken("a-new") != DeploymentRunner.clientToken("b-new"))
     }
 }
+
+@Suite struct TaskSetHealthTests {
+    /// Without the one member the decision needs, the answer says which and where.
+    @Test func aMissingComputedDesiredCountIsNamed() {
+        let set = TaskSet(id: "ts1", taskSetArn: "arn:ts/ts1", serviceArn: "arn:svc", clusterArn: "arn:cluster", status: "ACTIVE",
+                          taskDefinition: "arn:td/web:2", computedDesiredCount: nil, runningCount: 2, scale: Scale(value: 100),
+                          stabilityStatus: "STEADY_STATE", createdAt: nil, updatedAt: nil)
+        #expect(TaskSetHealth.evaluate(set, targets: []) == .unhealthy(
+            "ecs:DescribeTaskSets answered no taskSet.computedDesiredCount for task set ts1: cannot tell whether it runs all its tasks"))
+    }
+}

@@ -133,7 +133,7 @@ struct TaskSetTests {
         #expect(green.computedDesiredCount == 1)
         _ = try await bg.w.ecs.updateService(UpdateServiceInput(cluster: "prod", service: "web", desiredCount: 8))
         let sets = try await bg.w.ecs.describeTaskSets(cluster: "prod", service: "web", taskSets: nil)
-        #expect(sets.map(\.computedDesiredCount).sorted() == [2, 8])
+        #expect(sets.compactMap(\.computedDesiredCount).sorted() == [2, 8])
     }
 
     @Test func listenerAndRuleValidation() async throws {
