@@ -1,6 +1,7 @@
 import ArgumentParser
 import DeployAPI
 import Foundation
+import Synchronization
 import GRPCCore
 import GRPCNIOTransportHTTP2
 
@@ -21,6 +22,10 @@ public enum ClientCLI {
         }
         guard options.timeout.isFinite, options.timeout > 0, options.timeout <= 86400 else {
             output.err("error: -timeout: '\(options.timeout)' must be a number of seconds from 0 to 86400")
+            return 2
+        }
+        guard ["text", "json"].contains(options.output) else {
+            output.err("error: -output: '\(options.output.prefix(32))' is not text or json")
             return 2
         }
         guard let action = Action(rawValue: options.action.lowercased()) else {
@@ -103,17 +108,44 @@ struct ClientCommand: ParsableCommand {
 public protocol ClientOutput: Sendable {
     func out(_ line: String)
     func err(_ line: String)
+    /// Whether results go to a terminal (then progress is one line, rewritten in place).
+    var isTerminal: Bool { get }
+    /// Replaces the live line (on a terminal); the next `out` line takes its place.
+    func live(_ line: String)
+}
+
+extension ClientOutput {
+    public var isTerminal: Bool { false }
+    public func live(_ line: String) { out(line) }
 }
 
 /// A closed output (`grpc-client ... | head`) ends the program quietly, with status 0: the
 /// reader has what it wanted. (The program ignores SIGPIPE, so the write fails instead.)
-public struct StandardOutput: ClientOutput {
-    public init() {}
-    public func out(_ line: String) { write(line, to: .standardOutput) }
-    public func err(_ line: String) { write(line, to: .standardError) }
+public final class StandardOutput: ClientOutput, Sendable {
+    public let isTerminal = isatty(STDOUT_FILENO) != 0
+    /// A live line is on the screen (to be cleared by the next line).
+    private let liveOpen = Mutex(false)
 
-    private func write(_ line: String, to handle: FileHandle) {
-        do { try handle.write(contentsOf: Data((line + "\n").utf8)) } catch { exit(0) }
+    public init() {}
+    public func out(_ line: String) { write(clearingLive() + line + "\n", to: .standardOutput) }
+    public func err(_ line: String) { write(clearingLive() + line + "\n", to: .standardError) }
+
+    public func live(_ line: String) {
+        guard isTerminal else { return out(line) }
+        let width = 200
+        write("\r\u{1B}[2K" + String(line.prefix(width)), to: .standardOutput)
+        liveOpen.withLock { $0 = true }
+    }
+
+    private func clearingLive() -> String {
+        liveOpen.withLock { open in
+            defer { open = false }
+            return open ? "\r\u{1B}[2K" : ""
+        }
+    }
+
+    private func write(_ text: String, to handle: FileHandle) {
+        do { try handle.write(contentsOf: Data(text.utf8)) } catch { exit(0) }
     }
 }
 

@@ -56,6 +56,9 @@ struct ClientOptions: ParsableArguments {
     @Flag(name: name("wait"), help: "deploy/release/rollback: follow progress until it ends.")
     var wait = false
 
+    @Option(name: name("output"), help: "watch and -wait: text (default; on a terminal one live line per stage) or json (one JSON event per line, for CI systems).")
+    var output = "text"
+
     @Flag(name: name("tls"), help: "Connect with TLS.")
     var tls = false
 

@@ -101,7 +101,7 @@ struct Commands {
         request.reason = options.reason
         let d = try await api.rollback(request, options: callOptions)
         output.out("Rollback of \(d.deploymentID) started: status \(Format.status(d.status))")
-        if options.wait { return try await watch(d.deploymentID) }
+        if options.wait { return try await watch(d.deploymentID, fromRollback: true) }
         return 0
     }
 
@@ -168,20 +168,25 @@ struct Commands {
         return 1
     }
 
-    /// Prints events until the deployment ends; the exit code says how it ended.
-    func watch(_ id: String) async throws -> Int32 {
+    /// Prints events until the deployment ends; the exit code says how it ended. With
+    /// `fromRollback`, only the rollback's events, and 0 when it rolled back.
+    func watch(_ id: String, fromRollback: Bool = false) async throws -> Int32 {
         var request = Deployment_V1_WatchRequest()
         request.deploymentID = id
-        let output = self.output
+        let printer = EventPrinter(output: output, json: options.output == "json")
         let last = try await api.watchDeployment(request) { response in
             var last: Deployment_V1_DeploymentEvent?
+            var following = !fromRollback
             for try await event in response.messages {
-                output.out(Format.event(event))
+                following = following || event.type == "rollback.requested"
+                if following { printer.print(event) }
                 last = event
             }
             return last
         }
-        let (line, code) = Format.outcome("Deployment", id, status: last?.status, message: last?.message ?? "")
+        var (line, code) = Format.outcome("Deployment", id, status: last?.status, message: last?.message ?? "")
+        if fromRollback { code = last?.status == .rolledBack ? 0 : 1 }
+        if options.output == "json" { return code }
         output.out(line)
         return code
     }
@@ -191,5 +196,21 @@ extension Deployment_V1_DeploymentStatus {
     init?(name: String) {
         guard let match = Self.allCases.first(where: { Format.status($0) == name }) else { return nil }
         self = match
+    }
+}
+
+/// How `watch` and `-wait` print events: transitions as lines; progress as one live line on a
+/// terminal, and not at all elsewhere; or (`-output json`) every event as one JSON object a line.
+struct EventPrinter {
+    let output: any ClientOutput
+    let json: Bool
+
+    func print(_ event: Deployment_V1_DeploymentEvent) {
+        if json { return output.out(Format.json(event)) }
+        if event.type == "stage.progress" {
+            if output.isTerminal { output.live(Format.event(event)) }
+            return
+        }
+        output.out(Format.event(event))
     }
 }

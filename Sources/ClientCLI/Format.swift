@@ -52,6 +52,13 @@ enum Format {
         return f.string(from: t.date)
     }
 
+    /// One API message as one line of JSON (`-output json`), with the proto's field names.
+    static func json(_ message: some SwiftProtobuf.Message) -> String {
+        var options = JSONEncodingOptions()
+        options.preserveProtoFieldNames = true
+        return (try? message.jsonString(options: options)) ?? "{}"
+    }
+
     static func event(_ e: Deployment_V1_DeploymentEvent) -> String {
         let percent = String(format: "%3d%%", e.progressPercent)
         let stage = e.stage.isEmpty ? "" : " \(e.stage)"

@@ -2,6 +2,7 @@ import DeployAPI
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import SwiftProtobuf
 
 /// The client's release actions.
 struct ReleaseCommands {
@@ -86,16 +87,17 @@ struct ReleaseCommands {
         var request = Deployment_V1_WatchRequest()
         request.deploymentID = id
         let output = self.output
+        let json = options.output == "json"
         let last = try await api.watchRelease(request) { response in
             var last: Deployment_V1_ReleaseEvent?
             for try await event in response.messages {
-                output.out(Format.releaseEvent(event))
+                output.out(json ? Format.json(event) : Format.releaseEvent(event))
                 last = event
             }
             return last
         }
         let (line, code) = Format.outcome("Release", id, status: last?.status, message: last?.message ?? "")
-        output.out(line)
+        if !json { output.out(line) }
         return code
     }
 }
