@@ -101,7 +101,8 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     public func unfinished() async throws -> [DeploymentRecord] {
         let open = FilterQuery.statusList(DeploymentStatus.allCases.filter { !$0.isTerminal })
         let sql = "SELECT id, record FROM deployments WHERE status IN \(open) ORDER BY created_at, id"
-        return try await fetchRecords(sql: sql, arguments: [])
+        // An unreadable one is answered FAILED: not resumed.
+        return try await fetchRecords(sql: sql, arguments: []).filter { !$0.status.isTerminal }
     }
 
     public func purge(finishedBefore date: Date) async throws -> Int {
@@ -121,10 +122,32 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         try await pool.read { db in
             try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 let id: String = row["id"]
-                var record = try StoreCoding.decode(row["record"], id: id)
-                record.events = try RecordWriter.events(of: id, in: db)
-                return record
+                do {
+                    var record = try StoreCoding.decode(row["record"], id: id)
+                    record.events = try RecordWriter.events(of: id, in: db)
+                    return record
+                } catch let error as StoreError {
+                    return try Self.unreadable(id, error, in: db)
+                }
             }
         }
+    }
+
+    /// A stored deployment that cannot be read (written by another version, or damaged) is
+    /// answered as FAILED with the reason, from its columns; its row is left as it was. So it
+    /// is listed and shown, and never resumed: a start does not fail on it, again and again.
+    private static func unreadable(_ id: String, _ error: StoreError, in db: Database) throws -> DeploymentRecord {
+        let row = try Row.fetchOne(db, sql: "SELECT cluster, service, strategy, created_at, updated_at FROM deployments WHERE id = ?",
+                                   arguments: [id])
+        let request = DeploymentRequest(id: id, cluster: row?["cluster"] ?? "", service: row?["service"] ?? "",
+                                        strategy: StrategyKind(rawValue: row?["strategy"] ?? "") ?? .quicksync, taskDefinition: "{}")
+        let created = row.map { StoreCoding.date($0["created_at"]) } ?? Date(timeIntervalSince1970: 0)
+        var record = DeploymentRecord(request: request, settings: DeploymentSettings(), plan: [], at: created)
+        record.status = .failed
+        record.error = "the stored record cannot be read, so it is not resumed: \(String(describing: error).prefix(500))"
+        record.updatedAt = row.map { StoreCoding.date($0["updated_at"]) } ?? created
+        record.finishedAt = record.updatedAt
+        record.events = (try? RecordWriter.events(of: id, in: db)) ?? []
+        return record
     }
 }

@@ -29,6 +29,29 @@ import Testing
         }
     }
 
+    /// A stored record that cannot be read (another version, damage) is shown FAILED with the
+    /// reason and never resumed: a start does not fail on it, again and again.
+    @Test func anUnreadableRecordIsFailedNotResumed() async throws {
+        try await withStore { store, path in
+            var running = Fixtures.record(id: "d-ok")
+            running.status = .inProgress
+            try await store.save(running)
+            var damaged = Fixtures.record(id: "d-bad")
+            damaged.status = .inProgress
+            try await store.save(damaged)
+            let queue = try DatabaseQueue(path: path)
+            try Fixtures.write(queue) { db in
+                try db.execute(sql: "UPDATE deployments SET record = '{\"not\": \"a record\"}' WHERE id = 'd-bad'")
+            }
+            try queue.close()
+            #expect(try await store.unfinished().map(\.id) == ["d-ok"])
+            let shown = try #require(try await store.load(id: "d-bad"))
+            #expect(shown.status == .failed && shown.error.hasPrefix("the stored record cannot be read, so it is not resumed"), "\(shown.error)")
+            #expect(shown.request.cluster == "prod" && shown.request.service == "web")
+            #expect(try await store.list(DeploymentFilter()).map(\.id).sorted() == ["d-bad", "d-ok"])
+        }
+    }
+
     @Test func saveUpdatesInPlaceAndAppendsEvents() async throws {
         try await withStore { store, path in
             var record = try Fixtures.fullRecord()
