@@ -71,8 +71,9 @@ public final class JWTVerifier: Sendable {
         if candidates.isEmpty, settings.jwksURL != nil { candidates = try await keys(kid: kid, alg: alg, refresh: true) }
         guard candidates.contains(where: { $0.verifies(signature, over: signed) }) else { throw JWTError("bad signature") }
         try check(claims, now: now)
-        guard let subject = claims[settings.subjectClaim] as? String, !subject.isEmpty else {
-            throw JWTError("no \(settings.subjectClaim) claim")
+        // The subject names the caller in logs and the audit log: bounded.
+        guard let subject = claims[settings.subjectClaim] as? String, !subject.isEmpty, subject.count <= 256 else {
+            throw JWTError("no \(settings.subjectClaim) claim of at most 256 characters")
         }
         let groups: [String]
         switch claims[settings.groupsClaim] {

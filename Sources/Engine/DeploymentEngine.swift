@@ -174,17 +174,10 @@ public actor DeploymentEngine {
                                              required: required, requester: record.request.requestedBy,
                                              subject: "deployment \(id)")
         guard tally.complete else {
-            return await mutate(id, event: "approval.recorded", message: tally.message) {
-                $0.approvals = tally.approvals
-                $0.approvalsRequired = required
-            }
+            return await mutate(id, event: "approval.recorded", message: tally.message) { $0.record(tally) }
         }
         approvalTimers.removeValue(forKey: id)?.cancel()
-        let updated = await mutate(id, status: .pending, event: "approval.approved", message: tally.message) {
-            $0.approvals = tally.approvals
-            $0.approvalsRequired = required
-            $0.approval = ApprovalRecord.combined(tally.approvals)
-        }
+        let updated = await mutate(id, status: .pending, event: "approval.approved", message: tally.message) { $0.record(tally) }
         launch(id) { engine in await engine.drive(id) }
         return updated
     }

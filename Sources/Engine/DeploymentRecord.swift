@@ -91,7 +91,7 @@ public struct ApprovalRecord: Sendable, Codable, Equatable {
     /// distinct approvers). The requester never approves their own change (four eyes), and
     /// nobody approves twice. Answers the approvals, whether they are enough, and a message.
     static func tally(_ approvals: [ApprovalRecord], adding approver: String, reason: String, at: Date, required: Int,
-                      requester: String, subject: String) throws -> (approvals: [ApprovalRecord], complete: Bool, message: String) {
+                      requester: String, subject: String) throws -> ApprovalTally {
         let decision = try decision(approved: true, approver: approver, reason: reason, at: at)
         if !requester.isEmpty, approver == requester {
             throw EngineError(.permissionDenied, field: "approver",
@@ -106,7 +106,8 @@ public struct ApprovalRecord: Sendable, Codable, Equatable {
         let count = required > 1 ? " (\(all.count) of \(required))" : ""
         let missing = required - all.count
         let more = missing > 0 ? "; \(missing) more approver(s) needed" : ""
-        return (all, missing <= 0, "approved by \(approver)\(count)\(because)\(more)")
+        return ApprovalTally(approvals: all, required: required, complete: missing <= 0,
+                             message: "approved by \(approver)\(count)\(because)\(more)")
     }
 
     /// The final decision of several approvals: every approver, the last time and reason.
@@ -115,6 +116,33 @@ public struct ApprovalRecord: Sendable, Codable, Equatable {
         return ApprovalRecord(approved: true, approver: approvals.map(\.approver).joined(separator: ", "), reason: last.reason, at: last.at)
     }
 }
+
+/// The approvals of a deployment or release after one more, against how many are needed.
+struct ApprovalTally {
+    var approvals: [ApprovalRecord]
+    var required: Int
+    var complete: Bool
+    var message: String
+}
+
+/// A deployment or a release: what records its approvals.
+protocol ApprovalHolding {
+    var approval: ApprovalRecord? { get set }
+    var approvals: [ApprovalRecord]? { get set }
+    var approvalsRequired: Int? { get set }
+}
+
+extension ApprovalHolding {
+    /// Records the approvals so far; the decision once they are enough.
+    mutating func record(_ tally: ApprovalTally) {
+        approvals = tally.approvals
+        approvalsRequired = tally.required
+        if tally.complete { approval = ApprovalRecord.combined(tally.approvals) }
+    }
+}
+
+extension DeploymentRecord: ApprovalHolding {}
+extension ReleaseRecord: ApprovalHolding {}
 
 public struct DeploymentEvent: Sendable, Codable, Equatable {
     public var deploymentID: String

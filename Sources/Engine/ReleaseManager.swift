@@ -150,16 +150,9 @@ public actor ReleaseManager {
                                              required: required, requester: record.request.requestedBy,
                                              subject: "release \(id)")
         guard tally.complete else {
-            return await mutate(id, event: "approval.recorded", message: tally.message) {
-                $0.approvals = tally.approvals
-                $0.approvalsRequired = required
-            }
+            return await mutate(id, event: "approval.recorded", message: tally.message) { $0.record(tally) }
         }
-        let updated = await mutate(id, status: .pending, event: "approval.approved", message: tally.message) {
-            $0.approvals = tally.approvals
-            $0.approvalsRequired = required
-            $0.approval = ApprovalRecord.combined(tally.approvals)
-        }
+        let updated = await mutate(id, status: .pending, event: "approval.approved", message: tally.message) { $0.record(tally) }
         launch(id)
         return updated
     }

@@ -74,7 +74,6 @@ final class Authenticator: Sendable {
 /// Passes the authenticated principal from the interceptor to the service, in the context.
 struct CallerContext: ServerContext.TransportSpecific {
     let principal: Principal
-    let transport: (any ServerContext.TransportSpecific)?
 }
 
 extension ServerContext {
@@ -118,7 +117,7 @@ struct AuthInterceptor: ServerInterceptor {
                                + "(security.rate_limit); retry in \(seconds)s")
         }
         var context = context
-        context.transportSpecific = CallerContext(principal: principal, transport: context.transportSpecific)
+        context.transportSpecific = CallerContext(principal: principal)
         return try await next(request, context)
     }
 }

@@ -30,15 +30,17 @@ final class SecurityAuditor: Sendable {
             }
             guard allowed else { return }
         }
-        let parts = event.scope.split(separator: "/", maxSplits: 1).map(String.init)
+        // The scope comes from a request: bounded before it reaches a log line.
+        let scope = String(event.scope.prefix(256))
+        let parts = scope.split(separator: "/", maxSplits: 1).map(String.init)
         var metadata = ["detail": String(event.detail.prefix(512))]
         if dropped > 0 { metadata["refusals_not_logged"] = String(dropped) }
         let entry = AuditEntry(timestamp: Date(), eventType: event.type, user: event.principal,
                                cluster: parts.first ?? "", service: parts.count > 1 ? parts[1] : "", metadata: metadata)
         if refusal {
-            logger.notice("\(event.type): \(event.principal) \(event.detail)\(event.scope.isEmpty ? "" : " on \(event.scope)")")
+            logger.notice("\(event.type): \(event.principal) \(event.detail.prefix(512))\(scope.isEmpty ? "" : " on \(scope)")")
         } else {
-            logger.warning("\(event.type): \(event.principal) \(event.detail) on \(event.scope)")
+            logger.warning("\(event.type): \(event.principal) \(event.detail.prefix(512)) on \(scope)")
         }
         do { try audit?.append(entry) } catch { logger.error("audit log write failed: \(error)") }
     }
