@@ -15,9 +15,12 @@ public struct EventRule: Sendable, Equatable, Codable {
 }
 
 /// An EventBridge rule target, kept raw so that PutTargets writes back every field it had.
-public struct RuleTarget: Sendable, Equatable {
+public struct RuleTarget: Sendable, Equatable, Codable {
     public var json: JSONValue
     public init(json: JSONValue) { self.json = json }
+    /// Encoded as the target's own JSON.
+    public init(from decoder: any Decoder) throws { json = try JSONValue(from: decoder) }
+    public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) }
 
     public var id: String? { json["Id"]?.stringValue }
     public var arn: String? { json["Arn"]?.stringValue }

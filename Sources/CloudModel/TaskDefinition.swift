@@ -5,6 +5,15 @@ public struct TaskDefinition: Sendable, Equatable {
     public var json: JSONValue
 
     public init(json: JSONValue) { self.json = json }
+}
+
+/// Encoded as the task definition's own JSON.
+extension TaskDefinition: Codable {
+    public init(from decoder: any Decoder) throws { json = try JSONValue(from: decoder) }
+    public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) }
+}
+
+extension TaskDefinition {
 
     /// Fields that AWS sets and that RegisterTaskDefinition does not accept.
     public static let readOnlyFields: Set<String> = [

@@ -120,7 +120,7 @@ extension DeploymentEngine {
                 await mutate(id, event: "deployment.recovered", message: "still waiting for approval") { _ in }
                 if let timeout = record.settings.approvalTimeout {
                     let asked = record.events.last(where: { $0.type == "approval.requested" })?.at ?? record.createdAt
-                    armApprovalTimer(id, after: max(.zero, timeout - .seconds(clock.now().timeIntervalSince(asked))), timeout: timeout)
+                    armApprovalTimer(id, after: max(.zero, timeout - .seconds(wallClock.now().timeIntervalSince(asked))), timeout: timeout)
                 }
             case .rollingBack:
                 await mutate(id, event: "deployment.recovered", message: "continuing the rollback") { _ in }

@@ -12,6 +12,8 @@ public actor DeploymentEngine {
     let defaults: DeploymentSettings
     var cloud: Cloud { env.cloud }
     var clock: any DeployClock { env.clock }
+    /// Timestamps of records (see `EngineEnvironment.wallClock`).
+    var wallClock: any DeployClock { env.wallClock }
     var store: any DeploymentStore { env.store }
     var logger: Logger { env.logger }
 
@@ -63,7 +65,7 @@ public actor DeploymentEngine {
             releaseLock(key, id: request.id)
             throw error
         }
-        active[request.id] = DeploymentRecord(request: request, settings: settings, plan: plan, at: clock.now())
+        active[request.id] = DeploymentRecord(request: request, settings: settings, plan: plan, at: wallClock.now())
         var record = await mutate(request.id, event: "deployment.accepted",
                                   message: "accepted \(request.strategy.rawValue) deployment of \(key)") { _ in }
         for warning in warnings {
@@ -170,7 +172,7 @@ public actor DeploymentEngine {
         // An approval starts a run that this process would not finish; with a durable store the
         // deployment still waits for it after the restart.
         if !accepting { throw EngineError(.unavailable, "the server is shutting down; try again later") }
-        let tally = try ApprovalRecord.tally(record.approvals ?? [], adding: approver, reason: reason, at: clock.now(),
+        let tally = try ApprovalRecord.tally(record.approvals ?? [], adding: approver, reason: reason, at: wallClock.now(),
                                              required: required, requester: record.request.requestedBy,
                                              subject: "deployment \(id)")
         guard tally.complete else {
@@ -185,7 +187,7 @@ public actor DeploymentEngine {
     /// Rejects the deployment: one approver's rejection ends it.
     public func reject(id: String, approver: String, reason: String) async throws -> DeploymentRecord {
         let record = try await pendingDecision(id)
-        let decision = try ApprovalRecord.decision(approved: false, approver: approver, reason: reason, at: clock.now())
+        let decision = try ApprovalRecord.decision(approved: false, approver: approver, reason: reason, at: wallClock.now())
         approvalTimers.removeValue(forKey: id)?.cancel()
         let because = reason.isEmpty ? "" : ": \(reason)"
         await mutate(id, event: "approval.rejected", message: "rejected by \(approver)\(because)") { $0.approval = decision }
@@ -350,7 +352,7 @@ public actor DeploymentEngine {
         // Every caller checks first that the deployment is active here (a deployment the
         // shutdown checkpointed is not: `rollback` and `decide` refuse it).
         guard var record = active[id] else { preconditionFailure("deployment \(id) is not active") }
-        let now = clock.now()
+        let now = wallClock.now()
         change(&record)
         if let status { record.status = status }
         record.updatedAt = now

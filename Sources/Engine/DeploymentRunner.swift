@@ -14,6 +14,8 @@ struct DeploymentRunner: Sendable {
 
     var cloud: Cloud { env.cloud }
     var clock: any DeployClock { env.clock }
+    /// Timestamps of records (see `EngineEnvironment.wallClock`).
+    var wallClock: any DeployClock { env.wallClock }
 
     /// Runs the phase's pending stages in order until all succeed, one fails, or the task
     /// is cancelled. Each stage may wait at most `settings.timeout` (bakes last their own
@@ -28,11 +30,11 @@ struct DeploymentRunner: Sendable {
             }
             let stage = stages[index].stage
             let context = StageContext(id: id, phase: phase, index: index, deadline: clock.now().adding(settings.timeout))
-            await update(context, status: .running, event: "stage.started") { $0.startedAt = clock.now() }
+            await update(context, status: .running, event: "stage.started") { $0.startedAt = wallClock.now() }
             do {
                 let message = try await execute(stage, context)
                 await update(context, status: .succeeded, event: "stage.succeeded", message: message) {
-                    $0.finishedAt = clock.now()
+                    $0.finishedAt = wallClock.now()
                     $0.fraction = 1
                 }
             } catch is CancellationError {
@@ -40,11 +42,11 @@ struct DeploymentRunner: Sendable {
                     // The server is stopping and the record outlives it: the stage runs again at the next start.
                     await update(context, status: .pending, event: "stage.checkpointed", message: "stopped by shutdown; runs again at the next start")
                 } else {
-                    await update(context, status: .failed, event: "stage.cancelled", message: "stopped") { $0.finishedAt = clock.now() }
+                    await update(context, status: .failed, event: "stage.cancelled", message: "stopped") { $0.finishedAt = wallClock.now() }
                 }
                 return .cancelled
             } catch {
-                await update(context, status: .failed, event: "stage.failed", message: "\(error)") { $0.finishedAt = clock.now() }
+                await update(context, status: .failed, event: "stage.failed", message: "\(error)") { $0.finishedAt = wallClock.now() }
                 return .failed("\(stage.name): \(error)")
             }
         }

@@ -49,7 +49,11 @@ public struct HookPayload: Sendable, Codable, Equatable {
 /// Everything the engine talks to, injected.
 public struct EngineEnvironment: Sendable {
     public var cloud: Cloud
+    /// Drives the work: sleeps, bakes, deadlines, elapsed times.
     public var clock: any DeployClock
+    /// The time written on records, events and approvals. The same as `clock`, except in mock
+    /// mode, where `clock` runs faster than the wall clock and records still carry real time.
+    public var wallClock: any DeployClock
     public var store: any DeploymentStore
     public var hooks: any HookRunner
     public var probe: any HealthProbe
@@ -59,10 +63,12 @@ public struct EngineEnvironment: Sendable {
 
     public init(cloud: Cloud, clock: any DeployClock, store: any DeploymentStore = InMemoryDeploymentStore(),
                 hooks: any HookRunner = NoHooks(), probe: any HealthProbe = NoProbe(), preflight: (any DeploymentPreflight)? = nil,
-                observers: [any DeploymentObserver] = [], logger: Logger = Logger(label: "ecs-deploy.engine")) {
+                observers: [any DeploymentObserver] = [], logger: Logger = Logger(label: "ecs-deploy.engine"),
+                wallClock: (any DeployClock)? = nil) {
         self.preflight = preflight
         self.cloud = cloud
         self.clock = clock
+        self.wallClock = wallClock ?? clock
         self.store = store
         self.hooks = hooks
         self.probe = probe

@@ -42,7 +42,8 @@ public actor ReleaseManager {
         self.observers = observers
     }
 
-    var clock: any DeployClock { env.clock }
+    /// Timestamps of records (see `EngineEnvironment.wallClock`).
+    var wallClock: any DeployClock { env.wallClock }
 
     static var shuttingDown: EngineError { EngineError(.unavailable, "the server is shutting down; try again later") }
 
@@ -50,7 +51,7 @@ public actor ReleaseManager {
 
     /// What the release would change, without changing anything.
     public func plan(_ request: ReleaseRequest) async throws -> ReleaseRecord {
-        ReleaseRecord(request: request, entries: try await ReleasePlanner(cloud: env.cloud).plan(request), at: clock.now())
+        ReleaseRecord(request: request, entries: try await ReleasePlanner(cloud: env.cloud).plan(request), at: wallClock.now())
     }
 
     /// Plans and starts a release (or waits for its approval). Idempotent on the id, across
@@ -81,7 +82,7 @@ public actor ReleaseManager {
         } else {
             entries = try await planner.plan(request, checked: checked)
         }
-        let planned = ReleaseRecord(request: request, entries: entries, at: clock.now())
+        let planned = ReleaseRecord(request: request, entries: entries, at: wallClock.now())
         guard accepting else { throw Self.shuttingDown }
         // Planning took a while: the id may have been taken meanwhile.
         if let existing = try await known(request.id) { return (try sameOrConflict(existing, request), true) }
@@ -105,7 +106,7 @@ public actor ReleaseManager {
     /// A release that could not even be read (a broken manifest from Git): recorded as failed.
     public func recordFailure(_ request: ReleaseRequest, error: String) async {
         guard (try? await known(request.id)) == nil, releases[request.id] == nil else { return }
-        adopt(ReleaseRecord(request: request, entries: [], at: clock.now()), stored: false)
+        adopt(ReleaseRecord(request: request, entries: [], at: wallClock.now()), stored: false)
         await mutate(request.id, event: "release.accepted", message: "manifest of \(request.origin?.commit ?? request.id)")
         await finish(request.id, status: .failed, event: "release.failed", error: error, message: error)
     }
@@ -146,7 +147,7 @@ public actor ReleaseManager {
         // An approval starts work that this process would not finish; a stored release still
         // waits for it after the restart.
         if !accepting { throw Self.shuttingDown }
-        let tally = try ApprovalRecord.tally(record.approvals ?? [], adding: approver, reason: reason, at: clock.now(),
+        let tally = try ApprovalRecord.tally(record.approvals ?? [], adding: approver, reason: reason, at: wallClock.now(),
                                              required: required, requester: record.request.requestedBy,
                                              subject: "release \(id)")
         guard tally.complete else {
@@ -160,7 +161,7 @@ public actor ReleaseManager {
     /// Rejects the release: one approver's rejection ends it.
     public func reject(id: String, approver: String, reason: String) async throws -> ReleaseRecord {
         let record = try await pendingDecision(id)
-        let decision = try ApprovalRecord.decision(approved: false, approver: approver, reason: reason, at: clock.now())
+        let decision = try ApprovalRecord.decision(approved: false, approver: approver, reason: reason, at: wallClock.now())
         let because = reason.isEmpty ? "" : ": \(reason)"
         await mutate(id, event: "approval.rejected", message: "rejected by \(approver)\(because)") { $0.approval = decision }
         await finish(id, status: .rejected, event: "release.rejected", error: "rejected by \(approver)\(because)", message: "nothing was changed")
@@ -258,7 +259,7 @@ public actor ReleaseManager {
         // `releases` only grows: every caller holds an id it put there.
         guard releases[id] != nil else { preconditionFailure("release \(id) unknown") }
         let label = index.map { releases[id]!.entries[$0].entry.label } ?? ""
-        let event = Self.apply(to: &releases[id]!, at: clock.now(), status: status, type: type, entry: label, message: message, change)
+        let event = Self.apply(to: &releases[id]!, at: wallClock.now(), status: status, type: type, entry: label, message: message, change)
         tell(event)
         await save(id, entry: index)
         return releases[id]!

@@ -22,6 +22,8 @@ public final class DeploymentServer: Sendable {
     public let metrics: ServerMetrics
     let logger: Logger
     let clock: any DeployClock
+    /// The time on records (see `EngineEnvironment.wallClock`).
+    let wallClock: any DeployClock
     private let grpcTransport: HTTP2ServerTransport.Posix
     private let grpcServer: GRPCServer<HTTP2ServerTransport.Posix>
     private let http: HTTPEndpoint
@@ -34,18 +36,20 @@ public final class DeploymentServer: Sendable {
     ///   - cloud: the cloud to deploy to (the simulator in mock mode), without retries or pacing:
     ///     the server adds both, and the metrics, around it.
     ///   - clock: the engine's time source.
+    ///   - wallClock: the time written on records; `clock` when nil (mock mode's runs faster).
     ///   - preflight: checks made before a deployment is accepted (real AWS).
     ///   - store: where deployment records live (SQLite in the server; memory in some tests).
     ///   - releaseStore: where release records live (the same SQLite file in the server).
     ///   - observers: more observers of every deployment event (the audit log).
     ///   - releaseObservers: more observers of every release event (the audit log).
     ///   - audit: where refused calls and policy overrides are written (the audit log).
-    public init(config: ServerConfig, cloud: Cloud, clock: any DeployClock, logger: Logger,
+    public init(config: ServerConfig, cloud: Cloud, clock: any DeployClock, wallClock: (any DeployClock)? = nil, logger: Logger,
                 preflight: (any DeploymentPreflight)? = nil, store: any DeploymentStore = InMemoryDeploymentStore(),
                 releaseStore: any ReleaseStore = InMemoryReleaseStore(),
                 observers: [any DeploymentObserver] = [], releaseObservers: [any ReleaseObserver] = [],
                 audit: AuditLog? = nil) throws {
         self.clock = clock
+        self.wallClock = wallClock ?? clock
         self.config = config
         self.logger = logger
         let metrics = ServerMetrics()
@@ -61,7 +65,8 @@ public final class DeploymentServer: Sendable {
         let layered = MiddlewareCloud(cloud, middleware: layers).cloud.coalescingServiceReads()
         let environment = EngineEnvironment(cloud: layered, clock: clock, store: store, hooks: network,
                                             probe: network, preflight: preflight,
-                                            observers: [MetricsObserver(metrics: metrics)] + observers, logger: logger)
+                                            observers: [MetricsObserver(metrics: metrics)] + observers, logger: logger,
+                                            wallClock: self.wallClock)
         self.engine = DeploymentEngine(environment: environment, defaults: config.deployment)
         self.releases = ReleaseManager(engine: engine, environment: environment, store: releaseStore,
                                        observers: [ReleaseMetricsObserver(metrics: metrics)] + releaseObservers)
@@ -181,7 +186,7 @@ public final class DeploymentServer: Sendable {
     /// Deletes history past `storage.retention`, then picks up the deployments a previous run
     /// left unfinished (`recovery`), then the releases (whose entries wait on those deployments).
     func recover() async throws {
-        let cutoff = clock.now().addingTimeInterval(-config.retention.seconds)
+        let cutoff = wallClock.now().addingTimeInterval(-config.retention.seconds)
         let purged = try await engine.purge(finishedBefore: cutoff)
         if purged > 0 { logger.info("deleted \(purged) deployment record(s) older than \(GoDuration.format(config.retention))") }
         let purgedReleases = try await releases.purge(finishedBefore: cutoff)

@@ -60,7 +60,7 @@ public enum ServerCommand {
                                      anchors: StoreAuditAnchors(store: store), onError: { error in
                 logger.error("audit log write failed: \(error)")
             })
-            let server = try DeploymentServer(config: config, cloud: target.cloud, clock: target.clock, logger: logger,
+            let server = try DeploymentServer(config: config, cloud: target.cloud, clock: target.clock, wallClock: target.wallClock, logger: logger,
                                               preflight: target.preflight, store: store, releaseStore: store,
                                               observers: [audit], releaseObservers: [audit], audit: audit)
             // SIGHUP reads the API tokens file again (and no longer ends the server).
@@ -104,19 +104,32 @@ struct StoreAuditAnchors: AuditAnchorStore {
     public struct Target: Sendable {
         public var cloud: Cloud
         public var clock: any DeployClock
+        /// The time on records: the wall clock (in mock mode `clock` runs faster).
+        public var wallClock: any DeployClock = SystemClock()
         public var preflight: (any DeploymentPreflight)?
         public var description: String
     }
 
     public static func makeCloud(_ config: ServerConfig, environment: [String: String], logger: Logger) throws -> Target {
         if config.mockMode {
-            let clock = ScaledClock(speedup: config.mockSpeedup)
             var settings = SimulatorSettings()
             settings.autoCreate = true
             settings.autoCreateController = config.mockController
             settings.throttle = config.mockThrottle ? .aws : nil
-            return Target(cloud: SimulatedCloud(clock: clock, settings: settings).cloud, clock: clock, preflight: nil,
-                          description: "mock mode: deploying to the built-in simulator, simulated time runs \(config.mockSpeedup)x")
+            // The simulated cloud lives beside the history, so that deployments resume after a restart.
+            let file = SimulatorStateFile(url: URL(fileURLWithPath: config.storagePath).deletingLastPathComponent()
+                .appendingPathComponent("simulator.json"), onError: { logger.error("\($0)") })
+            var saved: SavedSimulator?
+            do { saved = try file.load() } catch {
+                let aside = (try? file.moveAside()).map { "moved to \($0.path)" } ?? "it will be overwritten"
+                logger.error("\(error); \(aside), the simulator starts with an empty cloud")
+            }
+            // Simulated time goes on from the last save (it runs ahead of the wall clock).
+            let clock = ScaledClock(speedup: config.mockSpeedup, start: max(saved?.savedAt ?? Date(), Date()))
+            var description = "mock mode: deploying to the built-in simulator, simulated time runs \(config.mockSpeedup)x"
+            if saved != nil { description += "; its cloud was read from \(file.url.path)" }
+            return Target(cloud: SimulatedCloud(clock: clock, settings: settings, restoring: saved, savingTo: file).cloud,
+                          clock: clock, preflight: nil, description: description)
         }
         let clock = SystemClock()
         let factory = try AWSCloudFactory.standard(environment: environment, configuredRegion: config.region,
@@ -124,7 +137,7 @@ struct StoreAuditAnchors: AuditAnchorStore {
                                                    clock: clock, logger: logger)
         let endpoint = factory.environment.endpoint(for: .ecs)
         let calls = AWSCallSink()
-        return Target(cloud: factory.makeRawCloud(), clock: clock,
+        return Target(cloud: factory.makeRawCloud(), clock: clock, wallClock: clock,
                       preflight: AWSPreflightCheck(preflight: factory.makePreflight(onCall: { calls.record(service: $0, operation: $1, milliseconds: $2) }),
                                                    calls: calls, clock: clock),
                       description: "AWS mode: region \(factory.environment.region), ECS endpoint \(endpoint)")

@@ -2,7 +2,7 @@ import CloudModel
 import Foundation
 
 /// One deployment of a service with the ECS deployment controller.
-struct DeploymentRecord {
+struct DeploymentRecord: Codable {
     let id: String
     /// PRIMARY or ACTIVE (a deployment that has no task left is removed).
     var status: String

@@ -8,7 +8,7 @@ public enum SimulatedAccount {
 
 /// A deterministic generator (SplitMix64) for ids that look random: the same seed and the same
 /// calls give the same task ids, deployment ids and ARNs.
-struct IdentifierGenerator {
+struct IdentifierGenerator: Codable {
     private var state: UInt64
 
     init(seed: UInt64) { state = seed }

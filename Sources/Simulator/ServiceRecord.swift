@@ -3,7 +3,7 @@ import Foundation
 
 /// A simulated ECS service with its deployments (ECS controller) or task sets (EXTERNAL) and
 /// its tasks. Lives only inside `SimulatedCloud`'s lock; callers get `ECSService` snapshots.
-final class ServiceRecord {
+final class ServiceRecord: Codable {
     let name: String
     let cluster: String
     let arn: String
@@ -22,7 +22,7 @@ final class ServiceRecord {
     /// The instant up to which this service's timeline has been played.
     var evaluatedAt: Date
     /// The task definition and id of the last deployment that COMPLETED (rollback target).
-    var lastCompleted: (taskDefinition: String, deploymentID: String)?
+    var lastCompleted: CompletedDeployment?
     /// EXTERNAL: the PRIMARY task set's task definition, kept when there is no PRIMARY.
     var externalTaskDefinition: String?
 
@@ -38,6 +38,11 @@ final class ServiceRecord {
         self.loadBalancers = loadBalancers
         self.createdAt = t
         self.evaluatedAt = t
+    }
+
+    struct CompletedDeployment: Codable {
+        let taskDefinition: String
+        let deploymentID: String
     }
 
     var key: String { Self.key(cluster: cluster, name: name) }

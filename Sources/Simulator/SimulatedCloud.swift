@@ -16,11 +16,21 @@ public final class SimulatedCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, Senda
     let state: Mutex<SimulatorState>
     private let counter = CallCounter()
     private let enforcer: ThrottleEnforcer?
+    /// Where every change is saved (mock mode), if anywhere.
+    private let stateFile: SimulatorStateFile?
 
-    public init(clock: any DeployClock, settings: SimulatorSettings = .init()) {
+    /// - Parameters:
+    ///   - saved: a cloud saved by an earlier run, to go on from (its clock must not start
+    ///     before `saved.savedAt`).
+    ///   - stateFile: where to save the cloud after every call that changes it.
+    public init(clock: any DeployClock, settings: SimulatorSettings = .init(), restoring saved: SavedSimulator? = nil,
+                savingTo stateFile: SimulatorStateFile? = nil) {
         self.clock = clock
         self.settings = settings
-        self.state = Mutex(SimulatorState(settings: settings))
+        var state = saved?.state ?? SimulatorState(settings: settings)
+        state.settings = settings
+        self.state = Mutex(state)
+        self.stateFile = stateFile
         self.enforcer = settings.throttle.map { ThrottleEnforcer(limits: $0, clock: clock) }
     }
 
@@ -68,11 +78,30 @@ public final class SimulatedCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, Senda
     // MARK: plumbing
 
     /// Runs `body` on the state at `clock.now()`, after the queued fault of `operation`, if any.
+    /// With a state file, a call that may change the cloud (not a Describe, List or Get that
+    /// created nothing) saves it before it answers.
     func withState<T: Sendable>(_ operation: String?, _ body: (inout SimulatorState, Date) throws -> T) throws -> T {
         let now = clock.now()
-        return try state.withLock { s throws -> T in
-            if let operation { try s.takeFault(operation) }
-            return try body(&s, now)
+        let (result, save) = state.withLock { s -> (Result<T, any Error>, (data: Data, sequence: UInt64)?) in
+            let result: Result<T, any Error>
+            do {
+                if let operation { try s.takeFault(operation) }
+                result = .success(try body(&s, now))
+            } catch {
+                result = .failure(error)
+            }
+            guard let stateFile, Self.mayChange(operation) || s.createdOnRead else { return (result, nil) }
+            s.createdOnRead = false
+            s.saves += 1
+            return (result, (try? stateFile.encode(s, at: now)).map { ($0, s.saves) })
         }
+        if let save { stateFile?.write(save.data, sequence: save.sequence) }
+        return try result.get()
+    }
+
+    /// Whether a call of `operation` may change the cloud (set-up calls, named nil, do).
+    static func mayChange(_ operation: String?) -> Bool {
+        guard let operation else { return true }
+        return !["Describe", "List", "Get"].contains { operation.hasPrefix($0) }
     }
 }

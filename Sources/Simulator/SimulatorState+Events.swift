@@ -23,6 +23,7 @@ extension SimulatorState {
     mutating func autoCreateRule(_ name: String, now: Date) throws {
         let rule = name.arnResourceName
         guard settings.autoCreate, eventRules[rule] == nil else { return }
+        createdOnRead = true
         let definition: TaskDefinition
         if let latest = taskDefinitions[rule]?.last {
             definition = latest

@@ -105,7 +105,7 @@ extension SimulatorState {
             svc.deployments[q].rolloutState = "COMPLETED"
             svc.deployments[q].rolloutStateReason = "ECS deployment \(svc.deployments[q].id) completed."
             svc.deployments[q].updatedAt = t
-            svc.lastCompleted = (svc.deployments[q].taskDefinition, svc.deployments[q].id)
+            svc.lastCompleted = .init(taskDefinition: svc.deployments[q].taskDefinition, deploymentID: svc.deployments[q].id)
         }
     }
 

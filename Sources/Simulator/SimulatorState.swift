@@ -1,29 +1,30 @@
 import CloudModel
 import Foundation
 
-struct ClusterRecord {
+struct ClusterRecord: Codable {
     let name: String
     let arn: String
     /// Service names in creation order (ListServices pages through them).
     var serviceNames: [String] = []
 }
 
-struct ListenerRecord {
+struct ListenerRecord: Codable {
     var listener: Listener
     let defaultRuleArn: String
     /// Its non-default rules, in creation order.
     var ruleArns: [String] = []
 }
 
-struct EventRuleRecord {
+struct EventRuleRecord: Codable {
     var rule: EventRule
     var targets: [RuleTarget]
 }
 
 /// Everything the simulator knows, guarded by `SimulatedCloud`'s mutex. Operations are
-/// mutating methods that take the current instant.
-struct SimulatorState {
-    let settings: SimulatorSettings
+/// mutating methods that take the current instant. Its cloud (not its settings, faults or
+/// diagnostics) is `Codable`: mock mode keeps it in a file across restarts.
+struct SimulatorState: Codable {
+    var settings = SimulatorSettings()
     var ids: IdentifierGenerator
     var nextIP = 0
 
@@ -50,6 +51,16 @@ struct SimulatorState {
     var faults = FaultQueue()
     var weightChanges: [WeightChange] = []
     var trafficViolations: [String] = []
+    /// Set when a read changed the cloud (mock mode creates what it is asked about), so
+    /// that the change is saved like a write's.
+    var createdOnRead = false
+    /// Saves made to the state file so far (orders the writes).
+    var saves: UInt64 = 0
+
+    enum CodingKeys: String, CodingKey {
+        case ids, nextIP, clusters, services, taskDefinitions, taskOwners, targetGroupServices
+        case loadBalancers, targetGroups, targetGroupOrder, loadBalancerOrder, listeners, listenerOrder, rules, eventRules
+    }
 
     init(settings: SimulatorSettings) {
         self.settings = settings
@@ -69,6 +80,7 @@ struct SimulatorState {
         guard settings.autoCreate else {
             throw CloudError(code: CloudError.clusterNotFound, message: "Cluster not found.")
         }
+        createdOnRead = true
         createCluster(name)
         return name
     }
@@ -100,6 +112,7 @@ struct SimulatorState {
     /// nginx container unless it exists), circuit breaker without rollback; the controller of
     /// `settings.autoCreateController` (EXTERNAL comes with its load balancer).
     private mutating func autoCreateService(cluster: String, name: String, now: Date) throws -> ServiceRecord {
+        createdOnRead = true
         let definition: TaskDefinition
         if let latest = taskDefinitions[name]?.last {
             definition = latest
@@ -159,7 +172,7 @@ struct SimulatorState {
         case .ecs:
             let id = ids.deploymentID()
             svc.deployments = [DeploymentRecord(id: id, taskDefinition: tdArn, rolloutState: "COMPLETED", at: now)]
-            svc.lastCompleted = (tdArn, id)
+            svc.lastCompleted = .init(taskDefinition: tdArn, deploymentID: id)
             for _ in 0..<desiredCount {
                 launchTask(in: svc, owner: id, taskDefinition: tdArn, targets: loadBalancers, at: launchedAt)
             }

@@ -3,7 +3,7 @@ import Foundation
 
 /// A simulated task. Its timeline is planned when it is launched; its status at any instant is
 /// derived from that plan and from when (if ever) a stop was requested.
-struct TaskRecord {
+struct TaskRecord: Codable {
     let id: String
     let arn: String
     let clusterArn: String

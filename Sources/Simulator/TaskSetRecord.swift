@@ -2,7 +2,7 @@ import CloudModel
 import Foundation
 
 /// One task set of a service with the EXTERNAL deployment controller.
-struct TaskSetRecord {
+struct TaskSetRecord: Codable {
     let id: String
     let arn: String
     let serviceArn: String
