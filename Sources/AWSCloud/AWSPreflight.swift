@@ -3,20 +3,42 @@ import Foundation
 
 /// Checks, before a deployment starts, that AWS will let it run: the credentials work
 /// (GetCallerIdentity), the caller holds the permissions the server uses (IAM
-/// SimulatePrincipalPolicy; iam:PassRole on the task definition's roles) and those roles
+/// SimulatePrincipalPolicy; iam:PassRole on the roles that will be passed) and those roles
 /// exist (GetRole).
 public struct AWSPreflight: Sendable {
-    /// The actions of the server's IAM policy (README, "Required AWS Permissions").
+    /// What deploying a service calls (README, "IAM policy"), iam:PassRole included (ECS
+    /// checks it when a task definition with roles is registered).
     public static let requiredActions: [String] = [
         "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:UpdateService",
-        "ecs:CreateTaskSet", "ecs:UpdateTaskSet", "ecs:DeleteTaskSet", "ecs:DescribeTaskSets", "ecs:ListServices",
-        "ecs:DescribeTasks",
-        "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeLoadBalancers",
-        "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
-        "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule",
+        "ecs:CreateTaskSet", "ecs:UpdateTaskSet", "ecs:DeleteTaskSet", "ecs:DescribeTaskSets",
+        "ecs:UpdateServicePrimaryTaskSet",
+        "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule",
         "elasticloadbalancing:DescribeTargetHealth",
         "iam:PassRole", "iam:GetRole",
     ]
+
+    /// What pointing a scheduled task's EventBridge rule at a new task definition calls
+    /// (PutTargets passes each target's RoleArn: iam:PassRole).
+    public static let scheduledTaskActions: [String] = [
+        "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition",
+        "events:ListTargetsByRule", "events:PutTargets",
+        "iam:PassRole", "iam:GetRole",
+    ]
+
+    /// Registering a task definition that carries tags also needs ecs:TagResource.
+    public static let taggingAction = "ecs:TagResource"
+
+    /// A role that a call will pass, and where it comes from ("the task definition's
+    /// taskRoleArn", "rule nightly's target report RoleArn").
+    public struct PassedRole: Sendable, Equatable {
+        public var source: String
+        public var arn: String
+        public init(source: String, arn: String) {
+            self.source = source
+            self.arn = arn
+        }
+    }
 
     let identity: any IdentityAPI
     let iam: IAMClient
@@ -29,10 +51,18 @@ public struct AWSPreflight: Sendable {
     /// The task definition's roles, which ECS passes (iam:PassRole) and pre-flight checks.
     static let roleFields = ["executionRoleArn", "taskRoleArn"]
 
+    /// The task definition's roles (`executionRoleArn`, `taskRoleArn`), which ECS passes.
+    public static func roles(of taskDefinition: TaskDefinition?) -> [PassedRole] {
+        roleFields.compactMap { field in
+            guard let arn = taskDefinition?.json[field]?.stringValue, !arn.isEmpty else { return nil }
+            return PassedRole(source: "the task definition's \(field)", arn: arn)
+        }
+    }
+
     /// Runs every check. `actions` are the permissions to verify; the task definition's
-    /// `executionRoleArn` and `taskRoleArn`, when it has them, must exist and iam:PassRole
-    /// is checked on them.
-    public func run(taskDefinition: TaskDefinition? = nil,
+    /// `executionRoleArn` and `taskRoleArn` and the `otherRoles`, when there are any, must
+    /// exist and iam:PassRole is checked on them.
+    public func run(taskDefinition: TaskDefinition? = nil, otherRoles: [PassedRole] = [],
                     actions: [String] = AWSPreflight.requiredActions) async -> [PreflightFinding] {
         var findings: [PreflightFinding] = []
         let caller: CallerIdentity
@@ -45,15 +75,13 @@ public struct AWSPreflight: Sendable {
                                              message: "AWS does not accept the credentials: \(Self.describe(error))"))
             return findings
         }
-        let roles = Self.roleFields.compactMap { field -> (field: String, arn: String)? in
-            guard let arn = taskDefinition?.json[field]?.stringValue, !arn.isEmpty else { return nil }
-            return (field, arn)
-        }
+        let roles = Self.roles(of: taskDefinition) + otherRoles
         var roleArns: [String] = []
         for role in roles where !roleArns.contains(role.arn) { roleArns.append(role.arn) }
-        findings.append(await checkPermissions(of: caller, actions: actions, roleArns: roleArns))
+        let what = otherRoles.isEmpty ? "the task definition's roles" : "the roles passed"
+        findings.append(await checkPermissions(of: caller, actions: actions, roleArns: roleArns, rolesAre: what))
         for role in roles {
-            findings.append(await checkRole(field: role.field, arn: role.arn))
+            findings.append(await checkRole(role))
         }
         return findings
     }
@@ -72,7 +100,8 @@ public struct AWSPreflight: Sendable {
 
     /// Simulates `actions` on any resource, except iam:PassRole, which is simulated on
     /// `roleArns` (the roles ECS will pass) when there are any.
-    func checkPermissions(of caller: CallerIdentity, actions: [String], roleArns: [String] = []) async -> PreflightFinding {
+    func checkPermissions(of caller: CallerIdentity, actions: [String], roleArns: [String] = [],
+                          rolesAre what: String = "the task definition's roles") async -> PreflightFinding {
         guard let principal = await principalArn(of: caller) else {
             return PreflightFinding(check: "permissions", severity: .warning,
                                     message: "signed in as the account's root user, which holds every permission; use an IAM role instead")
@@ -125,20 +154,20 @@ public struct AWSPreflight: Sendable {
         }
         return PreflightFinding(check: "permissions", severity: .ok,
                                 message: "\(principal) holds all \(actions.count) required permissions"
-                                    + (passRoleOnRoles ? " (\(passRole) on the task definition's roles)" : ""))
+                                    + (passRoleOnRoles ? " (\(passRole) on \(what))" : ""))
     }
 
-    func checkRole(field: String, arn: String) async -> PreflightFinding {
-        let name = arn.arnResourceName
+    func checkRole(_ passed: PassedRole) async -> PreflightFinding {
+        let arn = passed.arn
         do {
-            let role = try await iam.getRole(name: name)
-            return PreflightFinding(check: "role", severity: .ok, message: "\(field) \(role.arn) exists")
+            let role = try await iam.getRole(name: arn.arnResourceName)
+            return PreflightFinding(check: "role", severity: .ok, message: "\(passed.source) \(role.arn) exists")
         } catch let error as CloudError where error.code == "NoSuchEntity" || error.code == "NoSuchEntityException" {
             return PreflightFinding(check: "role", severity: .failure,
-                                    message: "the task definition's \(field) \(arn) does not exist (iam:GetRole: \(error.code))")
+                                    message: "\(passed.source) \(arn) does not exist (iam:GetRole: \(error.code))")
         } catch {
             return PreflightFinding(check: "role", severity: .warning,
-                                    message: "could not check the task definition's \(field) \(arn): \(Self.describe(error))")
+                                    message: "could not check \(passed.source) \(arn): \(Self.describe(error))")
         }
     }
 

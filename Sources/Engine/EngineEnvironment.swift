@@ -21,6 +21,9 @@ public protocol DeploymentPreflight: Sendable {
     /// made), which the deployment records and goes on.
     /// - Parameter taskDefinition: the task definition that will be registered.
     func check(_ request: DeploymentRequest, taskDefinition: JSONValue) async throws -> [String]
+    /// The same before a release points a scheduled task's EventBridge rule at a new task
+    /// definition; `targetRoles` are the roles the rule's targets pass (their `RoleArn`).
+    func checkScheduledTask(rule: String, taskDefinition: JSONValue, targetRoles: [String]) async throws -> [String]
 }
 
 /// What a hook receives.

@@ -84,6 +84,7 @@ extension ReleaseManager {
             if let registered = state.newTaskDefinition {
                 arn = registered
             } else {
+                try await preflightScheduledTask(id, index, state, json: json)
                 let registered = try await env.cloud.ecs.registerTaskDefinition(TaskDefinition(json: try JSONValue.parse(json)))
                 guard let registeredARN = registered.arn else { throw StageError("RegisterTaskDefinition returned no ARN") }
                 arn = registeredARN
@@ -98,6 +99,23 @@ extension ReleaseManager {
             }
         } catch {
             await entryFailed(id, index, "\(error)")
+        }
+    }
+
+    /// The pre-flight (real AWS) before anything is registered: the definition's roles and the
+    /// roles the rule's targets pass (PutTargets needs iam:PassRole on each). Its warnings are
+    /// recorded on the entry.
+    private func preflightScheduledTask(_ id: String, _ index: Int, _ state: EntryState, json: String) async throws {
+        guard let preflight = env.preflight else { return }
+        let rule = state.entry.ruleName
+        let targets = try await env.cloud.events.listTargetsByRule(rule: rule).filter { state.updatedTargets.contains($0.id ?? "") }
+        var roles: [String] = []
+        for role in targets.compactMap({ $0.json["RoleArn"]?.stringValue }) where !role.isEmpty && !roles.contains(role) {
+            roles.append(role)
+        }
+        let warnings = try await preflight.checkScheduledTask(rule: rule, taskDefinition: try JSONValue.parse(json), targetRoles: roles)
+        for warning in warnings {
+            await updateEntry(id, index, status: .inProgress, event: "preflight.warning", message: warning) { _ in }
         }
     }
 

@@ -4,11 +4,11 @@ import Engine
 import Foundation
 import Synchronization
 
-/// The engine's pre-flight on real AWS: credentials, permissions and the task's roles
-/// (`AWSPreflight`). A check that passed is remembered for a while per pair of roles, and
-/// callers that need the same check while it runs wait for it (a release's entries start
-/// together): a release of many services makes it once. Warnings (a check that could not be
-/// made) are answered to every caller.
+/// The engine's pre-flight on real AWS: credentials, permissions and the roles that will be
+/// passed (`AWSPreflight`). A check that passed is remembered for a while per set of roles and
+/// actions, and callers that need the same check while it runs wait for it (a release's
+/// entries start together): a release of many services makes it once. Warnings (a check that
+/// could not be made) are answered to every caller.
 final class AWSPreflightCheck: DeploymentPreflight {
     let preflight: AWSPreflight
     let clock: any DeployClock
@@ -21,12 +21,6 @@ final class AWSPreflightCheck: DeploymentPreflight {
     }
     private let state = Mutex(State())
 
-    /// Every action the strategies and releases call.
-    static let actions = AWSPreflight.requiredActions + [
-        "ecs:UpdateServicePrimaryTaskSet", "ecs:ListTasks",
-        "events:DescribeRule", "events:ListTargetsByRule", "events:PutTargets",
-    ]
-
     init(preflight: AWSPreflight, calls: AWSCallSink = AWSCallSink(), clock: any DeployClock, validFor: TimeInterval = 600) {
         self.preflight = preflight
         self.calls = calls
@@ -35,7 +29,21 @@ final class AWSPreflightCheck: DeploymentPreflight {
     }
 
     func check(_ request: DeploymentRequest, taskDefinition: JSONValue) async throws -> [String] {
-        let key = ["executionRoleArn", "taskRoleArn"].map { taskDefinition[$0]?.stringValue ?? "" }.joined(separator: "|")
+        try await check(taskDefinition: taskDefinition, otherRoles: [], actions: AWSPreflight.requiredActions)
+    }
+
+    func checkScheduledTask(rule: String, taskDefinition: JSONValue, targetRoles: [String]) async throws -> [String] {
+        let roles = targetRoles.map { AWSPreflight.PassedRole(source: "rule \(rule)'s target RoleArn", arn: $0) }
+        return try await check(taskDefinition: taskDefinition, otherRoles: roles, actions: AWSPreflight.scheduledTaskActions)
+    }
+
+    /// Runs the check, or waits for the same one in flight, or answers the one that passed.
+    private func check(taskDefinition: JSONValue, otherRoles: [AWSPreflight.PassedRole], actions: [String]) async throws -> [String] {
+        let definition = TaskDefinition(json: taskDefinition)
+        let tagged = if case .array(let tags)? = taskDefinition["tags"] { !tags.isEmpty } else { false }
+        let actions = actions + (tagged ? [AWSPreflight.taggingAction] : [])
+        let roles = AWSPreflight.roles(of: definition) + otherRoles
+        let key = (roles.map(\.arn) + actions).joined(separator: "|")
         let now = clock.now()
         let task: Task<[String], any Error> = state.withLock { s in
             if let passed = s.passed[key], now.timeIntervalSince(passed.at) < validFor {
@@ -45,7 +53,7 @@ final class AWSPreflightCheck: DeploymentPreflight {
             if let running = s.running[key] { return running }
             let preflight = self.preflight
             let running = Task { () throws -> [String] in
-                let findings = await preflight.run(taskDefinition: TaskDefinition(json: taskDefinition), actions: Self.actions)
+                let findings = await preflight.run(taskDefinition: definition, otherRoles: otherRoles, actions: actions)
                 let failures = findings.preflightFailures
                 guard failures.isEmpty else {
                     throw EngineError(.failedPrecondition, field: "preflight",
