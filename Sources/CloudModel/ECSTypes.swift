@@ -78,6 +78,14 @@ public struct Scale: Sendable, Equatable, Codable {
         self.value = value
         self.unit = unit
     }
+
+    /// The tasks a task set at this scale runs in a service that wants `serviceDesired`:
+    /// `ceil(desired * scale% / 100)`, as ECS computes a task set's `computedDesiredCount`.
+    public func taskCount(of serviceDesired: Int) -> Int {
+        let exact = Double(serviceDesired) * value / 100
+        guard exact.isFinite, exact < 1e9 else { return exact > 0 ? 1_000_000_000 : 0 }
+        return max(0, Int((exact - 1e-9).rounded(.up)))
+    }
 }
 
 /// A task set of a service with the EXTERNAL deployment controller.

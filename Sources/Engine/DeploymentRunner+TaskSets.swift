@@ -75,7 +75,13 @@ extension DeploymentRunner {
 
     func describeTaskSet(_ request: DeploymentRequest, _ id: String) async throws -> TaskSet {
         let sets = try await cloud.ecs.describeTaskSets(cluster: request.cluster, service: request.service, taskSets: [id])
-        guard let set = sets.first else { throw StageError("task set \(id) not found") }
+        guard var set = sets.first else { throw StageError("task set \(id) not found") }
+        if set.computedDesiredCount == nil, set.scale.unit == "PERCENT",
+           let service = try await cloud.ecs.describeServices(cluster: request.cluster, services: [request.service]).first {
+            // An answer may leave it out (the SDKs treat every member as optional): ECS derives
+            // it from the service's desired count and the task set's scale, and so does this.
+            set.computedDesiredCount = set.scale.taskCount(of: service.desiredCount)
+        }
         return set
     }
 

@@ -142,7 +142,7 @@ extension SimulatorState {
         for k in svc.taskSets.indices {
             let set = svc.taskSets[k]
             let draining = set.status == "DRAINING"
-            let wanted = draining ? 0 : TaskSetRecord.computedDesired(serviceDesired: svc.desiredCount, scale: set.scale)
+            let wanted = draining ? 0 : set.scale.taskCount(of: svc.desiredCount)
             if wanted != set.computedDesiredCount {
                 svc.taskSets[k].computedDesiredCount = wanted
                 svc.taskSets[k].updatedAt = t

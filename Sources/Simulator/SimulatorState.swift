@@ -198,7 +198,7 @@ struct SimulatorState: Codable {
         return TaskSetRecord(
             id: id, arn: ARN.taskSet(cluster: svc.cluster, service: svc.name, id: id), serviceArn: svc.arn,
             clusterArn: svc.clusterArn, status: "ACTIVE", taskDefinition: taskDefinition, externalId: externalId,
-            scale: scale, computedDesiredCount: TaskSetRecord.computedDesired(serviceDesired: svc.desiredCount, scale: scale),
+            scale: scale, computedDesiredCount: scale.taskCount(of: svc.desiredCount),
             loadBalancers: loadBalancers, clientToken: clientToken, createdAt: now, updatedAt: now)
     }
 

@@ -22,12 +22,6 @@ struct TaskSetRecord: Codable {
     let createdAt: Date
     var updatedAt: Date
 
-    /// `ceil(desired * scale% / 100)`, as ECS computes it.
-    static func computedDesired(serviceDesired: Int, scale: Scale) -> Int {
-        let exact = Double(serviceDesired) * scale.value / 100
-        return max(0, Int((exact - 1e-9).rounded(.up)))
-    }
-
     /// Whether an id or ARN given by a caller names this task set.
     func matches(_ reference: String) -> Bool {
         reference == id || reference == arn || reference.split(separator: "/").last == id.split(separator: "/").last

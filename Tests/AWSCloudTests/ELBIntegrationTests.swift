@@ -6,9 +6,12 @@ import Foundation
 import Testing
 
 @Suite("ELBv2 client against moto", .enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.unavailableReason ?? "")))
+/// Every test runs against moto as it is too (`.none`): listeners, rules, target groups and
+/// their errors need none of the patches.
 struct ELBIntegrationTests {
-    @Test func describeAndShiftTraffic() async throws {
-        let moto = try await MotoServer.start()
+    @Test(arguments: [MotoPatches.full, .none])
+    func describeAndShiftTraffic(patches: MotoPatches) async throws {
+        let moto = try await MotoServer.start(patches: patches)
         defer { moto.stop() }
         let elb = AWSCloudFactory(environment: try moto.environment(), credentials: StaticCredentials()).elb
         let lbArn = moto.string("loadBalancerArn"), listenerArn = moto.string("listenerArn")
@@ -53,8 +56,9 @@ struct ELBIntegrationTests {
         #expect(health.first?.port == 80 && health.first?.state == "healthy")
     }
 
-    @Test func nonForwardActionsKeepTheirFields() async throws {
-        let moto = try await MotoServer.start()
+    @Test(arguments: [MotoPatches.full, .none])
+    func nonForwardActionsKeepTheirFields(patches: MotoPatches) async throws {
+        let moto = try await MotoServer.start(patches: patches)
         defer { moto.stop() }
         let elb = AWSCloudFactory(environment: try moto.environment(), credentials: StaticCredentials()).elb
         let fixed = ListenerAction(type: "fixed-response", extra: .object(["FixedResponseConfig": .object([
@@ -70,8 +74,9 @@ struct ELBIntegrationTests {
         #expect(again.defaultActions == [action])
     }
 
-    @Test func errorsDecodeToTypedCloudErrors() async throws {
-        let moto = try await MotoServer.start()
+    @Test(arguments: [MotoPatches.full, .none])
+    func errorsDecodeToTypedCloudErrors(patches: MotoPatches) async throws {
+        let moto = try await MotoServer.start(patches: patches)
         defer { moto.stop() }
         let elb = AWSCloudFactory(environment: try moto.environment(), credentials: StaticCredentials()).elb
         let blue = moto.string("blueTargetGroupArn")

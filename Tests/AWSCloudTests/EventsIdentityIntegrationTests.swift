@@ -8,8 +8,10 @@ import Testing
 @Suite("EventBridge, STS, IAM and pre-flight against moto",
        .enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.unavailableReason ?? "")))
 struct EventsIdentityIntegrationTests {
-    @Test func scheduledTaskTargetsKeepEveryField() async throws {
-        let moto = try await MotoServer.start()
+    /// Also against moto as it is (`.none`): EventBridge needs none of the patches.
+    @Test(arguments: [MotoPatches.full, .none])
+    func scheduledTaskTargetsKeepEveryField(patches: MotoPatches) async throws {
+        let moto = try await MotoServer.start(patches: patches)
         defer { moto.stop() }
         let events = AWSCloudFactory(environment: try moto.environment(), credentials: StaticCredentials()).events
         let rule = try await events.describeRule(name: moto.string("eventRule"))

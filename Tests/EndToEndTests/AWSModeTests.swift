@@ -51,8 +51,11 @@ struct AWSModeTests {
         return AWSCloudFactory(environment: try moto.environment(), credentials: credentials).ecs
     }
 
-    @Test func quicksyncDeploysToAWS() async throws {
-        let moto = try await MotoServer.start()
+    /// Also against moto patched only for what it does not model (`.dynamics`): no service
+    /// createdAt, no task timestamps in its answers.
+    @Test(arguments: [MotoPatches.full, .dynamics])
+    func quicksyncDeploysToAWS(patches: MotoPatches) async throws {
+        let moto = try await MotoServer.start(patches: patches)
         defer { moto.stop() }
         let r = try await start(moto)
         let taskdef = #"{"family":"web","executionRoleArn":""# + moto.string("executionRoleArn")

@@ -1,14 +1,32 @@
 import AWSAuth
 import CloudModel
 import Foundation
+import Synchronization
+import Testing
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
+/// How much of `scripts/moto/moto_patches.py` moto runs with.
+public enum MotoPatches: String, Sendable, CaseIterable {
+    /// Every patch: moto answers as ECS does where a correct client depends on it.
+    case full
+    /// Only what moto does not model (rollouts, task scheduling, target registration,
+    /// SimulatePrincipalPolicy, error codes, paging); the fields it leaves out of its answers
+    /// stay out.
+    case dynamics
+    /// moto 5.2.1 as it is.
+    case none
+}
+
 /// A moto server for one test, started with `scripts/moto/moto_launcher.py` on a free
 /// loopback port and stopped by its process id.
+///
+/// Every request the AWS client sends it is checked against botocore's service models
+/// (`scripts/moto/request_check.py`); `stop()` records each request AWS would refuse as an
+/// issue of the running test, so every test that talks to moto checks the requests it makes.
 public final class MotoServer: @unchecked Sendable {
     /// Why the integration tests are skipped, or nil when moto can run here.
     public static let unavailableReason: String? = {
@@ -38,27 +56,31 @@ public final class MotoServer: @unchecked Sendable {
     public let process: Process
     public let endpoint: String
     public let fixtures: [String: JSONValue]
+    public let patches: MotoPatches
     private let directory: URL
 
-    private init(process: Process, endpoint: String, fixtures: [String: JSONValue], directory: URL) {
+    private init(process: Process, endpoint: String, fixtures: [String: JSONValue], patches: MotoPatches, directory: URL) {
+        self.patches = patches
         self.process = process
         self.endpoint = endpoint
         self.fixtures = fixtures
         self.directory = directory
     }
 
-    deinit { stop() }
+    deinit { terminate() }
 
-    /// Starts moto with the seeded estate; `auth` turns signature checks on.
-    public static func start(auth: Bool = false) async throws -> MotoServer {
+    /// Starts moto with the seeded estate; `auth` turns signature checks on. `patches` defaults
+    /// to `MOTO_PATCHES` from the environment (full, dynamics or none), else full.
+    public static func start(auth: Bool = false, patches: MotoPatches? = nil) async throws -> MotoServer {
+        let patches = patches ?? ProcessInfo.processInfo.environment["MOTO_PATCHES"].flatMap(MotoPatches.init(rawValue:)) ?? .full
         var lastError: (any Error)?
         for _ in 0..<3 {
-            do { return try await launch(port: try freePort(), auth: auth) } catch { lastError = error }
+            do { return try await launch(port: try freePort(), auth: auth, patches: patches) } catch { lastError = error }
         }
         throw lastError!
     }
 
-    private static func launch(port: Int, auth: Bool) async throws -> MotoServer {
+    private static func launch(port: Int, auth: Bool, patches: MotoPatches) async throws -> MotoServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("moto-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let fixturesFile = directory.appendingPathComponent("fixtures.json")
@@ -67,7 +89,9 @@ public final class MotoServer: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", launcher.path, "--port", "\(port)", "--fixtures", fixturesFile.path,
-                             "--parent-pid", "\(ProcessInfo.processInfo.processIdentifier)"] + (auth ? ["--auth"] : [])
+                             "--parent-pid", "\(ProcessInfo.processInfo.processIdentifier)", "--patches", patches.rawValue,
+                             "--request-problems", directory.appendingPathComponent(problemsFile).path]
+            + (auth ? ["--auth"] : [])
         let log = try FileHandle(forWritingTo: logFile)
         process.standardOutput = log
         process.standardError = log
@@ -78,7 +102,7 @@ public final class MotoServer: @unchecked Sendable {
             if let data = FileManager.default.contents(atPath: fixturesFile.path),
                case .object(let fixtures) = try JSONValue.parse(String(decoding: data, as: UTF8.self)) {
                 return MotoServer(process: process, endpoint: "http://127.0.0.1:\(port)", fixtures: fixtures,
-                                  directory: directory)
+                                  patches: patches, directory: directory)
             }
             if !process.isRunning {
                 let output = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
@@ -90,8 +114,41 @@ public final class MotoServer: @unchecked Sendable {
         throw MotoError(message: "moto did not become ready on port \(port) within 90 s")
     }
 
-    /// Stops the server by its process id (SIGKILL).
-    public func stop() {
+    static let problemsFile = "request-problems.jsonl"
+
+    /// The client's requests so far that AWS's models refuse, one line each
+    /// (`ecs:CreateTaskSet: clientToken: 38 characters; ECS accepts at most 36`).
+    public func requestProblems() -> [String] {
+        guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(Self.problemsFile).path) else { return [] }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map { line in
+            guard case .object(let fields)? = try? JSONValue.parse(String(line)) else { return String(line) }
+            return "\(fields["operation"]?.stringValue ?? "?"): \(fields["problem"]?.stringValue ?? String(line))"
+        }
+    }
+
+    /// The problems found so far, which the test expected: `stop()` will not report them.
+    public func takeRequestProblems() -> [String] {
+        let problems = requestProblems()
+        try? FileManager.default.removeItem(at: directory.appendingPathComponent(Self.problemsFile))
+        return problems
+    }
+
+    /// Stops the server by its process id (SIGKILL), after recording as an issue of the
+    /// running test every request the client sent that AWS would refuse.
+    public func stop(sourceLocation: SourceLocation = #_sourceLocation) {
+        let problems = requestProblems()
+        if !problems.isEmpty, stopped.withLock({ !$0 }) {
+            let listed = problems.prefix(20).joined(separator: "\n")
+            Issue.record("moto received \(problems.count) request(s) that botocore's models refuse:\n\(listed)",
+                         sourceLocation: sourceLocation)
+        }
+        terminate()
+    }
+
+    private let stopped = Mutex(false)
+
+    private func terminate() {
+        stopped.withLock { $0 = true }
         let pid = process.processIdentifier
         // Killed outright: its state dies with the test, and a graceful stop would keep the
         // calling thread (often a cooperative one, from a `defer`) waiting.

@@ -2,9 +2,13 @@
 """Starts moto's server on a loopback port for the AWS client's integration tests.
 
     python3 scripts/moto/moto_launcher.py --port 5123 [--fixtures FILE] [--auth] [--parent-pid PID]
+                                         [--patches full|dynamics|none] [--request-problems FILE]
 
 - Patches moto's ECS backend first (see moto_patches.py) so that it behaves as ECS does where
-  a correct client depends on it.
+  a correct client depends on it; `--patches dynamics` only where moto models no behaviour,
+  `--patches none` not at all.
+- --request-problems FILE: checks every request of the client under test against botocore's
+  service models (see request_check.py) and appends what AWS would refuse to FILE.
 - --fixtures FILE: creates a small estate through moto's own API (ECS cluster, task
   definition, services, IAM roles, VPC, load balancer, target groups, listener, rule,
   EventBridge rule and target) and writes its names and ARNs to FILE as JSON. FILE appears
@@ -111,6 +115,8 @@ def main():
     parser.add_argument("--fixtures", help="write the seeded estate's ARNs here (JSON) once ready")
     parser.add_argument("--auth", action="store_true", help="require SigV4 signatures by a seeded IAM user's key")
     parser.add_argument("--parent-pid", type=int, help="exit when this process has gone")
+    parser.add_argument("--patches", choices=["full", "dynamics", "none"], default="full")
+    parser.add_argument("--request-problems", help="append the client's requests that AWS's models refuse here")
     args = parser.parse_args()
     if not args.host.startswith("127.") and args.host not in ("localhost", "::1"):
         parser.error("moto serves on loopback addresses only")
@@ -120,7 +126,10 @@ def main():
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.server import ThreadedMotoServer
 
-    moto_patches.apply()
+    moto_patches.apply(args.patches)
+    if args.request_problems:
+        import request_check
+        request_check.install(args.request_problems)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()

@@ -2,6 +2,12 @@
 
 Each patch makes moto answer as ECS does; none loosens what a client may send.
 
+`apply(level)`: "full" applies every patch below; "dynamics" only what moto does not model
+(rollouts, task scheduling, target registration, SimulatePrincipalPolicy, ECS's error codes
+and paging), and leaves out the fields moto omits from its answers (a service's `createdAt`,
+a task's `createdAt`/`startedAt`, a task set's `computedDesiredCount`), which the AWS SDKs
+treat as optional and so must the client; "none" leaves moto 5.2.1 as it is.
+
 - UpdateService / CreateService: moto keeps the old deployment entry, leaves the service on
   `pendingCount == desiredCount`, and stores the task definition as given (`web:2`) instead of
   its ARN. ECS, once a rollout completes, shows one PRIMARY deployment on the new task
@@ -43,6 +49,7 @@ Each patch makes moto answer as ECS does; none loosens what a client may send.
 """
 
 import base64
+import sys
 import ipaddress
 import itertools
 import math
@@ -59,6 +66,9 @@ from moto.iam.responses import IamResponse
 from moto.moto_api import state_manager
 
 Backend = ecs_models.EC2ContainerServiceBackend
+
+# Whether to add the fields moto leaves out of its answers (level "full").
+FIELDS = True
 ELBBackend = elb_models.ELBv2Backend
 
 
@@ -100,7 +110,8 @@ _original_update_service = Backend.update_service
 
 def create_service(self, *args, **kwargs):
     service = _original_create_service(self, *args, **kwargs)
-    service.createdAt = utcnow()
+    if FIELDS:
+        service.createdAt = utcnow()
     _settle(service)
     return service
 
@@ -114,17 +125,16 @@ def update_service(self, service_properties):
     return service
 
 
-# Tasks: stay RUNNING (moto's state manager would otherwise move them on every describe).
-state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10**9})
 
 _original_task_init = ecs_models.Task.__init__
 
 
 def task_init(self, *args, **kwargs):
     _original_task_init(self, *args, **kwargs)
-    now = utcnow()
-    self.createdAt = now
-    self.startedAt = now
+    if FIELDS:
+        now = utcnow()
+        self.createdAt = now
+        self.startedAt = now
 
 
 def _service_of(backend, cluster, service):
@@ -154,8 +164,11 @@ def _find_task_set(service_obj, task_set):
 
 def _count_task_set(service_obj, ts):
     value = float((ts.scale or {}).get("value", 100.0))
-    ts.computedDesiredCount = int(math.ceil(service_obj.desired_count * value / 100.0))
-    ts.runningCount = ts.computedDesiredCount
+    # The task slots ECS would run (kept apart: `computedDesiredCount` is a field moto leaves out).
+    ts.desired_slots = int(math.ceil(service_obj.desired_count * value / 100.0))
+    if FIELDS:
+        ts.computedDesiredCount = ts.desired_slots
+    ts.runningCount = ts.desired_slots
     ts.pendingCount = 0
     ts.stabilityStatus = "STEADY_STATE"
     now = utcnow()
@@ -177,10 +190,10 @@ def create_task_set(self, service, cluster_str, task_definition, **kwargs):
     _count_task_set(service_obj, ts)
     cluster_name = self._get_cluster(cluster_str).name
     if ts.launch_type == "FARGATE" or self.container_instances.get(cluster_name):
-        self.run_task(cluster_str=cluster_str, task_definition_str=ts.task_definition, count=ts.computedDesiredCount,
+        self.run_task(cluster_str=cluster_str, task_definition_str=ts.task_definition, count=ts.desired_slots,
                       overrides=None, started_by=ts.id, tags=[], launch_type=ts.launch_type,
                       networking_configuration=kwargs.get("network_configuration"))
-    _sync_targets(self, ts, ts.computedDesiredCount)
+    _sync_targets(self, ts, ts.desired_slots)
     _settle(service_obj)
     return ts
 
@@ -190,7 +203,7 @@ def update_task_set(self, cluster, service, task_set, scale):
     ts = _find_task_set(service_obj, task_set)
     ts.scale = {"value": float(scale.get("value", 100.0)), "unit": scale.get("unit", "PERCENT")}
     _count_task_set(service_obj, ts)
-    _sync_targets(self, ts, ts.computedDesiredCount)
+    _sync_targets(self, ts, ts.desired_slots)
     _settle(service_obj)
     return ts
 
@@ -389,7 +402,15 @@ def simulate_principal_policy(self):
     return ActionResult(result)
 
 
-def apply():
+def apply(level="full"):
+    global FIELDS
+    if level not in ("full", "dynamics", "none"):
+        sys.exit(f"unknown patch level {level!r}: full, dynamics or none")
+    if level == "none":
+        return
+    FIELDS = level == "full"
+    # Tasks stay RUNNING (moto's state manager would otherwise move them on every describe).
+    state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10**9})
     Backend.create_service = create_service
     Backend.update_service = update_service
     Backend.create_task_set = create_task_set
