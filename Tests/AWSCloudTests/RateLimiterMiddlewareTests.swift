@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 
-@Suite("RateLimiterMiddleware")
+@Suite("RateLimiterMiddleware", .timeLimit(.minutes(3)))
 struct RateLimiterMiddlewareTests {
     @Test func burstOfRegistrationsIsPacedToFitAWSBuckets() async throws {
         let clock = ManualClock()

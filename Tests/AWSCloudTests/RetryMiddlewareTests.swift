@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 
-@Suite("RetryMiddleware")
+@Suite("RetryMiddleware", .timeLimit(.minutes(3)))
 struct RetryMiddlewareTests {
     let call = CloudCall("ecs", "UpdateService")
 

@@ -73,6 +73,8 @@ public final class MotoServer: @unchecked Sendable {
     /// to `MOTO_PATCHES` from the environment (full, dynamics or none), else full.
     public static func start(auth: Bool = false, patches: MotoPatches? = nil) async throws -> MotoServer {
         let patches = patches ?? ProcessInfo.processInfo.environment["MOTO_PATCHES"].flatMap(MotoPatches.init(rawValue:)) ?? .full
+        await launches.acquire()
+        defer { Task { await launches.release() } }
         var lastError: (any Error)?
         for _ in 0..<3 {
             do { return try await launch(port: try freePort(), auth: auth, patches: patches) } catch { lastError = error }
@@ -113,6 +115,10 @@ public final class MotoServer: @unchecked Sendable {
         kill(process.processIdentifier, SIGKILL)
         throw MotoError(message: "moto did not become ready on port \(port) within 90 s")
     }
+
+    /// moto's start (Python, its imports, the seeded estate) keeps a core busy for a second or
+    /// two: two at a time, so that the rest of the test process keeps its threads.
+    static let launches = LaunchSlots(2)
 
     static let problemsFile = "request-problems.jsonl"
 
@@ -200,4 +206,24 @@ public struct StaticCredentials: CredentialProvider {
         value = AWSCredentials(accessKeyID: accessKeyID, secretAccessKey: secret, source: "test")
     }
     public func credentials() async throws -> AWSCredentials { value }
+}
+
+/// A counting semaphore for async code.
+actor LaunchSlots {
+    private var free: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(_ count: Int) { free = count }
+
+    func acquire() async {
+        if free > 0 {
+            free -= 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
+    }
 }
