@@ -76,9 +76,12 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], swiftSettings: strict),
         .target(name: "ClientCLI", dependencies: [
             "DeployAPI",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -118,12 +121,15 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
         ], path: "Tests/AuthTestSupport", swiftSettings: strict),
         .testTarget(name: "AccessTests", dependencies: ["Access", "CloudModel", "AuthTestSupport"], swiftSettings: strict),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Simulator", "CloudModel"], swiftSettings: strict),
+        .testTarget(name: "EngineTests", dependencies: [
+            "Engine", "Simulator", "CloudModel", .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: [
             "Server", "ClientCLI", "DeployAPI", "Simulator", "CloudModel", "Engine", "AWSCloud", "AWSAuth", "MotoHarness", "Store", "Audit",
             "Access", "AuthTestSupport",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
     ]
 )

@@ -123,6 +123,7 @@ enum ProtoMapping {
 
     private static func rawRPCError(_ error: any Error) -> RPCError {
         if let e = error as? RPCError { return e }
+        if let e = error as? CloudError { return RPCError(code: code(for: e), message: "\(e)") }
         guard let e = error as? EngineError else { return RPCError(code: .internalError, message: "\(error)") }
         let code: RPCError.Code = switch e.kind {
         case .invalidArgument: .invalidArgument
@@ -134,5 +135,27 @@ enum ProtoMapping {
         case .permissionDenied: .permissionDenied
         }
         return RPCError(code: code, message: e.message)
+    }
+
+    /// The gRPC status for an error the cloud answered, by its kind: throttling is
+    /// RESOURCE_EXHAUSTED, a permission or credential refusal PERMISSION_DENIED, a missing
+    /// resource NOT_FOUND, a refused input INVALID_ARGUMENT, a cloud that cannot be reached or
+    /// answered wrongly UNAVAILABLE (DEADLINE_EXCEEDED for a time-out).
+    static func code(for error: CloudError) -> RPCError.Code {
+        let code = error.code
+        if error.isThrottling { return .resourceExhausted }
+        if code == "RequestTimeout" { return .deadlineExceeded }
+        if code.hasPrefix("AccessDenied") || ["UnauthorizedOperation", "UnrecognizedClientException", "InvalidClientTokenId",
+                                              "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException",
+                                              "IncompleteSignature", "MissingAuthenticationToken"].contains(code) {
+            return .permissionDenied
+        }
+        if code.hasSuffix("NotFound") || code.hasSuffix("NotFoundException") || code == "NoSuchEntity" { return .notFound }
+        if ["InvalidParameterException", "InvalidParameterValue", "ValidationError", "ValidationException",
+            "InvalidInput", "InvalidConfigurationRequest"].contains(code) {
+            return .invalidArgument
+        }
+        if error.isRetryable || code == "InvalidResponse" { return .unavailable }
+        return .failedPrecondition
     }
 }
