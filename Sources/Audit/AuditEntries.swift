@@ -4,15 +4,23 @@ import Foundation
 
 /// Which engine events the audit log keeps, and what it writes for them.
 enum AuditEntries {
-    /// State changes: deployment.*, approval.*, rollback.* and failed stages. Not progress,
-    /// and not the stage steps of a run that goes well.
-    static func isAudited(_ type: String) -> Bool {
-        type.hasPrefix("deployment.") || type.hasPrefix("approval.") || type.hasPrefix("rollback.") || type == "stage.failed"
-            || type == "preflight.warning"
+    /// State changes: deployment.*, approval.*, rollback.*, failed stages and skipped checks.
+    /// Not progress, and not the stage steps of a run that goes well.
+    static func isAudited(_ kind: DeploymentEventKind) -> Bool {
+        switch kind {
+        case .deploymentAccepted, .deploymentStarted, .deploymentResumed, .deploymentRecovered, .deploymentSucceeded,
+             .deploymentFailed, .deploymentRolledBack, .deploymentRejected, .deploymentInterrupted, .deploymentCheckpointed,
+             .approvalRequested, .approvalRecorded, .approvalApproved, .approvalRejected, .approvalExpired,
+             .rollbackRequested, .rollbackStarted, .stageFailed, .preflightWarning:
+            true
+        case .stageStarted, .stageProgress, .stageSucceeded, .stageCancelled, .stageCheckpointed, .factsRecorded,
+             .hookSucceeded, .hookFailed:
+            false
+        }
     }
 
     static func entry(for event: DeploymentEvent, record: DeploymentRecord) -> AuditEntry? {
-        guard isAudited(event.type) else { return nil }
+        guard isAudited(event.kind) else { return nil }
         let request = record.request
         var metadata: [String: String] = ["status": event.status.rawValue, "event_sequence": String(event.sequence)]
         metadata["stage"] = nonEmpty(event.stage)
@@ -21,16 +29,16 @@ enum AuditEntries {
         metadata["task_definition"] = record.facts.newTaskDefinition ?? family(of: request.taskDefinition)
         metadata["previous_task_definition"] = record.facts.previousTaskDefinition
         var user = request.requestedBy
-        if event.type.hasPrefix("rollback."), let by = record.rollbackRequestedBy, !by.isEmpty {
+        if [.rollbackRequested, .rollbackStarted].contains(event.kind), let by = record.rollbackRequestedBy, !by.isEmpty {
             user = by
         }
-        if event.type == "approval.recorded" || event.type == "approval.approved", let last = record.approvals?.last {
+        if [.approvalRecorded, .approvalApproved].contains(event.kind), let last = record.approvals?.last {
             user = last.approver
             metadata["approved"] = "true"
             metadata["approvers"] = record.approvals?.map(\.approver).joined(separator: ", ")
             metadata["reason"] = nonEmpty(last.reason)
             metadata["requested_by"] = nonEmpty(request.requestedBy)
-        } else if event.type == "approval.approved" || event.type == "approval.rejected", let approval = record.approval {
+        } else if [.approvalApproved, .approvalRejected].contains(event.kind), let approval = record.approval {
             user = approval.approver
             metadata["approved"] = String(approval.approved)
             metadata["reason"] = nonEmpty(approval.reason)

@@ -20,25 +20,29 @@ enum ReleaseAuditEntries {
     /// release.succeeded, release.failed, release.rolled_back, release.rejected,
     /// release.interrupted, release.checkpointed, release.recovered as they are;
     /// approval.requested -> release.approval_requested, approval.approved -> release.approved,
-    /// rollback.requested -> release.rollback_requested, entry.X -> release.entry_X.
+    /// rollback.requested -> release.rollback_requested, preflight.warning ->
+    /// release.preflight_warning, entry.X -> release.entry_X.
     /// Not kept: approval.rejected (the release.rejected that follows says it, with the
     /// approver), and the steps entry.registered and entry.resumed.
-    static func eventType(_ type: String) -> String? {
-        switch type {
-        case "approval.requested": return "release.approval_requested"
-        case "approval.approved": return "release.approved"
-        case "approval.recorded": return "release.approval_recorded"
-        case "rollback.requested": return "release.rollback_requested"
-        case "approval.rejected", "entry.registered", "entry.resumed": return nil
-        default:
-            if type.hasPrefix("release.") { return type }
-            if type.hasPrefix("entry.") { return "release.entry_" + type.dropFirst("entry.".count) }
-            return nil
+    static func eventType(_ kind: ReleaseEventKind) -> String? {
+        switch kind {
+        case .approvalRequested: "release.approval_requested"
+        case .approvalApproved: "release.approved"
+        case .approvalRecorded: "release.approval_recorded"
+        case .rollbackRequested: "release.rollback_requested"
+        case .preflightWarning: "release.preflight_warning"
+        case .approvalRejected, .entryRegistered, .entryResumed: nil
+        case .releaseAccepted, .releaseStarted, .releaseSucceeded, .releaseFailed, .releaseRejected, .releaseRollingBack,
+             .releaseRolledBack, .releaseStopping, .releaseCheckpointed, .releaseInterrupted, .releaseRecovered:
+            kind.rawValue
+        case .entryStarted, .entrySkipped, .entrySucceeded, .entryFailed, .entryNotStarted, .entryRollingBack,
+             .entryRolledBack, .entryRollbackFailed:
+            "release.entry_" + kind.rawValue.dropFirst("entry.".count)
         }
     }
 
     static func entry(for event: ReleaseEvent, release: ReleaseRecord) -> AuditEntry? {
-        guard let type = eventType(event.type) else { return nil }
+        guard let type = eventType(event.kind) else { return nil }
         let request = release.request
         var metadata: [String: String] = [
             "kind": "release", "release_id": release.id, "status": event.status.rawValue, "event_sequence": String(event.sequence),

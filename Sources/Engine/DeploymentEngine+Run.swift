@@ -10,7 +10,7 @@ extension DeploymentEngine {
     func drive(_ id: String, resumed: Bool = false) async {
         guard let record = record(id) else { return }
         let runner = runner(for: record)
-        await mutate(id, status: .inProgress, event: resumed ? "deployment.resumed" : "deployment.started",
+        await mutate(id, status: .inProgress, event: resumed ? .deploymentResumed : .deploymentStarted,
                      message: "\(resumed ? "resuming" : "deploying") to \(record.request.serviceKey)") { _ in }
         let outcome = await runner.run(id, phase: .forward)
         switch (takeIntent(id), outcome) {
@@ -21,7 +21,7 @@ extension DeploymentEngine {
         case (nil, .completed):
             let target = self.record(id)?.facts.newTaskDefinition?.arnResourceName ?? "?"
             await runner.reportingHook(.postSuccess, id: id)
-            await finish(id, status: .succeeded, event: "deployment.succeeded",
+            await finish(id, status: .succeeded, event: .deploymentSucceeded,
                          message: "service \(record.request.serviceKey) runs \(target)")
         case (nil, .failed(let reason)):
             await runRollback(id, reason: reason)
@@ -41,10 +41,10 @@ extension DeploymentEngine {
             // Nothing was changed: the service is where it was, as after a rollback. For the
             // user the deployment was rolled back all the same, so the post_rollback hook runs.
             await runner(for: record).reportingHook(.postRollback, id: id)
-            return await finish(id, status: .rolledBack, event: "deployment.rolled_back", error: reason,
+            return await finish(id, status: .rolledBack, event: .deploymentRolledBack, error: reason,
                                 message: "\(reason); nothing to undo: the service was not changed")
         }
-        await mutate(id, status: .rollingBack, event: "rollback.started", message: reason) { r in
+        await mutate(id, status: .rollingBack, event: .rollbackStarted, message: reason) { r in
             r.error = reason
             r.rollbackStages = plan.map(StageRecord.init)
         }
@@ -70,13 +70,13 @@ extension DeploymentEngine {
         case .completed:
             let previous = self.record(id)?.facts.previousTaskDefinition?.arnResourceName ?? "?"
             await runner.reportingHook(.postRollback, id: id)
-            await finish(id, status: .rolledBack, event: "deployment.rolled_back", error: reason,
+            await finish(id, status: .rolledBack, event: .deploymentRolledBack, error: reason,
                          message: "\(reason); rolled back: the service runs \(previous)")
         case .failed(let rollbackError):
             let state = await runner.describeServiceState(record.request)
             let error = "\(reason); rollback failed: \(rollbackError); \(state)"
             await runner.reportingHook(.postRollback, id: id)
-            await finish(id, status: .failed, event: "deployment.failed", error: error, message: error)
+            await finish(id, status: .failed, event: .deploymentFailed, error: error, message: error)
         case .cancelled:
             await interrupt(id)
         }
@@ -87,13 +87,13 @@ extension DeploymentEngine {
     private func interrupt(_ id: String) async {
         guard let record = record(id) else { return }
         if store.isDurable {
-            await mutate(id, event: "deployment.checkpointed",
+            await mutate(id, event: .deploymentCheckpointed,
                          message: "the server stopped during stage \(record.currentStage); it resumes at the next start") { _ in }
             return forget(id)
         }
         let state = await runner(for: record).describeServiceState(record.request)
         let message = "the server stopped during stage \(record.currentStage.isEmpty ? "-" : record.currentStage); \(state)"
-        await finish(id, status: .interrupted, event: "deployment.interrupted", error: message, message: message)
+        await finish(id, status: .interrupted, event: .deploymentInterrupted, error: message, message: message)
     }
 }
 
@@ -117,21 +117,21 @@ extension DeploymentEngine {
             locks[record.request.serviceKey] = id
             switch record.status {
             case .pendingApproval:
-                await mutate(id, event: "deployment.recovered", message: "still waiting for approval") { _ in }
+                await mutate(id, event: .deploymentRecovered, message: "still waiting for approval") { _ in }
                 if let timeout = record.settings.approvalTimeout {
-                    let asked = record.events.last(where: { $0.type == "approval.requested" })?.at ?? record.createdAt
+                    let asked = record.events.last(where: { $0.kind == .approvalRequested })?.at ?? record.createdAt
                     armApprovalTimer(id, after: max(.zero, timeout - .seconds(wallClock.now().timeIntervalSince(asked))), timeout: timeout)
                 }
             case .rollingBack:
-                await mutate(id, event: "deployment.recovered", message: "continuing the rollback") { _ in }
+                await mutate(id, event: .deploymentRecovered, message: "continuing the rollback") { _ in }
                 tasks[id] = Task { await self.continueRollback(id, reason: record.error) }
             default:
                 if policy == .rollback {
                     let why = "the server restarted during the deployment (recovery: rollback)"
-                    await mutate(id, event: "deployment.recovered", message: why) { _ in }
+                    await mutate(id, event: .deploymentRecovered, message: why) { _ in }
                     tasks[id] = Task { await self.runRollback(id, reason: why) }
                 } else {
-                    await mutate(id, event: "deployment.recovered", message: "resuming at \(record.currentStage.isEmpty ? "the start" : record.currentStage)") { _ in }
+                    await mutate(id, event: .deploymentRecovered, message: "resuming at \(record.currentStage.isEmpty ? "the start" : record.currentStage)") { _ in }
                     tasks[id] = Task { await self.drive(id, resumed: true) }
                 }
             }

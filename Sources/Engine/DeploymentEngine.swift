@@ -66,15 +66,15 @@ public actor DeploymentEngine {
             throw error
         }
         active[request.id] = DeploymentRecord(request: request, settings: settings, plan: plan, at: wallClock.now())
-        var record = await mutate(request.id, event: "deployment.accepted",
+        var record = await mutate(request.id, event: .deploymentAccepted,
                                   message: "accepted \(request.strategy.rawValue) deployment of \(key)") { _ in }
         for warning in warnings {
             logger.warning("deployment \(request.id): pre-flight: \(warning)")
-            record = await mutate(request.id, event: "preflight.warning", message: warning) { $0.warnings = ($0.warnings ?? []) + [warning] }
+            record = await mutate(request.id, event: .preflightWarning, message: warning) { $0.warnings = ($0.warnings ?? []) + [warning] }
         }
         if settings.requireApproval {
             let limit = settings.approvalTimeout.map { " (rejected automatically after \(GoDuration.format($0)))" } ?? ""
-            record = await mutate(request.id, status: .pendingApproval, event: "approval.requested",
+            record = await mutate(request.id, status: .pendingApproval, event: .approvalRequested,
                                   message: "waiting for approval\(limit)") { _ in }
             if let timeout = settings.approvalTimeout { armApprovalTimer(request.id, after: timeout, timeout: timeout) }
         } else {
@@ -115,7 +115,7 @@ public actor DeploymentEngine {
                     : EngineError(.unavailable, "the server is shutting down; try again later")
             }
             intents[id] = .rollback(why)
-            let updated = await mutate(id, status: .rollingBack, event: "rollback.requested", message: why) {
+            let updated = await mutate(id, status: .rollingBack, event: .rollbackRequested, message: why) {
                 $0.rollbackRequestedBy = requestedBy
             }
             tasks[id]?.cancel()
@@ -144,7 +144,7 @@ public actor DeploymentEngine {
             }
             locks[key] = id
             active[id] = record
-            let updated = await mutate(id, status: .rollingBack, event: "rollback.requested", message: why) {
+            let updated = await mutate(id, status: .rollingBack, event: .rollbackRequested, message: why) {
                 $0.rollbackRequestedBy = requestedBy
             }
             launch(id) { engine in await engine.runRollback(id, reason: why) }
@@ -176,10 +176,10 @@ public actor DeploymentEngine {
                                              required: required, requester: record.request.requestedBy,
                                              subject: "deployment \(id)")
         guard tally.complete else {
-            return await mutate(id, event: "approval.recorded", message: tally.message) { $0.record(tally) }
+            return await mutate(id, event: .approvalRecorded, message: tally.message) { $0.record(tally) }
         }
         approvalTimers.removeValue(forKey: id)?.cancel()
-        let updated = await mutate(id, status: .pending, event: "approval.approved", message: tally.message) { $0.record(tally) }
+        let updated = await mutate(id, status: .pending, event: .approvalApproved, message: tally.message) { $0.record(tally) }
         launch(id) { engine in await engine.drive(id) }
         return updated
     }
@@ -190,9 +190,9 @@ public actor DeploymentEngine {
         let decision = try ApprovalRecord.decision(approved: false, approver: approver, reason: reason, at: wallClock.now())
         approvalTimers.removeValue(forKey: id)?.cancel()
         let because = reason.isEmpty ? "" : ": \(reason)"
-        await mutate(id, event: "approval.rejected", message: "rejected by \(approver)\(because)") { $0.approval = decision }
+        await mutate(id, event: .approvalRejected, message: "rejected by \(approver)\(because)") { $0.approval = decision }
         let last = active[id] ?? record
-        await finish(id, status: .rejected, event: "deployment.rejected", error: "rejected by \(approver)\(because)",
+        await finish(id, status: .rejected, event: .deploymentRejected, error: "rejected by \(approver)\(because)",
                      message: "nothing was changed")
         return (try? await store.load(id: id)) ?? last
     }
@@ -216,8 +216,8 @@ public actor DeploymentEngine {
         guard active[id]?.status == .pendingApproval else { return }
         approvalTimers[id] = nil
         let why = "not approved within \(GoDuration.format(timeout))"
-        await mutate(id, event: "approval.expired", message: why) { _ in }
-        await finish(id, status: .rejected, event: "deployment.rejected", error: why, message: "nothing was changed")
+        await mutate(id, event: .approvalExpired, message: why) { _ in }
+        await finish(id, status: .rejected, event: .deploymentRejected, error: why, message: "nothing was changed")
     }
 
     /// The deployment's events so far, then live ones until it ends.
@@ -267,7 +267,7 @@ public actor DeploymentEngine {
         for task in tasks.values { await task.value }
         for (id, timer) in approvalTimers { timer.cancel(); approvalTimers[id] = nil }
         for (id, record) in active where record.status == .pendingApproval && !store.isDurable {
-            await finish(id, status: .interrupted, event: "deployment.interrupted",
+            await finish(id, status: .interrupted, event: .deploymentInterrupted,
                          error: "the server stopped while the deployment waited for approval; nothing was changed",
                          message: "the server stopped while the deployment waited for approval; nothing was changed")
         }
@@ -347,7 +347,7 @@ public actor DeploymentEngine {
 
     /// Applies a change to a running deployment, records an event, saves, and tells everyone.
     @discardableResult
-    func mutate(_ id: String, status: DeploymentStatus? = nil, event type: String, stage: String = "",
+    func mutate(_ id: String, status: DeploymentStatus? = nil, event type: DeploymentEventKind, stage: String = "",
                 message: String = "", _ change: (inout DeploymentRecord) -> Void) async -> DeploymentRecord {
         // Every caller checks first that the deployment is active here (a deployment the
         // shutdown checkpointed is not: `rollback` and `decide` refuse it).
@@ -357,7 +357,7 @@ public actor DeploymentEngine {
         if let status { record.status = status }
         record.updatedAt = now
         if record.status.isTerminal { record.finishedAt = now }
-        let event = DeploymentEvent(deploymentID: id, sequence: record.events.count + 1, at: now, type: type,
+        let event = DeploymentEvent(deploymentID: id, sequence: record.events.count + 1, at: now, kind: type,
                                     stage: stage.isEmpty ? record.currentStage : stage, status: record.status,
                                     progress: record.progress, message: message)
         record.events.append(event)
@@ -382,7 +382,7 @@ public actor DeploymentEngine {
     }
 
     /// Ends a deployment: final status, lock released, watchers closed.
-    func finish(_ id: String, status: DeploymentStatus, event type: String, error: String = "", message: String) async {
+    func finish(_ id: String, status: DeploymentStatus, event type: DeploymentEventKind, error: String = "", message: String) async {
         await mutate(id, status: status, event: type, message: message) { $0.error = error }
         if let record = active[id] { releaseLock(record.request.serviceKey, id: id) }
         active[id] = nil

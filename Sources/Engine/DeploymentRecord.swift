@@ -148,20 +148,27 @@ public struct DeploymentEvent: Sendable, Codable, Equatable {
     public var deploymentID: String
     public var sequence: Int
     public var at: Date
-    /// deployment.accepted, deployment.started, stage.started, stage.progress, stage.succeeded,
-    /// stage.failed, rollback.started, deployment.succeeded, deployment.failed, deployment.rolled_back, ...
-    public var type: String
+    public var kind: DeploymentEventKind
     public var stage: String
     public var status: DeploymentStatus
     public var progress: Int
     public var message: String
 
-    public init(deploymentID: String, sequence: Int, at: Date, type: String, stage: String, status: DeploymentStatus,
+    /// The event's name on the wire and in the audit log (`stage.started`, `deployment.failed`, ...).
+    public var type: String { kind.rawValue }
+
+    /// Stored under `type`, as before the kinds were typed.
+    enum CodingKeys: String, CodingKey {
+        case deploymentID, sequence, at, stage, status, progress, message
+        case kind = "type"
+    }
+
+    public init(deploymentID: String, sequence: Int, at: Date, kind: DeploymentEventKind, stage: String, status: DeploymentStatus,
                 progress: Int, message: String) {
         self.deploymentID = deploymentID
         self.sequence = sequence
         self.at = at
-        self.type = type
+        self.kind = kind
         self.stage = stage
         self.status = status
         self.progress = progress

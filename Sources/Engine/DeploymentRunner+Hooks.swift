@@ -15,9 +15,9 @@ extension DeploymentRunner {
         guard let target = settings.hooks[point], let record = await engine.record(id) else { return }
         do {
             try await env.hooks.run(target, payload: payload(point, record), timeout: settings.hookTimeout)
-            await engine.mutate(id, event: "hook.succeeded", message: "\(point.rawValue) hook \(Self.display(target)) succeeded") { _ in }
+            await engine.mutate(id, event: .hookSucceeded, message: "\(point.rawValue) hook \(Self.display(target)) succeeded") { _ in }
         } catch {
-            await engine.mutate(id, event: "hook.failed",
+            await engine.mutate(id, event: .hookFailed,
                                 message: "\(point.rawValue) hook \(Self.display(target)) failed: \(CredentialRedaction.redact("\(error)"))") { _ in }
         }
     }

@@ -30,23 +30,23 @@ struct DeploymentRunner: Sendable {
             }
             let stage = stages[index].stage
             let context = StageContext(id: id, phase: phase, index: index, deadline: clock.now().adding(settings.timeout))
-            await update(context, status: .running, event: "stage.started") { $0.startedAt = wallClock.now() }
+            await update(context, status: .running, event: .stageStarted) { $0.startedAt = wallClock.now() }
             do {
                 let message = try await execute(stage, context)
-                await update(context, status: .succeeded, event: "stage.succeeded", message: message) {
+                await update(context, status: .succeeded, event: .stageSucceeded, message: message) {
                     $0.finishedAt = wallClock.now()
                     $0.fraction = 1
                 }
             } catch is CancellationError {
                 if await engine.checkpointing {
                     // The server is stopping and the record outlives it: the stage runs again at the next start.
-                    await update(context, status: .pending, event: "stage.checkpointed", message: "stopped by shutdown; runs again at the next start")
+                    await update(context, status: .pending, event: .stageCheckpointed, message: "stopped by shutdown; runs again at the next start")
                 } else {
-                    await update(context, status: .failed, event: "stage.cancelled", message: "stopped") { $0.finishedAt = wallClock.now() }
+                    await update(context, status: .failed, event: .stageCancelled, message: "stopped") { $0.finishedAt = wallClock.now() }
                 }
                 return .cancelled
             } catch {
-                await update(context, status: .failed, event: "stage.failed", message: "\(error)") { $0.finishedAt = wallClock.now() }
+                await update(context, status: .failed, event: .stageFailed, message: "\(error)") { $0.finishedAt = wallClock.now() }
                 return .failed("\(stage.name): \(error)")
             }
         }
@@ -59,7 +59,7 @@ struct DeploymentRunner: Sendable {
         let deadline: Date
     }
 
-    func update(_ c: StageContext, status: StageStatus, event: String, message: String = "",
+    func update(_ c: StageContext, status: StageStatus, event: DeploymentEventKind, message: String = "",
                 _ change: @escaping @Sendable (inout StageRecord) -> Void = { _ in }) async {
         await engine.mutate(c.id, event: event, stage: "", message: message) { record in
             func apply(_ s: inout StageRecord) {
@@ -73,11 +73,11 @@ struct DeploymentRunner: Sendable {
 
     /// Reports progress within a stage (0...1) when the message changed.
     func progress(_ c: StageContext, _ message: String, fraction: Double) async {
-        await update(c, status: .running, event: "stage.progress", message: message) { $0.fraction = min(0.99, max(0, fraction)) }
+        await update(c, status: .running, event: .stageProgress, message: message) { $0.fraction = min(0.99, max(0, fraction)) }
     }
 
     func setFacts(_ id: String, _ message: String, _ change: @escaping @Sendable (inout DeploymentFacts) -> Void) async {
-        await engine.mutate(id, event: "facts.recorded", message: message) { change(&$0.facts) }
+        await engine.mutate(id, event: .factsRecorded, message: message) { change(&$0.facts) }
     }
 
     func facts(_ id: String) async throws -> DeploymentFacts {

@@ -15,27 +15,27 @@ extension ReleaseManager {
             adopt(record, stored: true)
             picked += 1
             // The policy's stop, or a rollback asked while it ran, holds after the restart.
-            if record.events.contains(where: { $0.type == "release.stopping" || $0.type == "rollback.requested" }) {
+            if record.events.contains(where: { $0.kind == .releaseStopping || $0.kind == .rollbackRequested }) {
                 stopping.insert(id)
             }
             switch record.status {
             case .pendingApproval:
-                await mutate(id, event: "release.recovered", message: "still waiting for approval")
+                await mutate(id, event: .releaseRecovered, message: "still waiting for approval")
             case .rollingBack:
-                await mutate(id, event: "release.recovered", message: "continuing the rollback")
+                await mutate(id, event: .releaseRecovered, message: "continuing the rollback")
                 tasks[id] = Task { await self.rollBackEntries(id, reason: record.error) }
             case .pending where !record.entries.contains(where: \.needsChange):
                 // Stopped between acceptance and its outcome, with nothing to run.
                 if record.request.entries.isEmpty {
                     let error = "the server stopped before the outcome of the release was recorded"
-                    await finish(id, status: .failed, event: "release.failed", error: error, message: error)
+                    await finish(id, status: .failed, event: .releaseFailed, error: error, message: error)
                 } else {
-                    await finish(id, status: .succeeded, event: "release.succeeded", message: "nothing to change: every entry is at its image")
+                    await finish(id, status: .succeeded, event: .releaseSucceeded, message: "nothing to change: every entry is at its image")
                 }
             case .pending where record.request.requireApproval && record.approval == nil:
-                await mutate(id, status: .pendingApproval, event: "approval.requested", message: "waiting for approval")
+                await mutate(id, status: .pendingApproval, event: .approvalRequested, message: "waiting for approval")
             default:
-                await mutate(id, event: "release.recovered", message: "resuming (\(summary(id)))")
+                await mutate(id, event: .releaseRecovered, message: "resuming (\(summary(id)))")
                 launch(id, resumed: true)
             }
         }
@@ -55,7 +55,7 @@ extension ReleaseManager {
         if !store.isDurable {
             let why = "the server stopped while the release waited for approval; nothing was changed"
             for (id, record) in releases where record.status == .pendingApproval {
-                await finish(id, status: .interrupted, event: "release.interrupted", error: why, message: why)
+                await finish(id, status: .interrupted, event: .releaseInterrupted, error: why, message: why)
             }
         }
         stopped = true
@@ -67,10 +67,10 @@ extension ReleaseManager {
     func checkpoint(_ id: String) async {
         guard store.isDurable else {
             let message = "the server stopped during the release (\(summary(id)))"
-            return await finish(id, status: .interrupted, event: "release.interrupted", error: message, message: message)
+            return await finish(id, status: .interrupted, event: .releaseInterrupted, error: message, message: message)
         }
         let own = tasks[id]
-        await mutate(id, event: "release.checkpointed",
+        await mutate(id, event: .releaseCheckpointed,
                      message: "the server stopped during the release (\(summary(id))); it resumes at the next start")
         if tasks[id] == own { tasks[id] = nil }
         streams.finish(id)

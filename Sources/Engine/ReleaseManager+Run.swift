@@ -10,7 +10,7 @@ extension ReleaseManager {
     func run(_ id: String, resumed: Bool = false) async {
         guard let record = releases[id] else { return }
         if record.status != .inProgress {
-            await mutate(id, status: .inProgress, event: "release.started",
+            await mutate(id, status: .inProgress, event: .releaseStarted,
                          message: "\(record.entries.filter(\.needsChange).count) entries to change")
         }
         let limit = record.request.maxParallel ?? Int.max
@@ -47,7 +47,7 @@ extension ReleaseManager {
     private func startable(_ id: String, _ index: Int) async -> Bool {
         guard accepting else { return false }
         guard isStopping(id) else { return true }
-        await updateEntry(id, index, status: .notStarted, event: "entry.not_started", message: "the release stopped before this entry")
+        await updateEntry(id, index, status: .notStarted, event: .entryNotStarted, message: "the release stopped before this entry")
         return false
     }
 
@@ -70,7 +70,7 @@ extension ReleaseManager {
                 state = planned
             }
             let plan = state
-            await updateEntry(id, index, status: .inProgress, event: "entry.started",
+            await updateEntry(id, index, status: .inProgress, event: .entryStarted,
                               message: "\(state.oldImages.joined(separator: ", ")) -> \(state.newImage)") {
                 $0.oldImages = plan.oldImages
                 $0.newTaskDefinitionJSON = plan.newTaskDefinitionJSON
@@ -88,12 +88,12 @@ extension ReleaseManager {
                 let registered = try await env.cloud.ecs.registerTaskDefinition(TaskDefinition(json: try JSONValue.parse(json)))
                 guard let registeredARN = registered.arn else { throw StageError("RegisterTaskDefinition returned no ARN") }
                 arn = registeredARN
-                await updateEntry(id, index, status: .inProgress, event: "entry.registered", message: "registered \(arn.arnResourceName)") {
+                await updateEntry(id, index, status: .inProgress, event: .entryRegistered, message: "registered \(arn.arnResourceName)") {
                     $0.newTaskDefinition = arn
                 }
             }
             let changed = try await repoint(rule: state.entry.ruleName, from: state.previousTaskDefinition, to: arn, only: state.updatedTargets)
-            await updateEntry(id, index, status: .succeeded, event: "entry.succeeded",
+            await updateEntry(id, index, status: .succeeded, event: .entrySucceeded,
                               message: "rule \(state.entry.ruleName): \(changed.count) target(s) run \(arn.arnResourceName)") {
                 $0.updatedTargets = changed
             }
@@ -115,7 +115,7 @@ extension ReleaseManager {
         }
         let warnings = try await preflight.checkScheduledTask(rule: rule, taskDefinition: try JSONValue.parse(json), targetRoles: roles)
         for warning in warnings {
-            await updateEntry(id, index, status: .inProgress, event: "preflight.warning", message: warning) { _ in }
+            await updateEntry(id, index, status: .inProgress, event: .preflightWarning, message: warning) { _ in }
         }
     }
 
@@ -137,7 +137,7 @@ extension ReleaseManager {
         let existing = resumed ? try? await engine.status(id: deploymentID) : nil
         if existing != nil {
             guard accepting else { return }
-            await updateEntry(id, index, status: .inProgress, event: "entry.resumed",
+            await updateEntry(id, index, status: .inProgress, event: .entryResumed,
                               message: "deployment \(deploymentID): \(state.oldImages.joined(separator: ", ")) -> \(state.newImage)") {
                 $0.deploymentID = deploymentID
             }
@@ -163,7 +163,7 @@ extension ReleaseManager {
                 return await entryFailed(id, index, "\(error)")
             }
             let plan = state
-            await updateEntry(id, index, status: .inProgress, event: "entry.started",
+            await updateEntry(id, index, status: .inProgress, event: .entryStarted,
                               message: "deployment \(deploymentID): \(state.oldImages.joined(separator: ", ")) -> \(state.newImage)") {
                 $0.deploymentID = deploymentID
                 $0.oldImages = plan.oldImages
@@ -173,7 +173,7 @@ extension ReleaseManager {
         do {
             let final = try await engine.waitUntilFinished(id: deploymentID)
             if final.status == .succeeded {
-                await updateEntry(id, index, status: .succeeded, event: "entry.succeeded", message: "deployment \(deploymentID) succeeded") {
+                await updateEntry(id, index, status: .succeeded, event: .entrySucceeded, message: "deployment \(deploymentID) succeeded") {
                     $0.newTaskDefinition = final.facts.newTaskDefinition
                 }
             } else if stoppedByShutdown(final) {
@@ -198,7 +198,7 @@ extension ReleaseManager {
             let planned = try await ReleasePlanner(cloud: env.cloud).plan(state.entry, live: live, targets: state.updatedTargets)
             let change = "\(planned.oldImages.joined(separator: ", ")) -> \(planned.newImage)"
             if planned.status == .skipped {
-                await updateEntry(id, index, status: .skipped, event: "entry.skipped", message: "already at its image: \(change)") { $0 = planned }
+                await updateEntry(id, index, status: .skipped, event: .entrySkipped, message: "already at its image: \(change)") { $0 = planned }
                 return nil
             }
             return planned
@@ -210,10 +210,10 @@ extension ReleaseManager {
 
     /// Records the failure and applies the release's policy.
     private func entryFailed(_ id: String, _ index: Int, _ error: String, rolledBack: Bool = false) async {
-        await updateEntry(id, index, status: rolledBack ? .rolledBack : .failed, event: "entry.failed", message: error) { $0.error = error }
+        await updateEntry(id, index, status: rolledBack ? .rolledBack : .failed, event: .entryFailed, message: error) { $0.error = error }
         guard let record = releases[id], record.request.onFailure != .continue, !isStopping(id) else { return }
         stop(id)
-        await mutate(id, event: "release.stopping", message: "\(record.entries[index].entry.label) failed; no new entries start") {
+        await mutate(id, event: .releaseStopping, message: "\(record.entries[index].entry.label) failed; no new entries start") {
             if $0.error.isEmpty { $0.error = "\(record.entries[index].entry.label): \(error)" }
         }
         if record.request.onFailure == .rollback {
@@ -234,19 +234,19 @@ extension ReleaseManager {
             return await checkpoint(id)
         }
         let failed = record.entries.filter { $0.status == .failed || $0.status == .rolledBack }
-        let rollbackAsked = record.events.contains { $0.type == "rollback.requested" }
+        let rollbackAsked = record.events.contains { $0.kind == .rollbackRequested }
         if (record.request.onFailure == .rollback && !failed.isEmpty) || rollbackAsked {
-            await mutate(id, status: .rollingBack, event: "release.rolling_back",
+            await mutate(id, status: .rollingBack, event: .releaseRollingBack,
                          message: "rolling back every entry the release changed")
             await rollBackEntries(id, reason: record.error)
             return
         }
         if failed.isEmpty {
-            await finish(id, status: .succeeded, event: "release.succeeded", message: summary(id))
+            await finish(id, status: .succeeded, event: .releaseSucceeded, message: summary(id))
         } else {
             // With onFailure: continue no failure stopped the release, so none was recorded yet.
             let error = record.error.isEmpty ? failed.map { "\($0.entry.label): \($0.error)" }.joined(separator: "; ") : record.error
-            await finish(id, status: .failed, event: "release.failed", error: error, message: "\(error); \(summary(id))")
+            await finish(id, status: .failed, event: .releaseFailed, error: error, message: "\(error); \(summary(id))")
         }
     }
 
@@ -260,13 +260,13 @@ extension ReleaseManager {
         await forEach(changed, limit: record.request.maxParallel ?? Int.max) { index in await self.rollBack(id, index) }
         let left = releases[id]?.entries.filter { $0.status == .failed || $0.status == .rollingBack || $0.status == .succeeded } ?? []
         if left.isEmpty {
-            await finish(id, status: .rolledBack, event: "release.rolled_back", error: reason, message: "\(reason); \(summary(id))")
+            await finish(id, status: .rolledBack, event: .releaseRolledBack, error: reason, message: "\(reason); \(summary(id))")
         } else if !accepting {
             // The server is stopping: the rollback continues at the next start.
             await checkpoint(id)
         } else {
             let names = left.map(\.entry.label).joined(separator: ", ")
-            await finish(id, status: .failed, event: "release.failed", error: "\(reason); rollback incomplete for \(names)", message: summary(id))
+            await finish(id, status: .failed, event: .releaseFailed, error: "\(reason); rollback incomplete for \(names)", message: summary(id))
         }
     }
 
@@ -275,7 +275,7 @@ extension ReleaseManager {
     private func rollBack(_ id: String, _ index: Int) async {
         guard accepting, let state = entry(id, index) else { return }
         if state.status != .rollingBack {
-            await updateEntry(id, index, status: .rollingBack, event: "entry.rolling_back",
+            await updateEntry(id, index, status: .rollingBack, event: .entryRollingBack,
                               message: "back to \(state.previousTaskDefinition?.arnResourceName ?? "?")")
         }
         do {
@@ -284,11 +284,11 @@ extension ReleaseManager {
                 if let new = state.newTaskDefinition, let previous = state.previousTaskDefinition {
                     _ = try await repoint(rule: state.entry.ruleName, from: new, to: previous, only: state.updatedTargets)
                 }
-                await updateEntry(id, index, status: .rolledBack, event: "entry.rolled_back",
+                await updateEntry(id, index, status: .rolledBack, event: .entryRolledBack,
                                   message: "rule \(state.entry.ruleName) runs \(state.previousTaskDefinition?.arnResourceName ?? "?") again")
             case .service:
                 guard let deployment = state.deploymentID else {
-                    return await updateEntry(id, index, status: .rolledBack, event: "entry.rolled_back", message: "nothing was changed")
+                    return await updateEntry(id, index, status: .rolledBack, event: .entryRolledBack, message: "nothing was changed")
                 }
                 var final = try await engine.status(id: deployment)
                 if final.status != .rolledBack {
@@ -298,18 +298,18 @@ extension ReleaseManager {
                     final = try await engine.waitUntilFinished(id: deployment)
                 }
                 if final.status == .rolledBack {
-                    await updateEntry(id, index, status: .rolledBack, event: "entry.rolled_back", message: "deployment \(deployment) rolled back")
+                    await updateEntry(id, index, status: .rolledBack, event: .entryRolledBack, message: "deployment \(deployment) rolled back")
                 } else if !final.status.isTerminal || (!accepting && final.status != .failed) {
                     // Checkpointed by the shutdown, or not rolled back because the server stops.
                     return
                 } else {
-                    await updateEntry(id, index, status: .failed, event: "entry.rollback_failed",
+                    await updateEntry(id, index, status: .failed, event: .entryRollbackFailed,
                                       message: "deployment \(deployment) \(final.status.rawValue): \(final.error)") { $0.error = final.error }
                 }
             }
         } catch {
             if !accepting { return }
-            await updateEntry(id, index, status: .failed, event: "entry.rollback_failed", message: "\(error)") { $0.error = "\(error)" }
+            await updateEntry(id, index, status: .failed, event: .entryRollbackFailed, message: "\(error)") { $0.error = "\(error)" }
         }
     }
 

@@ -88,15 +88,15 @@ public actor ReleaseManager {
         if let existing = try await known(request.id) { return (try sameOrConflict(existing, request), true) }
         adopt(planned, stored: false)
         let changes = planned.entries.filter(\.needsChange).count
-        var record = await mutate(request.id, event: "release.accepted",
+        var record = await mutate(request.id, event: .releaseAccepted,
                                   message: pipelined ? "\(planned.entries.count) entries, each planned as it starts"
                                       : "\(changes) of \(planned.entries.count) entries to change")
         if changes == 0 {
-            await finish(request.id, status: .succeeded, event: "release.succeeded", message: "nothing to change: every entry is at its image")
+            await finish(request.id, status: .succeeded, event: .releaseSucceeded, message: "nothing to change: every entry is at its image")
             return (releases[request.id] ?? record, false)
         }
         if request.requireApproval {
-            record = await mutate(request.id, status: .pendingApproval, event: "approval.requested", message: "waiting for approval")
+            record = await mutate(request.id, status: .pendingApproval, event: .approvalRequested, message: "waiting for approval")
         } else {
             launch(request.id)
         }
@@ -107,8 +107,8 @@ public actor ReleaseManager {
     public func recordFailure(_ request: ReleaseRequest, error: String) async {
         guard (try? await known(request.id)) == nil, releases[request.id] == nil else { return }
         adopt(ReleaseRecord(request: request, entries: [], at: wallClock.now()), stored: false)
-        await mutate(request.id, event: "release.accepted", message: "manifest of \(request.origin?.commit ?? request.id)")
-        await finish(request.id, status: .failed, event: "release.failed", error: error, message: error)
+        await mutate(request.id, event: .releaseAccepted, message: "manifest of \(request.origin?.commit ?? request.id)")
+        await finish(request.id, status: .failed, event: .releaseFailed, error: error, message: error)
     }
 
     /// The release as this process has it, else as stored. A release from Git is also found
@@ -151,9 +151,9 @@ public actor ReleaseManager {
                                              required: required, requester: record.request.requestedBy,
                                              subject: "release \(id)")
         guard tally.complete else {
-            return await mutate(id, event: "approval.recorded", message: tally.message) { $0.record(tally) }
+            return await mutate(id, event: .approvalRecorded, message: tally.message) { $0.record(tally) }
         }
-        let updated = await mutate(id, status: .pending, event: "approval.approved", message: tally.message) { $0.record(tally) }
+        let updated = await mutate(id, status: .pending, event: .approvalApproved, message: tally.message) { $0.record(tally) }
         launch(id)
         return updated
     }
@@ -163,8 +163,8 @@ public actor ReleaseManager {
         let record = try await pendingDecision(id)
         let decision = try ApprovalRecord.decision(approved: false, approver: approver, reason: reason, at: wallClock.now())
         let because = reason.isEmpty ? "" : ": \(reason)"
-        await mutate(id, event: "approval.rejected", message: "rejected by \(approver)\(because)") { $0.approval = decision }
-        await finish(id, status: .rejected, event: "release.rejected", error: "rejected by \(approver)\(because)", message: "nothing was changed")
+        await mutate(id, event: .approvalRejected, message: "rejected by \(approver)\(because)") { $0.approval = decision }
+        await finish(id, status: .rejected, event: .releaseRejected, error: "rejected by \(approver)\(because)", message: "nothing was changed")
         return releases[id] ?? record
     }
 
@@ -194,13 +194,13 @@ public actor ReleaseManager {
                 throw EngineError(.failedPrecondition, "release \(id) is not running in this server; it resumes at the next start")
             }
             stopping.insert(id)
-            return await mutate(id, event: "rollback.requested", message: why) {
+            return await mutate(id, event: .rollbackRequested, message: why) {
                 $0.error = why
                 $0.rollbackRequestedBy = requestedBy
             }
         case .succeeded, .failed, .interrupted:
             if releases[id] == nil { adopt(record, stored: true) }
-            let updated = await mutate(id, status: .rollingBack, event: "rollback.requested", message: why) {
+            let updated = await mutate(id, status: .rollingBack, event: .rollbackRequested, message: why) {
                 $0.error = why
                 $0.rollbackRequestedBy = requestedBy
             }
@@ -254,7 +254,7 @@ public actor ReleaseManager {
     /// it changes, not the size of the release. `change` must not touch the entries (see
     /// `updateEntry`, which names the entry it changes).
     @discardableResult
-    func mutate(_ id: String, status: DeploymentStatus? = nil, event type: String, entry index: Int? = nil, message: String = "",
+    func mutate(_ id: String, status: DeploymentStatus? = nil, event type: ReleaseEventKind, entry index: Int? = nil, message: String = "",
                 _ change: (inout ReleaseRecord) -> Void = { _ in }) async -> ReleaseRecord {
         // `releases` only grows: every caller holds an id it put there.
         guard releases[id] != nil else { preconditionFailure("release \(id) unknown") }
@@ -265,13 +265,13 @@ public actor ReleaseManager {
         return releases[id]!
     }
 
-    private static func apply(to record: inout ReleaseRecord, at now: Date, status: DeploymentStatus?, type: String, entry: String,
+    private static func apply(to record: inout ReleaseRecord, at now: Date, status: DeploymentStatus?, type: ReleaseEventKind, entry: String,
                               message: String, _ change: (inout ReleaseRecord) -> Void) -> ReleaseEvent {
         change(&record)
         if let status { record.status = status }
         record.updatedAt = now
         if record.status.isTerminal { record.finishedAt = now }
-        let event = ReleaseEvent(releaseID: record.id, sequence: record.events.count + 1, at: now, type: type, entry: entry,
+        let event = ReleaseEvent(releaseID: record.id, sequence: record.events.count + 1, at: now, kind: type, entry: entry,
                                  status: record.status, message: message)
         record.events.append(event)
         return event
@@ -289,7 +289,7 @@ public actor ReleaseManager {
     }
 
     /// Ends a release: final status, saved, watchers closed.
-    func finish(_ id: String, status: DeploymentStatus, event: String, error: String = "", message: String) async {
+    func finish(_ id: String, status: DeploymentStatus, event: ReleaseEventKind, error: String = "", message: String) async {
         let own = tasks[id]
         stopping.remove(id)
         await mutate(id, status: status, event: event, message: message) { if !error.isEmpty { $0.error = error } }
@@ -299,7 +299,7 @@ public actor ReleaseManager {
         streams.finish(id)
     }
 
-    func updateEntry(_ id: String, _ index: Int, status: EntryStatus, event: String, message: String,
+    func updateEntry(_ id: String, _ index: Int, status: EntryStatus, event: ReleaseEventKind, message: String,
                      _ change: (inout EntryState) -> Void = { _ in }) async {
         await mutate(id, event: event, entry: index, message: message) { record in
             record.entries[index].status = status

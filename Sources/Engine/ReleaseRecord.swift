@@ -40,12 +40,31 @@ public struct ReleaseEvent: Sendable, Codable, Equatable {
     public var releaseID: String
     public var sequence: Int
     public var at: Date
-    /// release.accepted, release.started, entry.started, entry.succeeded, entry.failed, release.rolling_back, ...
-    public var type: String
+    public var kind: ReleaseEventKind
     /// The entry's label, when the event is about one.
     public var entry: String
     public var status: DeploymentStatus
     public var message: String
+
+    /// The event's name on the wire and in the audit log (`release.started`, `entry.failed`, ...).
+    public var type: String { kind.rawValue }
+
+    public init(releaseID: String, sequence: Int, at: Date, kind: ReleaseEventKind, entry: String, status: DeploymentStatus,
+                message: String) {
+        self.releaseID = releaseID
+        self.sequence = sequence
+        self.at = at
+        self.kind = kind
+        self.entry = entry
+        self.status = status
+        self.message = message
+    }
+
+    /// Stored under `type`, as before the kinds were typed.
+    enum CodingKeys: String, CodingKey {
+        case releaseID, sequence, at, entry, status, message
+        case kind = "type"
+    }
 }
 
 /// A release: its request, the plan of every entry, and its history.

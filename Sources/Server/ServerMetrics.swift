@@ -113,10 +113,10 @@ final class MetricsObserver: DeploymentObserver {
         }
         metrics.setActive(active)
         metrics.setPendingApprovals(pending)
-        if event.type == "stage.failed" {
+        if event.kind == .stageFailed {
             metrics.error(component: "engine", type: "stage_failed")
         }
-        if record.status.isTerminal, event.type.hasPrefix("deployment.") {
+        if record.status.isTerminal, event.kind.isLifecycle {
             let seconds = (record.finishedAt ?? event.at).timeIntervalSince(record.createdAt)
             metrics.deploymentFinished(strategy: record.request.strategy.rawValue, status: record.status.rawValue.lowercased(),
                                        seconds: seconds)
@@ -155,11 +155,11 @@ final class ReleaseMetricsObserver: ReleaseObserver {
             return p.count
         }
         metrics.setPendingReleaseApprovals(waiting)
-        if ["entry.succeeded", "entry.failed", "entry.rolled_back", "entry.not_started", "entry.rollback_failed"].contains(event.type),
+        if [.entrySucceeded, .entryFailed, .entryRolledBack, .entryNotStarted, .entryRollbackFailed].contains(event.kind),
            let entry = release.entries.first(where: { $0.entry.label == event.entry }) {
             metrics.releaseEntryFinished(kind: entry.entry.kind.rawValue, status: entry.status.rawValue.lowercased())
         }
-        if release.status.isTerminal, event.type.hasPrefix("release.") {
+        if release.status.isTerminal, event.kind.isLifecycle {
             metrics.releaseFinished(status: release.status.rawValue.lowercased(),
                                     seconds: (release.finishedAt ?? event.at).timeIntervalSince(release.createdAt))
         }

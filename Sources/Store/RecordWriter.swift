@@ -66,7 +66,11 @@ enum RecordWriter {
             guard let known = DeploymentStatus(rawValue: status) else {
                 throw StoreError.undecodableRecord(id: id, reason: "event \(row["sequence"] as Int) has an unknown status \(status)")
             }
-            return DeploymentEvent(deploymentID: id, sequence: row["sequence"], at: StoreCoding.date(row["at"]), type: row["type"],
+            let type: String = row["type"]
+            guard let kind = DeploymentEventKind(rawValue: type) else {
+                throw StoreError.undecodableRecord(id: id, reason: "event \(row["sequence"] as Int) has an unknown type \(type)")
+            }
+            return DeploymentEvent(deploymentID: id, sequence: row["sequence"], at: StoreCoding.date(row["at"]), kind: kind,
                                    stage: row["stage"], status: known, progress: row["progress"], message: row["message"])
         }
     }

@@ -24,8 +24,9 @@ enum AuditFixtures {
 
     static func event(_ record: DeploymentRecord, _ sequence: Int, _ type: String, status: DeploymentStatus,
                       stage: String = "", message: String = "", at seconds: Double = 0) -> DeploymentEvent {
-        DeploymentEvent(deploymentID: record.id, sequence: sequence, at: t0.addingTimeInterval(seconds), type: type,
-                        stage: stage, status: status, progress: 0, message: message)
+        guard let kind = DeploymentEventKind(rawValue: type) else { preconditionFailure("no deployment event \(type)") }
+        return DeploymentEvent(deploymentID: record.id, sequence: sequence, at: t0.addingTimeInterval(seconds), kind: kind,
+                               stage: stage, status: status, progress: 0, message: message)
     }
 
     /// The file's lines (without newlines).

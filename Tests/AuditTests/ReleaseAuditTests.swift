@@ -23,8 +23,9 @@ import Testing
     }
 
     static func event(_ release: ReleaseRecord, _ type: String, entry: String = "", at seconds: Double = 0) -> ReleaseEvent {
-        ReleaseEvent(releaseID: release.id, sequence: release.events.count + 1, at: AuditFixtures.t0.addingTimeInterval(seconds),
-                     type: type, entry: entry, status: release.status, message: "\(type) message")
+        guard let kind = ReleaseEventKind(rawValue: type) else { preconditionFailure("no release event \(type)") }
+        return ReleaseEvent(releaseID: release.id, sequence: release.events.count + 1, at: AuditFixtures.t0.addingTimeInterval(seconds),
+                            kind: kind, entry: entry, status: release.status, message: "\(type) message")
     }
 
     @Test func releaseStateChangesAreAuditedAndChained() async throws {

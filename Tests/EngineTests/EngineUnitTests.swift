@@ -181,3 +181,38 @@ import Testing
             "ecs:DescribeTaskSets answered no taskSet.computedDesiredCount for task set ts1: cannot tell whether it runs all its tasks"))
     }
 }
+
+/// The event kinds' names are what clients, stored records and audit logs read: a rename
+/// must fail here before it reaches them.
+@Suite struct EventKindTests {
+    @Test func deploymentEventNamesStayAsTheyAre() {
+        #expect(DeploymentEventKind.allCases.map(\.rawValue) == [
+            "deployment.accepted", "deployment.started", "deployment.resumed", "deployment.recovered", "deployment.succeeded",
+            "deployment.failed", "deployment.rolled_back", "deployment.rejected", "deployment.interrupted", "deployment.checkpointed",
+            "stage.started", "stage.progress", "stage.succeeded", "stage.failed", "stage.cancelled", "stage.checkpointed",
+            "facts.recorded", "hook.succeeded", "hook.failed",
+            "approval.requested", "approval.recorded", "approval.approved", "approval.rejected", "approval.expired",
+            "rollback.requested", "rollback.started", "preflight.warning",
+        ])
+    }
+
+    @Test func releaseEventNamesStayAsTheyAre() {
+        #expect(ReleaseEventKind.allCases.map(\.rawValue) == [
+            "release.accepted", "release.started", "release.succeeded", "release.failed", "release.rejected",
+            "release.rolling_back", "release.rolled_back", "release.stopping", "release.checkpointed", "release.interrupted",
+            "release.recovered", "approval.requested", "approval.recorded", "approval.approved", "approval.rejected",
+            "rollback.requested", "preflight.warning", "entry.started", "entry.resumed", "entry.registered", "entry.skipped",
+            "entry.succeeded", "entry.failed", "entry.not_started", "entry.rolling_back", "entry.rolled_back",
+            "entry.rollback_failed",
+        ])
+    }
+
+    /// Stored events keep their `type` key: a record saved before the kinds were typed reads back.
+    @Test func storedEventsKeepTheirTypeKey() throws {
+        let json = #"{"deploymentID":"d1","sequence":1,"at":0,"type":"stage.started","stage":"s","status":"IN_PROGRESS","progress":0,"message":""}"#
+        let event = try JSONDecoder().decode(DeploymentEvent.self, from: Data(json.utf8))
+        #expect(event.kind == .stageStarted && event.type == "stage.started")
+        let encoded = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
+        #expect(encoded.contains(#""type":"stage.started""#))
+    }
+}

@@ -33,7 +33,7 @@ import Testing
         record.status = status
         record.approval = Fixtures.approval(true, by: "bob", reason: "looks good", at: created + 0.25)
         record.events = (1...max(1, events)).map { n in
-            ReleaseEvent(releaseID: id, sequence: n, at: Fixtures.date(created + Double(n) / 3), type: n == 1 ? "release.accepted" : "entry.started",
+            ReleaseEvent(releaseID: id, sequence: n, at: Fixtures.date(created + Double(n) / 3), kind: n == 1 ? .releaseAccepted : .entryStarted,
                          entry: n == 1 ? "" : "web", status: status, message: "event \(n)")
         }
         record.updatedAt = record.events.last!.at
@@ -72,7 +72,7 @@ import Testing
             var finished = running
             finished.status = .succeeded
             finished.entries[1].status = .succeeded
-            finished.events.append(ReleaseEvent(releaseID: "r2", sequence: 3, at: Fixtures.date(11), type: "release.succeeded",
+            finished.events.append(ReleaseEvent(releaseID: "r2", sequence: 3, at: Fixtures.date(11), kind: .releaseSucceeded,
                                                 entry: "", status: .succeeded, message: "done"))
             finished.finishedAt = Fixtures.date(11)
             try await store.save(finished)
@@ -205,7 +205,7 @@ import Testing
             later.status = .succeeded
             later.error = "state"
             later.finishedAt = Fixtures.date(9)
-            later.events.append(ReleaseEvent(releaseID: "r1", sequence: 3, at: Fixtures.date(9), type: "entry.succeeded",
+            later.events.append(ReleaseEvent(releaseID: "r1", sequence: 3, at: Fixtures.date(9), kind: .entrySucceeded,
                                              entry: "web", status: .succeeded, message: "done"))
             try await store.save(ReleaseChange(later, entries: [1], eventsFrom: 2))
 
@@ -294,7 +294,7 @@ import Testing
         var finished = running
         finished.status = .succeeded
         finished.entries[1].status = .succeeded
-        finished.events.append(ReleaseEvent(releaseID: "r1", sequence: 4, at: Fixtures.date(2), type: "release.succeeded",
+        finished.events.append(ReleaseEvent(releaseID: "r1", sequence: 4, at: Fixtures.date(2), kind: .releaseSucceeded,
                                             entry: "", status: .succeeded, message: "done"))
         try await store.save(ReleaseChange(finished, entries: [1], eventsFrom: 3))
         #expect(try await store.loadRelease(id: "r1") == finished)
