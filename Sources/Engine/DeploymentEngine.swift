@@ -368,7 +368,11 @@ public actor DeploymentEngine {
         log[metadataKey: "deployment_id"] = "\(id)"
         log.info("\(type)\(event.stage.isEmpty ? "" : " [\(event.stage)]") \(message)")
         do { try await store.save(record) } catch {
+            // Visible in the log, the metrics and the status; the next change saves the record again.
             log.error("could not save deployment record: \(error)")
+            let warning = "the record could not be saved at \(type.rawValue) (\(error)); later changes save it again"
+            if active[id] != nil, active[id]?.warnings?.last != warning { active[id]!.warnings = (active[id]!.warnings ?? []) + [warning] }
+            for observer in env.observers { observer.saveFailed(active[id] ?? record, error: error) }
         }
         return active[id] ?? record
     }

@@ -47,6 +47,9 @@ extension ReleaseManager {
                 log[metadataKey: "release_id"] = "\(id)"
                 log.error("could not save release record: \(error)")
                 unsaved[id]?.whole = true
+                if let release = releases[id] {
+                    for observer in observers { observer.saveFailed(release, error: error) }
+                }
             }
             for waiter in waiters { waiter.resume() }
         }

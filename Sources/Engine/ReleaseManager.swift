@@ -5,6 +5,12 @@ import Logging
 /// Receives every release event as it is recorded (metrics, logs, audit).
 public protocol ReleaseObserver: Sendable {
     func observe(_ event: ReleaseEvent, release: ReleaseRecord)
+    /// The store refused a save of the release (the next save writes it whole).
+    func saveFailed(_ release: ReleaseRecord, error: any Error)
+}
+
+extension ReleaseObserver {
+    public func saveFailed(_ release: ReleaseRecord, error: any Error) {}
 }
 
 /// Runs releases: many entries from one manifest, one approval, scheduled tasks first, then

@@ -104,6 +104,10 @@ final class MetricsObserver: DeploymentObserver {
 
     init(metrics: ServerMetrics) { self.metrics = metrics }
 
+    func saveFailed(_ record: DeploymentRecord, error: any Error) {
+        metrics.error(component: "store", type: "save_failed")
+    }
+
     func observe(_ event: DeploymentEvent, record: DeploymentRecord) {
         let id = record.id
         let (active, pending) = state.withLock { s -> (Int, Int) in
@@ -148,6 +152,10 @@ final class ReleaseMetricsObserver: ReleaseObserver {
     let metrics: ServerMetrics
     private let pending = Mutex<Set<String>>([])
     init(metrics: ServerMetrics) { self.metrics = metrics }
+
+    func saveFailed(_ release: ReleaseRecord, error: any Error) {
+        metrics.error(component: "store", type: "save_failed")
+    }
 
     func observe(_ event: ReleaseEvent, release: ReleaseRecord) {
         let waiting = pending.withLock { p in

@@ -39,7 +39,8 @@ final class TestServer: Sendable {
     ///   - seed: fills the simulator before the server starts.
     init(configure: (inout ServerConfig) -> Void = { _ in }, simulator: SimulatorSettings = SimulatorSettings(),
          storagePath: String? = nil, auditPath: String? = nil, restarting previous: TestServer? = nil, apiToken: String? = nil,
-         preflight: (any DeploymentPreflight)? = nil, seed: (TestServer.Seeder) throws -> Void = { _ in }) async throws {
+         preflight: (any DeploymentPreflight)? = nil, store: (any DeploymentStore)? = nil,
+         seed: (TestServer.Seeder) throws -> Void = { _ in }) async throws {
         self.apiToken = apiToken
         var config = ServerConfig()
         config.host = "127.0.0.1"
@@ -65,6 +66,7 @@ final class TestServer: Sendable {
                                           releaseStore: store, observers: observers, releaseObservers: observers, audit: audit)
         } else {
             server = try DeploymentServer(config: config, cloud: sim.cloud, clock: clock, logger: logger, preflight: preflight,
+                                          store: store ?? InMemoryDeploymentStore(),
                                           observers: observers, releaseObservers: observers, audit: audit)
         }
         let server = self.server
