@@ -34,7 +34,9 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], swiftSettings: strict),
         .target(name: "CloudModel", swiftSettings: strict),
-        .target(name: "Simulator", dependencies: ["CloudModel"], swiftSettings: strict),
+        // The call middleware: retries, client-side rate limits, coalesced reads, throttles.
+        .target(name: "CloudRuntime", dependencies: ["CloudModel"], swiftSettings: strict),
+        .target(name: "Simulator", dependencies: ["CloudModel", "CloudRuntime"], swiftSettings: strict),
         .target(name: "AWSAuth", dependencies: [
             "CloudModel",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -42,7 +44,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "AWSCloud", dependencies: [
-            "CloudModel", "AWSAuth",
+            "CloudModel", "CloudRuntime", "AWSAuth",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
@@ -63,7 +65,7 @@ let package = Package(
             "Engine", "CloudModel", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .target(name: "Server", dependencies: [
-            "DeployAPI", "CloudModel", "Simulator", "Engine", "AWSAuth", "AWSCloud", "Store", "Audit", "GitOps", "Access",
+            "DeployAPI", "CloudModel", "CloudRuntime", "Simulator", "Engine", "AWSAuth", "AWSCloud", "Store", "Audit", "GitOps", "Access",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -89,12 +91,14 @@ let package = Package(
         .executableTarget(name: "grpc-server", dependencies: ["Server"], swiftSettings: strict),
         .executableTarget(name: "grpc-client", dependencies: ["ClientCLI"], swiftSettings: strict),
         .executableTarget(name: "bench", dependencies: [
-            "Engine", "Simulator", "CloudModel", "Store", .product(name: "Logging", package: "swift-log"),
+            "Engine", "Simulator", "CloudModel", "CloudRuntime", "TestSupport", "Store", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
-        .testTarget(name: "CloudModelTests", dependencies: ["CloudModel"], swiftSettings: strict),
-        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "CloudModel"], swiftSettings: strict),
+        // The manual clock (tests and the benchmark move time themselves).
+        .target(name: "TestSupport", dependencies: ["CloudModel"], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "CloudModelTests", dependencies: ["CloudModel", "CloudRuntime", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "CloudModel", "CloudRuntime", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AWSAuthTests", dependencies: [
-            "AWSAuth", "CloudModel",
+            "AWSAuth", "CloudModel", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
@@ -102,7 +106,7 @@ let package = Package(
         ], swiftSettings: strict),
         .target(name: "MotoHarness", dependencies: ["AWSAuth", "CloudModel"], path: "Tests/MotoHarness", swiftSettings: strict),
         .testTarget(name: "AWSCloudTests", dependencies: [
-            "AWSCloud", "AWSAuth", "CloudModel", "MotoHarness",
+            "AWSCloud", "AWSAuth", "CloudModel", "CloudRuntime", "TestSupport", "MotoHarness",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
@@ -112,20 +116,20 @@ let package = Package(
             "Store", "Engine", "CloudModel", .product(name: "GRDB", package: "GRDB.swift"),
         ], swiftSettings: strict),
         .testTarget(name: "AuditTests", dependencies: [
-            "Audit", "Engine", "CloudModel", .product(name: "Crypto", package: "swift-crypto"),
+            "Audit", "Engine", "CloudModel", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .testTarget(name: "GitOpsTests", dependencies: [
-            "GitOps", "Engine", "CloudModel", .product(name: "Logging", package: "swift-log"),
+            "GitOps", "Engine", "CloudModel", "TestSupport", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "AuthTestSupport", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
         ], path: "Tests/AuthTestSupport", swiftSettings: strict),
         .testTarget(name: "AccessTests", dependencies: ["Access", "CloudModel", "AuthTestSupport"], swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: [
-            "Engine", "Simulator", "CloudModel", .product(name: "Logging", package: "swift-log"),
+            "Engine", "Simulator", "CloudModel", "TestSupport", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "Server", "ClientCLI", "DeployAPI", "Simulator", "CloudModel", "Engine", "AWSCloud", "AWSAuth", "MotoHarness", "Store", "Audit",
+            "Server", "ClientCLI", "DeployAPI", "Simulator", "CloudModel", "CloudRuntime", "TestSupport", "Engine", "AWSCloud", "AWSAuth", "MotoHarness", "Store", "Audit",
             "Access", "AuthTestSupport",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

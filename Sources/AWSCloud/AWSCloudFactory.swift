@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import CloudModel
 import Foundation
 import Logging
+import CloudRuntime
 
 /// Builds the AWS clients from the region and endpoints (`AWSEnvironment`) and a credential
 /// provider, all sharing one transport (one HTTP connection pool).
@@ -30,9 +31,9 @@ public struct AWSCloudFactory: Sendable {
         Cloud(ecs: ecs, elb: elb, events: events, identity: sts)
     }
 
-    /// The cloud the engine uses: each call paced by `rateLimiter` (one per process) and
+    /// The cloud the engine uses: each call paced by `rateLimiter` (share one per process) and
     /// retried by `retry`, both on `clock`.
-    public func makeCloud(retry: RetryPolicy, rateLimiter: RateLimiterMiddleware = .shared,
+    public func makeCloud(retry: RetryPolicy, rateLimiter: RateLimiterMiddleware,
                           clock: any DeployClock = SystemClock(),
                           onRetry: (@Sendable (RetryEvent) -> Void)? = nil) -> Cloud {
         let retrying = RetryMiddleware(policy: retry, clock: clock, onRetry: onRetry)

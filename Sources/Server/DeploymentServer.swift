@@ -11,6 +11,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
+import CloudRuntime
 
 /// The whole server: engine, gRPC API (with the health service), and the HTTP endpoint for
 /// /health and /metrics, run together under ServiceLifecycle with graceful shutdown.

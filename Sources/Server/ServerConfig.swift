@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Logging
 import Yams
+import CloudRuntime
 
 /// The server's settings: config.yaml (every key of the seed's, plus the ones below), then
 /// environment overrides. Unknown keys and malformed values are refused with their path.

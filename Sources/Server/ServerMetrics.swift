@@ -3,6 +3,7 @@ import Synchronization
 import Engine
 import Foundation
 import Prometheus
+import CloudRuntime
 
 /// The seed's seven metrics, on a Prometheus registry of their own (no global bootstrap, so
 /// every server in a test process has its own).

@@ -1,6 +1,7 @@
 import CloudModel
 import Foundation
 import Synchronization
+import CloudRuntime
 
 /// Counts every call per `service:Operation`, and the calls answered with a throttling error.
 /// Sits outside the throttle enforcer, so throttled calls are counted too. Also adds up the

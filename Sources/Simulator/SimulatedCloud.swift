@@ -1,6 +1,7 @@
 import CloudModel
 import Foundation
 import Synchronization
+import CloudRuntime
 
 /// An in-memory ECS + ELBv2 + EventBridge + STS, deterministic and driven by an injected clock.
 ///

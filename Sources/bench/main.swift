@@ -5,6 +5,8 @@ import Logging
 import Simulator
 import Store
 import Synchronization
+import CloudRuntime
+import TestSupport
 
 /// `make bench`: a release of N services on the simulator with the test clock and AWS's
 /// published throttle buckets (enforced by the simulator, respected by the client-side rate

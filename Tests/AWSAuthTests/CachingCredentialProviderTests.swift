@@ -3,6 +3,7 @@ import CloudModel
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 
 @Suite("Credential caching and refresh")
 struct CachingCredentialProviderTests {

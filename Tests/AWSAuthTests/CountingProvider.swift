@@ -2,6 +2,7 @@ import AWSAuth
 import CloudModel
 import Foundation
 import Synchronization
+import TestSupport
 
 /// A provider that counts its calls and answers with credentials that live `lifetime` from
 /// the clock's time (or fails, when told to).

@@ -2,6 +2,7 @@ import AWSAuth
 import CloudModel
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("Environment and web identity credentials")
 struct EnvironmentAndWebIdentityTests {

@@ -2,6 +2,7 @@ import AWSAuth
 import CloudModel
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("Profile credentials")
 struct ProfileCredentialProviderTests {

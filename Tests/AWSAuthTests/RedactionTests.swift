@@ -2,6 +2,7 @@ import AWSAuth
 import CloudModel
 import Foundation
 import Testing
+import TestSupport
 
 /// No secret key, session token, identity token or metadata token in any description, error
 /// or log line.

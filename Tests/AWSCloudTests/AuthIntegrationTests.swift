@@ -4,6 +4,7 @@ import AWSCloud
 import CloudModel
 import Foundation
 import Testing
+import CloudRuntime
 
 @Suite("SigV4 against moto with authentication on",
        .enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.unavailableReason ?? "")))

@@ -4,6 +4,7 @@ import AWSAuth
 import CloudModel
 import Foundation
 import Testing
+import CloudRuntime
 
 @Suite("EventBridge, STS, IAM and pre-flight against moto",
        .enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.unavailableReason ?? "")))

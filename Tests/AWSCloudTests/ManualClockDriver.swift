@@ -1,6 +1,7 @@
 import CloudModel
 import Foundation
 import Synchronization
+import TestSupport
 
 /// Runs `count` copies of `body` at once on a `ManualClock`, moving the clock to the next
 /// sleeper's deadline whenever every copy is asleep or done. Returns the results in order

@@ -2,6 +2,8 @@ import CloudModel
 import Foundation
 import Synchronization
 import Testing
+import CloudRuntime
+import TestSupport
 
 @Suite("RetryMiddleware", .timeLimit(.minutes(3)))
 struct RetryMiddlewareTests {

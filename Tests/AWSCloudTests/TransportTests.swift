@@ -4,6 +4,7 @@ import AWSCloud
 import CloudModel
 import Foundation
 import Testing
+import CloudRuntime
 
 @Suite("Transport failures, timeouts and retries over HTTP")
 struct TransportTests {

@@ -4,6 +4,7 @@ import Foundation
 import Synchronization
 @testable import Engine
 import Testing
+import TestSupport
 
 @Suite struct AuditLogTests {
     private func withLogPath(_ body: (String) async throws -> Void) async throws {

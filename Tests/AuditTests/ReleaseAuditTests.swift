@@ -3,6 +3,7 @@ import CloudModel
 import Foundation
 @testable import Engine
 import Testing
+import TestSupport
 
 /// The audit log as a release observer: one `release.*` line per state change of a release or
 /// of an entry, chained with the deployment lines.

@@ -1,6 +1,7 @@
 import CloudModel
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct CloudModelTests {
     @Test func tokenBucketRefillsOnTheInjectedTime() {

@@ -2,6 +2,7 @@ import CloudModel
 import Foundation
 import Synchronization
 import Testing
+import CloudRuntime
 
 /// An ECS whose DescribeServices calls are recorded and each held until the test lets it go.
 /// It knows services `svc-1` ... `svc-99` of cluster `prod`; `broken` clusters fail.

@@ -7,6 +7,7 @@ import Logging
 import Server
 import Simulator
 import Testing
+import TestSupport
 
 @Suite struct ServerTests {
     static let taskdef = #"{"family":"web","containerDefinitions":[{"name":"app","image":"nginx:2.0"}]}"#

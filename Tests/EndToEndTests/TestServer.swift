@@ -12,6 +12,7 @@ import Server
 import Simulator
 import Store
 import Synchronization
+import TestSupport
 
 /// A real `DeploymentServer` on ephemeral ports, deploying to a simulator that runs on a
 /// manual clock. Tests talk to it with the real client over the real gRPC transport.

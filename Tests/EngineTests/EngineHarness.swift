@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Simulator
 import Synchronization
+import TestSupport
 
 /// An engine on the simulator and a manual clock, with an EXTERNAL service behind a load
 /// balancer: listener -> blue target group (100) + green target group (0).

@@ -4,6 +4,8 @@ import Foundation
 import Logging
 import Simulator
 import Testing
+import CloudRuntime
+import TestSupport
 
 /// Releases reading more task definitions than `ReleasePlanner.wholePlanLimit` (50) without
 /// approval start at once; each entry reads its task definition as it starts.

@@ -4,6 +4,7 @@ import Logging
 import Synchronization
 import Testing
 @testable import GitOps
+import TestSupport
 
 /// What a poller handed over, in order.
 final class EventLog: Sendable {

@@ -2,6 +2,7 @@ import CloudModel
 import Foundation
 import Simulator
 import Testing
+import CloudRuntime
 
 @Suite struct CoalescedServiceReadsTests {
     /// 300 deployments each reading its one service at once, with the service-reads bucket

@@ -2,6 +2,7 @@ import CloudModel
 import Foundation
 @testable import Simulator
 import Testing
+import TestSupport
 
 /// The simulator's state file: a cloud saved mid-rollout reads back into a new simulator that
 /// answers as the old one would have, and goes on from there; a file that makes no sense is

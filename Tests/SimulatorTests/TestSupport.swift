@@ -2,6 +2,7 @@ import CloudModel
 import Foundation
 import Simulator
 import Testing
+import TestSupport
 
 /// A simulator on a manual clock, with one cluster and a `web` task definition family.
 struct World {

@@ -1,3 +1,4 @@
+import CloudModel
 import Foundation
 
 /// How often and how patiently a failed cloud call is tried again (`aws.max_retries`,

@@ -1,3 +1,4 @@
+import CloudModel
 import Foundation
 import Synchronization
 
@@ -9,9 +10,6 @@ import Synchronization
 /// rate and burst are halved (down to `minimumFactor`) and recover by `recoveryStep` every
 /// `recoveryInterval` without throttling. Share one instance across the process.
 public final class RateLimiterMiddleware: CloudMiddleware {
-    /// One limiter for every caller of the process (AWS buckets are per account and region).
-    public static let shared = RateLimiterMiddleware(limits: .aws, clock: SystemClock())
-
     public let limits: RateLimits
     public let minimumFactor: Double
     public let recoveryStep: Double
