@@ -82,6 +82,4 @@ public enum ReleaseEventKind: String, Sendable, Codable, CaseIterable {
 extension ReleaseEventKind {
     /// The release's own life (`release.*`).
     public var isLifecycle: Bool { rawValue.hasPrefix("release.") }
-    /// About one entry (`entry.*`).
-    public var isEntry: Bool { rawValue.hasPrefix("entry.") }
 }

@@ -125,7 +125,7 @@ struct StoreAuditAnchors: AuditAnchorStore {
                 logger.error("\(error); \(aside), the simulator starts with an empty cloud")
             }
             // Simulated time goes on from the last save (it runs ahead of the wall clock).
-            let clock = ScaledClock(speedup: config.mockSpeedup, start: max(saved?.savedAt ?? Date(), Date()))
+            let clock = ScaledClock(speedup: config.mockSpeedup, start: max(saved?.savedAt ?? .distantPast, Date()))
             var description = "mock mode: deploying to the built-in simulator, simulated time runs \(config.mockSpeedup)x"
             if saved != nil { description += "; its cloud was read from \(file.url.path)" }
             return Target(cloud: SimulatedCloud(clock: clock, settings: settings, restoring: saved, savingTo: file).cloud,
