@@ -54,9 +54,12 @@ let package = Package(
             .product(name: "CryptoExtras", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: strict),
+        // One runner of child processes (git, `exec:` hooks).
+        .target(name: "ChildProcess", swiftSettings: strict),
         .target(name: "Engine", dependencies: ["CloudModel", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(name: "GitOps", dependencies: [
-            "Engine", "CloudModel", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+            "Engine", "CloudModel", "ChildProcess", .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "Store", dependencies: [
             "Engine", "CloudModel", .product(name: "GRDB", package: "GRDB.swift"),
@@ -65,7 +68,7 @@ let package = Package(
             "Engine", "CloudModel", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .target(name: "Server", dependencies: [
-            "DeployAPI", "CloudModel", "CloudRuntime", "Simulator", "Engine", "AWSAuth", "AWSCloud", "Store", "Audit", "GitOps", "Access",
+            "DeployAPI", "CloudModel", "CloudRuntime", "Simulator", "Engine", "AWSAuth", "AWSCloud", "Store", "Audit", "GitOps", "Access", "ChildProcess",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -112,6 +115,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: strict),
+        .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: [
             "Store", "Engine", "CloudModel", .product(name: "GRDB", package: "GRDB.swift"),
         ], swiftSettings: strict),

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import ChildProcess
 
 /// What a finished git command wrote.
 struct GitOutput: Sendable {
@@ -52,135 +52,28 @@ struct GitRunner: Sendable {
     /// Runs `git args` in `directory`. Throws on a non-zero exit unless `allowFailure`.
     func run(_ args: [String], in directory: URL?, allowFailure: Bool = false) async throws(GitError) -> GitOutput {
         let shown = (["git"] + args).joined(separator: " ")
-        if Task.isCancelled { throw GitError(.cancelled, "\(shown) was cancelled", command: shown) }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = args
-        process.environment = environment
-        if let directory { process.currentDirectoryURL = directory }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-
-        let state = RunState()
-        let exitCode: Int32
-        let stdout: Data
-        let stderr: Data
+        let child = ChildProcess(executable: executable, arguments: args, environment: environment, directory: directory,
+                                 timeout: timeout)
+        let output: ChildProcess.Output
         do {
-            (exitCode, stdout, stderr) = try await withTaskCancellationHandler {
-                try await launch(process, out: out, err: err, state: state)
-            } onCancel: {
-                if let pid = state.cancel() { Self.kill(group: pid) }
-            }
+            output = try await child.run()
         } catch {
-            throw GitError(.commandFailed, "\(shown) could not start: \(error)", command: shown)
+            switch error {
+            case .couldNotStart(let why): throw GitError(.commandFailed, "\(shown) could not start: \(why)", command: shown)
+            case .timedOut(let stderr):
+                throw GitError(.timedOut, "\(shown) did not finish in \(timeout) and was stopped", command: shown,
+                               stderr: String(decoding: stderr, as: UTF8.self))
+            case .cancelled(let stderr):
+                throw GitError(.cancelled, "\(shown) was cancelled", command: shown, stderr: String(decoding: stderr, as: UTF8.self))
+            }
         }
-        let (timedOut, cancelled) = state.outcome
-        let errText = String(decoding: stderr, as: UTF8.self)
-        if timedOut {
-            throw GitError(.timedOut, "\(shown) did not finish in \(timeout) and was stopped", command: shown, stderr: errText)
-        }
-        if cancelled { throw GitError(.cancelled, "\(shown) was cancelled", command: shown, stderr: errText) }
-        let output = GitOutput(stdout: stdout, stderr: errText, exitCode: exitCode)
+        let errText = String(decoding: output.stderr, as: UTF8.self)
+        // Killed by a signal: 128 + its number, as a shell says.
+        let exitCode = output.signalled ? 128 + output.status : output.status
         if exitCode != 0 && !allowFailure {
             throw GitError(.commandFailed, "\(shown) failed with exit code \(exitCode)", command: shown, exitCode: exitCode,
                            stderr: errText)
         }
-        return output
-    }
-
-    /// The running child's pid and why it was stopped, shared with the cancellation handler
-    /// and the watchdog.
-    private final class RunState: Sendable {
-        private struct Fields {
-            var pid: Int32?
-            var exited = false
-            var cancelled = false
-            var timedOut = false
-        }
-
-        private let fields = Mutex(Fields())
-
-        /// Marks the run cancelled; the pid to kill when the child is running.
-        func cancel() -> Int32? {
-            fields.withLock { f in
-                guard !f.exited else { return nil }
-                f.cancelled = true
-                return f.pid
-            }
-        }
-
-        /// Marks the run timed out; the pid to kill when the child is still running.
-        func timeOut() -> Int32? {
-            fields.withLock { f in
-                guard !f.exited else { return nil }
-                f.timedOut = true
-                return f.pid
-            }
-        }
-
-        /// The child was reaped: its pid must not be signalled any more.
-        func markExited() { fields.withLock { $0.exited = true } }
-
-        /// Records the child's pid; true when the run was cancelled before it started.
-        func started(pid: Int32) -> Bool {
-            fields.withLock { f in
-                f.pid = pid
-                return f.cancelled
-            }
-        }
-
-        var outcome: (timedOut: Bool, cancelled: Bool) { fields.withLock { ($0.timedOut, $0.cancelled) } }
-    }
-
-    /// Starts the process, reads both pipes to their end on other threads (so a large output
-    /// cannot fill a pipe and stall git), and waits for the exit, killing it at the timeout.
-    private func launch(_ process: Process, out: Pipe, err: Pipe, state: RunState) async throws
-        -> (Int32, Data, Data) {
-        let exited = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { finished in
-            exited.continuation.yield(finished.terminationStatus)
-            exited.continuation.finish()
-        }
-        try process.run()
-        let pid = process.processIdentifier
-        if state.started(pid: pid) { Self.kill(group: pid) }
-        // Foundation closes the parent's copies of the pipes' write ends in `run()`, so the
-        // reads below end when git (and whatever it started) exits.
-        let limit = timeout
-        let watchdog = Task {
-            try await Task.sleep(for: limit)
-            guard let running = state.timeOut() else { return }
-            Self.kill(group: running, signal: SIGTERM)
-            // Helpers git started (ssh, remote helpers) may outlive it and hold the pipes open.
-            try await Task.sleep(for: .seconds(2))
-            _ = Foundation.kill(-running, SIGKILL)
-        }
-        async let stdout = Self.readAll(out.fileHandleForReading)
-        async let stderr = Self.readAll(err.fileHandleForReading)
-        var status: Int32 = -1
-        for await code in exited.stream { status = code }
-        state.markExited()
-        if !state.outcome.timedOut { watchdog.cancel() }
-        return (status, await stdout, await stderr)
-    }
-
-    private static func readAll(_ handle: FileHandle) async -> Data {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let data = (try? handle.readToEnd()) ?? Data()
-                try? handle.close()
-                continuation.resume(returning: data)
-            }
-        }
-    }
-
-    /// Signals the process group the child leads (Foundation starts each child in its own
-    /// group), so helpers git started (ssh, remote helpers) go too.
-    static func kill(group pid: Int32, signal: Int32 = SIGKILL) {
-        guard pid > 0 else { return }
-        if Foundation.kill(-pid, signal) != 0 { _ = Foundation.kill(pid, signal) }
+        return GitOutput(stdout: output.stdout, stderr: errText, exitCode: exitCode)
     }
 }
