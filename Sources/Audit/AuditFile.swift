@@ -83,6 +83,12 @@ struct AuditFile {
     /// Writes every byte (the file is in append mode) and flushes it to disk. Returns how many
     /// bytes were written when it throws after a partial write.
     func append(_ bytes: [UInt8]) throws(PartialWrite) {
+        try writeAll(bytes)
+        do { try sync() } catch { throw PartialWrite(written: bytes.count, reason: error.reason) }
+    }
+
+    /// Writes every byte, without waiting for the disk (see `sync`).
+    func writeAll(_ bytes: [UInt8]) throws(PartialWrite) {
         var written = 0
         while written < bytes.count {
             let n = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
@@ -92,8 +98,12 @@ struct AuditFile {
             }
             written += n
         }
+    }
+
+    /// Flushes what was written to disk.
+    func sync() throws(PartialWrite) {
         while fsync(descriptor) != 0 {
-            if errno != EINTR { throw PartialWrite(written: written, reason: "fsync: \(errorText())") }
+            if errno != EINTR { throw PartialWrite(written: 0, reason: "fsync: \(errorText())") }
         }
     }
 

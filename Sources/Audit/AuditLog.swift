@@ -8,8 +8,10 @@ import Synchronization
 /// release (see `ReleaseAuditEntries`) and per drift report, each line chained to the one
 /// before by `prev_hash` (see `AuditEntry`).
 ///
-/// Every line is written and flushed to disk before `observe` returns, so a change the engine
-/// reported to a client is in the log. A line that cannot be written is counted in
+/// A change's line is written when the engine observes it and flushed to disk before the
+/// engine's `settle` returns (before the change is reported to a client), so a change the
+/// engine reported to a client is in the log. Lines observed meanwhile by other deployments
+/// share one fsync (group commit). `append` (refused calls, the CLI) flushes at once. A line that cannot be written is counted in
 /// `failedWrites` and handed to `onError` (observers cannot throw); opening is checked at init.
 public final class AuditLog: DeploymentObserver, Sendable {
     public let path: String
@@ -19,6 +21,8 @@ public final class AuditLog: DeploymentObserver, Sendable {
     /// The chain's key (`audit.key_file`): lines are chained by HMAC-SHA256 under it.
     private let key: SymmetricKey?
     private let anchors: (any AuditAnchorStore)?
+    /// Where observed lines are flushed: off Swift's cooperative pool, which an fsync would hold.
+    private let syncQueue = DispatchQueue(label: "ecs-deploy.audit-sync")
 
     private struct State {
         var file: AuditFile?
@@ -27,6 +31,12 @@ public final class AuditLog: DeploymentObserver, Sendable {
         /// The start of a line that a failed write left in the file: the next write ends it.
         var cutLine: [UInt8]?
         var failedWrites = 0
+        /// Lines written by `observe` and not flushed yet; the last one becomes the anchor once
+        /// they are.
+        var unsynced: AuditAnchor?
+        var syncing = false
+        /// `settle` callers waiting for the next flush.
+        var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
     /// Opens `path` for appending (creating it and its folder when missing) and continues the
@@ -78,13 +88,27 @@ public final class AuditLog: DeploymentObserver, Sendable {
 
     deinit { close() }
 
-    /// Closes the file. Later writes fail with `AuditError.closed`.
+    /// Closes the file, after flushing and anchoring the lines observed since the last `settle`.
+    /// Later writes fail with `AuditError.closed`.
     public func close() {
         state.withLock { s in
+            if let file = s.file, let anchor = s.unsynced {
+                do throws(AuditFile.PartialWrite) {
+                    try file.sync()
+                    do { try anchors?.setAnchor(anchor, for: path) } catch { onError?(error) }
+                } catch {
+                    s.failedWrites += 1
+                    onError?(AuditError.cannotWrite(path: path, reason: error.reason))
+                }
+                s.unsynced = nil
+            }
             s.file?.release()
             s.file = nil
         }
     }
+
+    /// Whether observed lines wait for their flush (or one is under way).
+    public var isFlushing: Bool { state.withLock { $0.unsynced != nil || $0.syncing } }
 
     /// Lines that could not be written since the log was opened.
     public var failedWrites: Int { state.withLock { $0.failedWrites } }
@@ -93,7 +117,53 @@ public final class AuditLog: DeploymentObserver, Sendable {
 
     public func observe(_ event: DeploymentEvent, record: DeploymentRecord) {
         guard let entry = AuditEntries.entry(for: event, record: record) else { return }
-        appendReportingErrors(entry)
+        writeReportingErrors(entry)
+    }
+
+    /// Returns once every line observed so far is on disk (one fsync for all the lines written
+    /// while the previous one ran), and anchored.
+    public func settle() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let start: Bool? = state.withLock { s in
+                guard s.unsynced != nil || s.syncing else { return nil }
+                s.waiters.append(waiter)
+                if s.syncing { return false }
+                s.syncing = true
+                return true
+            }
+            switch start {
+            case nil: waiter.resume()
+            case true?: syncQueue.async { self.flushObserved() }
+            case false?: break
+            }
+        }
+    }
+
+    /// Flushes the observed lines, round after round, while anyone waits; anchors the last line
+    /// of each round once it is on disk.
+    private func flushObserved() {
+        while true {
+            let round: (file: AuditFile?, anchor: AuditAnchor?, waiters: [CheckedContinuation<Void, Never>])? = state.withLock { s in
+                guard !s.waiters.isEmpty else {
+                    s.syncing = false
+                    return nil
+                }
+                defer { (s.waiters, s.unsynced) = ([], nil) }
+                return (s.file, s.unsynced, s.waiters)
+            }
+            guard let round else { return }
+            if let anchor = round.anchor {
+                do throws(AuditFile.PartialWrite) {
+                    guard let file = round.file else { throw AuditFile.PartialWrite(written: 0, reason: "the log is closed") }
+                    try file.sync()
+                    do { try anchors?.setAnchor(anchor, for: path) } catch { onError?(error) }
+                } catch {
+                    state.withLock { $0.failedWrites += 1 }
+                    onError?(AuditError.cannotWrite(path: path, reason: error.reason))
+                }
+            }
+            for waiter in round.waiters { waiter.resume() }
+        }
     }
 
     public func drift(_ report: DriftReport) {
@@ -104,12 +174,23 @@ public final class AuditLog: DeploymentObserver, Sendable {
         do { try append(entry) } catch { onError?(error) }
     }
 
+    /// Writes the line without waiting for the disk: `settle` does.
+    func writeReportingErrors(_ entry: AuditEntry) {
+        do { _ = try write(entry, durable: false) } catch { onError?(error) }
+    }
+
     // MARK: Writing
 
     /// Writes `entry` as the next line (its `seq` and `prevHash` are set here) and flushes it to
     /// disk. Returns the entry as written.
     @discardableResult
     public func append(_ entry: AuditEntry) throws -> AuditEntry {
+        try write(entry, durable: true)
+    }
+
+    /// Writes `entry` as the next line; `durable`: flushed and anchored before it returns, else
+    /// left for `settle`.
+    private func write(_ entry: AuditEntry, durable: Bool) throws -> AuditEntry {
         try state.withLock { s in
             guard let file = s.file else { throw AuditError.closed(path: path) }
             var prefix: [UInt8] = []
@@ -127,7 +208,8 @@ public final class AuditLog: DeploymentObserver, Sendable {
             entry.chain = key == nil ? nil : AuditFormat.keyedChain
             let line = try AuditFormat.encode(entry)
             do throws(AuditFile.PartialWrite) {
-                try file.append(prefix + line + [UInt8(ascii: "\n")])
+                let bytes = prefix + line + [UInt8(ascii: "\n")]
+                if durable { try file.append(bytes) } else { try file.writeAll(bytes) }
             } catch {
                 s.failedWrites += 1
                 let lineBytes = error.written - prefix.count
@@ -142,8 +224,14 @@ public final class AuditLog: DeploymentObserver, Sendable {
                 throw AuditError.cannotWrite(path: path, reason: error.reason)
             }
             (s.cutLine, s.lastHash, s.nextSeq) = (nil, AuditFormat.hash(line, key: key), seq + 1)
-            // Recorded under the lock, so that anchors follow the order of the lines.
-            do { try anchors?.setAnchor(AuditAnchor(seq: seq, hash: AuditFormat.hash(line)), for: path) } catch { onError?(error) }
+            let anchor = AuditAnchor(seq: seq, hash: AuditFormat.hash(line))
+            guard durable else {
+                s.unsynced = anchor
+                return entry
+            }
+            // Recorded under the lock, so that anchors follow the order of the lines (an anchor
+            // only moves forward: a flush round's older one is then left as it is).
+            do { try anchors?.setAnchor(anchor, for: path) } catch { onError?(error) }
             return entry
         }
     }

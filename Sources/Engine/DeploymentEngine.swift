@@ -346,9 +346,11 @@ public actor DeploymentEngine {
     }
 
     /// Applies a change to a running deployment, records an event, saves, and tells everyone.
+    /// `durable: false` (a stage starting, progress within a stage: nothing a restart resumes
+    /// from) does not wait for a save of its own: the next change's save carries it.
     @discardableResult
     func mutate(_ id: String, status: DeploymentStatus? = nil, event type: DeploymentEventKind, stage: String = "",
-                message: String = "", _ change: (inout DeploymentRecord) -> Void) async -> DeploymentRecord {
+                message: String = "", durable: Bool = true, _ change: (inout DeploymentRecord) -> Void) async -> DeploymentRecord {
         // Every caller checks first that the deployment is active here (a deployment the
         // shutdown checkpointed is not: `rollback` and `decide` refuse it).
         guard var record = active[id] else { preconditionFailure("deployment \(id) is not active") }
@@ -367,6 +369,7 @@ public actor DeploymentEngine {
         var log = logger
         log[metadataKey: "deployment_id"] = "\(id)"
         log.info("\(type)\(event.stage.isEmpty ? "" : " [\(event.stage)]") \(message)")
+        guard durable else { return record }
         do { try await store.save(record) } catch {
             // Visible in the log, the metrics and the status; the next change saves the record again.
             log.error("could not save deployment record: \(error)")
@@ -374,6 +377,7 @@ public actor DeploymentEngine {
             if active[id] != nil, active[id]?.warnings?.last != warning { active[id]!.warnings = (active[id]!.warnings ?? []) + [warning] }
             for observer in env.observers { observer.saveFailed(active[id] ?? record, error: error) }
         }
+        for observer in env.observers { await observer.settle() }
         return active[id] ?? record
     }
 

@@ -30,7 +30,8 @@ struct DeploymentRunner: Sendable {
             }
             let stage = stages[index].stage
             let context = StageContext(id: id, phase: phase, index: index, deadline: clock.now().adding(settings.timeout))
-            await update(context, status: .running, event: .stageStarted) { $0.startedAt = wallClock.now() }
+            // Not saved on its own: a stage found running at a restart runs again, as a pending one does.
+            await update(context, status: .running, event: .stageStarted, durable: false) { $0.startedAt = wallClock.now() }
             do {
                 let message = try await execute(stage, context)
                 await update(context, status: .succeeded, event: .stageSucceeded, message: message) {
@@ -59,9 +60,9 @@ struct DeploymentRunner: Sendable {
         let deadline: Date
     }
 
-    func update(_ c: StageContext, status: StageStatus, event: DeploymentEventKind, message: String = "",
+    func update(_ c: StageContext, status: StageStatus, event: DeploymentEventKind, message: String = "", durable: Bool = true,
                 _ change: @escaping @Sendable (inout StageRecord) -> Void = { _ in }) async {
-        await engine.mutate(c.id, event: event, stage: "", message: message) { record in
+        await engine.mutate(c.id, event: event, stage: "", message: message, durable: durable) { record in
             func apply(_ s: inout StageRecord) {
                 s.status = status
                 if !message.isEmpty { s.message = message }
@@ -73,7 +74,9 @@ struct DeploymentRunner: Sendable {
 
     /// Reports progress within a stage (0...1) when the message changed.
     func progress(_ c: StageContext, _ message: String, fraction: Double) async {
-        await update(c, status: .running, event: .stageProgress, message: message) { $0.fraction = min(0.99, max(0, fraction)) }
+        await update(c, status: .running, event: .stageProgress, message: message, durable: false) {
+            $0.fraction = min(0.99, max(0, fraction))
+        }
     }
 
     func setFacts(_ id: String, _ message: String, _ change: @escaping @Sendable (inout DeploymentFacts) -> Void) async {

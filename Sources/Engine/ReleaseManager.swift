@@ -5,11 +5,14 @@ import Logging
 /// Receives every release event as it is recorded (metrics, logs, audit).
 public protocol ReleaseObserver: Sendable {
     func observe(_ event: ReleaseEvent, release: ReleaseRecord)
+    /// Returns once what was observed so far is durable (see `DeploymentObserver.settle`).
+    func settle() async
     /// The store refused a save of the release (the next save writes it whole).
     func saveFailed(_ release: ReleaseRecord, error: any Error)
 }
 
 extension ReleaseObserver {
+    public func settle() async {}
     public func saveFailed(_ release: ReleaseRecord, error: any Error) {}
 }
 
@@ -268,6 +271,7 @@ public actor ReleaseManager {
         let event = Self.apply(to: &releases[id]!, at: wallClock.now(), status: status, type: type, entry: label, message: message, change)
         tell(event)
         await save(id, entry: index)
+        for observer in observers { await observer.settle() }
         return releases[id]!
     }
 

@@ -55,14 +55,7 @@ public enum ServerCommand {
         let logger = Logger(label: "ecs-deploy")
         do {
             let target = try makeCloud(config, environment: environment, logger: logger)
-            let store = try SQLiteDeploymentStore(path: config.storagePath)
-            let audit = try AuditLog(path: config.effectiveAuditPath, key: try config.auditKeyFile.map(AuditKey.load),
-                                     anchors: StoreAuditAnchors(store: store), onError: { error in
-                logger.error("audit log write failed: \(error)")
-            })
-            let server = try DeploymentServer(config: config, cloud: target.cloud, clock: target.clock, wallClock: target.wallClock, logger: logger,
-                                              preflight: target.preflight, store: store, releaseStore: store,
-                                              observers: [audit], releaseObservers: [audit], audit: audit)
+            let server = try DeploymentServer.standard(config: config, target: target, logger: logger)
             // SIGHUP reads the API tokens file again (and no longer ends the server).
             let reloads = Task {
                 for await _ in await UnixSignalsSequence(trapping: .sighup) {
@@ -87,21 +80,17 @@ public enum ServerCommand {
         }
     }
 
-    /// The audit log's anchors, kept in the server's SQLite file.
-struct StoreAuditAnchors: AuditAnchorStore {
-    let store: SQLiteDeploymentStore
-
-    func anchor(for path: String) throws -> AuditAnchor? {
-        try store.auditAnchor(for: path).map { AuditAnchor(seq: $0.seq, hash: $0.hash) }
-    }
-
-    func setAnchor(_ anchor: AuditAnchor, for path: String) throws {
-        try store.setAuditAnchor(seq: anchor.seq, hash: anchor.hash, for: path)
-    }
-}
-
-/// Where deployments go: the simulator in mock mode, else AWS.
+    /// Where deployments go: the simulator in mock mode, else AWS.
     public struct Target: Sendable {
+        public init(cloud: Cloud, clock: any DeployClock, wallClock: any DeployClock = SystemClock(),
+                    preflight: (any DeploymentPreflight)? = nil, description: String) {
+            self.cloud = cloud
+            self.clock = clock
+            self.wallClock = wallClock
+            self.preflight = preflight
+            self.description = description
+        }
+
         public var cloud: Cloud
         public var clock: any DeployClock
         /// The time on records: the wall clock (in mock mode `clock` runs faster).

@@ -36,6 +36,9 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         try Self.migrate(pool, path: path)
     }
 
+    /// Saves made and not committed yet (they go in together: see `OrderedWrites`).
+    public var pendingWrites: Int { writes.pendingWrites }
+
     private static var configuration: Configuration {
         var config = Configuration()
         config.foreignKeysEnabled = true

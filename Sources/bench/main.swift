@@ -1,24 +1,69 @@
+import Audit
 import CloudModel
 import Engine
 import Foundation
 import Logging
+import Server
 import Simulator
 import Store
 import Synchronization
-import CloudRuntime
 import TestSupport
 
-/// `make bench`: a release of N services on the simulator with the test clock and AWS's
+/// `make bench`: releases of N services on the simulator with the test clock and AWS's
 /// published throttle buckets (enforced by the simulator, respected by the client-side rate
-/// limiter), each service's rollout taking 60 simulated seconds. Prints, for each N, the
-/// simulated wall time against the lower bound set by RegisterTaskDefinition's bucket
-/// ((N - 20) s + 60 s), the calls per service, the throttling errors that reached the
-/// engine, and the CPU time the orchestration used: the process's during the release, less
-/// the simulator's own (printed apart: on AWS that work is AWS's). `BENCH_SIZES=100,300`
-/// picks the sizes; `BENCH_STORE=sqlite` records in an SQLite file, as the server does (memory
-/// by default); `BENCH_TRACE=1` also prints the release's events.
+/// limiter), run by the server as `grpc-server` runs it: the SQLite file with its durability,
+/// the audit log with its fsync, the metrics and audit observers (`BENCH_STORE=memory`: records
+/// in memory and no audit log, for comparison).
+///
+/// Scenarios (`BENCH_SCENARIOS`, all by default):
+/// - `quicksync`: ECS-controller services, each rollout 60 simulated seconds;
+/// - `uneven`: the same with a rollout of 58 s, not a multiple of `poll_interval` (3 s): success
+///   is seen at the first poll after it;
+/// - `canary`: EXTERNAL services (task sets behind a listener's two target groups), canary
+///   stages 10, 50 and 100 %, each baking 30 s, so ELBv2's ModifyListener bucket counts too.
+///
+/// For each N it prints the simulated time to the release's final state against a lower bound:
+/// the time one service takes alone (a release of 1, measured) plus the time the busiest AWS
+/// bucket needs for the calls beyond its burst; calls per service; throttling errors that
+/// reached the engine; and CPU seconds: the orchestration's (the process's during the
+/// release, less the simulator's, which stands for AWS's work) and the simulator's.
+/// `BENCH_SIZES=100,300` picks the sizes; `BENCH_CHECK=1` exits non-zero when a ratio misses
+/// its target (simulated time does not depend on the machine's speed: CI runs it);
+/// `BENCH_TRACE=1` also prints the release's events.
 @main
 struct Bench {
+    struct Scenario: Sendable {
+        var name: String
+        var strategy: StrategyKind
+        var controller: DeploymentController
+        /// From UpdateService (or CreateTaskSet) to the new tasks healthy, in simulated seconds.
+        var healthCheck: Double
+        var config: [String: String] = [:]
+        var ratioTarget: Double
+    }
+
+    static let scenarios: [Scenario] = [
+        // New tasks healthy 2 s provisioning + 3 s pending + 53 s after the UpdateService, then
+        // the old tasks' 2 s of STOPPING: 60 s, a multiple of the 3 s poll.
+        Scenario(name: "quicksync", strategy: .quicksync, controller: .ecs, healthCheck: 53, ratioTarget: 1.02),
+        Scenario(name: "uneven", strategy: .quicksync, controller: .ecs, healthCheck: 51, ratioTarget: 1.03),
+        Scenario(name: "canary", strategy: .canary, controller: .external, healthCheck: 53,
+                 config: ["canary_stages": "10,50,100", "stage_timeout": "30s"], ratioTarget: 1.05),
+    ]
+
+    /// The mutating calls: what the bound counts (reads depend on how often the engine polls).
+    static let mutations = ["ecs:RegisterTaskDefinition", "ecs:UpdateService", "ecs:CreateTaskSet", "ecs:UpdateTaskSet",
+                            "ecs:DeleteTaskSet", "ecs:UpdateServicePrimaryTaskSet", "elasticloadbalancing:ModifyListener",
+                            "elasticloadbalancing:ModifyRule", "events:PutTargets"]
+
+    struct Outcome {
+        var row: [String]
+        var ratio: Double
+        var simulated: Double
+        var calls: [String: Int]
+        var failed: Int
+    }
+
     static func cpuSeconds() -> Double {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -26,92 +71,119 @@ struct Bench {
             + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }
 
-    static func run(services n: Int, sqlite: Bool) async throws -> String {
+    static func run(_ scenario: Scenario, services n: Int, alone: Double?, memory: Bool) async throws -> Outcome {
         let clock = ManualClock()
         var settings = SimulatorSettings()
-        // A rollout of 60 s: new tasks healthy 2 s provisioning + 3 s pending + 53 s after the
-        // UpdateService, then the old tasks' 2 s of STOPPING, and the service is steady.
-        settings.healthCheck = 53
+        settings.healthCheck = scenario.healthCheck
         settings.throttle = .aws
         let sim = SimulatedCloud(clock: clock, settings: settings)
         var entries: [ReleaseEntry] = []
         for i in 1...n {
             let td = try sim.seedTaskDefinition(family: "svc-\(i)", image: "repo/svc-\(i):1")
-            try sim.createService(cluster: "prod", name: "svc-\(i)", taskDefinition: td.arn!, desiredCount: 2)
-            entries.append(ReleaseEntry(kind: .service, label: "svc-\(i)", cluster: "prod", service: "svc-\(i)", image: "repo/svc-\(i):2"))
+            var balancers: [LoadBalancerRef] = []
+            if scenario.controller == .external {
+                let lb = sim.createLoadBalancer(name: "svc-\(i)-alb")
+                let blue = try sim.createTargetGroup(name: "svc-\(i)-blue", loadBalancerArn: lb.loadBalancerArn).targetGroupArn
+                let green = try sim.createTargetGroup(name: "svc-\(i)-green", loadBalancerArn: lb.loadBalancerArn).targetGroupArn
+                _ = try sim.createListener(loadBalancerArn: lb.loadBalancerArn, defaultActions: [
+                    .forward([WeightedTargetGroup(targetGroupArn: blue, weight: 100), WeightedTargetGroup(targetGroupArn: green, weight: 0)]),
+                ])
+                balancers = [LoadBalancerRef(targetGroupArn: blue, containerName: "app", containerPort: 80)]
+            }
+            try sim.createService(cluster: "prod", name: "svc-\(i)", taskDefinition: td.arn!, desiredCount: 2,
+                                  controller: scenario.controller, loadBalancers: balancers)
+            entries.append(ReleaseEntry(kind: .service, label: "svc-\(i)", cluster: "prod", service: "svc-\(i)",
+                                        image: "repo/svc-\(i):2", strategy: scenario.strategy, config: scenario.config))
         }
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
-        let layers: [any CloudMiddleware] = [RetryMiddleware(policy: RetryPolicy(maxRetries: 5, timeout: nil), clock: clock),
-                                             RateLimiterMiddleware(limits: .aws, clock: clock)]
-        // DescribeServices calls merged above the rate limiter, as in the server.
-        let cloud = MiddlewareCloud(sim.cloud, middleware: layers).cloud.coalescingServiceReads()
-        // The server's SQLite file (BENCH_STORE=sqlite), or memory.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ecs-deploy-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let file = try sqlite ? SQLiteDeploymentStore(path: folder.appendingPathComponent("bench.sqlite").path) : nil
-        let env = EngineEnvironment(cloud: cloud, clock: clock, store: file ?? InMemoryDeploymentStore(), logger: logger)
-        let engine = DeploymentEngine(environment: env)
-        let releases = ReleaseManager(engine: engine, environment: env, store: file ?? InMemoryReleaseStore())
+        var config = ServerConfig()
+        config.host = "127.0.0.1"
+        config.storagePath = folder.appendingPathComponent("ecs-deploy.sqlite").path
+        config.auditPath = folder.appendingPathComponent("audit.log").path
+        let target = ServerCommand.Target(cloud: sim.cloud, clock: clock, wallClock: clock, description: "bench")
+        // The server's own assembly: retries, rate limiter, coalesced reads, metrics, and (unless
+        // BENCH_STORE=memory) the SQLite file and the audit log.
+        let server: DeploymentServer
+        let idle: @Sendable () -> Bool
+        if memory {
+            server = try DeploymentServer(config: config, cloud: target.cloud, clock: clock, wallClock: clock, logger: logger)
+            idle = { true }
+        } else {
+            let (store, audit) = try DeploymentServer.openRecords(config, logger: logger)
+            server = try DeploymentServer.standard(config: config, target: target, logger: logger, store: store, audit: audit)
+            idle = { store.pendingWrites == 0 && !audit.isFlushing }
+        }
+        let releases = server.releases
         let start = clock.now()
         let cpu = cpuSeconds()
         let simulatorCPU = sim.cpuSeconds
-        // Planning already waits on the clock (the rate limiter paces its reads): drive the clock meanwhile.
-        let request = ReleaseRequest(id: "bench-\(n)", name: "bench", entries: entries)
-        let submitted = Task { try await releases.submit(request) }
+        let id = "bench-\(scenario.name)-\(n)"
+        let submitted = Task { try await releases.submit(ReleaseRequest(id: id, name: "bench", entries: entries)) }
         // The release's events tell when it is over (the loop reads no record while it runs).
         let finished = Flag()
         let watcher = Task {
             _ = try await submitted.value
-            for await _ in try await releases.watch(id: "bench-\(n)") {}  // ends with the release
+            for await _ in try await releases.watch(id: id) {}  // ends with the release
             finished.value.store(true, ordering: .relaxed)
         }
-        // Time moves only once the work that the last step woke has gone back to sleep, so the
-        // simulated time measures the release, not how fast this loop spins.
-        // A commit to the file (fsync) takes milliseconds of real time away from the clock.
-        let steps = await drive(clock, quiet: sqlite ? 20_000 : 2_000, until: finished)
+        let steps = await drive(clock, idle: idle, until: finished)
         try await watcher.value
-        // The process's CPU time less the simulator's: the simulator stands for AWS.
         let simulated = sim.cpuSeconds - simulatorCPU
         let used = cpuSeconds() - cpu - simulated
-        let done = try await releases.status(id: "bench-\(n)")
+        let done = try await releases.status(id: id)
         if ProcessInfo.processInfo.environment["BENCH_TRACE"] != nil {
-            // The clock's steps, and the release's events at their simulated times.
             print("steps", steps)
             for e in done.events { print(String(format: "%.2f", e.at.timeIntervalSince(start)), e.type, e.entry, e.message) }
         }
-        // Until the release's final state (the loop may have moved time on since).
         let wall = (done.finishedAt ?? clock.now()).timeIntervalSince(start)
-        let bound = Double(max(0, n - 20)) + 60
         let calls = sim.callCounts
-        let mutations = ["ecs:RegisterTaskDefinition", "ecs:UpdateService", "ecs:CreateTaskSet", "ecs:UpdateTaskSet", "ecs:DeleteTaskSet",
-                         "ecs:UpdateServicePrimaryTaskSet", "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule",
-                         "events:PutTargets"].reduce(0) { $0 + (calls[$1] ?? 0) }
-        let reads = calls.values.reduce(0, +) - mutations
+        let bound = (alone ?? wall) + throttleTime(calls)
+        let mutating = mutations.reduce(0) { $0 + (calls[$1] ?? 0) }
+        let reads = calls.values.reduce(0, +) - mutating
+        let elb = (calls["elasticloadbalancing:ModifyListener"] ?? 0) + (calls["elasticloadbalancing:ModifyRule"] ?? 0)
         let failed = done.entries.filter { $0.status != .succeeded }.count
         func f(_ x: Double) -> String { String(format: "%.2f", x) }
-        return [String(n), done.status.rawValue + (failed > 0 ? " (\(failed) not succeeded)" : ""), f(wall), f(bound), String(format: "%.3f", wall / bound),
-                f(Double(mutations) / Double(n)), f(Double(reads) / Double(n)), String(sim.throttledCount), f(used), f(simulated)]
-            .joined(separator: "\t")
+        let row = [scenario.name, String(n), done.status.rawValue + (failed > 0 ? " (\(failed) not succeeded)" : ""), f(wall), f(bound),
+                   String(format: "%.3f", wall / bound), f(Double(mutating) / Double(n)), f(Double(elb) / Double(n)),
+                   f(Double(reads) / Double(n)), String(sim.throttledCount), f(used), f(simulated)]
+        return Outcome(row: row, ratio: wall / bound, simulated: wall, calls: calls, failed: failed)
     }
 
-    /// Moves the clock, step by step, until `finished`: each step waits until the clock's
-    /// activity has been still for `quiet` µs (real time; at most 2 s), then moves time to the next
-    /// sleeper's deadline. It runs on a thread of its own: a task on Swift's pool that sleeps
-    /// and wakes thousands of times costs more CPU than the release it drives. Returns the
-    /// number of steps.
-    static func drive(_ clock: ManualClock, quiet: UInt32, until finished: Flag) async -> Int {
+    /// How long AWS's busiest bucket needs for the mutating calls beyond its burst.
+    static func throttleTime(_ calls: [String: Int]) -> Double {
+        let limits = RateLimits.aws
+        var perCategory: [String: Int] = [:]
+        for name in mutations {
+            guard let category = limits.categories[name] else { continue }
+            perCategory[category, default: 0] += calls[name] ?? 0
+        }
+        return perCategory.compactMap { category, count -> Double? in
+            guard let limit = limits.limits[category] else { return nil }
+            return max(0, Double(count) - limit.capacity) / limit.refillPerSecond
+        }.max() ?? 0
+    }
+
+    /// Moves the clock, step by step, until `finished`. A step waits until the work the last
+    /// one woke has settled: the store and the audit log have nothing in flight (`idle`, their
+    /// own signal) and the clock's activity has been still for 2 ms of real time; then time
+    /// moves to the next sleeper's deadline. It runs on a thread of its own: a task on Swift's
+    /// pool that sleeps and wakes thousands of times costs more CPU than the release it
+    /// drives. Returns the number of steps.
+    static func drive(_ clock: ManualClock, idle: @escaping @Sendable () -> Bool, until finished: Flag) async -> Int {
         await withCheckedContinuation { (done: CheckedContinuation<Int, Never>) in
             Thread.detachNewThread {
                 var steps = 0
                 while !finished.value.load(ordering: .relaxed) {
                     steps += 1
-                    let limit = ContinuousClock.now + .seconds(2)
+                    let limit = ContinuousClock.now + .seconds(5)
                     var last = clock.activity
                     while ContinuousClock.now < limit {
-                        usleep(quiet)
+                        usleep(2_000)
                         let current = clock.activity
-                        if current == last { break }
+                        if current == last && idle() { break }
                         last = current
                     }
                     if !clock.advanceToNextDeadline() { usleep(200) }
@@ -122,12 +194,35 @@ struct Bench {
     }
 
     static func main() async throws {
-        let sizes = (ProcessInfo.processInfo.environment["BENCH_SIZES"] ?? "100,300,1000").split(separator: ",").compactMap { Int($0) }
-        print(["services", "status", "simulated_s", "lower_bound_s", "ratio", "mutating_calls_per_service",
-               "read_calls_per_service", "throttled_answers", "orchestration_cpu_s", "simulator_cpu_s"].joined(separator: "\t"))
-        let sqlite = ProcessInfo.processInfo.environment["BENCH_STORE"] == "sqlite"
-        for n in sizes { print(try await run(services: n, sqlite: sqlite)) }
-        print("targets: ratio <= 1.02, 0 throttling errors surfaced, <= 4 mutating calls per service, orchestration cpu <= 2 s at 1000")
+        let env = ProcessInfo.processInfo.environment
+        let sizes = (env["BENCH_SIZES"] ?? "100,300,1000").split(separator: ",").compactMap { Int($0) }
+        let chosen = Set((env["BENCH_SCENARIOS"] ?? "quicksync,uneven,canary").split(separator: ",").map(String.init))
+        let memory = env["BENCH_STORE"] == "memory"
+        let check = env["BENCH_CHECK"] == "1"
+        print("records: " + (memory ? "in memory, no audit log (BENCH_STORE=memory)" : "SQLite file (synchronous = FULL) and audit log (fsync), as the server"))
+        print(["scenario", "services", "status", "simulated_s", "lower_bound_s", "ratio", "mutating_calls_per_service",
+               "elb_calls_per_service", "read_calls_per_service", "throttled_answers", "orchestration_cpu_s", "simulator_cpu_s"]
+            .joined(separator: "\t"))
+        var missed: [String] = []
+        for scenario in scenarios where chosen.contains(scenario.name) {
+            // One service alone: the bound's base.
+            let alone = try await run(scenario, services: 1, alone: nil, memory: memory)
+            print(alone.row.joined(separator: "\t"))
+            for n in sizes {
+                let outcome = try await run(scenario, services: n, alone: alone.simulated, memory: memory)
+                print(outcome.row.joined(separator: "\t"))
+                if outcome.ratio > scenario.ratioTarget || outcome.failed > 0 {
+                    missed.append("\(scenario.name) at \(n): ratio \(String(format: "%.3f", outcome.ratio)) (target <= \(scenario.ratioTarget))"
+                        + (outcome.failed > 0 ? ", \(outcome.failed) entries not succeeded" : ""))
+                }
+            }
+        }
+        print("targets: ratio <= " + scenarios.filter { chosen.contains($0.name) }.map { "\($0.ratioTarget) (\($0.name))" }.joined(separator: ", ")
+            + "; 0 throttling errors surfaced; <= 4 mutating calls per service (quicksync); orchestration cpu <= 2 s at 1000 (quicksync)")
+        if check, !missed.isEmpty {
+            print("missed: " + missed.joined(separator: "; "))
+            exit(1)
+        }
     }
 }
 

@@ -114,3 +114,35 @@ import Testing
         _ = lines
     }
 }
+
+/// Lines observed by many deployments at once are flushed together and anchored once on disk.
+@Suite struct AuditGroupFlushTests {
+    @Test func settleFlushesAndAnchorsEveryObservedLine() async throws {
+        let folder = AuditFixtures.folder()
+        defer { AuditFixtures.cleanUp(folder) }
+        let path = folder.appendingPathComponent("audit.jsonl").path
+        let anchors = AuditKeyAndAnchorTests.Anchors()
+        let log = try AuditLog(path: path, key: AuditKeyAndAnchorTests.key, anchors: anchors)
+        AuditFixtures.writeEvents(log, count: 3)
+        // Written, not anchored until flushed.
+        #expect(try AuditFixtures.lines(path).count == 3)
+        #expect(try anchors.anchor(for: path) == nil)
+        #expect(log.isFlushing)
+        await log.settle()
+        #expect(try anchors.anchor(for: path)?.seq == 3)
+        #expect(!log.isFlushing)
+        // Many deployments observing and settling at once: every line is there, chained, anchored.
+        await withTaskGroup(of: Void.self) { group in
+            for i in 0..<40 {
+                group.addTask {
+                    AuditFixtures.writeEvents(log, count: 2, id: "deploy-\(i)")
+                    await log.settle()
+                }
+            }
+        }
+        #expect(try anchors.anchor(for: path)?.seq == 83)
+        log.close()
+        #expect(try AuditLog.verify(path: path, key: AuditKeyAndAnchorTests.key).isValid)
+        #expect(try AuditFixtures.lines(path).count == 83)
+    }
+}
