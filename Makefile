@@ -45,6 +45,7 @@ demo: build
 
 # Release of 100, 300 and 1000 services on the simulator under AWS's throttles (BENCH_SIZES=...).
 bench:
+	$(SWIFT) build -c release --product grpc-server
 	$(SWIFT) build -c release --product bench
 	"$(shell $(SWIFT) build -c release --show-bin-path)/bench"
 

@@ -94,7 +94,10 @@ let package = Package(
         .executableTarget(name: "grpc-server", dependencies: ["Server"], swiftSettings: strict),
         .executableTarget(name: "grpc-client", dependencies: ["ClientCLI"], swiftSettings: strict),
         .executableTarget(name: "bench", dependencies: [
-            "Engine", "Simulator", "CloudModel", "TestSupport", "Store", "Audit", "Server", .product(name: "Logging", package: "swift-log"),
+            "Engine", "Simulator", "CloudModel", "TestSupport", "Store", "Audit", "Server", "DeployAPI",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         ], swiftSettings: strict),
         // The manual clock (tests and the benchmark move time themselves).
         .target(name: "TestSupport", dependencies: ["CloudModel"], path: "Tests/TestSupport", swiftSettings: strict),

@@ -14,11 +14,12 @@ public actor DeploymentEngine {
     var clock: any DeployClock { env.clock }
     /// Timestamps of records (see `EngineEnvironment.wallClock`).
     var wallClock: any DeployClock { env.wallClock }
-    var store: any DeploymentStore { env.store }
+    nonisolated var store: any DeploymentStore { env.store }
     var logger: Logger { env.logger }
 
-    /// Deployments not yet finished, by id (the store has every one).
-    var active: [String: DeploymentRecord] = [:]
+    /// Deployments not yet finished, by id (the store has every one); read without entering
+    /// the actor by `status`.
+    let active = LiveRecords<DeploymentRecord>()
     /// serviceKey -> id of the deployment that holds the service.
     var locks: [String: String] = [:]
     /// Deployments running now (forward or rollback).
@@ -83,7 +84,9 @@ public actor DeploymentEngine {
         return (record, false)
     }
 
-    public func status(id: String) async throws -> DeploymentRecord {
+    /// The deployment as this process runs it (read without waiting for the engine's other
+    /// work), else as stored.
+    public nonisolated func status(id: String) async throws -> DeploymentRecord {
         if let record = active[id] { return record }
         if let record = try await store.load(id: id) { return record }
         throw EngineError(.notFound, field: "id", "deployment \(id) not found")
@@ -266,7 +269,7 @@ public actor DeploymentEngine {
         }
         for task in tasks.values { await task.value }
         for (id, timer) in approvalTimers { timer.cancel(); approvalTimers[id] = nil }
-        for (id, record) in active where record.status == .pendingApproval && !store.isDurable {
+        for (id, record) in active.all where record.status == .pendingApproval && !store.isDurable {
             await finish(id, status: .interrupted, event: .deploymentInterrupted,
                          error: "the server stopped while the deployment waited for approval; nothing was changed",
                          message: "the server stopped while the deployment waited for approval; nothing was changed")

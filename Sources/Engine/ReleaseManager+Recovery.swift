@@ -67,7 +67,8 @@ extension ReleaseManager {
     func checkpoint(_ id: String) async {
         guard store.isDurable else {
             let message = "the server stopped during the release (\(summary(id)))"
-            return await finish(id, status: .interrupted, event: .releaseInterrupted, error: message, message: message)
+            await finish(id, status: .interrupted, event: .releaseInterrupted, error: message, message: message)
+            return
         }
         let own = tasks[id]
         await mutate(id, event: .releaseCheckpointed,

@@ -27,7 +27,7 @@ public actor ReleaseManager {
     let env: EngineEnvironment
     let store: any ReleaseStore
     let observers: [any ReleaseObserver]
-    /// Releases submitted or resumed by this process (the store has every one).
+    /// Releases submitted or resumed by this process and not finished (the store has every one).
     var releases: [String: ReleaseRecord] = [:]
     /// What of each release in `releases` the store has not been given yet.
     var unsaved: [String: UnsavedRelease] = [:]
@@ -101,8 +101,8 @@ public actor ReleaseManager {
                                   message: pipelined ? "\(planned.entries.count) entries, each planned as it starts"
                                       : "\(changes) of \(planned.entries.count) entries to change")
         if changes == 0 {
-            await finish(request.id, status: .succeeded, event: .releaseSucceeded, message: "nothing to change: every entry is at its image")
-            return (releases[request.id] ?? record, false)
+            return (await finish(request.id, status: .succeeded, event: .releaseSucceeded,
+                                 message: "nothing to change: every entry is at its image"), false)
         }
         if request.requireApproval {
             record = await mutate(request.id, status: .pendingApproval, event: .approvalRequested, message: "waiting for approval")
@@ -169,12 +169,11 @@ public actor ReleaseManager {
 
     /// Rejects the release: one approver's rejection ends it.
     public func reject(id: String, approver: String, reason: String) async throws -> ReleaseRecord {
-        let record = try await pendingDecision(id)
+        _ = try await pendingDecision(id)
         let decision = try ApprovalRecord.decision(approved: false, approver: approver, reason: reason, at: wallClock.now())
         let because = reason.isEmpty ? "" : ": \(reason)"
         await mutate(id, event: .approvalRejected, message: "rejected by \(approver)\(because)") { $0.approval = decision }
-        await finish(id, status: .rejected, event: .releaseRejected, error: "rejected by \(approver)\(because)", message: "nothing was changed")
-        return releases[id] ?? record
+        return await finish(id, status: .rejected, event: .releaseRejected, error: "rejected by \(approver)\(because)", message: "nothing was changed")
     }
 
     private func pendingDecision(_ id: String) async throws -> ReleaseRecord {
@@ -265,7 +264,7 @@ public actor ReleaseManager {
     @discardableResult
     func mutate(_ id: String, status: DeploymentStatus? = nil, event type: ReleaseEventKind, entry index: Int? = nil, message: String = "",
                 _ change: (inout ReleaseRecord) -> Void = { _ in }) async -> ReleaseRecord {
-        // `releases` only grows: every caller holds an id it put there.
+        // Every caller holds an id it put there, of a release not finished (a finished one leaves).
         guard releases[id] != nil else { preconditionFailure("release \(id) unknown") }
         let label = index.map { releases[id]!.entries[$0].entry.label } ?? ""
         let event = Self.apply(to: &releases[id]!, at: wallClock.now(), status: status, type: type, entry: label, message: message, change)
@@ -298,15 +297,23 @@ public actor ReleaseManager {
         log.info("\(event.type)\(event.entry.isEmpty ? "" : " [\(event.entry)]") \(event.message)")
     }
 
-    /// Ends a release: final status, saved, watchers closed.
-    func finish(_ id: String, status: DeploymentStatus, event: ReleaseEventKind, error: String = "", message: String) async {
+    /// Ends a release: final status, saved, watchers closed. Answers the final record.
+    @discardableResult
+    func finish(_ id: String, status: DeploymentStatus, event: ReleaseEventKind, error: String = "", message: String) async -> ReleaseRecord {
         let own = tasks[id]
         stopping.remove(id)
-        await mutate(id, status: status, event: event, message: message) { if !error.isEmpty { $0.error = error } }
+        let final = await mutate(id, status: status, event: event, message: message) { if !error.isEmpty { $0.error = error } }
         // A rollback may have started while the final state was being saved: it owns the release now.
-        guard tasks[id] == own else { return }
+        guard tasks[id] == own else { return releases[id] ?? final }
         tasks[id] = nil
         streams.finish(id)
+        // Saved whole: it leaves memory (read from the store from now on; a rollback asked for
+        // later adopts it again). Kept while a save failed, for the next one to write it.
+        if let pending = unsaved[id], !pending.whole, !pending.saving, pending.waiters.isEmpty, pending.entries.isEmpty {
+            releases[id] = nil
+            unsaved[id] = nil
+        }
+        return final
     }
 
     func updateEntry(_ id: String, _ index: Int, status: EntryStatus, event: ReleaseEventKind, message: String,

@@ -73,6 +73,7 @@ public enum ServerCommand {
                 logger.info("history in \(config.storagePath), audit log in \(config.effectiveAuditPath)")
             }
             try await running
+            target.flush?()
             logger.info("stopped")
             return 0
         } catch {
@@ -83,13 +84,17 @@ public enum ServerCommand {
     /// Where deployments go: the simulator in mock mode, else AWS.
     public struct Target: Sendable {
         public init(cloud: Cloud, clock: any DeployClock, wallClock: any DeployClock = SystemClock(),
-                    preflight: (any DeploymentPreflight)? = nil, description: String) {
+                    preflight: (any DeploymentPreflight)? = nil, description: String, flush: (@Sendable () -> Void)? = nil) {
             self.cloud = cloud
             self.clock = clock
             self.wallClock = wallClock
             self.preflight = preflight
             self.description = description
+            self.flush = flush
         }
+
+        /// Run once the server has stopped (mock mode: the simulator's state saved at once).
+        public var flush: (@Sendable () -> Void)?
 
         public var cloud: Cloud
         public var clock: any DeployClock
@@ -117,8 +122,9 @@ public enum ServerCommand {
             let clock = ScaledClock(speedup: config.mockSpeedup, start: max(saved?.savedAt ?? .distantPast, Date()))
             var description = "mock mode: deploying to the built-in simulator, simulated time runs \(config.mockSpeedup)x"
             if saved != nil { description += "; its cloud was read from \(file.url.path)" }
-            return Target(cloud: SimulatedCloud(clock: clock, settings: settings, restoring: saved, savingTo: file).cloud,
-                          clock: clock, preflight: nil, description: description)
+            let simulator = SimulatedCloud(clock: clock, settings: settings, restoring: saved, savingTo: file)
+            return Target(cloud: simulator.cloud, clock: clock, preflight: nil, description: description,
+                          flush: { simulator.flushStateFile() })
         }
         let clock = SystemClock()
         let factory = try AWSCloudFactory.standard(environment: environment, configuredRegion: config.region,

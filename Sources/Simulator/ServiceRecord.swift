@@ -40,6 +40,21 @@ final class ServiceRecord: Codable {
         self.evaluatedAt = t
     }
 
+    /// A copy that later changes to this one do not touch (the state file encodes copies
+    /// outside the simulator's lock). Every stored property is copied: a new one goes here too.
+    func copy() -> ServiceRecord {
+        let copy = ServiceRecord(name: name, cluster: cluster, controller: controller, desiredCount: desiredCount,
+                                 configuration: configuration, loadBalancers: loadBalancers, at: createdAt)
+        copy.deployments = deployments
+        copy.taskSets = taskSets
+        copy.tasks = tasks
+        copy.stoppedTasks = stoppedTasks
+        copy.evaluatedAt = evaluatedAt
+        copy.lastCompleted = lastCompleted
+        copy.externalTaskDefinition = externalTaskDefinition
+        return copy
+    }
+
     struct CompletedDeployment: Codable {
         let taskDefinition: String
         let deploymentID: String

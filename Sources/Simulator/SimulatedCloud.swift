@@ -83,7 +83,7 @@ public final class SimulatedCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, Senda
     /// created nothing) saves it before it answers.
     func withState<T: Sendable>(_ operation: String?, _ body: (inout SimulatorState, Date) throws -> T) throws -> T {
         let now = clock.now()
-        let (result, save) = state.withLock { s -> (Result<T, any Error>, (data: Data, sequence: UInt64)?) in
+        let (result, save) = state.withLock { s -> (Result<T, any Error>, (state: StateSnapshot, sequence: UInt64)?) in
             let result: Result<T, any Error>
             do {
                 if let operation { try s.takeFault(operation) }
@@ -94,10 +94,24 @@ public final class SimulatedCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, Senda
             guard let stateFile, Self.mayChange(operation) || s.createdOnRead else { return (result, nil) }
             s.createdOnRead = false
             s.saves += 1
-            return (result, (try? stateFile.encode(s, at: now)).map { ($0, s.saves) })
+            guard stateFile.changed(save: { [weak self] in self?.flushStateFile() }) else { return (result, nil) }
+            // A snapshot, encoded outside the lock: other calls go on meanwhile.
+            return (result, (StateSnapshot(state: s.snapshot()), s.saves))
         }
-        if let save { stateFile?.write(save.data, sequence: save.sequence) }
+        if let save, let stateFile, let encoded = stateFile.encode(save.state.state, at: now, sequence: save.sequence) {
+            stateFile.write(encoded.data, sequence: encoded.sequence)
+        }
         return try result.get()
+    }
+
+    /// Saves the cloud to its state file now (mock mode saves at a pace: see `SimulatorStateFile`).
+    public func flushStateFile() {
+        guard let stateFile else { return }
+        let now = clock.now()
+        let (snapshot, sequence) = state.withLock { (StateSnapshot(state: $0.snapshot()), $0.saves) }
+        if let encoded = stateFile.encode(snapshot.state, at: now, sequence: sequence) {
+            stateFile.write(encoded.data, sequence: encoded.sequence)
+        }
     }
 
     /// Whether a call of `operation` may change the cloud (set-up calls, named nil, do).

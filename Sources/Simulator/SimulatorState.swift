@@ -31,6 +31,14 @@ struct SimulatorState: Codable {
     var clusters: [String: ClusterRecord] = [:]
     /// By `cluster/name`.
     var services: [String: ServiceRecord] = [:]
+
+    /// A copy that later calls do not change (services are objects changed in place): nothing
+    /// else refers to it, so it may cross to another thread (`StateSnapshot`).
+    func snapshot() -> SimulatorState {
+        var copy = self
+        copy.services = services.mapValues { $0.copy() }
+        return copy
+    }
     /// Revisions by family, revision n at index n - 1.
     var taskDefinitions: [String: [TaskDefinition]] = [:]
     /// Task id -> key of the service that owns it.
@@ -218,4 +226,9 @@ struct SimulatorState: Codable {
         svc.tasks.append(task)
         taskOwners[task.id] = svc.key
     }
+}
+
+/// A `SimulatorState.snapshot()` on its way to the state file: referred to by nothing else.
+struct StateSnapshot: @unchecked Sendable {
+    let state: SimulatorState
 }

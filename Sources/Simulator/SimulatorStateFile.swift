@@ -3,9 +3,16 @@ import Foundation
 import Synchronization
 
 /// Mock mode's cloud on disk: the simulator's state (clusters, services with their tasks and
-/// task sets, task definitions, load balancers, listeners, rules), written after every call
-/// that changes it and read back at start, so that a server restarted (or killed) in mock mode
+/// task sets, task definitions, load balancers, listeners, rules), written after the calls
+/// that change it and read back at start, so that a server restarted (or killed) in mock mode
 /// finds the cloud it left, as it would on AWS.
+///
+/// A save costs time in proportion to the whole cloud, so saves are paced: a change is saved
+/// at once when the last save ended at least four of its own durations ago, else once that
+/// much time has passed (one save for every change made meanwhile). Saving stays under a fifth
+/// of the time however large the cloud; a kill loses at most that window of changes (a small
+/// cloud's is under a millisecond), and the engine's stages, which look before they act, take
+/// the cloud as they find it. `SimulatedCloud.flushStateFile()` saves at once (at shutdown).
 ///
 /// Each save replaces the file whole (a temporary file renamed over it), so a kill in the
 /// middle of a save leaves the previous save. Settings, queued faults and diagnostics are not
@@ -15,6 +22,15 @@ public final class SimulatorStateFile: Sendable {
     private let onError: @Sendable (String) -> Void
     /// The sequence number of the last save written, and whether the last write failed.
     private let written = Mutex<(sequence: UInt64, failing: Bool)>((0, false))
+    private let pacing = Mutex(Pacing())
+    private let queue = DispatchQueue(label: "ecs-deploy.simulator-state")
+
+    private struct Pacing {
+        /// A save is scheduled: it takes every change made until it runs.
+        var scheduled = false
+        var lastEnd: ContinuousClock.Instant?
+        var lastCost: Duration = .zero
+    }
 
     /// - Parameter onError: told, once per run of failures, why a save could not be written.
     public init(url: URL, onError: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -60,12 +76,53 @@ public final class SimulatorStateFile: Sendable {
         return aside
     }
 
+    /// A change was made: true when it is to be saved now (by the caller); otherwise a save is
+    /// (or already was) scheduled, and `save` runs when the pace allows.
+    func changed(save: @escaping @Sendable () -> Void) -> Bool {
+        let now = ContinuousClock.now
+        return pacing.withLock { p in
+            if p.scheduled { return false }
+            guard let end = p.lastEnd else { return true }
+            let earliest = end + p.lastCost * 4
+            if now >= earliest { return true }
+            p.scheduled = true
+            let delay = earliest - now
+            queue.asyncAfter(deadline: .now() + .nanoseconds(Int(delay.components.attoseconds / 1_000_000_000)
+                + Int(delay.components.seconds) * 1_000_000_000)) { [self] in
+                pacing.withLock { $0.scheduled = false }
+                save()
+            }
+            return false
+        }
+    }
+
+    /// `state` encoded for `write`, timed (with the write) for the pace (nil when it cannot be encoded).
+    func encode(_ state: SimulatorState, at now: Date, sequence: UInt64) -> (data: Data, sequence: UInt64)? {
+        let start = ContinuousClock.now
+        defer {
+            let end = ContinuousClock.now
+            pacing.withLock { p in
+                p.lastEnd = end
+                p.lastCost = end - start
+            }
+        }
+        return (try? encode(state, at: now)).map { ($0, sequence) }
+    }
+
     func encode(_ state: SimulatorState, at now: Date) throws -> Data {
         try JSONEncoder().encode(Document(version: Self.version, savedAt: now, state: state))
     }
 
     /// Writes the encoded state unless a later save was written first.
     func write(_ data: Data, sequence: UInt64) {
+        let start = ContinuousClock.now
+        defer {
+            let end = ContinuousClock.now
+            pacing.withLock { p in
+                p.lastEnd = end
+                p.lastCost += end - start
+            }
+        }
         written.withLock { last in
             guard sequence > last.sequence else { return }
             do {

@@ -36,7 +36,9 @@ import TestSupport
         let savedAt = clock.now()
         _ = try await first.cloud.ecs.updateTaskSet(cluster: "demo", service: "web", taskSet: green.id, scale: Scale(value: 100))
 
-        // A second simulator on the same clock, from the file: the same answers now and later.
+        // A second simulator on the same clock, from the file (saved at once: saves are paced):
+        // the same answers now and later.
+        first.flushStateFile()
         let saved = try #require(try SimulatorStateFile(url: url).load())
         #expect(saved.savedAt == savedAt)
         let second = SimulatedCloud(clock: clock, settings: settings, restoring: saved)
@@ -68,6 +70,7 @@ import TestSupport
         let sim = SimulatedCloud(clock: ManualClock(), settings: SimulatorSettings(autoCreate: true), savingTo: file)
         _ = try sim.createService(cluster: "demo", name: "web", taskDefinition: try #require(
             try sim.seedTaskDefinition(family: "web", image: "nginx:1").arn), controller: .external)
+        sim.flushStateFile()
         var text = try String(contentsOf: url, encoding: .utf8)
         let scale = try #require(text.range(of: #""value":100"#))
         text.replaceSubrange(scale, with: #""value":1e300"#)
