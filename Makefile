@@ -8,7 +8,7 @@ BIN_PATH = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
 PLUGIN_DIR ?= .build-protoc/.build/release
 PROTOC ?= protoc
 
-.PHONY: build build-server build-client test demo bench fuzz proto proto-plugins clean
+.PHONY: build build-server build-client test demo bench bench-check fuzz proto proto-plugins clean
 
 build: build-server build-client
 
@@ -43,11 +43,18 @@ fuzz:
 demo: build
 	@scripts/demo.sh
 
-# Release of 100, 300 and 1000 services on the simulator under AWS's throttles (BENCH_SIZES=...).
+# Releases of 100, 300 and 1000 services on the simulator under AWS's throttles, as the server
+# records them (SQLite, audit log), then the server under load (see Sources/bench).
 bench:
 	$(SWIFT) build -c release --product grpc-server
 	$(SWIFT) build -c release --product bench
 	"$(shell $(SWIFT) build -c release --show-bin-path)/bench"
+
+# CI's check: the bench's scenarios at N = 50 (debug build), failing when a simulated-time ratio
+# misses its target (simulated time does not depend on the machine's speed).
+bench-check:
+	$(SWIFT) build --product bench
+	BENCH_CHECK=1 BENCH_SIZES=50 BENCH_LOAD=0 "$$($(SWIFT) build --show-bin-path)/bench"
 
 # Regenerates Sources/DeployAPI from proto/*.proto (needs protoc and the two plugins).
 proto:

@@ -84,6 +84,10 @@ public actor DeploymentEngine {
         return (record, false)
     }
 
+    /// How many deployments this process holds now (running or waiting for approval), read
+    /// without entering the engine.
+    public nonisolated var heldCount: Int { active.count }
+
     /// The deployment as this process runs it (read without waiting for the engine's other
     /// work), else as stored.
     public nonisolated func status(id: String) async throws -> DeploymentRecord {

@@ -64,11 +64,13 @@ public final class DeploymentServer: Sendable {
         (preflight as? AWSPreflightCheck)?.calls.attach { metrics.apiCall(service: $0, operation: $1, milliseconds: $2) }
         // DescribeServices calls merged above the rate limiter: one token serves up to 10 services.
         let layered = MiddlewareCloud(cloud, middleware: layers).cloud.coalescingServiceReads()
+        let memory = MemoryRelease()
         let environment = EngineEnvironment(cloud: layered, clock: clock, store: store, hooks: network,
                                             probe: network, preflight: preflight,
-                                            observers: [MetricsObserver(metrics: metrics)] + observers, logger: logger,
+                                            observers: [MetricsObserver(metrics: metrics)] + observers + [memory], logger: logger,
                                             wallClock: self.wallClock)
         self.engine = DeploymentEngine(environment: environment, defaults: config.deployment)
+        memory.attach(engine)
         self.releases = ReleaseManager(engine: engine, environment: environment, store: releaseStore,
                                        observers: [ReleaseMetricsObserver(metrics: metrics)] + releaseObservers)
         let allowsAnonymous = try Self.anonymousAllowed(config, logger: logger)
