@@ -30,7 +30,8 @@ import TestSupport
 /// `BENCH_SIZES=100,300` picks the sizes (by default 100, 300 and 1000 for quicksync, 100 for
 /// the others); `BENCH_CHECK=1` exits non-zero when a ratio misses
 /// its target (simulated time does not depend on the machine's speed: CI runs it);
-/// `BENCH_TRACE=1` also prints the release's events. Last, the server under load (`LoadBench`,
+/// `BENCH_TRACE=1` also prints the calls by operation and the release's events (`=calls`: the
+/// calls only). Last, the server under load (`LoadBench`,
 /// `BENCH_LOAD=N`).
 @main
 struct Bench {
@@ -146,10 +147,10 @@ struct Bench {
         let simulated = sim.cpuSeconds - simulatorCPU
         let used = cpuSeconds() - cpu - simulated
         let done = try await releases.status(id: id)
-        if ProcessInfo.processInfo.environment["BENCH_TRACE"] != nil {
+        if let trace = ProcessInfo.processInfo.environment["BENCH_TRACE"] {
             print("steps", steps)
             print("calls", sim.callCounts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
-            for e in done.events { print(String(format: "%.2f", e.at.timeIntervalSince(start)), e.type, e.entry, e.message) }
+            for e in done.events where trace != "calls" { print(String(format: "%.2f", e.at.timeIntervalSince(start)), e.type, e.entry, e.message) }
         }
         let wall = (done.finishedAt ?? clock.now()).timeIntervalSince(start)
         let calls = sim.callCounts
@@ -182,8 +183,8 @@ struct Bench {
 
     /// Moves the clock, step by step, until `finished`. A step waits until the work the last
     /// one woke has settled: the store and the audit log have nothing in flight (`idle`, their
-    /// own signal) and the clock's activity has been still for 2 ms of real time; then time
-    /// moves to the next sleeper's deadline. It runs on a thread of its own: a task on Swift's
+    /// own signal), and for 2 ms of real time the clock's activity has been still and the
+    /// process has used under a tenth of a core; then time moves to the next sleeper's deadline. It runs on a thread of its own: a task on Swift's
     /// pool that sleeps and wakes thousands of times costs more CPU than the release it
     /// drives. Returns the number of steps.
     static func drive(_ clock: ManualClock, idle: @escaping @Sendable () -> Bool, until finished: Flag) async -> Int {
@@ -195,9 +196,13 @@ struct Bench {
                     let limit = ContinuousClock.now + .seconds(5)
                     var last = clock.activity
                     while ContinuousClock.now < limit {
+                        let cpu = cpuSeconds()
                         usleep(2_000)
                         let current = clock.activity
-                        if current == last && idle() { break }
+                        // Still: no clock activity, nothing in flight to the disk, and the
+                        // process all but idle (a step's work may run longer than 2 ms without
+                        // touching the clock).
+                        if current == last && idle() && cpuSeconds() - cpu < 0.000_2 { break }
                         last = current
                     }
                     if !clock.advanceToNextDeadline() { usleep(200) }

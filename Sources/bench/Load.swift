@@ -59,7 +59,7 @@ enum LoadBench {
             process.waitUntilExit()
         }
         let port = try await grpcPort(in: log, process: process)
-        let transport = try HTTP2ClientTransport.Posix(target: .ipv4(host: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
         return try await withGRPCClient(transport: transport) { client in
             let api = Deployment_V1_DeploymentService.Client(wrapping: client)
             let ids = (1...n).map { "load-\($0)" }

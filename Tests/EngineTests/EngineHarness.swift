@@ -24,12 +24,12 @@ final class EngineHarness: Sendable {
     /// - Parameter wrap: what the engine sees of the simulator (a layer of a test's own).
     init(defaults: DeploymentSettings = DeploymentSettings(), controller: DeploymentController = .external,
          desiredCount: Int = 4, store: any DeploymentStore = InMemoryDeploymentStore(),
-         wrap: (Cloud) -> Cloud = { $0 }) throws {
+         observers: [any DeploymentObserver] = [], wrap: (Cloud) -> Cloud = { $0 }) throws {
         sim = SimulatedCloud(clock: clock)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         environment = EngineEnvironment(cloud: wrap(sim.cloud), clock: clock, store: store, hooks: hooks, probe: probe,
-                                        observers: [recorder], logger: logger)
+                                        observers: [recorder] + observers, logger: logger)
         engine = DeploymentEngine(environment: environment, defaults: defaults)
         let lb = sim.createLoadBalancer(name: "web-alb")
         blue = try sim.createTargetGroup(name: "web-blue", loadBalancerArn: lb.loadBalancerArn).targetGroupArn

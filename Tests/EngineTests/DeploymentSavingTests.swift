@@ -1,0 +1,55 @@
+@testable import Engine
+import Foundation
+import Synchronization
+import Testing
+
+/// What a deployment's saves carry: every change is in the store by the end, each save waits
+/// for the audit-like observers to settle, and a stage starting or progressing rides on the
+/// next save instead of costing one of its own.
+@Suite struct DeploymentSavingTests {
+    /// Counts saves and passes them on to memory.
+    final class CountingStore: DeploymentStore {
+        let inner = InMemoryDeploymentStore()
+        private let saves = Mutex<[Int]>([])
+
+        /// The number of events each save carried.
+        var saved: [Int] { saves.withLock { $0 } }
+
+        func save(_ record: DeploymentRecord) async throws {
+            saves.withLock { $0.append(record.events.count) }
+            try await inner.save(record)
+        }
+        func load(id: String) async throws -> DeploymentRecord? { try await inner.load(id: id) }
+        func list(_ filter: DeploymentFilter, limit: Int, offset: Int) async throws -> [DeploymentRecord] {
+            try await inner.list(filter, limit: limit, offset: offset)
+        }
+        func unfinished() async throws -> [DeploymentRecord] { try await inner.unfinished() }
+        func purge(finishedBefore date: Date) async throws -> Int { try await inner.purge(finishedBefore: date) }
+    }
+
+    /// Records how many events it had observed each time it was asked to settle.
+    final class SettleRecorder: DeploymentObserver {
+        private let state = Mutex<(observed: Int, settledAt: [Int])>((0, []))
+        var settledAt: [Int] { state.withLock { $0.settledAt } }
+        func observe(_ event: DeploymentEvent, record: DeploymentRecord) { state.withLock { $0.observed += 1 } }
+        func settle() async { state.withLock { $0.settledAt.append($0.observed) } }
+    }
+
+    @Test func startsAndProgressRideOnTheNextSave() async throws {
+        let store = CountingStore()
+        let settles = SettleRecorder()
+        let h = try EngineHarness(store: store, observers: [settles])
+        let record = try await h.run(h.request("s1", strategy: .canary, config: ["canary_stages": "50,100", "stage_timeout": "1m"]))
+        #expect(record.status == .succeeded)
+        let kinds = record.events.map(\.kind)
+        let riding = kinds.filter { $0 == .stageStarted || $0 == .stageProgress }.count
+        #expect(riding > 0)
+        // Every event is stored, and the saves were fewer than the events by those that rode along.
+        #expect(try await store.load(id: "s1")?.events == record.events)
+        #expect(store.saved.count == record.events.count - riding)
+        #expect(store.saved.last == record.events.count)
+        // The observers were settled after every save, never for a riding event alone.
+        #expect(settles.settledAt.count == store.saved.count)
+        #expect(settles.settledAt.last == record.events.count)
+    }
+}
