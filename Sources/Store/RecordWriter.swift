@@ -9,7 +9,8 @@ enum RecordWriter {
     /// written over it. Two saves of one deployment can cross on their way here (the engine
     /// does not wait for one before it makes the next change), and the later state must stay.
     static func write(_ record: DeploymentRecord, json: String, in db: Database) throws {
-        let stored = try Int.fetchOne(db, sql: "SELECT MAX(sequence) FROM events WHERE deployment_id = ?",
+        // Cached statements: a save runs these for every change of every deployment.
+        let stored = try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(sequence) FROM events WHERE deployment_id = ?"),
                                       arguments: [record.id]) ?? 0
         guard record.events.count >= stored else { return }
         try upsertDeployment(record, json: json, in: db)
@@ -78,7 +79,7 @@ enum RecordWriter {
     /// The approvals table mirrors the record's decision (at most one per deployment).
     private static func writeApproval(of record: DeploymentRecord, in db: Database) throws {
         guard let approval = record.approval else {
-            try db.execute(sql: "DELETE FROM approvals WHERE deployment_id = ?", arguments: [record.id])
+            try db.cachedStatement(sql: "DELETE FROM approvals WHERE deployment_id = ?").execute(arguments: [record.id])
             return
         }
         let statement = try db.cachedStatement(sql: """

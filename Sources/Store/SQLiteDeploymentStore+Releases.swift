@@ -88,7 +88,7 @@ struct ReleaseRows: Sendable {
     func write(in db: Database) throws {
         let release = change.release
         let id = release.id
-        let stored = try Int.fetchOne(db, sql: "SELECT revision FROM releases WHERE id = ?", arguments: [id])
+        let stored = try Int.fetchOne(db.cachedStatement(sql: "SELECT revision FROM releases WHERE id = ?"), arguments: [id])
         if let stored, stored > change.revision { return }
         let columns: [(any DatabaseValueConvertible)?] = [
             release.request.name, release.status.rawValue, StoreCoding.column(release.createdAt),
