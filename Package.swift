@@ -99,8 +99,8 @@ let package = Package(
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         ], swiftSettings: strict),
-        // The manual clock (tests and the benchmark move time themselves).
-        .target(name: "TestSupport", dependencies: ["CloudModel"], path: "Tests/TestSupport", swiftSettings: strict),
+        // The manual clock (tests and the benchmark move time themselves), the tests' store wrapper.
+        .target(name: "TestSupport", dependencies: ["CloudModel", "Engine"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "CloudModelTests", dependencies: ["CloudModel", "CloudRuntime", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "CloudModel", "CloudRuntime", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AWSAuthTests", dependencies: [

@@ -3,13 +3,14 @@ import Engine
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 
 /// A save the store refuses is never silent: the server logs it, counts it
 /// (`ecs_errors_total{component="store",type="save_failed"}`) and shows it in the
 /// deployment's status; the next change saves the record whole again.
 @Suite struct SaveFailureTests {
     /// Memory, with saves that fail while `failing` is set.
-    final class FlakyStore: DeploymentStore {
+    final class FlakyStore: ForwardingStore {
         let inner = InMemoryDeploymentStore()
         let failing = Mutex(false)
         struct Refused: Error, CustomStringConvertible { var description: String { "disk full" } }
@@ -19,12 +20,6 @@ import Testing
             if failing.withLock({ $0 }) { throw Refused() }
             try await inner.save(record)
         }
-        func load(id: String) async throws -> DeploymentRecord? { try await inner.load(id: id) }
-        func list(_ filter: DeploymentFilter, limit: Int, offset: Int) async throws -> [DeploymentRecord] {
-            try await inner.list(filter, limit: limit, offset: offset)
-        }
-        func unfinished() async throws -> [DeploymentRecord] { try await inner.unfinished() }
-        func purge(finishedBefore date: Date) async throws -> Int { try await inner.purge(finishedBefore: date) }
     }
 
     @Test func aRefusedSaveIsLoggedCountedAndShown() async throws {

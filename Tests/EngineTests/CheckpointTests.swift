@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Simulator
 import Testing
+import TestSupport
 
 /// A graceful shutdown with records that outlive the process: deployments and releases are
 /// checkpointed, refuse what this process can no longer do, and resume on a second engine and
@@ -120,16 +121,9 @@ import Testing
 
 /// Deployment records in memory that the engine treats as durable (a restart is a second
 /// engine on the same store).
-final class DurableMemoryStore: DeploymentStore {
-    private let inner = InMemoryDeploymentStore()
+final class DurableMemoryStore: ForwardingStore {
+    let inner = InMemoryDeploymentStore()
     var isDurable: Bool { true }
-    func save(_ record: DeploymentRecord) async throws { try await inner.save(record) }
-    func load(id: String) async throws -> DeploymentRecord? { try await inner.load(id: id) }
-    func list(_ filter: DeploymentFilter, limit: Int, offset: Int) async throws -> [DeploymentRecord] {
-        try await inner.list(filter, limit: limit, offset: offset)
-    }
-    func unfinished() async throws -> [DeploymentRecord] { try await inner.unfinished() }
-    func purge(finishedBefore date: Date) async throws -> Int { try await inner.purge(finishedBefore: date) }
 }
 
 /// Release records in memory, treated as durable.

@@ -2,13 +2,14 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 
 /// What a deployment's saves carry: every change is in the store by the end, each save waits
 /// for the audit-like observers to settle, and a stage starting or progressing rides on the
 /// next save instead of costing one of its own.
 @Suite struct DeploymentSavingTests {
     /// Counts saves and passes them on to memory.
-    final class CountingStore: DeploymentStore {
+    final class CountingStore: ForwardingStore {
         let inner = InMemoryDeploymentStore()
         private let saves = Mutex<[Int]>([])
 
@@ -19,12 +20,6 @@ import Testing
             saves.withLock { $0.append(record.events.count) }
             try await inner.save(record)
         }
-        func load(id: String) async throws -> DeploymentRecord? { try await inner.load(id: id) }
-        func list(_ filter: DeploymentFilter, limit: Int, offset: Int) async throws -> [DeploymentRecord] {
-            try await inner.list(filter, limit: limit, offset: offset)
-        }
-        func unfinished() async throws -> [DeploymentRecord] { try await inner.unfinished() }
-        func purge(finishedBefore date: Date) async throws -> Int { try await inner.purge(finishedBefore: date) }
     }
 
     /// Records how many events it had observed each time it was asked to settle.
