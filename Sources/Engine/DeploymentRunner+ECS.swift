@@ -12,7 +12,7 @@ extension DeploymentRunner {
                                                                                                                 ecs: cloud.ecs))
         guard let arn = registered.arn else { throw StageError("RegisterTaskDefinition returned no ARN") }
         let previousTG = primarySet?.loadBalancers.first?.targetGroupArn ?? service.loadBalancers.first?.targetGroupArn
-        await setFacts(c.id, "previous \(current?.arnResourceName ?? "none"), new \(arn.arnResourceName)") {
+        await setResultFacts(c.id, "previous \(current?.arnResourceName ?? "none"), new \(arn.arnResourceName)") {
             $0.previousTaskDefinition = current
             $0.newTaskDefinition = arn
             $0.desiredCount = service.desiredCount

@@ -53,7 +53,7 @@ extension DeploymentRunner {
                 launchSettings: service.primaryTaskSet?.launchSettings)
             created = try await cloud.ecs.createTaskSet(input)
         }
-        await setFacts(c.id, "created \(revision.rawValue) task set \(created.id)") {
+        await setResultFacts(c.id, "created \(revision.rawValue) task set \(created.id)") {
             if revision == .new {
                 $0.newTaskSet = created.id
             } else {
@@ -111,7 +111,7 @@ extension DeploymentRunner {
     func promote(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision) async throws -> String {
         let id = try taskSetID(revision, try await facts(c.id))
         _ = try await cloud.ecs.updateServicePrimaryTaskSet(cluster: request.cluster, service: request.service, primaryTaskSet: id)
-        await setFacts(c.id, "task set \(id) is PRIMARY") { $0.promoted = revision == .new }
+        await setResultFacts(c.id, "task set \(id) is PRIMARY") { $0.promoted = revision == .new }
         return "task set \(id) is PRIMARY"
     }
 
@@ -137,7 +137,7 @@ extension DeploymentRunner {
         while let set = try await cloud.ecs.describeTaskSets(cluster: request.cluster, service: request.service, taskSets: [id]).first {
             try await pollPause(until: c.deadline, waitingFor: "task set \(id) to drain (\(set.status), \(set.runningCount) tasks)")
         }
-        await setFacts(c.id, "deleted \(revision.rawValue) task set \(id)") {
+        await setResultFacts(c.id, "deleted \(revision.rawValue) task set \(id)") {
             if revision == .previous { $0.previousTaskSetDeleted = true } else { $0.newTaskSet = nil }
         }
         return "deleted task set \(id)"

@@ -107,7 +107,7 @@ extension DeploymentRunner {
             }
             try await pollPause(until: c.deadline, waitingFor: "the listener weights to show \(percent)%")
         }
-        await setFacts(c.id, "\(percent)% of the traffic on \(new.arnResource)") { $0.trafficPercent = percent }
+        await setResultFacts(c.id, "\(percent)% of the traffic on \(new.arnResource)") { $0.trafficPercent = percent }
         return "\(percent)% of the traffic on the new task set, \(100 - percent)% on the previous one"
     }
 

@@ -79,8 +79,16 @@ struct DeploymentRunner: Sendable {
         }
     }
 
+    /// Records what the stage learned or is about to do, saved before the stage goes on (the
+    /// next cloud call may depend on it).
     func setFacts(_ id: String, _ message: String, _ change: @escaping @Sendable (inout DeploymentFacts) -> Void) async {
         await engine.mutate(id, event: .factsRecorded, message: message) { change(&$0.facts) }
+    }
+
+    /// Records what the stage learned last, just before it returns: saved with the stage's
+    /// success (one save for the transition; no cloud call comes between).
+    func setResultFacts(_ id: String, _ message: String, _ change: @escaping @Sendable (inout DeploymentFacts) -> Void) async {
+        await engine.mutate(id, event: .factsRecorded, message: message, durable: false) { change(&$0.facts) }
     }
 
     func facts(_ id: String) async throws -> DeploymentFacts {
