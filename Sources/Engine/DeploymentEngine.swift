@@ -23,7 +23,11 @@ public actor DeploymentEngine {
     /// serviceKey -> id of the deployment that holds the service.
     var locks: [String: String] = [:]
     /// Deployments running now (forward or rollback).
-    var tasks: [String: Task<Void, Never>] = [:]
+    var tasks: [String: Task<Void, Never>] = [:] {
+        didSet { tasksChanged?.yield() }
+    }
+    /// Told of every change of `tasks` while the shutdown waits for them to end.
+    private var tasksChanged: AsyncStream<Void>.Continuation?
     /// Approval timeouts of deployments waiting for approval.
     var approvalTimers: [String: Task<Void, Never>] = [:]
     var intents: [String: Intent] = [:]
@@ -263,10 +267,7 @@ public actor DeploymentEngine {
     /// then interrupts the rest, recording where each stopped.
     public func shutdown(timeout: Duration) async {
         accepting = false
-        let deadline = ContinuousClock.now + timeout
-        while !tasks.isEmpty, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        await waitForRunningDeployments(until: ContinuousClock.now + timeout)
         for id in tasks.keys {
             intents[id] = .shutdown
             tasks[id]?.cancel()
@@ -279,6 +280,26 @@ public actor DeploymentEngine {
                          message: "the server stopped while the deployment waited for approval; nothing was changed")
         }
         watchers.finishAll()
+    }
+
+    /// Returns when no deployment runs any more, or at `deadline`, whichever comes first (woken
+    /// by the deployments' ends, not by polling).
+    private func waitForRunningDeployments(until deadline: ContinuousClock.Instant) async {
+        guard !tasks.isEmpty else { return }
+        let (changes, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        tasksChanged = continuation
+        defer {
+            tasksChanged = nil
+            continuation.finish()
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in changes where await self.runningCount == 0 { return }
+            }
+            group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     /// Deployments running now.
