@@ -11,8 +11,9 @@ import Synchronization
 /// A change's line is written when the engine observes it and flushed to disk before the
 /// engine's `settle` returns (before the change is reported to a client), so a change the
 /// engine reported to a client is in the log. Lines observed meanwhile by other deployments
-/// share one fsync (group commit). `append` (refused calls, the CLI) flushes at once. A line that cannot be written is counted in
-/// `failedWrites` and handed to `onError` (observers cannot throw); opening is checked at init.
+/// share one fsync (group commit). `append` (refused calls, the CLI) flushes at once. A line
+/// that cannot be written is counted in `failedWrites` and handed to `onError` (observers
+/// cannot throw); opening is checked at init.
 public final class AuditLog: DeploymentObserver, Sendable {
     public let path: String
     private let clock: any DeployClock
@@ -92,14 +93,8 @@ public final class AuditLog: DeploymentObserver, Sendable {
     /// Later writes fail with `AuditError.closed`.
     public func close() {
         state.withLock { s in
-            if let file = s.file, let anchor = s.unsynced {
-                do throws(AuditFile.PartialWrite) {
-                    try file.sync()
-                    do { try anchors?.setAnchor(anchor, for: path) } catch { onError?(error) }
-                } catch {
-                    s.failedWrites += 1
-                    onError?(AuditError.cannotWrite(path: path, reason: error.reason))
-                }
+            if let anchor = s.unsynced {
+                if !flush(s.file, anchoring: anchor) { s.failedWrites += 1 }
                 s.unsynced = nil
             }
             s.file?.release()
@@ -152,18 +147,23 @@ public final class AuditLog: DeploymentObserver, Sendable {
                 return (s.file, s.unsynced, s.waiters)
             }
             guard let round else { return }
-            if let anchor = round.anchor {
-                do throws(AuditFile.PartialWrite) {
-                    guard let file = round.file else { throw AuditFile.PartialWrite(written: 0, reason: "the log is closed") }
-                    try file.sync()
-                    do { try anchors?.setAnchor(anchor, for: path) } catch { onError?(error) }
-                } catch {
-                    state.withLock { $0.failedWrites += 1 }
-                    onError?(AuditError.cannotWrite(path: path, reason: error.reason))
-                }
-            }
+            if let anchor = round.anchor, !flush(round.file, anchoring: anchor) { state.withLock { $0.failedWrites += 1 } }
             for waiter in round.waiters { waiter.resume() }
         }
+    }
+
+    /// Flushes the lines written to `file`, then records `anchor` (the last of them). False,
+    /// with the error handed to `onError`, when the flush failed.
+    private func flush(_ file: AuditFile?, anchoring anchor: AuditAnchor) -> Bool {
+        do throws(AuditFile.PartialWrite) {
+            guard let file else { throw AuditFile.PartialWrite(written: 0, reason: "the log is closed") }
+            try file.sync()
+        } catch {
+            onError?(AuditError.cannotWrite(path: path, reason: error.reason))
+            return false
+        }
+        do { try anchors?.setAnchor(anchor, for: path) } catch { onError?(error) }
+        return true
     }
 
     public func drift(_ report: DriftReport) {

@@ -9,12 +9,15 @@ import Glibc
 /// keeps what a burst of deployments freed in its arenas (1000 canaries in mock mode left the
 /// server at 300 to 400 MB resident, nearly all of it free), and `malloc_trim` returns it.
 public final class MemoryRelease: DeploymentObserver {
-    private let engine = Mutex<DeploymentEngine?>(nil)
+    /// How many deployments the engine holds (weakly: the engine holds this observer).
+    private let held = Mutex<(@Sendable () -> Int)?>(nil)
     private let scheduled = Mutex(false)
     private let queue = DispatchQueue(label: "ecs-deploy.memory-release")
 
     /// The engine whose deployments are counted (it is made after its observers).
-    func attach(_ engine: DeploymentEngine) { self.engine.withLock { $0 = engine } }
+    func attach(_ engine: DeploymentEngine) {
+        held.withLock { $0 = { [weak engine] in engine?.heldCount ?? 0 } }
+    }
 
     public func observe(_ event: DeploymentEvent, record: DeploymentRecord) {
         guard event.status.isTerminal else { return }
@@ -27,7 +30,7 @@ public final class MemoryRelease: DeploymentObserver {
         // whole wave of them.
         queue.asyncAfter(deadline: .now() + 1) { [self] in
             scheduled.withLock { $0 = false }
-            guard engine.withLock({ $0 })?.heldCount == 0 else { return }
+            guard held.withLock({ $0 })?() == 0 else { return }
             Self.trim?(0)
         }
     }

@@ -98,9 +98,7 @@ public final class SimulatedCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, Senda
             // A snapshot, encoded outside the lock: other calls go on meanwhile.
             return (result, (StateSnapshot(state: s.snapshot()), s.saves))
         }
-        if let save, let stateFile, let encoded = stateFile.encode(save.state.state, at: now, sequence: save.sequence) {
-            stateFile.write(encoded.data, sequence: encoded.sequence)
-        }
+        if let save { stateFile?.save(save.state, at: now, sequence: save.sequence) }
         return try result.get()
     }
 
@@ -109,9 +107,7 @@ public final class SimulatedCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, Senda
         guard let stateFile else { return }
         let now = clock.now()
         let (snapshot, sequence) = state.withLock { (StateSnapshot(state: $0.snapshot()), $0.saves) }
-        if let encoded = stateFile.encode(snapshot.state, at: now, sequence: sequence) {
-            stateFile.write(encoded.data, sequence: encoded.sequence)
-        }
+        stateFile.save(snapshot, at: now, sequence: sequence)
     }
 
     /// Whether a call of `operation` may change the cloud (set-up calls, named nil, do).

@@ -32,13 +32,6 @@ struct SimulatorState: Codable {
     /// By `cluster/name`.
     var services: [String: ServiceRecord] = [:]
 
-    /// A copy that later calls do not change (services are objects changed in place): nothing
-    /// else refers to it, so it may cross to another thread (`StateSnapshot`).
-    func snapshot() -> SimulatorState {
-        var copy = self
-        copy.services = services.mapValues { $0.copy() }
-        return copy
-    }
     /// Revisions by family, revision n at index n - 1.
     var taskDefinitions: [String: [TaskDefinition]] = [:]
     /// Task id -> key of the service that owns it.
@@ -225,6 +218,14 @@ struct SimulatorState: Codable {
             privateIP: ip, targets: targets, behavior: behavior, image: failingImage, launchedAt: t, settings: settings)
         svc.tasks.append(task)
         taskOwners[task.id] = svc.key
+    }
+
+    /// A copy that later calls do not change (services are objects changed in place): nothing
+    /// else refers to it, so it may cross to another thread (`StateSnapshot`).
+    func snapshot() -> SimulatorState {
+        var copy = self
+        copy.services = services.mapValues { $0.copy() }
+        return copy
     }
 }
 

@@ -86,9 +86,7 @@ public final class SimulatorStateFile: Sendable {
             let earliest = end + p.lastCost * 4
             if now >= earliest { return true }
             p.scheduled = true
-            let delay = earliest - now
-            queue.asyncAfter(deadline: .now() + .nanoseconds(Int(delay.components.attoseconds / 1_000_000_000)
-                + Int(delay.components.seconds) * 1_000_000_000)) { [self] in
+            queue.asyncAfter(deadline: .now() + (earliest - now).seconds) { [self] in
                 pacing.withLock { $0.scheduled = false }
                 save()
             }
@@ -96,8 +94,8 @@ public final class SimulatorStateFile: Sendable {
         }
     }
 
-    /// `state` encoded for `write`, timed (with the write) for the pace (nil when it cannot be encoded).
-    func encode(_ state: SimulatorState, at now: Date, sequence: UInt64) -> (data: Data, sequence: UInt64)? {
+    /// Encodes and writes `snapshot` (unless a later save was written first), timed for the pace.
+    func save(_ snapshot: StateSnapshot, at now: Date, sequence: UInt64) {
         let start = ContinuousClock.now
         defer {
             let end = ContinuousClock.now
@@ -106,23 +104,14 @@ public final class SimulatorStateFile: Sendable {
                 p.lastCost = end - start
             }
         }
-        return (try? encode(state, at: now)).map { ($0, sequence) }
+        if let data = try? encode(snapshot.state, at: now) { write(data, sequence: sequence) }
     }
 
     func encode(_ state: SimulatorState, at now: Date) throws -> Data {
         try JSONEncoder().encode(Document(version: Self.version, savedAt: now, state: state))
     }
 
-    /// Writes the encoded state unless a later save was written first.
-    func write(_ data: Data, sequence: UInt64) {
-        let start = ContinuousClock.now
-        defer {
-            let end = ContinuousClock.now
-            pacing.withLock { p in
-                p.lastEnd = end
-                p.lastCost += end - start
-            }
-        }
+    private func write(_ data: Data, sequence: UInt64) {
         written.withLock { last in
             guard sequence > last.sequence else { return }
             do {

@@ -73,7 +73,6 @@ struct Bench {
         var row: [String]
         var ratio: Double
         var simulated: Double
-        var calls: [String: Int]
         var failed: Int
     }
 
@@ -164,7 +163,7 @@ struct Bench {
         let row = [scenario.name, String(n), done.status.rawValue + (failed > 0 ? " (\(failed) not succeeded)" : ""), f(wall), f(bound),
                    String(format: "%.3f", wall / bound), f(Double(mutating) / Double(n)), f(Double(elb) / Double(n)),
                    f(Double(reads) / Double(n)), String(sim.throttledCount), f(used), f(simulated)]
-        return Outcome(row: row, ratio: wall / bound, simulated: wall, calls: calls, failed: failed)
+        return Outcome(row: row, ratio: wall / bound, simulated: wall, failed: failed)
     }
 
     /// How long AWS's busiest bucket needs for the mutating calls beyond its burst.

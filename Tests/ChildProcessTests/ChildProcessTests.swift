@@ -64,9 +64,14 @@ import Testing
         #expect(!alive, "the grandchild \(grandchild) outlived the time limit")
     }
 
+    /// Cancelled once it runs (it says so in a file): the child is killed and the run ends.
     @Test func cancellingKillsTheChild() async throws {
-        let task = Task { try await ChildProcess.shell("sleep 900", timeout: .seconds(900)).run() }
-        try await Task.sleep(for: .milliseconds(200))
+        let started = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID().uuidString).started")
+        defer { try? FileManager.default.removeItem(at: started) }
+        let task = Task { try await ChildProcess.shell("touch '\(started.path)'; sleep 900", timeout: .seconds(900)).run() }
+        let limit = ContinuousClock.now + .seconds(120)
+        while !FileManager.default.fileExists(atPath: started.path), ContinuousClock.now < limit { await Task.yield() }
+        #expect(FileManager.default.fileExists(atPath: started.path), "the child did not start")
         task.cancel()
         do {
             _ = try await task.value
