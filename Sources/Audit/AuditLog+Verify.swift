@@ -70,7 +70,6 @@ struct AuditChainCheck {
     /// Line `index` does not chain to the line before it: which change explains that best.
     private func diagnose(_ index: Int, _ entry: AuditEntry, previousSeq: Int) -> AuditProblem {
         let lineNumber = index + 1
-        let hashBefore = hash(index - 1, for: entry)
         // The next line chains to the line before this one: this one was slipped in.
         if index + 1 < lines.count, case .success(let next) = parse(index + 1), next.prevHash == hash(index - 1, for: next) {
             return AuditProblem(line: lineNumber, kind: .inserted)

@@ -6,31 +6,28 @@ extension DeploymentEngine {
         DeploymentRunner(engine: self, env: env, settings: record.settings)
     }
 
-    /// Runs a deployment's stages; on failure (or a rollback request) runs its rollback.
+    /// Runs a deployment's stages; its lifecycle decides what follows their end.
     func drive(_ id: String, resumed: Bool = false) async {
         guard let record = record(id) else { return }
-        let runner = runner(for: record)
-        await mutate(id, status: .inProgress, event: resumed ? .deploymentResumed : .deploymentStarted,
+        _ = try? transition(id, .started)
+        await mutate(id, status: lifecycleStatus(id), event: resumed ? .deploymentResumed : .deploymentStarted,
                      message: "\(resumed ? "resuming" : "deploying") to \(record.request.serviceKey)") { _ in }
-        let outcome = await runner.run(id, phase: .forward)
-        switch (takeIntent(id), outcome) {
-        case (.rollback(let why), _):
-            launchRollback(id, reason: why)
-        case (.shutdown, _), (nil, .cancelled):
-            await interrupt(id)
-        case (nil, .completed):
-            let target = self.record(id)?.facts.newTaskDefinition?.arnResourceName ?? "?"
-            await runner.reportingHook(.postSuccess, id: id)
-            await finish(id, status: .succeeded, event: .deploymentSucceeded,
-                         message: "service \(record.request.serviceKey) runs \(target)")
-        case (nil, .failed(let reason)):
-            await runRollback(id, reason: reason)
-        }
+        let outcome = await runner(for: record).run(id, phase: .forward)
+        await follow(id, .forwardEnded(outcome))
     }
 
-    /// Starts the rollback on a fresh task (the current one was cancelled to stop the stages).
-    private func launchRollback(_ id: String, reason: String) {
-        tasks[id] = Task { await self.runRollback(id, reason: reason) }
+    /// Feeds a run's end to the lifecycle and performs what it decides.
+    private func follow(_ id: String, _ input: DeploymentLifecycle.Input) async {
+        guard let effects = try? transition(id, input) else { return }
+        await perform(id, effects)
+    }
+
+    /// Runs the post-success hook, then records SUCCEEDED.
+    func succeed(_ id: String) async {
+        guard let record = record(id) else { return }
+        await runner(for: record).reportingHook(.postSuccess, id: id)
+        let target = self.record(id)?.facts.newTaskDefinition?.arnResourceName ?? "?"
+        await finish(id, event: .deploymentSucceeded, message: "service \(record.request.serviceKey) runs \(target)")
     }
 
     /// Undoes what the facts say the deployment did, then checks the service settled back.
@@ -38,27 +35,23 @@ extension DeploymentEngine {
         guard let record = record(id) else { return }
         let plan = Plan.rollbackStages(facts: record.facts)
         guard !plan.isEmpty else {
-            // Nothing was changed: the service is where it was, as after a rollback. For the
-            // user the deployment was rolled back all the same, so the post_rollback hook runs.
-            await runner(for: record).reportingHook(.postRollback, id: id)
-            return await finish(id, status: .rolledBack, event: .deploymentRolledBack, error: reason,
-                                message: "\(reason); nothing to undo: the service was not changed")
+            // Nothing was changed: the service is where it was, as after a rollback.
+            return await follow(id, .rollbackEnded(.completed, reason: reason))
         }
-        await mutate(id, status: .rollingBack, event: .rollbackStarted, message: reason) { r in
+        _ = try? transition(id, .rollbackStarted)
+        await mutate(id, status: lifecycleStatus(id), event: .rollbackStarted, message: reason) { r in
             r.error = reason
             r.rollbackStages = plan.map(StageRecord.init)
         }
         await continueRollback(id, reason: reason)
     }
 
-    /// Runs the recorded rollback stages still to run, checks the service settled back
-    /// (`RollbackCheck`), then records the outcome: ROLLED_BACK, or FAILED with what was
-    /// left in the cloud.
+    /// Runs the recorded rollback stages still to run and checks the service settled back
+    /// (`RollbackCheck`); the lifecycle decides the outcome.
     func continueRollback(_ id: String, reason: String) async {
         guard let record = record(id) else { return }
         let runner = runner(for: record)
         var outcome = await runner.run(id, phase: .rollback)
-        _ = takeIntent(id)
         if outcome == .completed, let facts = self.record(id)?.facts {
             do {
                 if let leftover = try await runner.rollbackLeftovers(record.request, facts: facts) { outcome = .failed(leftover) }
@@ -66,34 +59,49 @@ extension DeploymentEngine {
                 outcome = .cancelled
             }
         }
-        switch outcome {
-        case .completed:
-            let previous = self.record(id)?.facts.previousTaskDefinition?.arnResourceName ?? "?"
-            await runner.reportingHook(.postRollback, id: id)
-            await finish(id, status: .rolledBack, event: .deploymentRolledBack, error: reason,
-                         message: "\(reason); rolled back: the service runs \(previous)")
-        case .failed(let rollbackError):
-            let state = await runner.describeServiceState(record.request)
-            let error = "\(reason); rollback failed: \(rollbackError); \(state)"
-            await runner.reportingHook(.postRollback, id: id)
-            await finish(id, status: .failed, event: .deploymentFailed, error: error, message: error)
-        case .cancelled:
-            await interrupt(id)
-        }
+        await follow(id, .rollbackEnded(outcome, reason: reason))
     }
 
-    /// Records that the server stopped while the deployment ran, and where. With a durable
-    /// store the deployment is left as it is, to resume at the next start.
-    private func interrupt(_ id: String) async {
+    /// Records ROLLED_BACK (after the post-rollback hook, which runs whether or not there was
+    /// anything to undo: for the user the deployment was rolled back all the same).
+    func rolledBack(_ id: String, reason: String) async {
         guard let record = record(id) else { return }
-        if store.isDurable {
-            await mutate(id, event: .deploymentCheckpointed,
-                         message: "the server stopped during stage \(record.currentStage); it resumes at the next start") { _ in }
-            return forget(id)
+        await runner(for: record).reportingHook(.postRollback, id: id)
+        let message: String
+        if record.rollbackStages.isEmpty {
+            message = "\(reason); nothing to undo: the service was not changed"
+        } else {
+            message = "\(reason); rolled back: the service runs \(self.record(id)?.facts.previousTaskDefinition?.arnResourceName ?? "?")"
         }
+        await finish(id, event: .deploymentRolledBack, error: reason, message: message)
+    }
+
+    /// Records FAILED with what the rollback left in the cloud.
+    func rollbackFailed(_ id: String, reason: String, error rollbackError: String) async {
+        guard let record = record(id) else { return }
+        let runner = runner(for: record)
+        let state = await runner.describeServiceState(record.request)
+        let error = "\(reason); rollback failed: \(rollbackError); \(state)"
+        await runner.reportingHook(.postRollback, id: id)
+        await finish(id, event: .deploymentFailed, error: error, message: error)
+    }
+
+    /// The server stopped while the deployment ran, and its record outlives the process: it is
+    /// left as it is, to resume at the next start.
+    func checkpoint(_ id: String) async {
+        guard let record = record(id) else { return }
+        await mutate(id, event: .deploymentCheckpointed,
+                     message: "the server stopped during stage \(record.currentStage); it resumes at the next start") { _ in }
+        forget(id)
+    }
+
+    /// The server stopped while the deployment ran, and its record does not outlive the
+    /// process: INTERRUPTED, with where it stopped.
+    func interrupt(_ id: String) async {
+        guard let record = record(id) else { return }
         let state = await runner(for: record).describeServiceState(record.request)
         let message = "the server stopped during stage \(record.currentStage.isEmpty ? "-" : record.currentStage); \(state)"
-        await finish(id, status: .interrupted, event: .deploymentInterrupted, error: message, message: message)
+        await finish(id, event: .deploymentInterrupted, error: message, message: message)
     }
 }
 
@@ -113,28 +121,17 @@ extension DeploymentEngine {
         for record in records {
             let id = record.id
             guard active[id] == nil else { continue }
-            active[id] = record
+            hold(record)
             locks[record.request.serviceKey] = id
-            switch record.status {
-            case .pendingApproval:
-                await mutate(id, event: .deploymentRecovered, message: "still waiting for approval") { _ in }
-                if let timeout = record.settings.approvalTimeout {
-                    let asked = record.events.last(where: { $0.kind == .approvalRequested })?.at ?? record.createdAt
-                    armApprovalTimer(id, after: max(.zero, timeout - .seconds(wallClock.now().timeIntervalSince(asked))), timeout: timeout)
-                }
-            case .rollingBack:
-                await mutate(id, event: .deploymentRecovered, message: "continuing the rollback") { _ in }
-                tasks[id] = Task { await self.continueRollback(id, reason: record.error) }
-            default:
-                if policy == .rollback {
-                    let why = "the server restarted during the deployment (recovery: rollback)"
-                    await mutate(id, event: .deploymentRecovered, message: why) { _ in }
-                    tasks[id] = Task { await self.runRollback(id, reason: why) }
-                } else {
-                    await mutate(id, event: .deploymentRecovered, message: "resuming at \(record.currentStage.isEmpty ? "the start" : record.currentStage)") { _ in }
-                    tasks[id] = Task { await self.drive(id, resumed: true) }
-                }
+            guard let effects = try? transition(id, .recovered(policy)) else { continue }
+            let message = switch effects.first {
+            case .armApprovalTimer?: "still waiting for approval"
+            case .continueRollback?: "continuing the rollback"
+            case .startRollback(let why)?: why
+            default: "resuming at \(record.currentStage.isEmpty ? "the start" : record.currentStage)"
             }
+            await mutate(id, event: .deploymentRecovered, message: message) { _ in }
+            await perform(id, effects)
         }
         return records.count
     }

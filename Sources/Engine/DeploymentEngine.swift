@@ -6,8 +6,6 @@ import Logging
 /// at a time, runs each on its own task, records every step, and tells observers and
 /// watchers. The runner does the cloud work; the engine does the bookkeeping.
 public actor DeploymentEngine {
-    enum Intent { case rollback(String), shutdown }
-
     let env: EngineEnvironment
     let defaults: DeploymentSettings
     var cloud: Cloud { env.cloud }
@@ -19,19 +17,13 @@ public actor DeploymentEngine {
 
     /// Deployments not yet finished, by id (the store has every one); read without entering
     /// the actor by `status`.
-    let active = LiveRecords<DeploymentRecord>()
+    nonisolated let active: LiveRecords<DeploymentRecord>
+    /// The deployments this process holds: records, lifecycles, running work, watchers.
+    var registry: Registry<DeploymentRecord, DeploymentLifecycle>
     /// serviceKey -> id of the deployment that holds the service.
     var locks: [String: String] = [:]
-    /// Deployments running now (forward or rollback).
-    var tasks: [String: Task<Void, Never>] = [:] {
-        didSet { tasksChanged?.yield() }
-    }
-    /// Told of every change of `tasks` while the shutdown waits for them to end.
-    private var tasksChanged: AsyncStream<Void>.Continuation?
     /// Approval timeouts of deployments waiting for approval.
     var approvalTimers: [String: Task<Void, Never>] = [:]
-    var intents: [String: Intent] = [:]
-    var watchers = EventStreams<DeploymentEvent>()
     var accepting = true
 
     /// - Parameter defaults: the server's deployment settings (config.yaml); each deployment's
@@ -39,6 +31,8 @@ public actor DeploymentEngine {
     public init(environment: EngineEnvironment, defaults: DeploymentSettings = DeploymentSettings()) {
         self.env = environment
         self.defaults = defaults
+        self.registry = Registry()
+        self.active = registry.live
     }
 
     // MARK: Requests
@@ -70,21 +64,20 @@ public actor DeploymentEngine {
             releaseLock(key, id: request.id)
             throw error
         }
-        active[request.id] = DeploymentRecord(request: request, settings: settings, plan: plan, at: wallClock.now())
+        hold(DeploymentRecord(request: request, settings: settings, plan: plan, at: wallClock.now()))
         var record = await mutate(request.id, event: .deploymentAccepted,
                                   message: "accepted \(request.strategy.rawValue) deployment of \(key)") { _ in }
         for warning in warnings {
             logger.warning("deployment \(request.id): pre-flight: \(warning)")
             record = await mutate(request.id, event: .preflightWarning, message: warning) { $0.warnings = ($0.warnings ?? []) + [warning] }
         }
+        let effects = (try? transition(request.id, .accepted(needsApproval: settings.requireApproval))) ?? []
         if settings.requireApproval {
             let limit = settings.approvalTimeout.map { " (rejected automatically after \(GoDuration.format($0)))" } ?? ""
-            record = await mutate(request.id, status: .pendingApproval, event: .approvalRequested,
+            record = await mutate(request.id, status: lifecycleStatus(request.id), event: .approvalRequested,
                                   message: "waiting for approval\(limit)") { _ in }
-            if let timeout = settings.approvalTimeout { armApprovalTimer(request.id, after: timeout, timeout: timeout) }
-        } else {
-            launch(request.id) { engine in await engine.drive(request.id) }
         }
+        await perform(request.id, effects)
         return (record, false)
     }
 
@@ -116,27 +109,19 @@ public actor DeploymentEngine {
         let record = try await status(id: id)
         let why = "rollback requested" + (requestedBy.isEmpty ? "" : " by \(requestedBy)") + (reason.isEmpty ? "" : ": \(reason)")
         switch record.status {
-        case .pendingApproval:
-            throw EngineError(.failedPrecondition, "deployment \(id) is waiting for approval; reject it instead of rolling it back")
+        case .pendingApproval, .rollingBack, .rolledBack, .rejected:
+            // Refused by the lifecycle, whether this process holds the deployment or not.
+            var lifecycle = registry.lifecycles[id] ?? DeploymentLifecycle(record, durable: store.isDurable)
+            _ = try lifecycle.handle(.rollbackRequested(why))
+            throw EngineError(.failedPrecondition, "deployment \(id) cannot be rolled back (status \(record.status.rawValue))")
         case .pending, .inProgress:
             // Not run by this process: the shutdown checkpointed it (or is checkpointing it), or
             // it is left from a previous run; it resumes at the next start.
-            guard active[id] != nil, !isStoppingForShutdown(id) else {
+            guard active[id] != nil else {
                 throw accepting ? EngineError(.failedPrecondition, "deployment \(id) is not running in this server; it resumes at the next start")
                     : EngineError(.unavailable, "the server is shutting down; try again later")
             }
-            intents[id] = .rollback(why)
-            let updated = await mutate(id, status: .rollingBack, event: .rollbackRequested, message: why) {
-                $0.rollbackRequestedBy = requestedBy
-            }
-            tasks[id]?.cancel()
-            return updated
-        case .rollingBack:
-            throw EngineError(.failedPrecondition, "deployment \(id) is already rolling back")
-        case .rolledBack:
-            throw EngineError(.failedPrecondition, "deployment \(id) is already rolled back")
-        case .rejected:
-            throw EngineError(.failedPrecondition, "deployment \(id) was rejected; nothing to roll back")
+            return try await requestRollback(id, why: why, by: requestedBy)
         case .succeeded, .failed, .interrupted:
             guard accepting else { throw EngineError(.unavailable, "the server is shutting down; try again later") }
             guard !Plan.rollbackStages(facts: record.facts).isEmpty else {
@@ -154,13 +139,29 @@ public actor DeploymentEngine {
                 throw EngineError(.failedPrecondition, "service \(key) has a deployment in progress: \(holder)")
             }
             locks[key] = id
-            active[id] = record
-            let updated = await mutate(id, status: .rollingBack, event: .rollbackRequested, message: why) {
-                $0.rollbackRequestedBy = requestedBy
-            }
-            launch(id) { engine in await engine.runRollback(id, reason: why) }
-            return updated
+            hold(record)
+            return try await requestRollback(id, why: why, by: requestedBy)
         }
+    }
+
+    /// Hands the rollback request to the deployment's lifecycle, records it, and acts on it.
+    private func requestRollback(_ id: String, why: String, by requestedBy: String) async throws -> DeploymentRecord {
+        let effects: [DeploymentLifecycle.Effect]
+        do {
+            effects = try transition(id, .rollbackRequested(why))
+        } catch {
+            // A finished deployment held only for this request leaves again.
+            if let record = active[id], record.status.isTerminal {
+                releaseLock(record.request.serviceKey, id: id)
+                registry.drop(id)
+            }
+            throw error
+        }
+        let updated = await mutate(id, status: lifecycleStatus(id), event: .rollbackRequested, message: why) {
+            $0.rollbackRequestedBy = requestedBy
+        }
+        await perform(id, effects)
+        return updated
     }
 
     /// Records `approver`'s approval; the deployment starts once `required` distinct approvers
@@ -189,9 +190,9 @@ public actor DeploymentEngine {
         guard tally.complete else {
             return await mutate(id, event: .approvalRecorded, message: tally.message) { $0.record(tally) }
         }
-        approvalTimers.removeValue(forKey: id)?.cancel()
-        let updated = await mutate(id, status: .pending, event: .approvalApproved, message: tally.message) { $0.record(tally) }
-        launch(id) { engine in await engine.drive(id) }
+        let effects = try transition(id, .approved)
+        let updated = await mutate(id, status: lifecycleStatus(id), event: .approvalApproved, message: tally.message) { $0.record(tally) }
+        await perform(id, effects)
         return updated
     }
 
@@ -199,12 +200,11 @@ public actor DeploymentEngine {
     public func reject(id: String, approver: String, reason: String) async throws -> DeploymentRecord {
         let record = try await pendingDecision(id)
         let decision = try ApprovalRecord.decision(approved: false, approver: approver, reason: reason, at: wallClock.now())
-        approvalTimers.removeValue(forKey: id)?.cancel()
         let because = reason.isEmpty ? "" : ": \(reason)"
+        let effects = try transition(id, .rejected("rejected by \(approver)\(because)"))
         await mutate(id, event: .approvalRejected, message: "rejected by \(approver)\(because)") { $0.approval = decision }
         let last = active[id] ?? record
-        await finish(id, status: .rejected, event: .deploymentRejected, error: "rejected by \(approver)\(because)",
-                     message: "nothing was changed")
+        await perform(id, effects)
         return (try? await store.load(id: id)) ?? last
     }
 
@@ -216,7 +216,12 @@ public actor DeploymentEngine {
         return record
     }
 
-    func armApprovalTimer(_ id: String, after delay: Duration, timeout: Duration) {
+    /// Rejects the deployment when its approval timeout (counted from the request for
+    /// approval) passes.
+    private func armApprovalTimer(_ id: String) {
+        guard let record = active[id], let timeout = record.settings.approvalTimeout else { return }
+        let asked = record.events.last(where: { $0.kind == .approvalRequested })?.at ?? record.createdAt
+        let delay = max(.zero, timeout - .seconds(wallClock.now().timeIntervalSince(asked)))
         approvalTimers[id] = Task {
             guard (try? await self.clock.sleep(for: delay)) != nil else { return }
             await self.approvalExpired(id, after: timeout)
@@ -224,11 +229,11 @@ public actor DeploymentEngine {
     }
 
     private func approvalExpired(_ id: String, after timeout: Duration) async {
-        guard active[id]?.status == .pendingApproval else { return }
-        approvalTimers[id] = nil
         let why = "not approved within \(GoDuration.format(timeout))"
+        guard active[id]?.status == .pendingApproval, let effects = try? transition(id, .rejected(why)) else { return }
+        approvalTimers[id] = nil
         await mutate(id, event: .approvalExpired, message: why) { _ in }
-        await finish(id, status: .rejected, event: .deploymentRejected, error: why, message: "nothing was changed")
+        await perform(id, effects)
     }
 
     /// The deployment's events so far, then live ones until it ends.
@@ -240,7 +245,7 @@ public actor DeploymentEngine {
     private func subscribe(_ id: String, events: Bool) async throws -> AsyncStream<DeploymentEvent> {
         let record = try await status(id: id)
         let live = !record.status.isTerminal && active[id] != nil
-        return watchers.subscribe(id, history: events ? record.events : nil, live: live) { [weak self] token in
+        return registry.watchers.subscribe(id, history: events ? record.events : nil, live: live) { [weak self] token in
             Task { await self?.removeWatcher(id, token) }
         }
     }
@@ -267,49 +272,31 @@ public actor DeploymentEngine {
     /// then interrupts the rest, recording where each stopped.
     public func shutdown(timeout: Duration) async {
         accepting = false
-        await waitForRunningDeployments(until: ContinuousClock.now + timeout)
-        for id in tasks.keys {
-            intents[id] = .shutdown
-            tasks[id]?.cancel()
+        if registry.runningCount > 0 {
+            let changes = registry.tellChanges()
+            await Registry<DeploymentRecord, DeploymentLifecycle>.waitUntilIdle(changes, until: ContinuousClock.now + timeout) {
+                await self.runningCount == 0
+            }
+            registry.stopTelling()
         }
-        for task in tasks.values { await task.value }
+        for id in Array(registry.lifecycles.keys) where registry.task(id) != nil {
+            if let effects = try? transition(id, .shutdown) { await perform(id, effects) }
+        }
+        for task in registry.allTasks { await task.value }
         for (id, timer) in approvalTimers { timer.cancel(); approvalTimers[id] = nil }
         for (id, record) in active.all where record.status == .pendingApproval && !store.isDurable {
             await finish(id, status: .interrupted, event: .deploymentInterrupted,
                          error: "the server stopped while the deployment waited for approval; nothing was changed",
                          message: "the server stopped while the deployment waited for approval; nothing was changed")
         }
-        watchers.finishAll()
-    }
-
-    /// Returns when no deployment runs any more, or at `deadline`, whichever comes first (woken
-    /// by the deployments' ends, not by polling).
-    private func waitForRunningDeployments(until deadline: ContinuousClock.Instant) async {
-        guard !tasks.isEmpty else { return }
-        let (changes, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        tasksChanged = continuation
-        defer {
-            tasksChanged = nil
-            continuation.finish()
-        }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await _ in changes where await self.runningCount == 0 { return }
-            }
-            group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
-            await group.next()
-            group.cancelAll()
-        }
+        registry.watchers.finishAll()
     }
 
     /// Deployments running now.
-    public var runningCount: Int { tasks.count }
-
-    /// Stopping, with records that outlive the process: deployments are left to resume.
-    var checkpointing: Bool { !accepting && store.isDurable }
+    public var runningCount: Int { registry.runningCount }
 
     /// How many `watch` streams follow a deployment now.
-    public func watcherCount(id: String) -> Int { watchers.count(id) }
+    public func watcherCount(id: String) -> Int { registry.watchers.count(id) }
 
     // MARK: Internals
 
@@ -361,8 +348,63 @@ public actor DeploymentEngine {
         return (service, warnings)
     }
 
+    /// Starts holding a deployment (new, or read from the store), with its lifecycle.
+    func hold(_ record: DeploymentRecord) {
+        registry.hold(record, DeploymentLifecycle(record, durable: store.isDurable))
+    }
+
+    /// Feeds the deployment's lifecycle an input: its new state is kept, its effects returned
+    /// (to be performed once the transition is recorded).
+    @discardableResult
+    func transition(_ id: String, _ input: DeploymentLifecycle.Input) throws -> [DeploymentLifecycle.Effect] {
+        guard var lifecycle = registry.lifecycles[id] else {
+            throw EngineError(.failedPrecondition, "deployment \(id) is not running in this server")
+        }
+        let effects = try lifecycle.handle(input)
+        registry.lifecycles[id] = lifecycle
+        return effects
+    }
+
+    /// The status the deployment's lifecycle is at (recorded with the transition's event).
+    func lifecycleStatus(_ id: String) -> DeploymentStatus? { registry.lifecycles[id]?.status }
+
+    /// Carries out what the lifecycle decided, in order.
+    func perform(_ id: String, _ effects: [DeploymentLifecycle.Effect]) async {
+        for effect in effects {
+            switch effect {
+            case .startRun(let resumed):
+                launch(id) { engine in await engine.drive(id, resumed: resumed) }
+            case .armApprovalTimer:
+                armApprovalTimer(id)
+            case .disarmApprovalTimer:
+                approvalTimers.removeValue(forKey: id)?.cancel()
+            case .cancelRun:
+                registry.task(id)?.cancel()
+            case .startRollback(let reason):
+                launch(id) { engine in await engine.runRollback(id, reason: reason) }
+            case .rollBack(let reason):
+                await runRollback(id, reason: reason)
+            case .continueRollback:
+                let reason = active[id]?.error ?? ""
+                launch(id) { engine in await engine.continueRollback(id, reason: reason) }
+            case .succeed:
+                await succeed(id)
+            case .reject(let why):
+                await finish(id, event: .deploymentRejected, error: why, message: "nothing was changed")
+            case .rolledBack(let reason):
+                await rolledBack(id, reason: reason)
+            case .rollbackFailed(let reason, let error):
+                await rollbackFailed(id, reason: reason, error: error)
+            case .checkpoint:
+                await checkpoint(id)
+            case .interrupt:
+                await interrupt(id)
+            }
+        }
+    }
+
     private func launch(_ id: String, _ body: @escaping @Sendable (DeploymentEngine) async -> Void) {
-        tasks[id] = Task { await body(self) }
+        registry.run(id, Task { await body(self) })
     }
 
     private func releaseLock(_ key: String, id: String) {
@@ -370,30 +412,23 @@ public actor DeploymentEngine {
     }
 
     private func removeWatcher(_ id: String, _ token: UUID) {
-        watchers.remove(id, token)
+        registry.watchers.remove(id, token)
     }
 
     /// Applies a change to a running deployment, records an event, saves, and tells everyone.
-    /// `durable: false` (a stage starting, progress within a stage: nothing a restart resumes
-    /// from) does not wait for a save of its own: the next change's save carries it.
+    /// `status` is given only by a transition of the deployment's lifecycle. `durable: false`
+    /// (a stage starting, progress within a stage: nothing a restart resumes from) does not
+    /// wait for a save of its own: the next change's save carries it.
     @discardableResult
     func mutate(_ id: String, status: DeploymentStatus? = nil, event type: DeploymentEventKind, stage: String = "",
                 message: String = "", durable: Bool = true, _ change: (inout DeploymentRecord) -> Void) async -> DeploymentRecord {
-        // Every caller checks first that the deployment is active here (a deployment the
+        // Every caller checks first that the deployment is held here (a deployment the
         // shutdown checkpointed is not: `rollback` and `decide` refuse it).
-        guard var record = active[id] else { preconditionFailure("deployment \(id) is not active") }
-        let now = wallClock.now()
-        change(&record)
-        if let status { record.status = status }
-        record.updatedAt = now
-        if record.status.isTerminal { record.finishedAt = now }
-        let event = DeploymentEvent(deploymentID: id, sequence: record.events.count + 1, at: now, kind: type,
-                                    stage: stage.isEmpty ? record.currentStage : stage, status: record.status,
-                                    progress: record.progress, message: message)
-        record.events.append(event)
-        active[id] = record
+        guard let event = registry.record(id, at: wallClock.now(), status: status, kind: type, subject: stage, message: message, change),
+              let record = active[id] else {
+            preconditionFailure("deployment \(id) is not held")
+        }
         for observer in env.observers { observer.observe(event, record: record) }
-        watchers.yield(id, event)
         var log = logger
         log[metadataKey: "deployment_id"] = "\(id)"
         log.info("\(type)\(event.stage.isEmpty ? "" : " [\(event.stage)]") \(message)")
@@ -402,7 +437,9 @@ public actor DeploymentEngine {
             // Visible in the log, the metrics and the status; the next change saves the record again.
             log.error("could not save deployment record: \(error)")
             let warning = "the record could not be saved at \(type.rawValue) (\(error)); later changes save it again"
-            if active[id] != nil, active[id]?.warnings?.last != warning { active[id]!.warnings = (active[id]!.warnings ?? []) + [warning] }
+            _ = active.modify(id) { held in
+                if held.warnings?.last != warning { held.warnings = (held.warnings ?? []) + [warning] }
+            }
             for observer in env.observers { observer.saveFailed(active[id] ?? record, error: error) }
         }
         for observer in env.observers { await observer.settle() }
@@ -411,29 +448,19 @@ public actor DeploymentEngine {
 
     /// Drops a deployment from this process (it stays in the store, unfinished).
     func forget(_ id: String) {
-        active[id] = nil
-        tasks[id] = nil
-        intents[id] = nil
-        watchers.finish(id)
+        registry.drop(id)
     }
 
-    /// Ends a deployment: final status, lock released, watchers closed.
-    func finish(_ id: String, status: DeploymentStatus, event type: DeploymentEventKind, error: String = "", message: String) async {
-        await mutate(id, status: status, event: type, message: message) { $0.error = error }
+    /// Ends a deployment at the status its lifecycle reached (or `status`, for the shutdown's
+    /// end of one waiting for approval): lock released, watchers closed.
+    func finish(_ id: String, status: DeploymentStatus? = nil, event type: DeploymentEventKind, error: String = "", message: String) async {
+        await mutate(id, status: status ?? lifecycleStatus(id), event: type, message: message) { $0.error = error }
         if let record = active[id] { releaseLock(record.request.serviceKey, id: id) }
-        active[id] = nil
-        tasks[id] = nil
-        intents[id] = nil
-        watchers.finish(id)
+        registry.drop(id)
     }
 
     func record(_ id: String) -> DeploymentRecord? { active[id] }
 
-    func takeIntent(_ id: String) -> Intent? { intents.removeValue(forKey: id) }
-
-    /// The shutdown has told the deployment to stop where it is.
-    private func isStoppingForShutdown(_ id: String) -> Bool {
-        if case .shutdown? = intents[id] { return true }
-        return false
-    }
+    /// Stopping, with records that outlive the process: deployments are left to resume.
+    var checkpointing: Bool { !accepting && store.isDurable }
 }

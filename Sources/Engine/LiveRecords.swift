@@ -11,6 +11,14 @@ final class LiveRecords<Record: Sendable>: Sendable {
         set { records.withLock { $0[id] = newValue } }
     }
 
+    /// Changes a record in place (no copy of it is made for the change); nil when it is not here.
+    func modify<T: Sendable>(_ id: String, _ body: (inout Record) -> T) -> T? {
+        records.withLock { records in
+            guard records[id] != nil else { return nil }
+            return body(&records[id]!)
+        }
+    }
+
     /// A copy of every record, by id.
     var all: [String: Record] { records.withLock { $0 } }
 
