@@ -10,34 +10,22 @@ extension ReleaseManager {
     public func recover() async throws -> Int {
         let records = try await store.unfinishedReleases()
         var picked = 0
-        for record in records where releases[record.id] == nil {
+        for record in records where registry[record.id] == nil {
             let id = record.id
             adopt(record, stored: true)
             picked += 1
-            // The policy's stop, or a rollback asked while it ran, holds after the restart.
-            if record.events.contains(where: { $0.kind == .releaseStopping || $0.kind == .rollbackRequested }) {
-                stopping.insert(id)
-            }
-            switch record.status {
-            case .pendingApproval:
+            guard let effects = try? transition(id, .recovered) else { continue }
+            switch effects.first {
+            case nil:
                 await mutate(id, event: .releaseRecovered, message: "still waiting for approval")
-            case .rollingBack:
+            case .continueRollback?:
                 await mutate(id, event: .releaseRecovered, message: "continuing the rollback")
-                tasks[id] = Task { await self.rollBackEntries(id, reason: record.error) }
-            case .pending where !record.entries.contains(where: \.needsChange):
-                // Stopped between acceptance and its outcome, with nothing to run.
-                if record.request.entries.isEmpty {
-                    let error = "the server stopped before the outcome of the release was recorded"
-                    await finish(id, status: .failed, event: .releaseFailed, error: error, message: error)
-                } else {
-                    await finish(id, status: .succeeded, event: .releaseSucceeded, message: "nothing to change: every entry is at its image")
-                }
-            case .pending where record.request.requireApproval && record.approval == nil:
-                await mutate(id, status: .pendingApproval, event: .approvalRequested, message: "waiting for approval")
-            default:
+            case .startRun?:
                 await mutate(id, event: .releaseRecovered, message: "resuming (\(summary(id)))")
-                launch(id, resumed: true)
+            default:
+                break
             }
+            await perform(id, effects)
         }
         return picked
     }
@@ -51,30 +39,20 @@ extension ReleaseManager {
         accepting = false
         await engine.shutdown(timeout: timeout)
         // Each release task ends once its deployments have ended or been checkpointed.
-        for task in Array(tasks.values) { await task.value }
-        if !store.isDurable {
-            let why = "the server stopped while the release waited for approval; nothing was changed"
-            for (id, record) in releases where record.status == .pendingApproval {
-                await finish(id, status: .interrupted, event: .releaseInterrupted, error: why, message: why)
-            }
-        }
+        for task in registry.allTasks { await task.value }
+        for id in Array(registry.lifecycles.keys) { await follow(id, .serverStopped) }
         stopped = true
-        streams.finishAll()
+        registry.watchers.finishAll()
     }
 
-    /// The server stops while the release runs: with a durable store the release is left
-    /// unfinished, to resume at the next start; otherwise it ends INTERRUPTED.
+    /// The server stopped while the release ran, and its record outlives the process: it is
+    /// left unfinished, to resume at the next start.
     func checkpoint(_ id: String) async {
-        guard store.isDurable else {
-            let message = "the server stopped during the release (\(summary(id)))"
-            await finish(id, status: .interrupted, event: .releaseInterrupted, error: message, message: message)
-            return
-        }
-        let own = tasks[id]
+        let own = registry.task(id)
         await mutate(id, event: .releaseCheckpointed,
                      message: "the server stopped during the release (\(summary(id))); it resumes at the next start")
-        if tasks[id] == own { tasks[id] = nil }
-        streams.finish(id)
+        registry.endWork(id, own: own)
+        registry.watchers.finish(id)
     }
 
     /// Deletes finished releases older than `date` from the store.
@@ -83,5 +61,5 @@ extension ReleaseManager {
     }
 
     /// Releases running now (forward or rollback).
-    public var runningCount: Int { tasks.count }
+    public var runningCount: Int { registry.runningCount }
 }

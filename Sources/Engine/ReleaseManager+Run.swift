@@ -8,9 +8,10 @@ extension ReleaseManager {
     /// - Parameter resumed: the release was picked up after a restart: entries in progress are
     ///   continued (their deployments awaited, not started again) along with those not started.
     func run(_ id: String, resumed: Bool = false) async {
-        guard let record = releases[id] else { return }
+        guard let record = registry[id] else { return }
         if record.status != .inProgress {
-            await mutate(id, status: .inProgress, event: .releaseStarted,
+            _ = try? transition(id, .started)
+            await mutate(id, status: lifecycleStatus(id), event: .releaseStarted,
                          message: "\(record.entries.filter(\.needsChange).count) entries to change")
         }
         let limit = record.request.maxParallel ?? Int.max
@@ -211,63 +212,44 @@ extension ReleaseManager {
     /// Records the failure and applies the release's policy.
     private func entryFailed(_ id: String, _ index: Int, _ error: String, rolledBack: Bool = false) async {
         await updateEntry(id, index, status: rolledBack ? .rolledBack : .failed, event: .entryFailed, message: error) { $0.error = error }
-        guard let record = releases[id], record.request.onFailure != .continue, !isStopping(id) else { return }
-        stop(id)
-        await mutate(id, event: .releaseStopping, message: "\(record.entries[index].entry.label) failed; no new entries start") {
-            if $0.error.isEmpty { $0.error = "\(record.entries[index].entry.label): \(error)" }
+        await follow(id, .entryFailed(index))
+    }
+
+    /// An entry failed under a policy that stops the release: no new entry starts, and with
+    /// `rollBackRunning` the entries still deploying roll back at once.
+    func stopStarts(_ id: String, after index: Int, rollBackRunning: Bool) async {
+        guard let record = registry[id] else { return }
+        let failed = record.entries[index]
+        await mutate(id, event: .releaseStopping, message: "\(failed.entry.label) failed; no new entries start") {
+            if $0.error.isEmpty { $0.error = "\(failed.entry.label): \(failed.error)" }
         }
-        if record.request.onFailure == .rollback {
-            // Entries still deploying roll back at once.
-            for entry in record.entries where entry.status == .inProgress {
-                if let deployment = entry.deploymentID {
-                    _ = try? await engine.rollback(id: deployment, requestedBy: "release \(id)", reason: "release rolling back")
-                }
+        guard rollBackRunning else { return }
+        for entry in record.entries where entry.status == .inProgress {
+            if let deployment = entry.deploymentID {
+                _ = try? await engine.rollback(id: deployment, requestedBy: "release \(id)", reason: "release rolling back")
             }
         }
     }
 
-    /// The final status once every started entry settled. An entry left to start or to finish
-    /// means the server is stopping: the release is checkpointed.
+    /// Once every started entry settled, the lifecycle decides the outcome: an entry left to
+    /// start or to finish means the server is stopping.
     private func conclude(_ id: String) async {
-        guard let record = releases[id] else { return }
-        if record.entries.contains(where: { $0.status == .pending || $0.status == .inProgress }) {
-            return await checkpoint(id)
-        }
-        let failed = record.entries.filter { $0.status == .failed || $0.status == .rolledBack }
-        let rollbackAsked = record.events.contains { $0.kind == .rollbackRequested }
-        if (record.request.onFailure == .rollback && !failed.isEmpty) || rollbackAsked {
-            await mutate(id, status: .rollingBack, event: .releaseRollingBack,
-                         message: "rolling back every entry the release changed")
-            await rollBackEntries(id, reason: record.error)
-            return
-        }
-        if failed.isEmpty {
-            await finish(id, status: .succeeded, event: .releaseSucceeded, message: summary(id))
-        } else {
-            // With onFailure: continue no failure stopped the release, so none was recorded yet.
-            let error = record.error.isEmpty ? failed.map { "\($0.entry.label): \($0.error)" }.joined(separator: "; ") : record.error
-            await finish(id, status: .failed, event: .releaseFailed, error: error, message: "\(error); \(summary(id))")
-        }
+        guard let record = registry[id] else { return }
+        let unfinished = record.entries.contains { $0.status == .pending || $0.status == .inProgress }
+        let failed = record.entries.contains { $0.status == .failed || $0.status == .rolledBack }
+        await follow(id, .runEnded(unfinished: unfinished, failed: failed))
     }
 
     /// Puts every changed entry back on its previous revision, in parallel. Resumed, it
     /// continues with the entries not rolled back yet.
-    func rollBackEntries(_ id: String, reason: String) async {
-        guard let record = releases[id] else { return }
+    func rollBackEntries(_ id: String) async {
+        guard let record = registry[id] else { return }
         let changed = record.entries.indices.filter {
             [.succeeded, .inProgress, .failed, .rollingBack].contains(record.entries[$0].status)
         }
         await forEach(changed, limit: record.request.maxParallel ?? Int.max) { index in await self.rollBack(id, index) }
-        let left = releases[id]?.entries.filter { $0.status == .failed || $0.status == .rollingBack || $0.status == .succeeded } ?? []
-        if left.isEmpty {
-            await finish(id, status: .rolledBack, event: .releaseRolledBack, error: reason, message: "\(reason); \(summary(id))")
-        } else if !accepting {
-            // The server is stopping: the rollback continues at the next start.
-            await checkpoint(id)
-        } else {
-            let names = left.map(\.entry.label).joined(separator: ", ")
-            await finish(id, status: .failed, event: .releaseFailed, error: "\(reason); rollback incomplete for \(names)", message: summary(id))
-        }
+        let left = registry[id]?.entries.contains { $0.status == .failed || $0.status == .rollingBack || $0.status == .succeeded } ?? false
+        await follow(id, .rollbackEnded(left: left, serverStopping: !accepting))
     }
 
     /// Rolls one entry back. While the server stops it leaves the entry as it is (the
@@ -314,6 +296,6 @@ extension ReleaseManager {
     }
 
     func summary(_ id: String) -> String {
-        (releases[id]?.counts ?? [:]).sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        (registry[id]?.counts ?? [:]).sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
     }
 }

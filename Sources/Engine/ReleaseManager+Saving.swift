@@ -18,7 +18,7 @@ extension ReleaseManager {
     /// Starts keeping a release in this process: a new one (`stored` false: its first save is
     /// whole) or one read from the store.
     func adopt(_ record: ReleaseRecord, stored: Bool) {
-        releases[record.id] = record
+        registry.hold(record, ReleaseLifecycle(record, durable: store.isDurable))
         unsaved[record.id] = UnsavedRelease(savedEvents: stored ? record.events.count : 0, whole: !stored)
     }
 
@@ -47,7 +47,7 @@ extension ReleaseManager {
                 log[metadataKey: "release_id"] = "\(id)"
                 log.error("could not save release record: \(error)")
                 unsaved[id]?.whole = true
-                if let release = releases[id] {
+                if let release = registry[id] {
                     for observer in observers { observer.saveFailed(release, error: error) }
                 }
             }
@@ -60,7 +60,7 @@ extension ReleaseManager {
     /// when nobody waits. (No copy of the release outlives this call: the manager's next
     /// change stays in place.)
     private func takePendingChange(_ id: String) -> (ReleaseChange, [CheckedContinuation<Void, Never>])? {
-        guard let pending = unsaved[id], !pending.waiters.isEmpty, let record = releases[id] else { return nil }
+        guard let pending = unsaved[id], !pending.waiters.isEmpty, let record = registry[id] else { return nil }
         let change = pending.whole ? ReleaseChange(whole: record)
             : ReleaseChange(record, entries: pending.entries, eventsFrom: pending.savedEvents)
         unsaved[id] = UnsavedRelease(savedEvents: record.events.count, whole: false, saving: true)

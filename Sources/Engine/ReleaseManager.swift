@@ -27,14 +27,11 @@ public actor ReleaseManager {
     let env: EngineEnvironment
     let store: any ReleaseStore
     let observers: [any ReleaseObserver]
-    /// Releases submitted or resumed by this process and not finished (the store has every one).
-    var releases: [String: ReleaseRecord] = [:]
-    /// What of each release in `releases` the store has not been given yet.
+    /// Releases submitted or resumed by this process and not finished (the store has every
+    /// one): records, lifecycles, running work, watchers.
+    var registry = Registry<ReleaseRecord, ReleaseLifecycle>()
+    /// What of each held release the store has not been given yet.
     var unsaved: [String: UnsavedRelease] = [:]
-    var streams = EventStreams<ReleaseEvent>()
-    var tasks: [String: Task<Void, Never>] = [:]
-    /// Releases whose policy has stopped new starts.
-    var stopping: Set<String> = []
     /// False once the shutdown began: no new release, approval or rollback, and running
     /// releases start no new entry.
     var accepting = true
@@ -97,37 +94,28 @@ public actor ReleaseManager {
         if let existing = try await known(request.id) { return (try sameOrConflict(existing, request), true) }
         adopt(planned, stored: false)
         let changes = planned.entries.filter(\.needsChange).count
-        var record = await mutate(request.id, event: .releaseAccepted,
+        let record = await mutate(request.id, event: .releaseAccepted,
                                   message: pipelined ? "\(planned.entries.count) entries, each planned as it starts"
                                       : "\(changes) of \(planned.entries.count) entries to change")
-        if changes == 0 {
-            return (await finish(request.id, status: .succeeded, event: .releaseSucceeded,
-                                 message: "nothing to change: every entry is at its image"), false)
-        }
-        if request.requireApproval {
-            record = await mutate(request.id, status: .pendingApproval, event: .approvalRequested, message: "waiting for approval")
-        } else {
-            launch(request.id)
-        }
-        return (record, false)
+        return (await follow(request.id, .accepted(changes: changes, needsApproval: request.requireApproval)) ?? record, false)
     }
 
     /// A release that could not even be read (a broken manifest from Git): recorded as failed.
     public func recordFailure(_ request: ReleaseRequest, error: String) async {
-        guard (try? await known(request.id)) == nil, releases[request.id] == nil else { return }
+        guard (try? await known(request.id)) == nil, registry[request.id] == nil else { return }
         adopt(ReleaseRecord(request: request, entries: [], at: wallClock.now()), stored: false)
         await mutate(request.id, event: .releaseAccepted, message: "manifest of \(request.origin?.commit ?? request.id)")
-        await finish(request.id, status: .failed, event: .releaseFailed, error: error, message: error)
+        await follow(request.id, .unreadable(error))
     }
 
     /// The release as this process has it, else as stored. A release from Git is also found
     /// by a unique prefix of its commit hash, of 7 characters or more, as git finds a commit.
     public func status(id: String) async throws -> ReleaseRecord {
-        if let record = releases[id] { return record }
+        if let record = registry[id] { return record }
         if let record = try await store.loadRelease(id: id) { return record }
         if (7..<40).contains(id.count), id.allSatisfy(\.isHexDigit) {
             let stored = try await store.releaseIDs(startingWith: id, limit: 2)
-            let here = releases.keys.filter { $0.lowercased().hasPrefix(id.lowercased()) }
+            let here = registry.lifecycles.keys.filter { $0.lowercased().hasPrefix(id.lowercased()) }
             let matches = Set(stored + here).sorted()
             if matches.count > 1 {
                 throw EngineError(.invalidArgument, field: "id",
@@ -140,13 +128,13 @@ public actor ReleaseManager {
 
     /// Whether a release has this id (in this process or in the store).
     public func contains(_ id: String) async -> Bool {
-        if releases[id] != nil { return true }
+        if registry[id] != nil { return true }
         return (try? await known(id)) != nil
     }
 
     /// Newest first, from the store (with this process's latest state of each).
     public func list(limit: Int = Int.max, offset: Int = 0) async throws -> [ReleaseRecord] {
-        try await store.listReleases(limit: limit, offset: offset).map { releases[$0.id] ?? $0 }
+        try await store.listReleases(limit: limit, offset: offset).map { registry[$0.id] ?? $0 }
     }
 
     /// Records `approver`'s approval; the release starts once `required` distinct approvers
@@ -162,8 +150,9 @@ public actor ReleaseManager {
         guard tally.complete else {
             return await mutate(id, event: .approvalRecorded, message: tally.message) { $0.record(tally) }
         }
-        let updated = await mutate(id, status: .pending, event: .approvalApproved, message: tally.message) { $0.record(tally) }
-        launch(id)
+        let effects = try transition(id, .approved)
+        let updated = await mutate(id, status: lifecycleStatus(id), event: .approvalApproved, message: tally.message) { $0.record(tally) }
+        await perform(id, effects)
         return updated
     }
 
@@ -172,13 +161,14 @@ public actor ReleaseManager {
         _ = try await pendingDecision(id)
         let decision = try ApprovalRecord.decision(approved: false, approver: approver, reason: reason, at: wallClock.now())
         let because = reason.isEmpty ? "" : ": \(reason)"
-        await mutate(id, event: .approvalRejected, message: "rejected by \(approver)\(because)") { $0.approval = decision }
-        return await finish(id, status: .rejected, event: .releaseRejected, error: "rejected by \(approver)\(because)", message: "nothing was changed")
+        let effects = try transition(id, .rejected("rejected by \(approver)\(because)"))
+        let rejected = await mutate(id, event: .approvalRejected, message: "rejected by \(approver)\(because)") { $0.approval = decision }
+        return await perform(id, effects) ?? rejected
     }
 
     private func pendingDecision(_ id: String) async throws -> ReleaseRecord {
         let record = try await current(id)
-        guard record.status == .pendingApproval, releases[id] != nil else {
+        guard record.status == .pendingApproval, registry[id] != nil else {
             throw EngineError(.failedPrecondition, "release \(id) is not waiting for approval (status \(record.status.rawValue))")
         }
         return record
@@ -190,59 +180,51 @@ public actor ReleaseManager {
         guard accepting else { throw Self.shuttingDown }
         let record = try await current(id)
         let why = "rollback requested" + (requestedBy.isEmpty ? "" : " by \(requestedBy)") + (reason.isEmpty ? "" : ": \(reason)")
-        switch record.status {
-        case .pendingApproval:
-            throw EngineError(.failedPrecondition, "release \(id) is waiting for approval; reject it instead of rolling it back")
-        case .rollingBack, .rolledBack:
-            throw EngineError(.failedPrecondition, "release \(id) is already \(record.status == .rollingBack ? "rolling back" : "rolled back")")
-        case .rejected:
-            throw EngineError(.failedPrecondition, "release \(id) was rejected; nothing to roll back")
-        case .pending, .inProgress:
-            guard releases[id] != nil else {
+        if registry[id] == nil {
+            // Not running here: a finished release is taken up again for its rollback; one that
+            // is not finished is left from a previous run (it resumes at the next start).
+            guard record.status.isTerminal else {
                 throw EngineError(.failedPrecondition, "release \(id) is not running in this server; it resumes at the next start")
             }
-            stopping.insert(id)
-            return await mutate(id, event: .rollbackRequested, message: why) {
-                $0.error = why
-                $0.rollbackRequestedBy = requestedBy
-            }
-        case .succeeded, .failed, .interrupted:
-            if releases[id] == nil { adopt(record, stored: true) }
-            let updated = await mutate(id, status: .rollingBack, event: .rollbackRequested, message: why) {
-                $0.error = why
-                $0.rollbackRequestedBy = requestedBy
-            }
-            tasks[id] = Task { await self.rollBackEntries(id, reason: why) }
-            return updated
+            var lifecycle = ReleaseLifecycle(record, durable: store.isDurable)
+            _ = try lifecycle.handle(.rollbackRequested)
+            adopt(record, stored: true)
         }
+        let effects = try transition(id, .rollbackRequested)
+        let updated = await mutate(id, status: lifecycleStatus(id), event: .rollbackRequested, message: why) {
+            $0.error = why
+            $0.rollbackRequestedBy = requestedBy
+        }
+        await perform(id, effects)
+        return updated
     }
 
     public func watch(id: String) async throws -> AsyncStream<ReleaseEvent> {
         let record = try await current(id)
         // Live while something here can still change it: its run, or an approval.
-        let live = !record.status.isTerminal && !stopped && releases[id] != nil
-            && (tasks[id] != nil || record.status == .pendingApproval)
-        return streams.subscribe(id, history: record.events, live: live) { [weak self] token in
+        let live = !record.status.isTerminal && !stopped && registry[id] != nil
+            && (registry.task(id) != nil || record.status == .pendingApproval)
+        return registry.watchers.subscribe(id, history: record.events, live: live) { [weak self] token in
             Task { await self?.removeStream(id, token) }
         }
     }
 
-    private func removeStream(_ id: String, _ token: UUID) { streams.remove(id, token) }
+    private func removeStream(_ id: String, _ token: UUID) { registry.watchers.remove(id, token) }
 
     // MARK: Bookkeeping
 
     /// The release of this id, from this process or the store; nil when there is none.
     private func known(_ id: String) async throws -> ReleaseRecord? {
-        if let record = releases[id] { return record }
+        if let record = registry[id] { return record }
         let stored = try await store.loadRelease(id: id)
         // The load was a suspension point: this process's state, if it has one now, is newer.
-        return releases[id] ?? stored
+        return registry[id] ?? stored
     }
 
     /// Like `status`, but with this process's state when the store load raced with a change.
     private func current(_ id: String) async throws -> ReleaseRecord {
         let record = try await status(id: id)
-        return releases[id] ?? record
+        return registry[id] ?? record
     }
 
     private func sameOrConflict(_ existing: ReleaseRecord, _ request: ReleaseRequest) throws -> ReleaseRecord {
@@ -252,65 +234,121 @@ public actor ReleaseManager {
         return existing
     }
 
-    func launch(_ id: String, resumed: Bool = false) {
-        tasks[id] = Task { await self.run(id, resumed: resumed) }
+    /// Feeds the release's lifecycle an input: its new state is kept, its effects returned (to
+    /// be performed once the transition is recorded).
+    @discardableResult
+    func transition(_ id: String, _ input: ReleaseLifecycle.Input) throws -> [ReleaseLifecycle.Effect] {
+        guard var lifecycle = registry.lifecycles[id] else {
+            throw EngineError(.failedPrecondition, "release \(id) is not running in this server")
+        }
+        let effects = try lifecycle.handle(input)
+        registry.lifecycles[id] = lifecycle
+        return effects
+    }
+
+    /// The status the release's lifecycle is at (recorded with the transition's event).
+    func lifecycleStatus(_ id: String) -> DeploymentStatus? { registry.lifecycles[id]?.status }
+
+    func lifecycle(_ id: String) -> ReleaseLifecycle? { registry.lifecycles[id] }
+
+    /// Feeds an input whose refusal cannot happen here, and performs what the lifecycle
+    /// decides. Answers the record as it stands then.
+    @discardableResult
+    func follow(_ id: String, _ input: ReleaseLifecycle.Input) async -> ReleaseRecord? {
+        guard let effects = try? transition(id, input) else { return nil }
+        return await perform(id, effects)
+    }
+
+    /// Carries out what the lifecycle decided, in order. Answers the record as it stands then
+    /// (the final one when the release ended).
+    @discardableResult
+    func perform(_ id: String, _ effects: [ReleaseLifecycle.Effect]) async -> ReleaseRecord? {
+        var final: ReleaseRecord?
+        for effect in effects {
+            switch effect {
+            case .startRun(let resumed):
+                registry.run(id, Task { await self.run(id, resumed: resumed) })
+            case .stopStarts(let index, let rollBackRunning):
+                await stopStarts(id, after: index, rollBackRunning: rollBackRunning)
+            case .startRollback, .continueRollback:
+                registry.run(id, Task { await self.rollBackEntries(id) })
+            case .rollBackEntries:
+                await mutate(id, status: lifecycleStatus(id), event: .releaseRollingBack, message: "rolling back every entry the release changed")
+                await rollBackEntries(id)
+            case .requestApproval:
+                await mutate(id, status: lifecycleStatus(id), event: .approvalRequested, message: "waiting for approval")
+            case .succeed:
+                final = await finish(id, event: .releaseSucceeded, message: summary(id))
+            case .fail:
+                // With onFailure: continue no failure stopped the release, so none was recorded yet.
+                let record = registry[id]
+                let failed = record?.entries.filter { $0.status == .failed || $0.status == .rolledBack } ?? []
+                let error = record?.error.isEmpty == false ? record!.error : failed.map { "\($0.entry.label): \($0.error)" }.joined(separator: "; ")
+                final = await finish(id, event: .releaseFailed, error: error, message: "\(error); \(summary(id))")
+            case .reject(let why):
+                final = await finish(id, event: .releaseRejected, error: why, message: "nothing was changed")
+            case .rolledBack:
+                let reason = registry[id]?.error ?? ""
+                final = await finish(id, event: .releaseRolledBack, error: reason, message: "\(reason); \(summary(id))")
+            case .rollbackIncomplete:
+                let reason = registry[id]?.error ?? ""
+                let left = registry[id]?.entries.filter { $0.status == .failed || $0.status == .rollingBack || $0.status == .succeeded } ?? []
+                let names = left.map(\.entry.label).joined(separator: ", ")
+                final = await finish(id, event: .releaseFailed, error: "\(reason); rollback incomplete for \(names)", message: summary(id))
+            case .nothingToChange:
+                final = await finish(id, event: .releaseSucceeded, message: "nothing to change: every entry is at its image")
+            case .unreadable(let error):
+                final = await finish(id, event: .releaseFailed, error: error, message: error)
+            case .checkpoint:
+                await checkpoint(id)
+            case .interrupt:
+                let message = registry[id]?.status == .pendingApproval
+                    ? "the server stopped while the release waited for approval; nothing was changed"
+                    : "the server stopped during the release (\(summary(id)))"
+                final = await finish(id, event: .releaseInterrupted, error: message, message: message)
+            }
+        }
+        return final ?? registry[id]
     }
 
     /// Applies a change to a release of this process, records an event, tells everyone, and
     /// saves the change (before returning, so before the step that depends on it). The
-    /// release is changed in place and no copy of it outlives the call: a change costs what
-    /// it changes, not the size of the release. `change` must not touch the entries (see
-    /// `updateEntry`, which names the entry it changes).
+    /// release is changed in place: a change costs what it changes, not the size of the
+    /// release. `status` is given only by a transition of the release's lifecycle. `change`
+    /// must not touch the entries (see `updateEntry`, which names the entry it changes).
     @discardableResult
     func mutate(_ id: String, status: DeploymentStatus? = nil, event type: ReleaseEventKind, entry index: Int? = nil, message: String = "",
                 _ change: (inout ReleaseRecord) -> Void = { _ in }) async -> ReleaseRecord {
         // Every caller holds an id it put there, of a release not finished (a finished one leaves).
-        guard releases[id] != nil else { preconditionFailure("release \(id) unknown") }
-        let label = index.map { releases[id]!.entries[$0].entry.label } ?? ""
-        let event = Self.apply(to: &releases[id]!, at: wallClock.now(), status: status, type: type, entry: label, message: message, change)
-        tell(event)
+        let label = index.flatMap { registry[id]?.entries[$0].entry.label } ?? ""
+        guard let event = registry.record(id, at: wallClock.now(), status: status, kind: type, subject: label, message: message, change),
+              let record = registry[id] else {
+            preconditionFailure("release \(id) is not held")
+        }
+        if record.status.isTerminal { registry.lifecycles[id]?.endRecorded() }
+        for observer in observers { observer.observe(event, release: record) }
+        var log = env.logger
+        log[metadataKey: "release_id"] = "\(id)"
+        log.info("\(type)\(label.isEmpty ? "" : " [\(label)]") \(message)")
         await save(id, entry: index)
         for observer in observers { await observer.settle() }
-        return releases[id]!
+        return registry[id] ?? record
     }
 
-    private static func apply(to record: inout ReleaseRecord, at now: Date, status: DeploymentStatus?, type: ReleaseEventKind, entry: String,
-                              message: String, _ change: (inout ReleaseRecord) -> Void) -> ReleaseEvent {
-        change(&record)
-        if let status { record.status = status }
-        record.updatedAt = now
-        if record.status.isTerminal { record.finishedAt = now }
-        let event = ReleaseEvent(releaseID: record.id, sequence: record.events.count + 1, at: now, kind: type, entry: entry,
-                                 status: record.status, message: message)
-        record.events.append(event)
-        return event
-    }
-
-    /// Observers, watchers and the log hear of the event.
-    private func tell(_ event: ReleaseEvent) {
-        if let record = releases[event.releaseID] {
-            for observer in observers { observer.observe(event, release: record) }
-        }
-        streams.yield(event.releaseID, event)
-        var log = env.logger
-        log[metadataKey: "release_id"] = "\(event.releaseID)"
-        log.info("\(event.type)\(event.entry.isEmpty ? "" : " [\(event.entry)]") \(event.message)")
-    }
-
-    /// Ends a release: final status, saved, watchers closed. Answers the final record.
+    /// Ends a release at the status its lifecycle reached: saved, watchers closed. Answers
+    /// the final record.
     @discardableResult
-    func finish(_ id: String, status: DeploymentStatus, event: ReleaseEventKind, error: String = "", message: String) async -> ReleaseRecord {
-        let own = tasks[id]
-        stopping.remove(id)
-        let final = await mutate(id, status: status, event: event, message: message) { if !error.isEmpty { $0.error = error } }
+    func finish(_ id: String, event: ReleaseEventKind, error: String = "", message: String) async -> ReleaseRecord {
+        let own = registry.task(id)
+        let final = await mutate(id, status: lifecycleStatus(id), event: event, message: message) { if !error.isEmpty { $0.error = error } }
         // A rollback may have started while the final state was being saved: it owns the release now.
-        guard tasks[id] == own else { return releases[id] ?? final }
-        tasks[id] = nil
-        streams.finish(id)
+        guard registry.task(id) == own else { return registry[id] ?? final }
+        registry.endWork(id)
+        registry.watchers.finish(id)
         // Saved whole: it leaves memory (read from the store from now on; a rollback asked for
         // later adopts it again). Kept while a save failed, for the next one to write it.
         if let pending = unsaved[id], !pending.whole, !pending.saving, pending.waiters.isEmpty, pending.entries.isEmpty {
-            releases[id] = nil
+            registry.drop(id)
             unsaved[id] = nil
         }
         return final
@@ -324,7 +362,6 @@ public actor ReleaseManager {
         }
     }
 
-    func entry(_ id: String, _ index: Int) -> EntryState? { releases[id]?.entries[index] }
-    func isStopping(_ id: String) -> Bool { stopping.contains(id) }
-    func stop(_ id: String) { stopping.insert(id) }
+    func entry(_ id: String, _ index: Int) -> EntryState? { registry[id]?.entries[index] }
+    func isStopping(_ id: String) -> Bool { registry.lifecycles[id]?.stopping ?? false }
 }

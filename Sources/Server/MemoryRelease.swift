@@ -31,7 +31,7 @@ public final class MemoryRelease: DeploymentObserver {
         queue.asyncAfter(deadline: .now() + 1) { [self] in
             scheduled.withLock { $0 = false }
             guard held.withLock({ $0 })?() == 0 else { return }
-            Self.trim?(0)
+            _ = Self.trim?(0)
         }
     }
 

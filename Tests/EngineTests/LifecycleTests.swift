@@ -120,3 +120,113 @@ import Testing
         #expect(try undo.handle(.recovered(.rollback)) == [.startRollback(Lifecycle.recoveryRollback)])
     }
 }
+
+/// Every transition of a release's lifecycle, without a release manager.
+@Suite struct ReleaseLifecycleTests {
+    typealias Lifecycle = ReleaseLifecycle
+
+    func lifecycle(_ status: DeploymentStatus, onFailure: ReleaseFailurePolicy = .rollback, durable: Bool = true,
+                   entries: Int = 2, approval: Bool = false) -> Lifecycle {
+        let request = ReleaseRequest(id: "r1", name: "r1",
+                                     entries: (0..<entries).map { ReleaseEntry(kind: .service, label: "s\($0)", cluster: "c", service: "s\($0)", image: "app:2") },
+                                     requireApproval: approval, onFailure: onFailure)
+        let states = request.entries.map {
+            EntryState(entry: $0, status: .pending, oldImages: [], newImage: "app:2", updatedTargets: [], error: "")
+        }
+        var record = ReleaseRecord(request: request, entries: states, at: Date(timeIntervalSince1970: 0))
+        record.status = status
+        return Lifecycle(record, durable: durable)
+    }
+
+    @Test func acceptedWaitsRunsOrHasNothingToDo() throws {
+        var idle = lifecycle(.pending)
+        #expect(try idle.handle(.accepted(changes: 0, needsApproval: true)) == [.nothingToChange])
+        #expect(idle.status == .succeeded)
+        var waiting = lifecycle(.pending)
+        #expect(try waiting.handle(.accepted(changes: 2, needsApproval: true)) == [.requestApproval])
+        #expect(waiting.status == .pendingApproval)
+        #expect(try waiting.handle(.approved) == [.startRun(resumed: false)])
+        #expect(throws: EngineError.self) { try waiting.handle(.rejected("late")) }
+        var rejected = lifecycle(.pendingApproval)
+        #expect(try rejected.handle(.rejected("no")) == [.reject("no")])
+        #expect(rejected.status == .rejected)
+    }
+
+    @Test func aFailureStopsNewStartsOnceUnderAStoppingPolicy() throws {
+        var rollback = lifecycle(.inProgress, onFailure: .rollback)
+        #expect(try rollback.handle(.entryFailed(1)) == [.stopStarts(after: 1, rollBackRunning: true)])
+        #expect(rollback.stopping)
+        #expect(try rollback.handle(.entryFailed(0)) == [])
+        #expect(try rollback.handle(.runEnded(unfinished: false, failed: true)) == [.rollBackEntries])
+        #expect(rollback.status == .rollingBack)
+        #expect(try rollback.handle(.rollbackEnded(left: false, serverStopping: false)) == [.rolledBack])
+        #expect(rollback.status == .rolledBack)
+        var stop = lifecycle(.inProgress, onFailure: .stop)
+        #expect(try stop.handle(.entryFailed(0)) == [.stopStarts(after: 0, rollBackRunning: false)])
+        #expect(try stop.handle(.runEnded(unfinished: false, failed: true)) == [.fail])
+        #expect(stop.status == .failed)
+        var goOn = lifecycle(.inProgress, onFailure: .continue)
+        #expect(try goOn.handle(.entryFailed(0)) == [])
+        #expect(!goOn.stopping)
+        #expect(try goOn.handle(.runEnded(unfinished: false, failed: false)) == [.succeed])
+        #expect(goOn.status == .succeeded)
+    }
+
+    @Test func rollbackAskedWhileRunningRollsBackOnceTheEntriesSettle() throws {
+        var running = lifecycle(.inProgress, onFailure: .continue)
+        #expect(try running.handle(.rollbackRequested) == [])
+        #expect(running.stopping && running.rollbackAsked)
+        #expect(running.status == .inProgress)
+        #expect(try running.handle(.runEnded(unfinished: false, failed: false)) == [.rollBackEntries])
+        #expect(try running.handle(.rollbackEnded(left: true, serverStopping: false)) == [.rollbackIncomplete])
+        #expect(running.status == .failed)
+    }
+
+    @Test func rollbackOfAFinishedRelease() throws {
+        for status in [DeploymentStatus.succeeded, .failed, .interrupted] {
+            var finished = lifecycle(status)
+            #expect(try finished.handle(.rollbackRequested) == [.startRollback])
+            #expect(finished.status == .rollingBack)
+        }
+        for status in [DeploymentStatus.pendingApproval, .rollingBack, .rolledBack, .rejected] {
+            var other = lifecycle(status)
+            #expect(throws: EngineError.self) { try other.handle(.rollbackRequested) }
+        }
+        // Its success being recorded: refused until the final event is recorded.
+        var ending = lifecycle(.inProgress)
+        _ = try ending.handle(.runEnded(unfinished: false, failed: false))
+        #expect(throws: EngineError.self) { try ending.handle(.rollbackRequested) }
+        ending.endRecorded()
+        #expect(try ending.handle(.rollbackRequested) == [.startRollback])
+    }
+
+    @Test func theServerStopping() throws {
+        var durable = lifecycle(.inProgress, durable: true)
+        #expect(try durable.handle(.runEnded(unfinished: true, failed: false)) == [.checkpoint])
+        #expect(durable.status == .inProgress)
+        var memory = lifecycle(.inProgress, durable: false)
+        #expect(try memory.handle(.runEnded(unfinished: true, failed: false)) == [.interrupt])
+        #expect(memory.status == .interrupted)
+        var rolling = lifecycle(.rollingBack, durable: true)
+        #expect(try rolling.handle(.rollbackEnded(left: true, serverStopping: true)) == [.checkpoint])
+        var waiting = lifecycle(.pendingApproval, durable: false)
+        #expect(try waiting.handle(.serverStopped) == [.interrupt])
+        var kept = lifecycle(.pendingApproval, durable: true)
+        #expect(try kept.handle(.serverStopped) == [])
+    }
+
+    @Test func recovery() throws {
+        var waiting = lifecycle(.pendingApproval)
+        #expect(try waiting.handle(.recovered) == [])
+        var rolling = lifecycle(.rollingBack)
+        #expect(try rolling.handle(.recovered) == [.continueRollback])
+        var running = lifecycle(.inProgress)
+        #expect(try running.handle(.recovered) == [.startRun(resumed: true)])
+        var unapproved = lifecycle(.pending, approval: true)
+        #expect(try unapproved.handle(.recovered) == [.requestApproval])
+        #expect(unapproved.status == .pendingApproval)
+        var unread = lifecycle(.pending, entries: 0)
+        #expect(try unread.handle(.recovered) == [.unreadable("the server stopped before the outcome of the release was recorded")])
+        #expect(unread.status == .failed)
+    }
+}
