@@ -9,7 +9,11 @@ import GRPCNIOTransportHTTP2
 public enum ClientCLI {
     /// Runs one client command. Returns the exit code: 0 success, 1 failure (an error from
     /// the server, or a deployment that failed or was rolled back), 2 bad usage.
-    public static func run(_ arguments: [String], output: any ClientOutput = StandardOutput()) async -> Int32 {
+    ///
+    /// - Parameter connection: where the calls go instead of the network address in `-server`
+    ///   (tests: a server served in process); `-server` and the TLS flags are then not used.
+    public static func run(_ arguments: [String], output: any ClientOutput = StandardOutput(),
+                           connection: (any APIConnection)? = nil) async -> Int32 {
         let options: ClientOptions
         do {
             options = try ClientCommand.parse(arguments).options
@@ -33,16 +37,11 @@ public enum ClientCLI {
             return 2
         }
         do {
-            let target = try ServerTarget(options.server)
-            let security = try target.security(tls: options.tls || !options.ca.isEmpty || !options.cert.isEmpty, ca: options.ca,
-                                               cert: options.cert, key: options.key)
-            let transport = try HTTP2ClientTransport.Posix(target: target.resolvable, transportSecurity: security)
             let token = try BearerToken.resolve(flag: options.token, file: options.tokenFile,
                                                 environment: ProcessInfo.processInfo.environment)
-            return try await withGRPCClient(transport: transport, interceptors: token.map { [BearerToken(token: $0)] } ?? []) { client in
-                let commands = Commands(api: Deployment_V1_DeploymentService.Client(wrapping: client), options: options,
-                                        output: output)
-                return try await commands.run(action)
+            let connection = try connection ?? NetworkConnection(options)
+            return try await connection.withAPI(token: token) { api in
+                try await Commands(api: api, options: options, output: output).run(action)
             }
         } catch let error as UsageError {
             output.err("error: \(error)")
@@ -201,6 +200,63 @@ struct ServerTarget {
 
 /// The token the client presents (`authorization: Bearer ...` on every call): `-token`, else
 /// `-token-file`, else `$ECS_DEPLOY_TOKEN`.
+/// Where a client's calls go: a client of the deployment API that presents a token.
+public protocol APIConnection: Sendable {
+    func withAPI<T: Sendable>(token: String?,
+                              _ body: @escaping @Sendable (any Deployment_V1_DeploymentService.ClientProtocol) async throws -> T) async throws -> T
+}
+
+/// The server at `-server`, over HTTP/2 (TLS from the flags); one connection per command.
+struct NetworkConnection: APIConnection {
+    let transport: HTTP2ClientTransport.Posix
+
+    init(_ options: ClientOptions) throws {
+        let target = try ServerTarget(options.server)
+        let security = try target.security(tls: options.tls || !options.ca.isEmpty || !options.cert.isEmpty, ca: options.ca,
+                                           cert: options.cert, key: options.key)
+        transport = try HTTP2ClientTransport.Posix(target: target.resolvable, transportSecurity: security)
+    }
+
+    func withAPI<T: Sendable>(token: String?,
+                              _ body: @escaping @Sendable (any Deployment_V1_DeploymentService.ClientProtocol) async throws -> T) async throws -> T {
+        try await withGRPCClient(transport: transport, interceptors: token.map { [BearerToken(token: $0)] } ?? []) { client in
+            try await body(Deployment_V1_DeploymentService.Client(wrapping: client))
+        }
+    }
+}
+
+/// A connection shared by many commands (a client kept open, as for a server in process):
+/// each command's token travels with its own calls.
+public struct SharedConnection<Transport: ClientTransport>: APIConnection {
+    let client: GRPCClient<Transport>
+
+    /// `client` must have been made with `SharedConnection.interceptors`.
+    public init(client: GRPCClient<Transport>) { self.client = client }
+
+    /// The interceptors the shared client needs: the token of the command that makes the call.
+    public static var interceptors: [any ClientInterceptor] { [TaskBearerToken()] }
+
+    public func withAPI<T: Sendable>(token: String?,
+                                     _ body: @escaping @Sendable (any Deployment_V1_DeploymentService.ClientProtocol) async throws -> T) async throws -> T {
+        try await TaskBearerToken.$token.withValue(token) {
+            try await body(Deployment_V1_DeploymentService.Client(wrapping: client))
+        }
+    }
+}
+
+/// Presents the token of the task that makes the call (see `SharedConnection`).
+struct TaskBearerToken: ClientInterceptor {
+    @TaskLocal static var token: String?
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingClientRequest<Input>, context: ClientContext,
+        next: (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
+    ) async throws -> StreamingClientResponse<Output> {
+        guard let token = Self.token else { return try await next(request, context) }
+        return try await BearerToken(token: token).intercept(request: request, context: context, next: next)
+    }
+}
+
 public struct BearerToken: ClientInterceptor {
     let token: String
 

@@ -6,7 +6,7 @@ import SwiftProtobuf
 
 /// The client's release actions.
 struct ReleaseCommands {
-    let api: Deployment_V1_DeploymentService.Client<HTTP2ClientTransport.Posix>
+    let api: any Deployment_V1_DeploymentService.ClientProtocol
     let options: ClientOptions
     let output: any ClientOutput
     let callOptions: CallOptions

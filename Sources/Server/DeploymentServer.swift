@@ -5,6 +5,7 @@ import DeployAPI
 import Engine
 import Foundation
 import GRPCCore
+import GRPCInProcessTransport
 import GRPCNIOTransportHTTP2
 import Hummingbird
 import Logging
@@ -25,8 +26,9 @@ public final class DeploymentServer: Sendable {
     let clock: any DeployClock
     /// The time on records (see `EngineEnvironment.wallClock`).
     let wallClock: any DeployClock
-    private let grpcTransport: HTTP2ServerTransport.Posix
-    private let grpcServer: GRPCServer<HTTP2ServerTransport.Posix>
+    /// The network transport (nil when the server is served in process).
+    private let grpcTransport: HTTP2ServerTransport.Posix?
+    private let grpcServer: any GRPCServing
     private let http: HTTPEndpoint
     private let group: Mutex<ServiceGroup?> = Mutex(nil)
     private let stopping = StopFlag()
@@ -44,11 +46,13 @@ public final class DeploymentServer: Sendable {
     ///   - observers: more observers of every deployment event (the audit log).
     ///   - releaseObservers: more observers of every release event (the audit log).
     ///   - audit: where refused calls and policy overrides are written (the audit log).
+    ///   - inProcess: serve the gRPC API on this in-process transport instead of the network
+    ///     (tests: no port is opened for it; `server.host`, `server.port` and TLS are not used).
     public init(config: ServerConfig, cloud: Cloud, clock: any DeployClock, wallClock: (any DeployClock)? = nil, logger: Logger,
                 preflight: (any DeploymentPreflight)? = nil, store: any DeploymentStore = InMemoryDeploymentStore(),
                 releaseStore: any ReleaseStore = InMemoryReleaseStore(),
                 observers: [any DeploymentObserver] = [], releaseObservers: [any ReleaseObserver] = [],
-                audit: AuditLog? = nil) throws {
+                audit: AuditLog? = nil, inProcess: InProcessTransport.Server? = nil) throws {
         self.clock = clock
         self.wallClock = wallClock ?? clock
         self.config = config
@@ -104,23 +108,18 @@ public final class DeploymentServer: Sendable {
             security.record(.init(type: "auth.refused", principal: "unauthenticated", scope: "",
                                   detail: "\(method) from \(peer): \(reason)"))
         }
-        var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
-        // A hard cap at the transport (above it the stream is reset); below it, requests over
-        // `max_request_bytes` get a clear RESOURCE_EXHAUSTED from the service.
-        transportConfig.rpc.maxRequestPayloadSize = max(16 << 20, config.maxRequestBytes * 4)
-        // Advertised, so that a client queues streams past it instead of having its connection
-        // closed; idle connections are closed.
-        transportConfig.http2.maxConcurrentStreams = 100
-        transportConfig.connection.maxIdleTime = .seconds(15 * 60)
-        grpcTransport = HTTP2ServerTransport.Posix(
-            address: .ipv4(host: config.host, port: config.port),
-            transportSecurity: try Self.transportSecurity(config),
-            config: transportConfig)
         let stopping = self.stopping
         let api = DeploymentAPIService(engine: engine, releases: releases, metrics: metrics, maxRequestBytes: config.maxRequestBytes,
                                        access: access, watches: PerCallerSlots(limit: config.security.maxWatchesPerCaller))
         let health = HealthService(isServing: { !stopping.isSet })
-        grpcServer = GRPCServer(transport: grpcTransport, services: [api, health], interceptors: [interceptor])
+        if let inProcess {
+            grpcTransport = nil
+            grpcServer = GRPCServer(transport: inProcess, services: [api, health], interceptors: [interceptor])
+        } else {
+            let network = try Self.networkTransport(config)
+            grpcTransport = network
+            grpcServer = GRPCServer(transport: network, services: [api, health], interceptors: [interceptor])
+        }
         var onGitHook: (@Sendable () -> Void)?
         if let git = gitops { onGitHook = { git.trigger() } }
         http = HTTPEndpoint(config: config, metrics: metrics, logger: logger, onGitHook: onGitHook)
@@ -145,6 +144,20 @@ public final class DeploymentServer: Sendable {
 
     static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// HTTP/2 over TCP on `server.host:server.port`, with TLS from the config.
+    static func networkTransport(_ config: ServerConfig) throws -> HTTP2ServerTransport.Posix {
+        var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
+        // A hard cap at the transport (above it the stream is reset); below it, requests over
+        // `max_request_bytes` get a clear RESOURCE_EXHAUSTED from the service.
+        transportConfig.rpc.maxRequestPayloadSize = max(16 << 20, config.maxRequestBytes * 4)
+        // Advertised, so that a client queues streams past it instead of having its connection
+        // closed; idle connections are closed.
+        transportConfig.http2.maxConcurrentStreams = 100
+        transportConfig.connection.maxIdleTime = .seconds(15 * 60)
+        return HTTP2ServerTransport.Posix(address: .ipv4(host: config.host, port: config.port),
+                                          transportSecurity: try transportSecurity(config), config: transportConfig)
     }
 
     static func transportSecurity(_ config: ServerConfig) throws -> HTTP2ServerTransport.Posix.TransportSecurity {
@@ -208,6 +221,7 @@ public final class DeploymentServer: Sendable {
 
     /// The gRPC port, once bound (useful with port 0).
     public func grpcPort() async throws -> Int {
+        guard let grpcTransport else { throw ServerStartError(message: "the gRPC server is served in process, on no port") }
         let address = try await grpcTransport.listeningAddress
         if let v4 = address.ipv4 { return v4.port }
         if let v6 = address.ipv6 { return v6.port }
@@ -223,7 +237,7 @@ public final class DeploymentServer: Sendable {
 struct GRPCService: Service, CustomStringConvertible {
     var description: String { "GRPCService" }
 
-    let server: GRPCServer<HTTP2ServerTransport.Posix>
+    let server: any GRPCServing
     let releases: ReleaseManager
     let config: ServerConfig
     let stopping: StopFlag
@@ -261,6 +275,14 @@ public struct ServerStartError: Error, CustomStringConvertible {
             + "(find the process with `lsof -i :\(port)`, or set \(key) in config.yaml)")
     }
 }
+
+/// A gRPC server on whichever transport it was given (the network, or in process).
+protocol GRPCServing: Sendable {
+    func serve() async throws
+    func beginGracefulShutdown()
+}
+
+extension GRPCServer: GRPCServing {}
 
 /// Set once, when the server begins to stop.
 final class StopFlag: Sendable {

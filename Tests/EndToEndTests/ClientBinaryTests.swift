@@ -6,7 +6,7 @@ import Testing
 /// The built client as a user runs it: in a pipe that closes early, and asking for help.
 @Suite struct ClientBinaryTests {
     @Test func aClosedOutputEndsTheClientQuietly() async throws {
-        let t = try await TestServer()
+        let t = try await TestServer(network: true)
         let client = ServerProcess.binaries.appendingPathComponent("grpc-client").path
         // `true` reads nothing and exits: every write of the client meets a closed pipe.
         let script = "'\(client)' -server 127.0.0.1:\(t.port) -action list 2>err.txt | true; echo \"${PIPESTATUS[0]}\"; cat err.txt"

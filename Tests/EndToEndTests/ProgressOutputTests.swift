@@ -27,7 +27,7 @@ import Testing
         #expect(piped.out.count < 60, "\(piped.out.count) lines")
 
         let terminal = Terminal()
-        let code = await ClientCLI.run(["-server", "127.0.0.1:\(t.port)", "-id", "c1", "-action", "watch"], output: terminal)
+        let code = await ClientCLI.run(["-id", "c1", "-action", "watch"], output: terminal, connection: t.inProcess?.connection)
         #expect(code == 0)
         let (out, live) = terminal.lines.withLock { ($0.out, $0.live) }
         #expect(!live.isEmpty && live.allSatisfy { $0.contains("stage.progress") }, "\(live.prefix(3))")

@@ -39,7 +39,7 @@ import TestSupport
     }
 
     @Test func grpcHealthService() async throws {
-        let t = try await TestServer()
+        let t = try await TestServer(network: true)
         let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: t.port), transportSecurity: .plaintext)
         let status = try await withGRPCClient(transport: transport) { client in
             try await Grpc_Health_V1_Health.Client(wrapping: client).check(Grpc_Health_V1_HealthCheckRequest()).status
@@ -114,7 +114,7 @@ import TestSupport
     }
 
     @Test func portInUseIsAClearError() async throws {
-        let first = try await TestServer()
+        let first = try await TestServer(network: true)
         var config = ServerConfig()
         config.host = "127.0.0.1"
         config.port = first.port

@@ -12,7 +12,7 @@ import Testing
             $0.tlsCertFile = Self.file("server-cert.pem")
             $0.tlsKeyFile = Self.file("server-key.pem")
         })
-        let plain = try await TestServer()
+        let plain = try await TestServer(network: true)
         let mutual = try await TestServer(configure: {
             $0.tlsCertFile = Self.file("server-cert.pem")
             $0.tlsKeyFile = Self.file("server-key.pem")

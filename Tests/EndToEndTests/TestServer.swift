@@ -5,6 +5,7 @@ import DeployAPI
 import Engine
 import Foundation
 import GRPCCore
+import GRPCInProcessTransport
 import GRPCNIOTransportHTTP2
 import Logging
 import MotoHarness
@@ -14,8 +15,11 @@ import Store
 import Synchronization
 import TestSupport
 
-/// A real `DeploymentServer` on ephemeral ports, deploying to a simulator that runs on a
-/// manual clock. Tests talk to it with the real client over the real gRPC transport.
+/// A real `DeploymentServer`, deploying to a simulator that runs on a manual clock. Tests talk
+/// to it with the real client: over grpc-swift's in-process transport by default (no port to
+/// open, nothing else on the machine can reach it), or over HTTP/2 on an ephemeral port
+/// (`network`, and always with TLS configured) where the transport itself is under test. The
+/// HTTP endpoint (/health, /metrics, webhooks) is always on a real ephemeral port.
 final class TestServer: Sendable {
     let clock: ManualClock
     let sim: SimulatedCloud
@@ -23,7 +27,11 @@ final class TestServer: Sendable {
     /// The audit log of deployments and releases, when `auditPath` was given.
     let audit: AuditLog?
     let running: Task<Void, any Error>
+    /// The gRPC port; 0 when served in process.
     let port: Int
+    /// The client kept open to a server served in process, and its connections.
+    let inProcess: (connection: SharedConnection<InProcessTransport.Client>, client: GRPCClient<InProcessTransport.Client>,
+                    connections: Task<Void, any Error>)?
     let httpPort: Int
     /// The token `withAPI` (and so `status` and `waitUntilFinished`) presents, on a server with auth.
     let apiToken: String?
@@ -38,7 +46,8 @@ final class TestServer: Sendable {
     ///   - previous: a stopped server whose simulator and clock this one takes over (a restart
     ///     against a cloud that outlived the server); `simulator` is then not used.
     ///   - seed: fills the simulator before the server starts.
-    init(configure: (inout ServerConfig) -> Void = { _ in }, simulator: SimulatorSettings = SimulatorSettings(),
+    ///   - network: serve gRPC on a real port (as with TLS configured) rather than in process.
+    init(network: Bool = false, configure: (inout ServerConfig) -> Void = { _ in }, simulator: SimulatorSettings = SimulatorSettings(),
          storagePath: String? = nil, auditPath: String? = nil, restarting previous: TestServer? = nil, apiToken: String? = nil,
          preflight: (any DeploymentPreflight)? = nil, store: (any DeploymentStore)? = nil,
          seed: (TestServer.Seeder) throws -> Void = { _ in }) async throws {
@@ -61,18 +70,27 @@ final class TestServer: Sendable {
         let audit = try auditPath.map { try AuditLog(path: $0, clock: clock) }
         self.audit = audit
         let observers = audit.map { [$0] } ?? []
+        let pair = network || config.tlsCertFile != nil ? nil : InProcessTransport()
         if let storagePath {
             let store = try SQLiteDeploymentStore(path: storagePath)
             server = try DeploymentServer(config: config, cloud: sim.cloud, clock: clock, logger: logger, preflight: preflight, store: store,
-                                          releaseStore: store, observers: observers, releaseObservers: observers, audit: audit)
+                                          releaseStore: store, observers: observers, releaseObservers: observers, audit: audit,
+                                          inProcess: pair?.server)
         } else {
             server = try DeploymentServer(config: config, cloud: sim.cloud, clock: clock, logger: logger, preflight: preflight,
                                           store: store ?? InMemoryDeploymentStore(),
-                                          observers: observers, releaseObservers: observers, audit: audit)
+                                          observers: observers, releaseObservers: observers, audit: audit, inProcess: pair?.server)
         }
         let server = self.server
         running = Task { try await server.run() }
-        port = try await server.grpcPort()
+        if let pair {
+            let client = GRPCClient(transport: pair.client, interceptors: SharedConnection<InProcessTransport.Client>.interceptors)
+            inProcess = (SharedConnection(client: client), client, Task { try await client.runConnections() })
+            port = 0
+        } else {
+            inProcess = nil
+            port = try await server.grpcPort()
+        }
         httpPort = try await server.httpPort()
     }
 
@@ -95,10 +113,10 @@ final class TestServer: Sendable {
         }
     }
 
-    /// Runs the client in process with `-server` pointing here.
+    /// Runs the client in process, connected here (in process, or with `-server` at the port).
     func client(_ args: [String], tls: Bool = false) async -> ClientResult {
         let output = CapturedOutput()
-        let code = await ClientCLI.run(["-server", "127.0.0.1:\(port)"] + args, output: output)
+        let code = await ClientCLI.run(["-server", "127.0.0.1:\(port)"] + args, output: output, connection: inProcess?.connection)
         return ClientResult(code: code, out: output.outLines, err: output.errLines)
     }
 
@@ -141,7 +159,8 @@ final class TestServer: Sendable {
         }
     }
 
-    func withAPI<T: Sendable>(_ body: @escaping @Sendable (Deployment_V1_DeploymentService.Client<HTTP2ClientTransport.Posix>) async throws -> T) async throws -> T {
+    func withAPI<T: Sendable>(_ body: @escaping @Sendable (any Deployment_V1_DeploymentService.ClientProtocol) async throws -> T) async throws -> T {
+        if let inProcess { return try await inProcess.connection.withAPI(token: apiToken, body) }
         let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
         return try await withGRPCClient(transport: transport, interceptors: apiToken.map { [BearerToken(token: $0)] } ?? []) { client in
             try await body(Deployment_V1_DeploymentService.Client(wrapping: client))
@@ -158,6 +177,10 @@ final class TestServer: Sendable {
     func stop() async throws {
         await server.shutdown()
         try await running.value
+        if let inProcess {
+            inProcess.client.beginGracefulShutdown()
+            try await inProcess.connections.value
+        }
         audit?.close()
     }
 
