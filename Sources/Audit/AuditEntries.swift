@@ -26,7 +26,7 @@ enum AuditEntries {
         metadata["stage"] = nonEmpty(event.stage)
         metadata["message"] = nonEmpty(event.message)
         metadata["error"] = record.status.isTerminal ? nonEmpty(record.error) : nil
-        metadata["task_definition"] = record.facts.newTaskDefinition ?? family(of: request.taskDefinition)
+        metadata["task_definition"] = record.facts.newTaskDefinition ?? request.taskDefinitionJSON["family"]?.stringValue
         metadata["previous_task_definition"] = record.facts.previousTaskDefinition
         var user = request.requestedBy
         if [.rollbackRequested, .rollbackStarted].contains(event.kind), let by = record.rollbackRequestedBy, !by.isEmpty {
@@ -62,9 +62,4 @@ enum AuditEntries {
     }
 
     private static func nonEmpty(_ text: String) -> String? { text.isEmpty ? nil : text }
-
-    /// The family the request names, before a task definition ARN is known.
-    private static func family(of taskDefinition: String) -> String? {
-        (try? JSONValue.parse(taskDefinition))?["family"]?.stringValue
-    }
 }

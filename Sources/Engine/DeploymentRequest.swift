@@ -28,20 +28,58 @@ public struct DeploymentRequest: Sendable, Equatable, Codable {
     public var service: String
     public var strategy: StrategyKind
     /// The task definition JSON as given (validated).
-    public var taskDefinition: String
+    public var taskDefinition: String {
+        didSet { taskDefinitionJSON = Self.parse(taskDefinition) }
+    }
+    /// `taskDefinition` parsed, once, when the request is made or read back (null when it is
+    /// not JSON, which validation refuses).
+    public private(set) var taskDefinitionJSON: JSONValue
     public var config: [String: String]
     public var requestedBy: String
 
     public init(id: String, cluster: String, service: String, strategy: StrategyKind, taskDefinition: String,
                 config: [String: String] = [:], requestedBy: String = "") {
+        self.init(id: id, cluster: cluster, service: service, strategy: strategy, taskDefinition: taskDefinition,
+                  parsed: Self.parse(taskDefinition), config: config, requestedBy: requestedBy)
+    }
+
+    init(id: String, cluster: String, service: String, strategy: StrategyKind, taskDefinition: String, parsed: JSONValue,
+         config: [String: String], requestedBy: String) {
         self.id = id
         self.cluster = cluster
         self.service = service
         self.strategy = strategy
         self.taskDefinition = taskDefinition
+        self.taskDefinitionJSON = parsed
         self.config = config
         self.requestedBy = requestedBy
     }
+
+    enum CodingKeys: String, CodingKey {
+        case id, cluster, service, strategy, taskDefinition, config, requestedBy
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let text = try c.decode(String.self, forKey: .taskDefinition)
+        self.init(id: try c.decode(String.self, forKey: .id), cluster: try c.decode(String.self, forKey: .cluster),
+                  service: try c.decode(String.self, forKey: .service), strategy: try c.decode(StrategyKind.self, forKey: .strategy),
+                  taskDefinition: text, parsed: Self.parse(text), config: try c.decode([String: String].self, forKey: .config),
+                  requestedBy: try c.decode(String.self, forKey: .requestedBy))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(cluster, forKey: .cluster)
+        try c.encode(service, forKey: .service)
+        try c.encode(strategy, forKey: .strategy)
+        try c.encode(taskDefinition, forKey: .taskDefinition)
+        try c.encode(config, forKey: .config)
+        try c.encode(requestedBy, forKey: .requestedBy)
+    }
+
+    private static func parse(_ text: String) -> JSONValue { (try? JSONValue.parse(text)) ?? .null }
 
     /// The key that allows one deployment at a time: cluster and service names (ARNs reduced).
     public var serviceKey: String { "\(cluster.arnResourceName)/\(service.arnResourceName)" }
@@ -49,7 +87,7 @@ public struct DeploymentRequest: Sendable, Equatable, Codable {
     /// Same deployment for idempotency: same target, strategy, task definition and settings.
     public func isSameRequest(as other: DeploymentRequest) -> Bool {
         serviceKey == other.serviceKey && strategy == other.strategy && config == other.config
-            && ((try? JSONValue.parse(taskDefinition)) == (try? JSONValue.parse(other.taskDefinition)))
+            && taskDefinitionJSON == other.taskDefinitionJSON
     }
 
     /// Checks the fields of a request as it comes off the wire.
@@ -63,9 +101,9 @@ public struct DeploymentRequest: Sendable, Equatable, Codable {
         guard !cluster.trimmingCharacters(in: .whitespaces).isEmpty else { throw EngineError.invalid("cluster", "is required") }
         guard !service.trimmingCharacters(in: .whitespaces).isEmpty else { throw EngineError.invalid("service", "is required") }
         let kind = try StrategyKind.parse(strategy)
-        _ = try TaskDefinitionInput.validate(taskDefinition)
+        let parsed = try TaskDefinitionInput.validate(taskDefinition)
         return DeploymentRequest(id: id.isEmpty ? Self.generatedID() : id, cluster: cluster, service: service, strategy: kind,
-                                 taskDefinition: taskDefinition, config: config, requestedBy: requestedBy)
+                                 taskDefinition: taskDefinition, parsed: parsed, config: config, requestedBy: requestedBy)
     }
 
     static func generatedID() -> String {

@@ -3,7 +3,7 @@ import Foundation
 
 /// Stages for the ECS deployment controller, and task definition registration.
 extension DeploymentRunner {
-    func registerTaskDefinition(_ c: StageContext, _ request: DeploymentRequest, _ facts: DeploymentFacts) async throws -> String {
+    func registerTaskDefinition(_ c: StageContext, _ request: DeploymentRequest, _ facts: DeploymentFacts) async throws -> StageResult {
         if let done = facts.newTaskDefinition { return "already registered \(done.arnResourceName)" }
         let service = try await describeService(request)
         let primarySet = service.primaryTaskSet
@@ -12,17 +12,16 @@ extension DeploymentRunner {
                                                                                                                 ecs: cloud.ecs))
         guard let arn = registered.arn else { throw StageError("RegisterTaskDefinition returned no ARN") }
         let previousTG = primarySet?.loadBalancers.first?.targetGroupArn ?? service.loadBalancers.first?.targetGroupArn
-        await setResultFacts(c.id, "previous \(current?.arnResourceName ?? "none"), new \(arn.arnResourceName)") {
+        return StageResult("registered \(arn.arnResourceName)", learned: "previous \(current?.arnResourceName ?? "none"), new \(arn.arnResourceName)") {
             $0.previousTaskDefinition = current
             $0.newTaskDefinition = arn
             $0.desiredCount = service.desiredCount
             $0.previousTaskSet = primarySet?.id
             $0.previousTargetGroup = previousTG
         }
-        return "registered \(arn.arnResourceName)"
     }
 
-    func updateService(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision) async throws -> String {
+    func updateService(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision) async throws -> StageResult {
         let target = try taskDefinition(revision, try await facts(c.id))
         if revision == .new {
             await setFacts(c.id, "updating the service to \(target.arnResourceName)") { $0.serviceUpdated = true }
@@ -37,7 +36,7 @@ extension DeploymentRunner {
         return "service updated to \(target.arnResourceName)"
     }
 
-    func waitStable(_ c: StageContext, _ request: DeploymentRequest, target: String) async throws -> String {
+    func waitStable(_ c: StageContext, _ request: DeploymentRequest, target: String) async throws -> StageResult {
         var lastReport = ""
         while true {
             let service = try await describeService(request)
@@ -63,7 +62,7 @@ extension TaskDefinitionInput {
     /// service's current containers (and roles, tags, ...) when the request names no
     /// containers. One place for the pre-flight (which checks its roles) and the registration.
     static func toRegister(_ request: DeploymentRequest, service: ECSService, ecs: any ECSAPI) async throws -> TaskDefinition {
-        let given = try JSONValue.parse(request.taskDefinition)
+        let given = request.taskDefinitionJSON
         guard (given["containerDefinitions"]?.arrayValue ?? []).isEmpty else { return TaskDefinition(json: given) }
         guard let current = service.primaryTaskSet?.taskDefinition ?? service.taskDefinition else {
             throw StageError("taskdef.containerDefinitions is empty and the service has no task definition to take them from")

@@ -4,7 +4,7 @@ import Foundation
 /// Bake stages: hold for a while, watching the new task set, its targets and the optional
 /// custom HTTP health check; the first sign of trouble fails the stage.
 extension DeploymentRunner {
-    func bake(_ c: StageContext, _ request: DeploymentRequest, seconds: Double) async throws -> String {
+    func bake(_ c: StageContext, _ request: DeploymentRequest, seconds: Double) async throws -> StageResult {
         let start = clock.now()
         let end = start.addingTimeInterval(seconds)
         var nextProbe = start

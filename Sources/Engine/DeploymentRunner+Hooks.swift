@@ -4,7 +4,7 @@ import Foundation
 /// Hooks: before the first traffic shift and after each (a failure rolls back), and after
 /// success or rollback (reported only).
 extension DeploymentRunner {
-    func runHook(_ point: HookPoint, _ c: StageContext, _ record: DeploymentRecord) async throws -> String {
+    func runHook(_ point: HookPoint, _ c: StageContext, _ record: DeploymentRecord) async throws -> StageResult {
         guard let target = settings.hooks[point] else { return "no \(point.rawValue) hook configured" }
         try await env.hooks.run(target, payload: payload(point, record), timeout: settings.hookTimeout)
         return "\(point.rawValue) hook \(Self.display(target)) succeeded"

@@ -15,7 +15,7 @@ extension DeploymentRunner {
         return tg
     }
 
-    func createTaskSet(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision, percent: Int) async throws -> String {
+    func createTaskSet(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision, percent: Int) async throws -> StageResult {
         var facts = try await facts(c.id)
         if revision == .new, let existing = facts.newTaskSet { return "already created \(existing)" }
         let service = try await describeService(request)
@@ -53,7 +53,8 @@ extension DeploymentRunner {
                 launchSettings: service.primaryTaskSet?.launchSettings)
             created = try await cloud.ecs.createTaskSet(input)
         }
-        await setResultFacts(c.id, "created \(revision.rawValue) task set \(created.id)") {
+        return StageResult("created task set \(created.id) at \(percent)% on \(tg.arnResource)",
+                           learned: "created \(revision.rawValue) task set \(created.id)") {
             if revision == .new {
                 $0.newTaskSet = created.id
             } else {
@@ -62,10 +63,9 @@ extension DeploymentRunner {
                 $0.previousTaskSetDeleting = nil
             }
         }
-        return "created task set \(created.id) at \(percent)% on \(tg.arnResource)"
     }
 
-    func scaleTaskSet(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision, percent: Int) async throws -> String {
+    func scaleTaskSet(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision, percent: Int) async throws -> StageResult {
         let id = try taskSetID(revision, try await facts(c.id))
         _ = try await cloud.ecs.updateTaskSet(cluster: request.cluster, service: request.service, taskSet: id,
                                               scale: Scale(value: Double(percent)))
@@ -85,7 +85,7 @@ extension DeploymentRunner {
         return set
     }
 
-    func waitTaskSetHealthy(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision) async throws -> String {
+    func waitTaskSetHealthy(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision) async throws -> StageResult {
         let facts = try await facts(c.id)
         let id = try taskSetID(revision, facts)
         let tg = try targetGroup(revision, facts)
@@ -95,7 +95,7 @@ extension DeploymentRunner {
             let targets = try await cloud.elb.describeTargetHealth(targetGroupArn: tg)
             switch TaskSetHealth.evaluate(set, targets: targets) {
             case .healthy(let report):
-                return report
+                return StageResult(report)
             case .unhealthy(let reason):
                 throw StageError(reason)
             case .starting(let report, let fraction):
@@ -108,15 +108,14 @@ extension DeploymentRunner {
         }
     }
 
-    func promote(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision) async throws -> String {
+    func promote(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision) async throws -> StageResult {
         let id = try taskSetID(revision, try await facts(c.id))
         _ = try await cloud.ecs.updateServicePrimaryTaskSet(cluster: request.cluster, service: request.service, primaryTaskSet: id)
-        await setResultFacts(c.id, "task set \(id) is PRIMARY") { $0.promoted = revision == .new }
-        return "task set \(id) is PRIMARY"
+        return StageResult("task set \(id) is PRIMARY", learned: "task set \(id) is PRIMARY") { $0.promoted = revision == .new }
     }
 
     /// Deletes a task set, but only once no listener or rule sends it traffic.
-    func deleteTaskSet(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision) async throws -> String {
+    func deleteTaskSet(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision) async throws -> StageResult {
         let facts = try await facts(c.id)
         let id = try taskSetID(revision, facts)
         let tg = try targetGroup(revision, facts)
@@ -137,10 +136,9 @@ extension DeploymentRunner {
         while let set = try await cloud.ecs.describeTaskSets(cluster: request.cluster, service: request.service, taskSets: [id]).first {
             try await pollPause(until: c.deadline, waitingFor: "task set \(id) to drain (\(set.status), \(set.runningCount) tasks)")
         }
-        await setResultFacts(c.id, "deleted \(revision.rawValue) task set \(id)") {
+        return StageResult("deleted task set \(id)", learned: "deleted \(revision.rawValue) task set \(id)") {
             if revision == .previous { $0.previousTaskSetDeleted = true } else { $0.newTaskSet = nil }
         }
-        return "deleted task set \(id)"
     }
 }
 

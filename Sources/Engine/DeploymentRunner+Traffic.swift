@@ -75,7 +75,7 @@ extension DeploymentRunner {
     }
 
     /// Sets the weights on every route, then reads them back until all show them.
-    func routeTraffic(_ c: StageContext, percent: Int) async throws -> String {
+    func routeTraffic(_ c: StageContext, percent: Int) async throws -> StageResult {
         let facts = try await facts(c.id)
         guard let old = facts.previousTargetGroup, let new = facts.newTargetGroup else {
             throw StageError("no target groups recorded to route traffic between")
@@ -107,8 +107,8 @@ extension DeploymentRunner {
             }
             try await pollPause(until: c.deadline, waitingFor: "the listener weights to show \(percent)%")
         }
-        await setResultFacts(c.id, "\(percent)% of the traffic on \(new.arnResource)") { $0.trafficPercent = percent }
-        return "\(percent)% of the traffic on the new task set, \(100 - percent)% on the previous one"
+        return StageResult("\(percent)% of the traffic on the new task set, \(100 - percent)% on the previous one",
+                           learned: "\(percent)% of the traffic on \(new.arnResource)") { $0.trafficPercent = percent }
     }
 
     /// arn:...:listener-rule/app/lb/1/l/r -> arn:...:listener/app/lb/1/l

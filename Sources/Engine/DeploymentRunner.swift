@@ -33,8 +33,12 @@ struct DeploymentRunner: Sendable {
             // Not saved on its own: a stage found running at a restart runs again, as a pending one does.
             await update(context, status: .running, event: .stageStarted, durable: false) { $0.startedAt = wallClock.now() }
             do {
-                let message = try await execute(stage, context)
-                await update(context, status: .succeeded, event: .stageSucceeded, message: message) {
+                let result = try await execute(stage, context)
+                if let learned = result.facts {
+                    // Saved with the success below: one save for the transition.
+                    await engine.mutate(id, event: .factsRecorded, message: learned.note, durable: false) { learned.change(&$0.facts) }
+                }
+                await update(context, status: .succeeded, event: .stageSucceeded, message: result.message) {
                     $0.finishedAt = wallClock.now()
                     $0.fraction = 1
                 }
@@ -85,18 +89,12 @@ struct DeploymentRunner: Sendable {
         await engine.mutate(id, event: .factsRecorded, message: message) { change(&$0.facts) }
     }
 
-    /// Records what the stage learned last, just before it returns: saved with the stage's
-    /// success (one save for the transition; no cloud call comes between).
-    func setResultFacts(_ id: String, _ message: String, _ change: @escaping @Sendable (inout DeploymentFacts) -> Void) async {
-        await engine.mutate(id, event: .factsRecorded, message: message, durable: false) { change(&$0.facts) }
-    }
-
     func facts(_ id: String) async throws -> DeploymentFacts {
         guard let record = await engine.record(id) else { throw CancellationError() }
         return record.facts
     }
 
-    private func execute(_ stage: Stage, _ c: StageContext) async throws -> String {
+    private func execute(_ stage: Stage, _ c: StageContext) async throws -> StageResult {
         guard let record = await engine.record(c.id) else { throw CancellationError() }
         let request = record.request
         switch stage {
@@ -157,6 +155,36 @@ struct DeploymentRunner: Sendable {
             "\($0.status) \($0.taskDefinition.arnResourceName) \($0.runningCount)/\($0.desiredCount) \($0.rolloutState ?? "")"
         }
         return "service left on \(service.taskDefinition?.arnResourceName ?? "?") (deployments: \(deployments.joined(separator: "; ")))"
+    }
+}
+
+/// What a stage did: its message and, when it learned something last (the ARN it registered,
+/// the task set it created), the facts it changed. The runner records both with the stage's
+/// success, in one save. A stage that only has a message returns it as a string.
+struct StageResult: Sendable, ExpressibleByStringInterpolation {
+    struct Facts: Sendable {
+        /// What was learned, for the `facts.recorded` event.
+        let note: String
+        let change: @Sendable (inout DeploymentFacts) -> Void
+    }
+
+    let message: String
+    let facts: Facts?
+
+    init(_ message: String, learned note: String, _ change: @escaping @Sendable (inout DeploymentFacts) -> Void) {
+        self.message = message
+        self.facts = Facts(note: note, change: change)
+    }
+
+    init(_ message: String) {
+        self.message = message
+        self.facts = nil
+    }
+
+    init(stringLiteral message: String) { self.init(message) }
+
+    init(stringInterpolation: DefaultStringInterpolation) {
+        self.init(String(stringInterpolation: stringInterpolation))
     }
 }
 
