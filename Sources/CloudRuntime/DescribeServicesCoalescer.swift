@@ -19,11 +19,16 @@ import Synchronization
 public final class DescribeServicesCoalescer: ECSAPI {
     public let inner: any ECSAPI
     public let maxBatch: Int
+    /// Told when a caller waits on a merged call and when the call's task hands the answers
+    /// over (see `DeployClock.handOff`), so that a test clock knows the work is not over.
+    let clock: (any DeployClock)?
     private let state = Mutex(State())
 
     private struct Waiter {
         let id: UInt64
         let services: [String]
+        /// It gave its work back to the clock while it waits (the answer hands it back).
+        let handsBack: Bool
         let continuation: CheckedContinuation<[ECSService], any Error>
     }
 
@@ -48,9 +53,10 @@ public final class DescribeServicesCoalescer: ECSAPI {
         let waiters: [UInt64]
     }
 
-    public init(_ inner: any ECSAPI, maxBatch: Int = 10) {
+    public init(_ inner: any ECSAPI, maxBatch: Int = 10, clock: (any DeployClock)? = nil) {
         self.inner = inner
         self.maxBatch = max(1, maxBatch)
+        self.clock = clock
     }
 
     /// Callers waiting for a call to go out (not those in one in flight).
@@ -69,10 +75,13 @@ public final class DescribeServicesCoalescer: ECSAPI {
             s.nextID += 1
             return s.nextID
         }
+        // Waits on the merged call's task, which hands the work back with the answer.
+        let handsBack = clock?.workDone() ?? false
+        defer { if handsBack { clock?.takeUp(handedOff: true) } }
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[ECSService], any Error>) in
             let batches = state.withLock { s -> [Batch] in
                 var queue = s.queues[cluster] ?? Queue()
-                queue.pending.append(Waiter(id: id, services: wanted, continuation: continuation))
+                queue.pending.append(Waiter(id: id, services: wanted, handsBack: handsBack, continuation: continuation))
                 queue.pendingServices += wanted.count
                 s.queues[cluster] = queue
                 return Self.ready(&s, cluster: cluster, maxBatch: maxBatch, finished: false)
@@ -121,7 +130,10 @@ public final class DescribeServicesCoalescer: ECSAPI {
     /// Sends `batch` on a task of its own (no caller's cancellation stops it), then whatever
     /// queued meanwhile.
     private func start(_ batch: Batch) {
+        clock?.handOff(1)
         Task {
+            clock?.takeUp(handedOff: true)
+            defer { clock?.workDone() }
             var next: [Batch] = [batch]
             while !next.isEmpty {
                 let batch = next.removeFirst()
@@ -137,21 +149,31 @@ public final class DescribeServicesCoalescer: ECSAPI {
                 }
                 switch result {
                 case .success(let found):
+                    clock?.handOff(waiters.filter(\.handsBack).count)
                     for waiter in waiters { waiter.continuation.resume(returning: Self.answer(for: waiter.services, from: found)) }
                 case .failure(let error) where waiters.count == 1:
+                    clock?.handOff(waiters.filter(\.handsBack).count)
                     waiters[0].continuation.resume(throwing: error)
                 case .failure:
                     // One caller's bad identifier must not fail the others' deployments: each
                     // asks again on its own and gets the answer it would have had unmerged.
                     let inner = self.inner
+                    // Each waiter asks on a task of its own, which hands the work back with
+                    // the answer.
+                    let clock = self.clock
+                    clock?.handOff(waiters.count)
                     for waiter in waiters {
                         Task {
+                            clock?.takeUp(handedOff: true)
+                            let answer: Result<[ECSService], any Error>
                             do {
-                                waiter.continuation.resume(returning: try await inner.describeServices(cluster: batch.cluster,
-                                                                                                       services: waiter.services))
+                                answer = .success(try await inner.describeServices(cluster: batch.cluster, services: waiter.services))
                             } catch {
-                                waiter.continuation.resume(throwing: error)
+                                answer = .failure(error)
                             }
+                            if waiter.handsBack { clock?.handOff(1) }
+                            waiter.continuation.resume(with: answer)
+                            clock?.workDone()
                         }
                     }
                 }
@@ -209,9 +231,9 @@ extension Cloud {
     /// This cloud with its DescribeServices calls merged (`DescribeServicesCoalescer`). Apply
     /// it to the cloud that already has the rate limiter (a `MiddlewareCloud`), so that the
     /// merged call takes one token.
-    public func coalescingServiceReads(maxBatch: Int = 10) -> Cloud {
+    public func coalescingServiceReads(maxBatch: Int = 10, clock: any DeployClock) -> Cloud {
         var cloud = self
-        cloud.ecs = DescribeServicesCoalescer(ecs, maxBatch: maxBatch)
+        cloud.ecs = DescribeServicesCoalescer(ecs, maxBatch: maxBatch, clock: clock)
         return cloud
     }
 }

@@ -222,8 +222,12 @@ public actor DeploymentEngine {
         guard let record = active[id], let timeout = record.settings.approvalTimeout else { return }
         let asked = record.events.last(where: { $0.kind == .approvalRequested })?.at ?? record.createdAt
         let delay = max(.zero, timeout - .seconds(wallClock.now().timeIntervalSince(asked)))
+        let clock = self.clock
+        clock.handOff(1)
         approvalTimers[id] = Task {
-            guard (try? await self.clock.sleep(for: delay)) != nil else { return }
+            clock.takeUp(handedOff: true)
+            defer { clock.workDone() }
+            guard (try? await clock.sleep(for: delay)) != nil else { return }
             await self.approvalExpired(id, after: timeout)
         }
     }
@@ -238,16 +242,23 @@ public actor DeploymentEngine {
 
     /// The deployment's events so far, then live ones until it ends.
     public func watch(id: String) async throws -> AsyncStream<DeploymentEvent> {
-        try await subscribe(id, events: true)
-    }
-
-    /// A stream of the events, or (`events` false) one that only ends when they do.
-    private func subscribe(_ id: String, events: Bool) async throws -> AsyncStream<DeploymentEvent> {
         let record = try await status(id: id)
         let live = !record.status.isTerminal && active[id] != nil
-        return registry.watchers.subscribe(id, history: events ? record.events : nil, live: live) { [weak self] token in
+        return registry.watchers.subscribe(id, history: record.events, live: live) { [weak self] token in
             Task { await self?.removeWatcher(id, token) }
         }
+    }
+
+    /// A stream that ends when the deployment does. While it waits, the caller's work is the
+    /// deployment's: given back to the clock (`handsBack`), and handed back at the end.
+    private func subscribeToEnd(_ id: String) async throws -> (AsyncStream<DeploymentEvent>, handsBack: Bool) {
+        let record = try await status(id: id)
+        let live = !record.status.isTerminal && active[id] != nil
+        let handsBack = live && clock.workDone()
+        let stream = registry.watchers.subscribe(id, history: nil, live: live, handsBack: handsBack) { [weak self] token in
+            Task { await self?.removeWatcher(id, token) }
+        }
+        return (stream, handsBack)
     }
 
     /// Deletes finished records older than `date` from the store.
@@ -262,7 +273,9 @@ public actor DeploymentEngine {
     public func waitUntilFinished(id: String) async throws -> DeploymentRecord {
         while true {
             // Woken once, when the deployment ends, not by each of its events.
-            for await _ in try await subscribe(id, events: false) {}
+            let (end, handsBack) = try await subscribeToEnd(id)
+            for await _ in end {}
+            if handsBack { clock.takeUp(handedOff: true) }
             let record = try await status(id: id)
             if record.status.isTerminal || active[id] == nil || Task.isCancelled { return record }
         }
@@ -404,7 +417,13 @@ public actor DeploymentEngine {
     }
 
     private func launch(_ id: String, _ body: @escaping @Sendable (DeploymentEngine) async -> Void) {
-        registry.run(id, Task { await body(self) })
+        let clock = self.clock
+        clock.handOff(1)
+        registry.run(id, Task {
+            clock.takeUp(handedOff: true)
+            await body(self)
+            clock.workDone()
+        })
     }
 
     private func releaseLock(_ key: String, id: String) {
@@ -448,6 +467,7 @@ public actor DeploymentEngine {
 
     /// Drops a deployment from this process (it stays in the store, unfinished).
     func forget(_ id: String) {
+        clock.handOff(registry.watchers.endWaiters(id))
         registry.drop(id)
     }
 
@@ -456,6 +476,8 @@ public actor DeploymentEngine {
     func finish(_ id: String, status: DeploymentStatus? = nil, event type: DeploymentEventKind, error: String = "", message: String) async {
         await mutate(id, status: status ?? lifecycleStatus(id), event: type, message: message) { $0.error = error }
         if let record = active[id] { releaseLock(record.request.serviceKey, id: id) }
+        // Those waiting for the end go on with the work.
+        clock.handOff(registry.watchers.endWaiters(id))
         registry.drop(id)
     }
 

@@ -29,17 +29,33 @@ extension ReleaseManager {
 
     /// Runs `body` for every index, at most `limit` at a time.
     private func forEach(_ indices: [Int], limit: Int, _ body: @escaping @Sendable (Int) async -> Void) async {
+        let clock = env.clock
+        // While it waits for an entry, this task's work is the entries'.
+        let wait = ParentWait(clock: clock)
         await withTaskGroup(of: Void.self) { group in
             var running = 0
             for index in indices {
                 if running >= limit {
+                    wait.waits()
                     await group.next()
+                    wait.resumes()
                     running -= 1
                 }
-                group.addTask { await body(index) }
+                clock.handOff(1)
+                group.addTask {
+                    clock.takeUp(handedOff: true)
+                    await body(index)
+                    wait.childEnds()
+                    clock.workDone()
+                }
                 running += 1
             }
-            await group.waitForAll()
+            while running > 0 {
+                wait.waits()
+                await group.next()
+                wait.resumes()
+                running -= 1
+            }
         }
     }
 

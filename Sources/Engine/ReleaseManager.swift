@@ -267,11 +267,11 @@ public actor ReleaseManager {
         for effect in effects {
             switch effect {
             case .startRun(let resumed):
-                registry.run(id, Task { await self.run(id, resumed: resumed) })
+                launch(id) { manager in await manager.run(id, resumed: resumed) }
             case .stopStarts(let index, let rollBackRunning):
                 await stopStarts(id, after: index, rollBackRunning: rollBackRunning)
             case .startRollback, .continueRollback:
-                registry.run(id, Task { await self.rollBackEntries(id) })
+                launch(id) { manager in await manager.rollBackEntries(id) }
             case .rollBackEntries:
                 await mutate(id, status: lifecycleStatus(id), event: .releaseRollingBack, message: "rolling back every entry the release changed")
                 await rollBackEntries(id)
@@ -309,6 +309,17 @@ public actor ReleaseManager {
             }
         }
         return final ?? registry[id]
+    }
+
+    /// Runs the release's work on a task of its own.
+    private func launch(_ id: String, _ body: @escaping @Sendable (ReleaseManager) async -> Void) {
+        let clock = env.clock
+        clock.handOff(1)
+        registry.run(id, Task {
+            clock.takeUp(handedOff: true)
+            await body(self)
+            clock.workDone()
+        })
     }
 
     /// Applies a change to a release of this process, records an event, tells everyone, and

@@ -77,10 +77,21 @@ public final class GitPoller: Sendable {
         let clock = self.clock
         let interval = self.interval
         let wake = self.wake
+        // The poll goes on on this task once a child ends (the clock's sleep or a trigger).
+        let wait = ParentWait(clock: clock)
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await clock.sleep(for: interval) }
-            group.addTask { await wake.wait() }
+            group.addTask {
+                try? await clock.sleep(for: interval)
+                wait.childEnds()
+                clock.workDone()
+            }
+            group.addTask {
+                await wake.wait()
+                wait.childEnds()
+            }
+            wait.waits()
             await group.next()
+            wait.resumes()
             group.cancelAll()
         }
     }

@@ -67,7 +67,7 @@ public final class DeploymentServer: Sendable {
         // The pre-flight's own AWS calls (STS, IAM) are counted with the others.
         (preflight as? AWSPreflightCheck)?.calls.attach { metrics.apiCall(service: $0, operation: $1, milliseconds: $2) }
         // DescribeServices calls merged above the rate limiter: one token serves up to 10 services.
-        let layered = MiddlewareCloud(cloud, middleware: layers).cloud.coalescingServiceReads()
+        let layered = MiddlewareCloud(cloud, middleware: layers).cloud.coalescingServiceReads(clock: clock)
         let memory = MemoryRelease()
         let environment = EngineEnvironment(cloud: layered, clock: clock, store: store, hooks: network,
                                             probe: network, preflight: preflight,

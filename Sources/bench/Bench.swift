@@ -181,11 +181,11 @@ struct Bench {
     }
 
     /// Moves the clock, step by step, until `finished`. A step waits until the work the last
-    /// one woke has settled: the store and the audit log have nothing in flight (`idle`, their
-    /// own signal), and for 2 ms of real time the clock's activity has been still and the
-    /// process has used under a tenth of a core; then time moves to the next sleeper's deadline. It runs on a thread of its own: a task on Swift's
-    /// pool that sleeps and wakes thousands of times costs more CPU than the release it
-    /// drives. Returns the number of steps.
+    /// one woke is over, on explicit signals: the clock's (every task it woke, or that work was
+    /// handed to, has slept again or said it is done) and the store's and the audit log's
+    /// (nothing in flight: `idle`); then time moves to the next sleeper's deadline. It runs on
+    /// a thread of its own: a task on Swift's pool that sleeps and wakes thousands of times
+    /// costs more CPU than the release it drives. Returns the number of steps.
     static func drive(_ clock: ManualClock, idle: @escaping @Sendable () -> Bool, until finished: Flag) async -> Int {
         await withCheckedContinuation { (done: CheckedContinuation<Int, Never>) in
             Thread.detachNewThread {
@@ -193,17 +193,7 @@ struct Bench {
                 while !finished.value.load(ordering: .relaxed) {
                     steps += 1
                     let limit = ContinuousClock.now + .seconds(5)
-                    var last = clock.activity
-                    while ContinuousClock.now < limit {
-                        let cpu = cpuSeconds()
-                        usleep(2_000)
-                        let current = clock.activity
-                        // Still: no clock activity, nothing in flight to the disk, and the
-                        // process all but idle (a step's work may run longer than 2 ms without
-                        // touching the clock).
-                        if current == last && idle() && cpuSeconds() - cpu < 0.000_2 { break }
-                        last = current
-                    }
+                    while !(clock.isIdle && idle()) && ContinuousClock.now < limit { usleep(50) }
                     if !clock.advanceToNextDeadline() { usleep(200) }
                 }
                 done.resume(returning: steps)

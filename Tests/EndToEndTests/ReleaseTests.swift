@@ -406,7 +406,7 @@ import Testing
         #expect(submitted.out.first == "Release r1 accepted: 3 of 3 entries to change, status PENDING_APPROVAL", "\(submitted.text)")
         // Waiting for approval changes nothing, however long it waits.
         t.clock.advance(by: .seconds(600))
-        await t.clock.settle()
+        await t.clock.waitUntilIdle()
         #expect(try await Self.release(t, "r1").status == .pendingApproval)
         for name in names { Self.expectOn(t, name, previous[name]) }
         #expect(try t.sim.listTargetsByRule(rule: "hourly-sync").first?.taskDefinitionArn == ruleTD)
@@ -436,7 +436,7 @@ import Testing
         #expect(rejected.code == 0, "\(rejected.text)")
         #expect(rejected.out == ["Release r2 rejected: status REJECTED"], "\(rejected.text)")
         t.clock.advance(by: .seconds(600))
-        await t.clock.settle()
+        await t.clock.waitUntilIdle()
         let r2 = try await Self.release(t, "r2")
         #expect(r2.status == .rejected)
         #expect(r2.entries.allSatisfy { $0.deploymentID.isEmpty && !["SUCCEEDED", "IN_PROGRESS", "ROLLED_BACK"].contains($0.status) })

@@ -14,6 +14,7 @@ import Simulator
 import Store
 import Synchronization
 import TestSupport
+import Testing
 
 /// A real `DeploymentServer`, deploying to a simulator that runs on a manual clock. Tests talk
 /// to it with the real client: over grpc-swift's in-process transport by default (no port to
@@ -134,7 +135,9 @@ final class TestServer: Sendable {
                 task.cancel()
                 throw TestFailure("simulated time ran past \(maxSimulated) before the operation finished")
             }
-            if clock.advanceToNextDeadline(maxStep: .seconds(5)) { await clock.settle() } else { try await Task.sleep(for: .milliseconds(1)) }
+            // Time moves once the work the last move set going is over (the clock's own signal).
+            await clock.waitUntilIdle()
+            if !clock.advanceToNextDeadline(maxStep: .seconds(5)) { try await Task.sleep(for: .milliseconds(1)) }
         }
         return try await task.value
     }
@@ -175,6 +178,8 @@ final class TestServer: Sendable {
 
     /// A graceful shutdown (as SIGTERM); the audit log is closed, for a restart to open it.
     func stop() async throws {
+        // Time moved only on the clock's idle signal, never on its safety time-out.
+        #expect(clock.idleWaitsGivenUp == 0, "the test clock gave up waiting for work that never said it was done: \(clock.heldCredits)")
         await server.shutdown()
         try await running.value
         if let inProcess {

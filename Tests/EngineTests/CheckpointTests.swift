@@ -17,7 +17,8 @@ import TestSupport
         let start = h.clock.now()
         while try await !done() {
             guard h.clock.now().timeIntervalSince(start) < 6 * 3600 else { throw HarnessError("the condition never held") }
-            if !h.clock.advanceToNextDeadline() { try await Task.sleep(for: .milliseconds(1)) } else { await Task.yield() }
+            await h.clock.waitUntilIdle()
+            if !h.clock.advanceToNextDeadline() { try await Task.sleep(for: .milliseconds(1)) }
         }
     }
 

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Simulator
 import Synchronization
+import Testing
 import TestSupport
 
 /// An engine on the simulator and a manual clock, with an EXTERNAL service behind a load
@@ -60,10 +61,14 @@ final class EngineHarness: Sendable {
         let start = clock.now()
         while true {
             let record = try await engine.status(id: id)
-            if record.status.isTerminal { return record }
+            if record.status.isTerminal {
+                #expect(clock.idleWaitsGivenUp == 0, "the test clock gave up waiting for work: \(clock.heldCredits)")
+                return record
+            }
             if record.status == .pendingApproval, await engine.runningCount == 0, clock.sleeperCount == 0 { return record }
             guard clock.now().timeIntervalSince(start) < maxSimulated else { throw HarnessError("deployment \(id) did not finish") }
-            if clock.advanceToNextDeadline() { await clock.settle() } else { try await Task.sleep(for: .milliseconds(1)) }
+            await clock.waitUntilIdle()
+            if !clock.advanceToNextDeadline() { try await Task.sleep(for: .milliseconds(1)) }
         }
     }
 

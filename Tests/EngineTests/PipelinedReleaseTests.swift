@@ -28,7 +28,7 @@ import TestSupport
             logger.logLevel = .critical
             let layers: [any CloudMiddleware] = [RetryMiddleware(policy: RetryPolicy(maxRetries: 5, timeout: nil), clock: clock),
                                                  RateLimiterMiddleware(limits: .aws, clock: clock)]
-            let env = EngineEnvironment(cloud: MiddlewareCloud(sim.cloud, middleware: layers).cloud.coalescingServiceReads(),
+            let env = EngineEnvironment(cloud: MiddlewareCloud(sim.cloud, middleware: layers).cloud.coalescingServiceReads(clock: clock),
                                         clock: clock, logger: logger)
             releases = ReleaseManager(engine: DeploymentEngine(environment: env), environment: env, store: store)
         }
@@ -46,7 +46,7 @@ import TestSupport
             let start = clock.now()
             var record: ReleaseRecord?
             while record?.status.isTerminal != true && clock.now().timeIntervalSince(start) < 3600 {
-                await clock.settle(quiet: .microseconds(200), limit: .seconds(1))
+                await clock.waitUntilIdle()
                 if !clock.advanceToNextDeadline() { try await Task.sleep(for: .microseconds(200)) }
                 record = try? await releases.status(id: request.id)
             }

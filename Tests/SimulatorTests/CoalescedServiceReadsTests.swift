@@ -16,13 +16,19 @@ import CloudRuntime
         let limiter = RateLimiterMiddleware(limits: .aws, clock: w.clock)
         let paced = MiddlewareCloud(w.cloud, middleware: [limiter]).cloud
         for _ in 0..<100 { _ = try await paced.ecs.describeServices(cluster: "prod", services: ["svc-1"]) }
-        let ecs = paced.coalescingServiceReads().ecs
+        let ecs = paced.coalescingServiceReads(clock: w.clock).ecs
         let start = w.clock.now()
+        // Each read is work the clock waits for (as a deployment's task is).
+        w.clock.handOff(300)
         let reads = (1...300).map { i in
-            Task { try await ecs.describeServices(cluster: "prod", services: ["svc-\(i)"]) }
+            Task {
+                w.clock.takeUp(handedOff: true)
+                defer { w.clock.workDone() }
+                return try await ecs.describeServices(cluster: "prod", services: ["svc-\(i)"])
+            }
         }
         let all = Task { var out: [[ECSService]] = []; for read in reads { out.append(try await read.value) }; return out }
-        repeat { await w.clock.settle(quiet: .milliseconds(2), limit: .seconds(1)) } while w.clock.advanceToNextDeadline()
+        repeat { await w.clock.waitUntilIdle() } while w.clock.advanceToNextDeadline()
         let answers = try await all.value
         for (i, found) in answers.enumerated() {
             #expect(found.map(\.serviceName) == ["svc-\(i + 1)"])

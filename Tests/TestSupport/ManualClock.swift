@@ -4,10 +4,18 @@ import Synchronization
 
 /// A clock that moves only when told to (tests). Sleepers wake, in deadline order, when
 /// `advance(by:)` moves the time past their deadline.
+///
+/// It also keeps the explicit signal its drivers move time on (`isIdle`, `waitUntilIdle`): a
+/// task it wakes holds a credit until it sleeps on the clock again or says `workDone` (it
+/// ends, or waits on other work); work handed off (`handOff`: a task started, waiters resumed)
+/// is a credit until the task it goes to takes it up (`takeUp`) as its own. Time moves once no
+/// credit is held: nothing the last move set going is still at work.
 public final class ManualClock: DeployClock {
     private struct Sleeper {
         let id: UInt64
         let deadline: Date
+        /// The sleeping task (its hash), which gets the credit when woken.
+        let task: Int?
         let continuation: CheckedContinuation<Void, any Error>
     }
 
@@ -18,8 +26,21 @@ public final class ManualClock: DeployClock {
         /// the first to sleep wakes first).
         var sleepers: [Sleeper] = []
         var cancelled: Set<UInt64> = []
-        /// Bumped whenever a task goes to sleep or is woken.
-        var activity: UInt64 = 0
+        /// Credits of the tasks this clock woke, by task.
+        var credits: [Int: Int] = [:]
+        /// Credits of work handed off and not yet taken up.
+        var floating = 0
+
+        /// The task's credit is given back; false when it held none.
+        mutating func release(_ task: Int?) -> Bool {
+            guard let task, let held = credits[task] else { return false }
+            credits[task] = held > 1 ? held - 1 : nil
+            return true
+        }
+
+        mutating func credit(_ task: Int?) {
+            if let task { credits[task, default: 0] += 1 } else { floating += 1 }
+        }
 
         /// Keeps `sleepers` in order: O(log n) to find the place, a move of the later part.
         mutating func insert(_ sleeper: Sleeper) {
@@ -40,13 +61,59 @@ public final class ManualClock: DeployClock {
 
     public func now() -> Date { state.withLock { $0.now } }
 
+    /// Whether no work that this clock set going (or that was handed off) is still at work.
+    public var isIdle: Bool { state.withLock { $0.credits.isEmpty && $0.floating == 0 } }
+
+    /// How many times `waitUntilIdle` gave up waiting (work that never said it was done).
+    public var idleWaitsGivenUp: Int { gaveUp.load(ordering: .relaxed) }
+
+    /// The credits held now, for a failure's message: tasks' and handed-off ones.
+    public var heldCredits: (tasks: Int, handedOff: Int) { state.withLock { ($0.credits.values.reduce(0, +), $0.floating) } }
+    private let gaveUp = Atomic<Int>(0)
+
+    public func handOff(_ count: Int) {
+        guard count > 0 else { return }
+        state.withLock { $0.floating += count }
+    }
+
+    public func takeUp(handedOff: Bool) {
+        let task = Self.currentTask
+        state.withLock { s in
+            if handedOff {
+                guard s.floating > 0 else { return }
+                s.floating -= 1
+            }
+            s.credit(task)
+        }
+    }
+
+    @discardableResult
+    public func workDone() -> Bool {
+        let task = Self.currentTask
+        return state.withLock { $0.release(task) }
+    }
+
+    /// Waits (in real time) until `isIdle`. `limit` is a safety net, not the signal: after it,
+    /// it gives up (counted in `idleWaitsGivenUp`: work that never said it was done, a bug that
+    /// the tests report) and returns false.
+    @discardableResult
+    public func waitUntilIdle(limit: Duration = .seconds(30)) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while !isIdle {
+            if ContinuousClock.now >= deadline {
+                gaveUp.add(1, ordering: .relaxed)
+                return false
+            }
+            await Task.yield()
+            try? await Task.sleep(for: .microseconds(20))
+        }
+        return true
+    }
+
+    private static var currentTask: Int? { withUnsafeCurrentTask { $0?.hashValue } }
+
     /// How many tasks are asleep on this clock right now.
     public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
-
-    /// A counter that moves whenever a task goes to sleep on this clock or is woken: a driver
-    /// that sees it unchanged over a pause knows that the tasks it woke have gone back to sleep
-    /// (or ended) rather than still being at work.
-    public var activity: UInt64 { state.withLock { $0.activity } }
 
     public func sleep(for duration: Duration) async throws {
         try Task.checkCancellation()
@@ -55,19 +122,24 @@ public final class ManualClock: DeployClock {
             s.nextID += 1
             return s.nextID
         }
+        let task = Self.currentTask
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
                 let resumeNow: Bool = state.withLock { s in
                     if s.cancelled.remove(id) != nil { return true }
-                    s.insert(Sleeper(id: id, deadline: s.now.adding(duration), continuation: c))
-                    s.activity &+= 1
+                    s.insert(Sleeper(id: id, deadline: s.now.adding(duration), task: task, continuation: c))
+                    _ = s.release(task)
                     return false
                 }
                 if resumeNow { c.resume(throwing: CancellationError()) }
             }
         } onCancel: {
             let sleeper: Sleeper? = state.withLock { s in
-                if let i = s.sleepers.firstIndex(where: { $0.id == id }) { return s.sleepers.remove(at: i) }
+                if let i = s.sleepers.firstIndex(where: { $0.id == id }) {
+                    // Woken by its cancellation: at work again until it sleeps or is done.
+                    s.credit(s.sleepers[i].task)
+                    return s.sleepers.remove(at: i)
+                }
                 s.cancelled.insert(id)
                 return nil
             }
@@ -82,25 +154,10 @@ public final class ManualClock: DeployClock {
             let now = s.now
             var due: [Sleeper] = []
             while let last = s.sleepers.last, last.deadline <= now { due.append(s.sleepers.removeLast()) }
-            if !due.isEmpty { s.activity &+= 1 }
+            for sleeper in due { s.credit(sleeper.task) }
             return due
         }
         for sleeper in due { sleeper.continuation.resume() }
-    }
-
-    /// Waits, in real time, until the tasks this clock woke are quiet again: its activity
-    /// counter unchanged over a pause of `quiet`, for at most `limit`. Drivers call it after
-    /// moving time, so that time does not run ahead of work that is running rather than asleep.
-    public func settle(quiet: Duration = .microseconds(300), limit: Duration = .milliseconds(50)) async {
-        let deadline = ContinuousClock.now + limit
-        var last = activity
-        while ContinuousClock.now < deadline {
-            await Task.yield()
-            try? await Task.sleep(for: quiet)
-            let current = activity
-            if current == last { return }
-            last = current
-        }
     }
 
     /// Moves time to the earliest sleeper's deadline and wakes it (and any other sleeper due
