@@ -28,6 +28,7 @@ test:
 	@python3 -c "import moto.server, flask_cors, boto3" 2>/dev/null || python3 -m pip install --quiet 'moto[server]==5.2.1'
 	@python3 -c "import moto.server, flask_cors, boto3" 2>/dev/null || \
 		{ echo "make test: moto[server] 5.2.1 is missing and could not be installed (pip install 'moto[server]==5.2.1')" >&2; exit 1; }
+	python3 scripts/check-imports.py
 	$(SWIFT) test
 
 # Malformed requests (every RPC, manifests, the HTTP port) against the real server, restarted on

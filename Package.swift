@@ -68,8 +68,7 @@ let package = Package(
             "Engine", "CloudModel", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .target(name: "Server", dependencies: [
-            "DeployAPI", "CloudModel", "CloudRuntime", "Simulator", "Engine", "AWSAuth", "AWSCloud", "Store", "Audit", "GitOps", "Access", "ChildProcess",
-            .product(name: "Crypto", package: "swift-crypto"),
+            "DeployAPI", "CloudModel", "CloudRuntime", "Simulator", "Engine", "AWSCloud", "Store", "Audit", "GitOps", "Access", "ChildProcess",
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -114,8 +113,6 @@ let package = Package(
         .target(name: "MotoHarness", dependencies: ["AWSAuth", "CloudModel"], path: "Tests/MotoHarness", swiftSettings: strict),
         .testTarget(name: "AWSCloudTests", dependencies: [
             "AWSCloud", "AWSAuth", "CloudModel", "CloudRuntime", "TestSupport", "MotoHarness",
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: strict),
@@ -134,10 +131,10 @@ let package = Package(
         ], path: "Tests/AuthTestSupport", swiftSettings: strict),
         .testTarget(name: "AccessTests", dependencies: ["Access", "CloudModel", "AuthTestSupport"], swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: [
-            "Engine", "Simulator", "CloudModel", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            "Engine", "Simulator", "CloudModel", "CloudRuntime", "TestSupport", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "Server", "ClientCLI", "DeployAPI", "Simulator", "CloudModel", "CloudRuntime", "TestSupport", "Engine", "AWSCloud", "AWSAuth", "MotoHarness", "Store", "Audit",
+            "Server", "ClientCLI", "DeployAPI", "Simulator", "CloudModel", "TestSupport", "Engine", "AWSCloud", "AWSAuth", "MotoHarness", "Store", "Audit",
             "Access", "AuthTestSupport",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
