@@ -366,20 +366,12 @@ public actor DeploymentEngine {
         registry.hold(record, DeploymentLifecycle(record, durable: store.isDurable))
     }
 
-    /// Feeds the deployment's lifecycle an input: its new state is kept, its effects returned
-    /// (to be performed once the transition is recorded).
     @discardableResult
     func transition(_ id: String, _ input: DeploymentLifecycle.Input) throws -> [DeploymentLifecycle.Effect] {
-        guard var lifecycle = registry.lifecycles[id] else {
-            throw EngineError(.failedPrecondition, "deployment \(id) is not running in this server")
-        }
-        let effects = try lifecycle.handle(input)
-        registry.lifecycles[id] = lifecycle
-        return effects
+        try registry.transition(id, input)
     }
 
-    /// The status the deployment's lifecycle is at (recorded with the transition's event).
-    func lifecycleStatus(_ id: String) -> DeploymentStatus? { registry.lifecycles[id]?.status }
+    func lifecycleStatus(_ id: String) -> DeploymentStatus? { registry.lifecycleStatus(id) }
 
     /// Carries out what the lifecycle decided, in order.
     func perform(_ id: String, _ effects: [DeploymentLifecycle.Effect]) async {
@@ -417,13 +409,7 @@ public actor DeploymentEngine {
     }
 
     private func launch(_ id: String, _ body: @escaping @Sendable (DeploymentEngine) async -> Void) {
-        let clock = self.clock
-        clock.handOff(1)
-        registry.run(id, Task {
-            clock.takeUp(handedOff: true)
-            await body(self)
-            clock.workDone()
-        })
+        registry.launch(id, clock: clock) { await body(self) }
     }
 
     private func releaseLock(_ key: String, id: String) {

@@ -155,35 +155,22 @@ struct DeploymentLifecycle: Equatable, Sendable {
     }
 
     private mutating func rollbackRequested(_ why: String) throws -> [Effect] {
-        switch status {
-        case .pendingApproval:
-            throw EngineError(.failedPrecondition, "\(subject) is waiting for approval; reject it instead of rolling it back")
-        case .pending, .inProgress:
-            guard stop == nil else {
-                throw stop == .shutdown ? EngineError(.unavailable, "the server is shutting down; try again later")
-                    : EngineError(.failedPrecondition, "\(subject) is already rolling back")
-            }
-            stop = .rollback(why)
-            status = .rollingBack
-            return [.cancelRun]
-        case .rollingBack:
-            throw EngineError(.failedPrecondition, "\(subject) is already rolling back")
-        case .rolledBack:
-            throw EngineError(.failedPrecondition, "\(subject) is already rolled back")
-        case .rejected:
-            throw EngineError(.failedPrecondition, "\(subject) was rejected; nothing to roll back")
-        case .succeeded, .failed, .interrupted:
-            guard !ending else {
-                throw EngineError(.failedPrecondition, "\(subject) is ending (\(status.rawValue)); roll it back once it has ended")
-            }
+        if let refusal = LifecycleRefusals.rollback(subject, status: status, ending: ending) { throw refusal }
+        guard status == .pending || status == .inProgress else {
+            // Finished: the rollback runs on a task of its own.
             status = .rollingBack
             return [.startRollback(why)]
         }
+        guard stop == nil else {
+            throw stop == .shutdown ? EngineError(.unavailable, "the server is shutting down; try again later")
+                : EngineError(.failedPrecondition, "\(subject) is already rolling back")
+        }
+        stop = .rollback(why)
+        status = .rollingBack
+        return [.cancelRun]
     }
 
     static let recoveryRollback = "the server restarted during the deployment (recovery: rollback)"
 
-    private var notWaiting: EngineError {
-        EngineError(.failedPrecondition, "\(subject) is not waiting for approval (status \(status.rawValue))")
-    }
+    private var notWaiting: EngineError { LifecycleRefusals.notWaiting(subject, status: status) }
 }

@@ -1,3 +1,4 @@
+import CloudModel
 import Foundation
 
 /// A record kept through a lifecycle: a status, its times, and the log of its events. A
@@ -5,6 +6,8 @@ import Foundation
 protocol LifecycleRecord: Sendable {
     associatedtype Event: Sendable
     associatedtype EventKind: Sendable
+    /// "deployment", "release": for messages.
+    static var noun: String { get }
     var id: String { get }
     var status: DeploymentStatus { get set }
     var updatedAt: Date { get set }
@@ -16,6 +19,7 @@ protocol LifecycleRecord: Sendable {
 }
 
 extension DeploymentRecord: LifecycleRecord {
+    static var noun: String { "deployment" }
     func nextEvent(_ kind: DeploymentEventKind, subject: String, at: Date, message: String) -> DeploymentEvent {
         DeploymentEvent(deploymentID: id, sequence: events.count + 1, at: at, kind: kind,
                         stage: subject.isEmpty ? currentStage : subject, status: status, progress: progress, message: message)
@@ -23,19 +27,31 @@ extension DeploymentRecord: LifecycleRecord {
 }
 
 extension ReleaseRecord: LifecycleRecord {
+    static var noun: String { "release" }
     func nextEvent(_ kind: ReleaseEventKind, subject: String, at: Date, message: String) -> ReleaseEvent {
         ReleaseEvent(releaseID: id, sequence: events.count + 1, at: at, kind: kind, entry: subject, status: status, message: message)
     }
 }
 
+/// The decisions of a record's lifecycle, as a value (`DeploymentLifecycle`, `ReleaseLifecycle`).
+protocol Lifecycle: Sendable {
+    associatedtype Input
+    associatedtype Effect
+    var status: DeploymentStatus { get }
+    mutating func handle(_ input: Input) throws -> [Effect]
+}
+
+extension DeploymentLifecycle: Lifecycle {}
+extension ReleaseLifecycle: Lifecycle {}
+
 /// The bookkeeping that deployments and releases share, owned by one actor (the deployment
 /// engine, the release manager): the records this process holds (readable without entering
 /// the actor), each one's lifecycle, the work running for each, and the live subscribers to
 /// their events. The store has every record; this has the ones not finished here.
-struct Registry<Record: LifecycleRecord, Lifecycle> {
+struct Registry<Record: LifecycleRecord, RecordLifecycle: Lifecycle> {
     let live = LiveRecords<Record>()
     /// The decisions of each held record's lifecycle.
-    var lifecycles: [String: Lifecycle] = [:]
+    var lifecycles: [String: RecordLifecycle] = [:]
     /// The work running now for a record (its run or its rollback).
     private(set) var tasks: [String: Task<Void, Never>] = [:] {
         didSet { tasksChanged?.yield() }
@@ -47,10 +63,25 @@ struct Registry<Record: LifecycleRecord, Lifecycle> {
     subscript(id: String) -> Record? { live[id] }
 
     /// Starts holding a record (new, or read from the store) with its lifecycle.
-    mutating func hold(_ record: Record, _ lifecycle: Lifecycle) {
+    mutating func hold(_ record: Record, _ lifecycle: RecordLifecycle) {
         live[record.id] = record
         lifecycles[record.id] = lifecycle
     }
+
+    /// Feeds the record's lifecycle an input: its new state is kept, its effects returned (to
+    /// be performed once the transition is recorded).
+    @discardableResult
+    mutating func transition(_ id: String, _ input: RecordLifecycle.Input) throws -> [RecordLifecycle.Effect] {
+        guard var lifecycle = lifecycles[id] else {
+            throw EngineError(.failedPrecondition, "\(Record.noun) \(id) is not running in this server")
+        }
+        let effects = try lifecycle.handle(input)
+        lifecycles[id] = lifecycle
+        return effects
+    }
+
+    /// The status the record's lifecycle is at (recorded with the transition's event).
+    func lifecycleStatus(_ id: String) -> DeploymentStatus? { lifecycles[id]?.status }
 
     /// Applies a change to a held record in place, with its status and times, appends the event
     /// that records it, and hands the event to the watchers. Nil when the record is not held.
@@ -71,7 +102,16 @@ struct Registry<Record: LifecycleRecord, Lifecycle> {
 
     // MARK: Work
 
-    mutating func run(_ id: String, _ task: Task<Void, Never>) { tasks[id] = task }
+    /// Runs the record's work on a task of its own, handed to it on `clock` (see
+    /// `DeployClock.handOff`).
+    mutating func launch(_ id: String, clock: any DeployClock, _ body: @escaping @Sendable () async -> Void) {
+        clock.handOff(1)
+        tasks[id] = Task {
+            clock.takeUp(handedOff: true)
+            await body()
+            clock.workDone()
+        }
+    }
     func task(_ id: String) -> Task<Void, Never>? { tasks[id] }
     var runningCount: Int { tasks.count }
     /// The work running now, as it is now.

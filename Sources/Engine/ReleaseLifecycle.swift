@@ -168,30 +168,17 @@ struct ReleaseLifecycle: Equatable, Sendable {
     }
 
     private mutating func rollbackRequested() throws -> [Effect] {
-        switch status {
-        case .pendingApproval:
-            throw EngineError(.failedPrecondition, "\(subject) is waiting for approval; reject it instead of rolling it back")
-        case .rollingBack:
-            throw EngineError(.failedPrecondition, "\(subject) is already rolling back")
-        case .rolledBack:
-            throw EngineError(.failedPrecondition, "\(subject) is already rolled back")
-        case .rejected:
-            throw EngineError(.failedPrecondition, "\(subject) was rejected; nothing to roll back")
-        case .pending, .inProgress:
-            // The entries deploying now finish (or fail), none starts, then all roll back.
-            stopping = true
-            rollbackAsked = true
-            return []
-        case .succeeded, .failed, .interrupted:
-            guard !ending else {
-                throw EngineError(.failedPrecondition, "\(subject) is ending (\(status.rawValue)); roll it back once it has ended")
-            }
+        if let refusal = LifecycleRefusals.rollback(subject, status: status, ending: ending) { throw refusal }
+        guard status == .pending || status == .inProgress else {
+            // Finished: every entry it changed rolls back, on a task of its own.
             status = .rollingBack
             return [.startRollback]
         }
+        // The entries deploying now finish (or fail), none starts, then all roll back.
+        stopping = true
+        rollbackAsked = true
+        return []
     }
 
-    private var notWaiting: EngineError {
-        EngineError(.failedPrecondition, "\(subject) is not waiting for approval (status \(status.rawValue))")
-    }
+    private var notWaiting: EngineError { LifecycleRefusals.notWaiting(subject, status: status) }
 }

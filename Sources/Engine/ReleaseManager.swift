@@ -234,20 +234,12 @@ public actor ReleaseManager {
         return existing
     }
 
-    /// Feeds the release's lifecycle an input: its new state is kept, its effects returned (to
-    /// be performed once the transition is recorded).
     @discardableResult
     func transition(_ id: String, _ input: ReleaseLifecycle.Input) throws -> [ReleaseLifecycle.Effect] {
-        guard var lifecycle = registry.lifecycles[id] else {
-            throw EngineError(.failedPrecondition, "release \(id) is not running in this server")
-        }
-        let effects = try lifecycle.handle(input)
-        registry.lifecycles[id] = lifecycle
-        return effects
+        try registry.transition(id, input)
     }
 
-    /// The status the release's lifecycle is at (recorded with the transition's event).
-    func lifecycleStatus(_ id: String) -> DeploymentStatus? { registry.lifecycles[id]?.status }
+    func lifecycleStatus(_ id: String) -> DeploymentStatus? { registry.lifecycleStatus(id) }
 
     func lifecycle(_ id: String) -> ReleaseLifecycle? { registry.lifecycles[id] }
 
@@ -313,13 +305,7 @@ public actor ReleaseManager {
 
     /// Runs the release's work on a task of its own.
     private func launch(_ id: String, _ body: @escaping @Sendable (ReleaseManager) async -> Void) {
-        let clock = env.clock
-        clock.handOff(1)
-        registry.run(id, Task {
-            clock.takeUp(handedOff: true)
-            await body(self)
-            clock.workDone()
-        })
+        registry.launch(id, clock: env.clock) { await body(self) }
     }
 
     /// Applies a change to a release of this process, records an event, tells everyone, and
