@@ -49,7 +49,7 @@ enum LoadBench {
         process.environment = ["MOCK_MODE": "true", "CONFIG_FILE": dir.appendingPathComponent("config.yaml").path, "HOME": dir.path,
                                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
         let log = dir.appendingPathComponent("server.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardError = handle
         process.standardOutput = handle
