@@ -16,8 +16,9 @@ extension DeploymentEngine {
         await follow(id, .forwardEnded(outcome))
     }
 
-    /// Feeds a run's end to the lifecycle and performs what it decides.
-    private func follow(_ id: String, _ input: DeploymentLifecycle.Input) async {
+    /// Feeds an input whose refusal cannot happen here to the lifecycle, and performs what it
+    /// decides.
+    func follow(_ id: String, _ input: DeploymentLifecycle.Input) async {
         guard let effects = try? transition(id, input) else { return }
         await perform(id, effects)
     }
@@ -95,10 +96,14 @@ extension DeploymentEngine {
         forget(id)
     }
 
-    /// The server stopped while the deployment ran, and its record does not outlive the
-    /// process: INTERRUPTED, with where it stopped.
+    /// The server stopped while the deployment ran (or waited for approval), and its record
+    /// does not outlive the process: INTERRUPTED, with where it stopped.
     func interrupt(_ id: String) async {
         guard let record = record(id) else { return }
+        if record.status == .pendingApproval {
+            let message = "the server stopped while the deployment waited for approval; nothing was changed"
+            return await finish(id, event: .deploymentInterrupted, error: message, message: message)
+        }
         let state = await runner(for: record).describeServiceState(record.request)
         let message = "the server stopped during stage \(record.currentStage.isEmpty ? "-" : record.currentStage); \(state)"
         await finish(id, event: .deploymentInterrupted, error: message, message: message)

@@ -121,7 +121,7 @@ public actor DeploymentEngine {
                 throw accepting ? EngineError(.failedPrecondition, "deployment \(id) is not running in this server; it resumes at the next start")
                     : EngineError(.unavailable, "the server is shutting down; try again later")
             }
-            return try await requestRollback(id, why: why, by: requestedBy)
+            return try await requestRollback(id, why: why, by: requestedBy, adopted: false)
         case .succeeded, .failed, .interrupted:
             guard accepting else { throw EngineError(.unavailable, "the server is shutting down; try again later") }
             guard !Plan.rollbackStages(facts: record.facts).isEmpty else {
@@ -140,18 +140,19 @@ public actor DeploymentEngine {
             }
             locks[key] = id
             hold(record)
-            return try await requestRollback(id, why: why, by: requestedBy)
+            return try await requestRollback(id, why: why, by: requestedBy, adopted: true)
         }
     }
 
     /// Hands the rollback request to the deployment's lifecycle, records it, and acts on it.
-    private func requestRollback(_ id: String, why: String, by requestedBy: String) async throws -> DeploymentRecord {
+    /// `adopted`: a finished deployment taken up (and its service locked) for this request,
+    /// which leaves again when the request is refused.
+    private func requestRollback(_ id: String, why: String, by requestedBy: String, adopted: Bool) async throws -> DeploymentRecord {
         let effects: [DeploymentLifecycle.Effect]
         do {
             effects = try transition(id, .rollbackRequested(why))
         } catch {
-            // A finished deployment held only for this request leaves again.
-            if let record = active[id], record.status.isTerminal {
+            if adopted, let record = active[id] {
                 releaseLock(record.request.serviceKey, id: id)
                 registry.drop(id)
             }
@@ -287,7 +288,7 @@ public actor DeploymentEngine {
         accepting = false
         if registry.runningCount > 0 {
             let changes = registry.tellChanges()
-            await Registry<DeploymentRecord, DeploymentLifecycle>.waitUntilIdle(changes, until: ContinuousClock.now + timeout) {
+            await Registry<DeploymentRecord, DeploymentLifecycle>.waitUntilNoneRuns(changes, until: ContinuousClock.now + timeout) {
                 await self.runningCount == 0
             }
             registry.stopTelling()
@@ -297,11 +298,7 @@ public actor DeploymentEngine {
         }
         for task in registry.allTasks { await task.value }
         for (id, timer) in approvalTimers { timer.cancel(); approvalTimers[id] = nil }
-        for (id, record) in active.all where record.status == .pendingApproval && !store.isDurable {
-            await finish(id, status: .interrupted, event: .deploymentInterrupted,
-                         error: "the server stopped while the deployment waited for approval; nothing was changed",
-                         message: "the server stopped while the deployment waited for approval; nothing was changed")
-        }
+        for id in Array(registry.lifecycles.keys) { await follow(id, .serverStopped) }
         registry.watchers.finishAll()
     }
 
@@ -457,10 +454,9 @@ public actor DeploymentEngine {
         registry.drop(id)
     }
 
-    /// Ends a deployment at the status its lifecycle reached (or `status`, for the shutdown's
-    /// end of one waiting for approval): lock released, watchers closed.
-    func finish(_ id: String, status: DeploymentStatus? = nil, event type: DeploymentEventKind, error: String = "", message: String) async {
-        await mutate(id, status: status ?? lifecycleStatus(id), event: type, message: message) { $0.error = error }
+    /// Ends a deployment at the status its lifecycle reached: lock released, watchers closed.
+    func finish(_ id: String, event type: DeploymentEventKind, error: String = "", message: String) async {
+        await mutate(id, status: lifecycleStatus(id), event: type, message: message) { $0.error = error }
         if let record = active[id] { releaseLock(record.request.serviceKey, id: id) }
         // Those waiting for the end go on with the work.
         clock.handOff(registry.watchers.endWaiters(id))

@@ -32,6 +32,8 @@ struct DeploymentLifecycle: Equatable, Sendable {
         case rollbackEnded(DeploymentRunner.Outcome, reason: String)
         /// Picked up at a start from the store.
         case recovered(RecoveryPolicy)
+        /// The server has stopped; the deployment is still held here (waiting for approval).
+        case serverStopped
     }
 
     enum Effect: Equatable, Sendable {
@@ -75,9 +77,6 @@ struct DeploymentLifecycle: Equatable, Sendable {
         self.durable = durable
         self.subject = "deployment \(record.id)"
     }
-
-    /// Whether the shutdown told it to stop where it is.
-    var stoppingForShutdown: Bool { stop == .shutdown }
 
     mutating func handle(_ input: Input) throws -> [Effect] {
         switch input {
@@ -133,6 +132,10 @@ struct DeploymentLifecycle: Equatable, Sendable {
             case .cancelled:
                 return stopped()
             }
+        case .serverStopped:
+            guard status == .pendingApproval, !durable else { return [] }
+            status = .interrupted
+            return [.interrupt]
         case .recovered(let policy):
             switch status {
             case .pendingApproval:

@@ -122,9 +122,6 @@ struct Registry<Record: LifecycleRecord, RecordLifecycle: Lifecycle> {
         if own == nil || tasks[id] == own { tasks[id] = nil }
     }
 
-    /// Tells every running task to stop.
-    func cancelAll() { for task in tasks.values { task.cancel() } }
-
     /// Stops holding a record: its work, its lifecycle, its watchers (it stays in the store).
     mutating func drop(_ id: String) {
         live[id] = nil
@@ -133,7 +130,7 @@ struct Registry<Record: LifecycleRecord, RecordLifecycle: Lifecycle> {
         watchers.finish(id)
     }
 
-    /// A stream told of each change of the running work, for `waitUntilIdle`; `stopTelling`
+    /// A stream told of each change of the running work, for `waitUntilNoneRuns`; `stopTelling`
     /// ends it.
     mutating func tellChanges() -> AsyncStream<Void> {
         let (changes, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -147,9 +144,9 @@ struct Registry<Record: LifecycleRecord, RecordLifecycle: Lifecycle> {
         tasksChanged = nil
     }
 
-    /// Returns once `idle` holds after a change of `changes`, or at `deadline` (wall time),
-    /// whichever comes first: woken by the work's ends, not by polling.
-    static func waitUntilIdle(_ changes: AsyncStream<Void>, until deadline: ContinuousClock.Instant,
+    /// Returns once `idle` (nothing runs) holds after a change of `changes`, or at `deadline`
+    /// (wall time), whichever comes first: woken by the work's ends, not by polling.
+    static func waitUntilNoneRuns(_ changes: AsyncStream<Void>, until deadline: ContinuousClock.Instant,
                               idle: @escaping @Sendable () async -> Bool) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {

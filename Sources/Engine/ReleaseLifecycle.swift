@@ -23,8 +23,9 @@ struct ReleaseLifecycle: Equatable, Sendable {
         case rollbackEnded(left: Bool, serverStopping: Bool)
         /// The server stopped; the release is held here (waiting for approval, say).
         case serverStopped
-        /// Picked up at a start from the store.
-        case recovered
+        /// Picked up at a start from the store: `changes` entries to change, whether the
+        /// manifest had entries at all, whether it needs an approval it has not had.
+        case recovered(changes: Int, hasEntries: Bool, awaitingApproval: Bool)
         /// The release could not even be read (a broken manifest from Git): `why`.
         case unreadable(String)
     }
@@ -62,10 +63,6 @@ struct ReleaseLifecycle: Equatable, Sendable {
     private(set) var rollbackAsked: Bool
     private(set) var ending = false
     let onFailure: ReleaseFailurePolicy
-    let needsApproval: Bool
-    let approved: Bool
-    let changes: Int
-    let hasEntries: Bool
     let durable: Bool
     let subject: String
 
@@ -74,10 +71,6 @@ struct ReleaseLifecycle: Equatable, Sendable {
         rollbackAsked = record.rollbackRequestedBy != nil || record.events.contains { $0.kind == .rollbackRequested }
         stopping = rollbackAsked || record.events.contains { $0.kind == .releaseStopping }
         onFailure = record.request.onFailure
-        needsApproval = record.request.requireApproval
-        approved = record.approval != nil
-        changes = record.entries.filter(\.needsChange).count
-        hasEntries = !record.request.entries.isEmpty
         self.durable = durable
         subject = "release \(record.id)"
     }
@@ -135,7 +128,7 @@ struct ReleaseLifecycle: Equatable, Sendable {
         case .unreadable(let why):
             status = .failed
             return [.unreadable(why)]
-        case .recovered:
+        case .recovered(let changes, let hasEntries, let awaitingApproval):
             switch status {
             case .pendingApproval:
                 return []
@@ -145,7 +138,7 @@ struct ReleaseLifecycle: Equatable, Sendable {
                 // Stopped between acceptance and its outcome, with nothing to run.
                 status = hasEntries ? .succeeded : .failed
                 return [hasEntries ? .nothingToChange : .unreadable("the server stopped before the outcome of the release was recorded")]
-            case .pending where needsApproval && !approved:
+            case .pending where awaitingApproval:
                 status = .pendingApproval
                 return [.requestApproval]
             default:

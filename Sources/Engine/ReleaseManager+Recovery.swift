@@ -14,7 +14,10 @@ extension ReleaseManager {
             let id = record.id
             adopt(record, stored: true)
             picked += 1
-            guard let effects = try? transition(id, .recovered) else { continue }
+            let input = ReleaseLifecycle.Input.recovered(changes: record.entries.filter(\.needsChange).count,
+                                                         hasEntries: !record.request.entries.isEmpty,
+                                                         awaitingApproval: record.request.requireApproval && record.approval == nil)
+            guard let effects = try? transition(id, input) else { continue }
             switch effects.first {
             case nil:
                 await mutate(id, event: .releaseRecovered, message: "still waiting for approval")

@@ -241,8 +241,6 @@ public actor ReleaseManager {
 
     func lifecycleStatus(_ id: String) -> DeploymentStatus? { registry.lifecycleStatus(id) }
 
-    func lifecycle(_ id: String) -> ReleaseLifecycle? { registry.lifecycles[id] }
-
     /// Feeds an input whose refusal cannot happen here, and performs what the lifecycle
     /// decides. Answers the record as it stands then.
     @discardableResult
@@ -275,7 +273,8 @@ public actor ReleaseManager {
                 // With onFailure: continue no failure stopped the release, so none was recorded yet.
                 let record = registry[id]
                 let failed = record?.entries.filter { $0.status == .failed || $0.status == .rolledBack } ?? []
-                let error = record?.error.isEmpty == false ? record!.error : failed.map { "\($0.entry.label): \($0.error)" }.joined(separator: "; ")
+                let recorded = record?.error ?? ""
+                let error = recorded.isEmpty ? failed.map { "\($0.entry.label): \($0.error)" }.joined(separator: "; ") : recorded
                 final = await finish(id, event: .releaseFailed, error: error, message: "\(error); \(summary(id))")
             case .reject(let why):
                 final = await finish(id, event: .releaseRejected, error: why, message: "nothing was changed")

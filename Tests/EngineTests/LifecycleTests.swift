@@ -89,7 +89,7 @@ import Testing
     @Test func shutdownCheckpointsWithADurableStoreElseInterrupts() throws {
         var durable = lifecycle(.inProgress, durable: true)
         #expect(try durable.handle(.shutdown) == [.cancelRun])
-        #expect(durable.stoppingForShutdown)
+        #expect(durable.stop == .shutdown)
         // A rollback asked once the shutdown began is refused as unavailable.
         #expect(throws: EngineError.self) { try durable.handle(.rollbackRequested("late")) }
         #expect(try durable.handle(.forwardEnded(.cancelled)) == [.checkpoint])
@@ -104,9 +104,14 @@ import Testing
         #expect(try rolling.handle(.shutdown) == [.cancelRun])
         #expect(try rolling.handle(.forwardEnded(.cancelled)) == [.checkpoint])
         #expect(rolling.status == .rollingBack)
-        // Nothing running: nothing to stop.
-        var waiting = lifecycle(.pendingApproval)
+        // Nothing running: nothing to stop; once the server stopped, one waiting for approval
+        // ends INTERRUPTED unless its record outlives the process.
+        var waiting = lifecycle(.pendingApproval, durable: false)
         #expect(try waiting.handle(.shutdown) == [])
+        #expect(try waiting.handle(.serverStopped) == [.interrupt])
+        #expect(waiting.status == .interrupted)
+        var kept = lifecycle(.pendingApproval, durable: true)
+        #expect(try kept.handle(.serverStopped) == [])
     }
 
     @Test func recovery() throws {
@@ -125,11 +130,10 @@ import Testing
 @Suite struct ReleaseLifecycleTests {
     typealias Lifecycle = ReleaseLifecycle
 
-    func lifecycle(_ status: DeploymentStatus, onFailure: ReleaseFailurePolicy = .rollback, durable: Bool = true,
-                   entries: Int = 2, approval: Bool = false) -> Lifecycle {
+    func lifecycle(_ status: DeploymentStatus, onFailure: ReleaseFailurePolicy = .rollback, durable: Bool = true) -> Lifecycle {
         let request = ReleaseRequest(id: "r1", name: "r1",
-                                     entries: (0..<entries).map { ReleaseEntry(kind: .service, label: "s\($0)", cluster: "c", service: "s\($0)", image: "app:2") },
-                                     requireApproval: approval, onFailure: onFailure)
+                                     entries: (0..<2).map { ReleaseEntry(kind: .service, label: "s\($0)", cluster: "c", service: "s\($0)", image: "app:2") },
+                                     onFailure: onFailure)
         let states = request.entries.map {
             EntryState(entry: $0, status: .pending, oldImages: [], newImage: "app:2", updatedTargets: [], error: "")
         }
@@ -216,17 +220,24 @@ import Testing
     }
 
     @Test func recovery() throws {
+        let some = Lifecycle.Input.recovered(changes: 2, hasEntries: true, awaitingApproval: false)
         var waiting = lifecycle(.pendingApproval)
-        #expect(try waiting.handle(.recovered) == [])
+        #expect(try waiting.handle(some) == [])
         var rolling = lifecycle(.rollingBack)
-        #expect(try rolling.handle(.recovered) == [.continueRollback])
+        #expect(try rolling.handle(some) == [.continueRollback])
         var running = lifecycle(.inProgress)
-        #expect(try running.handle(.recovered) == [.startRun(resumed: true)])
-        var unapproved = lifecycle(.pending, approval: true)
-        #expect(try unapproved.handle(.recovered) == [.requestApproval])
+        #expect(try running.handle(some) == [.startRun(resumed: true)])
+        var unapproved = lifecycle(.pending)
+        #expect(try unapproved.handle(.recovered(changes: 2, hasEntries: true, awaitingApproval: true)) == [.requestApproval])
         #expect(unapproved.status == .pendingApproval)
-        var unread = lifecycle(.pending, entries: 0)
-        #expect(try unread.handle(.recovered) == [.unreadable("the server stopped before the outcome of the release was recorded")])
+        var approved = lifecycle(.pending)
+        #expect(try approved.handle(some) == [.startRun(resumed: true)])
+        var done = lifecycle(.pending)
+        #expect(try done.handle(.recovered(changes: 0, hasEntries: true, awaitingApproval: false)) == [.nothingToChange])
+        #expect(done.status == .succeeded)
+        var unread = lifecycle(.pending)
+        #expect(try unread.handle(.recovered(changes: 0, hasEntries: false, awaitingApproval: false))
+            == [.unreadable("the server stopped before the outcome of the release was recorded")])
         #expect(unread.status == .failed)
     }
 }

@@ -110,6 +110,8 @@ public final class ManualClock: DeployClock {
         return true
     }
 
+    /// The calling task, by its hash (a task that ended may share it with a later one: that
+    /// one then gives back a credit the ended one left, which is what the signal wants).
     private static var currentTask: Int? { withUnsafeCurrentTask { $0?.hashValue } }
 
     /// How many tasks are asleep on this clock right now.
