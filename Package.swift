@@ -56,7 +56,10 @@ let package = Package(
         ], swiftSettings: strict),
         // One runner of child processes (git, `exec:` hooks).
         .target(name: "ChildProcess", swiftSettings: strict),
-        .target(name: "Engine", dependencies: ["CloudModel", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(name: "Engine", dependencies: [
+            "CloudModel", .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
         .target(name: "GitOps", dependencies: [
             "Engine", "CloudModel", "ChildProcess", .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),

@@ -23,16 +23,26 @@ public actor DeploymentEngine {
     /// serviceKey -> id of the deployment that holds the service.
     var locks: [String: String] = [:]
     /// Approval timeouts of deployments waiting for approval.
-    var approvalTimers: [String: Task<Void, Never>] = [:]
+    var approvalTimers: [String: Work] = [:]
     var accepting = true
+    /// Where the deployments' work runs (the registry's), held by `run()`.
+    nonisolated let work: WorkGroup
+    /// How long `run()` lets running deployments finish after a graceful shutdown began.
+    let drainTimeout: Duration
 
-    /// - Parameter defaults: the server's deployment settings (config.yaml); each deployment's
-    ///   `-config` applies on top.
-    public init(environment: EngineEnvironment, defaults: DeploymentSettings = DeploymentSettings()) {
+    /// - Parameters:
+    ///   - defaults: the server's deployment settings (config.yaml); each deployment's
+    ///     `-config` applies on top.
+    ///   - drainTimeout: at a graceful shutdown, how long running deployments may go on
+    ///     before they are checkpointed (`server.graceful_timeout`).
+    public init(environment: EngineEnvironment, defaults: DeploymentSettings = DeploymentSettings(),
+                drainTimeout: Duration = .seconds(30)) {
         self.env = environment
         self.defaults = defaults
+        self.drainTimeout = drainTimeout
         self.registry = Registry()
         self.active = registry.live
+        self.work = registry.work
     }
 
     // MARK: Requests
@@ -224,10 +234,7 @@ public actor DeploymentEngine {
         let asked = record.events.last(where: { $0.kind == .approvalRequested })?.at ?? record.createdAt
         let delay = max(.zero, timeout - .seconds(wallClock.now().timeIntervalSince(asked)))
         let clock = self.clock
-        clock.handOff(1)
-        approvalTimers[id] = Task {
-            clock.takeUp(handedOff: true)
-            defer { clock.workDone() }
+        approvalTimers[id] = work.start(on: clock) {
             guard (try? await clock.sleep(for: delay)) != nil else { return }
             await self.approvalExpired(id, after: timeout)
         }
@@ -245,9 +252,7 @@ public actor DeploymentEngine {
     public func watch(id: String) async throws -> AsyncStream<DeploymentEvent> {
         let record = try await status(id: id)
         let live = !record.status.isTerminal && active[id] != nil
-        return registry.watchers.subscribe(id, history: record.events, live: live) { [weak self] token in
-            Task { await self?.removeWatcher(id, token) }
-        }
+        return registry.watchers.subscribe(id, history: record.events, live: live)
     }
 
     /// A stream that ends when the deployment does. While it waits, the caller's work is the
@@ -256,9 +261,7 @@ public actor DeploymentEngine {
         let record = try await status(id: id)
         let live = !record.status.isTerminal && active[id] != nil
         let handsBack = live && clock.workDone()
-        let stream = registry.watchers.subscribe(id, history: nil, live: live, handsBack: handsBack) { [weak self] token in
-            Task { await self?.removeWatcher(id, token) }
-        }
+        let stream = registry.watchers.subscribe(id, history: nil, live: live, handsBack: handsBack)
         return (stream, handsBack)
     }
 
@@ -282,8 +285,18 @@ public actor DeploymentEngine {
         }
     }
 
+    /// Runs the deployments' work (a service of the server's lifecycle group) until a graceful
+    /// shutdown, then drains it within `drainTimeout` (see `shutdown`); returns once the work
+    /// ended. Cancelled, it checkpoints at once.
+    public nonisolated func run() async {
+        await work.runUntilShutdown { cancelled in
+            await self.shutdown(timeout: cancelled ? .zero : self.drainTimeout)
+        }
+    }
+
     /// Stops accepting work, lets running deployments finish until `timeout` (wall time),
-    /// then interrupts the rest, recording where each stopped.
+    /// then interrupts the rest, recording where each stopped; then the work group closes
+    /// (`run()` returns).
     public func shutdown(timeout: Duration) async {
         accepting = false
         if registry.runningCount > 0 {
@@ -293,13 +306,17 @@ public actor DeploymentEngine {
             }
             registry.stopTelling()
         }
-        for id in Array(registry.lifecycles.keys) where registry.task(id) != nil {
-            if let effects = try? transition(id, .shutdown) { await perform(id, effects) }
+        // Work started while this waits (a rollback after a failure) is stopped in turn.
+        while case let running = registry.allTasks.filter({ !$0.isFinished }), !running.isEmpty {
+            for id in Array(registry.lifecycles.keys) where registry.task(id).map({ !$0.isFinished }) == true {
+                if let effects = try? transition(id, .shutdown) { await perform(id, effects) }
+            }
+            for job in running { await job.finished() }
         }
-        for task in registry.allTasks { await task.value }
         for (id, timer) in approvalTimers { timer.cancel(); approvalTimers[id] = nil }
         for id in Array(registry.lifecycles.keys) { await follow(id, .serverStopped) }
         registry.watchers.finishAll()
+        work.close()
     }
 
     /// Deployments running now.
@@ -375,7 +392,7 @@ public actor DeploymentEngine {
         for effect in effects {
             switch effect {
             case .startRun(let resumed):
-                launch(id) { engine in await engine.drive(id, resumed: resumed) }
+                await launch(id, ifNotStarted: .forwardEnded(.cancelled)) { engine in await engine.drive(id, resumed: resumed) }
             case .armApprovalTimer:
                 armApprovalTimer(id)
             case .disarmApprovalTimer:
@@ -383,12 +400,19 @@ public actor DeploymentEngine {
             case .cancelRun:
                 registry.task(id)?.cancel()
             case .startRollback(let reason):
-                launch(id) { engine in await engine.runRollback(id, reason: reason) }
+                await launch(id, ifNotStarted: .rollbackEnded(.cancelled, reason: reason)) { engine in
+                    await engine.runRollback(id, reason: reason)
+                }
             case .rollBack(let reason):
                 await runRollback(id, reason: reason)
             case .continueRollback:
-                let reason = active[id]?.error ?? ""
-                launch(id) { engine in await engine.continueRollback(id, reason: reason) }
+                guard let record = active[id] else { continue }
+                // Asked but not started (the process stopped in between): it starts from the plan.
+                let started = !record.rollbackStages.isEmpty
+                let reason = started ? record.error : record.events.last { $0.kind == .rollbackRequested }?.message ?? "rollback requested"
+                await launch(id, ifNotStarted: .rollbackEnded(.cancelled, reason: reason)) { engine in
+                    started ? await engine.continueRollback(id, reason: reason) : await engine.runRollback(id, reason: reason)
+                }
             case .succeed:
                 await succeed(id)
             case .reject(let why):
@@ -405,16 +429,21 @@ public actor DeploymentEngine {
         }
     }
 
-    private func launch(_ id: String, _ body: @escaping @Sendable (DeploymentEngine) async -> Void) {
+    /// Starts the deployment's work. Once the shutdown has drained the engine (a request
+    /// recorded while it drained) nothing starts: the lifecycle learns that the work stopped
+    /// at once (`ifNotStarted`), and the deployment is checkpointed (or interrupted) as one
+    /// stopped by the shutdown.
+    private func launch(_ id: String, ifNotStarted: DeploymentLifecycle.Input,
+                        _ body: @escaping @Sendable (DeploymentEngine) async -> Void) async {
+        guard !work.isClosed else {
+            _ = try? transition(id, .shutdown)
+            return await follow(id, ifNotStarted)
+        }
         registry.launch(id, clock: clock) { await body(self) }
     }
 
     private func releaseLock(_ key: String, id: String) {
         if locks[key] == id { locks[key] = nil }
-    }
-
-    private func removeWatcher(_ id: String, _ token: UUID) {
-        registry.watchers.remove(id, token)
     }
 
     /// Applies a change to a running deployment, records an event, saves, and tells everyone.

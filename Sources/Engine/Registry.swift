@@ -52,13 +52,15 @@ struct Registry<Record: LifecycleRecord, RecordLifecycle: Lifecycle> {
     let live = LiveRecords<Record>()
     /// The decisions of each held record's lifecycle.
     var lifecycles: [String: RecordLifecycle] = [:]
+    /// Where the records' work runs: a task group held by the owner's `run()` (see `WorkGroup`).
+    let work = WorkGroup()
     /// The work running now for a record (its run or its rollback).
-    private(set) var tasks: [String: Task<Void, Never>] = [:] {
+    private(set) var tasks: [String: Work] = [:] {
         didSet { tasksChanged?.yield() }
     }
     /// Told of every change of `tasks` while someone waits for the running work to end.
     private var tasksChanged: AsyncStream<Void>.Continuation?
-    var watchers = EventStreams<Record.Event>()
+    let watchers = EventStreams<Record.Event>()
 
     subscript(id: String) -> Record? { live[id] }
 
@@ -102,24 +104,20 @@ struct Registry<Record: LifecycleRecord, RecordLifecycle: Lifecycle> {
 
     // MARK: Work
 
-    /// Runs the record's work on a task of its own, handed to it on `clock` (see
+    /// Runs the record's work as a job of `work`, handed to it on `clock` (see
     /// `DeployClock.handOff`).
     mutating func launch(_ id: String, clock: any DeployClock, _ body: @escaping @Sendable () async -> Void) {
-        clock.handOff(1)
-        tasks[id] = Task {
-            clock.takeUp(handedOff: true)
-            await body()
-            clock.workDone()
-        }
+        tasks[id] = work.start(on: clock, body)
     }
-    func task(_ id: String) -> Task<Void, Never>? { tasks[id] }
+
+    func task(_ id: String) -> Work? { tasks[id] }
     var runningCount: Int { tasks.count }
     /// The work running now, as it is now.
-    var allTasks: [Task<Void, Never>] { Array(tasks.values) }
+    var allTasks: [Work] { Array(tasks.values) }
 
-    /// The work of `id` is over (when `own` is given: only if it is still that task).
-    mutating func endWork(_ id: String, own: Task<Void, Never>? = nil) {
-        if own == nil || tasks[id] == own { tasks[id] = nil }
+    /// The work of `id` is over (when `own` is given: only if it is still that job).
+    mutating func endWork(_ id: String, own: Work? = nil) {
+        if own == nil || tasks[id] === own { tasks[id] = nil }
     }
 
     /// Stops holding a record: its work, its lifecycle, its watchers (it stays in the store).

@@ -33,6 +33,15 @@ extension ReleaseManager {
         return picked
     }
 
+    /// Runs the releases' work (a service of the server's lifecycle group, stopped before the
+    /// engine's) until a graceful shutdown, then drains it and the engine's within the
+    /// engine's `drainTimeout` (see `shutdown`); returns once the work ended.
+    public nonisolated func run() async {
+        await work.runUntilShutdown { cancelled in
+            await self.shutdown(timeout: cancelled ? .zero : self.engine.drainTimeout)
+        }
+    }
+
     /// Stops releases and deployments, for a graceful shutdown: no new release, approval or
     /// rollback; running releases start no new entry; the engine lets running deployments
     /// finish within `timeout` and checkpoints (or interrupts) the rest
@@ -42,10 +51,12 @@ extension ReleaseManager {
         accepting = false
         await engine.shutdown(timeout: timeout)
         // Each release task ends once its deployments have ended or been checkpointed.
-        for task in registry.allTasks { await task.value }
+        // Including work started while this waits.
+        while let running = registry.allTasks.first(where: { !$0.isFinished }) { await running.finished() }
         for id in Array(registry.lifecycles.keys) { await follow(id, .serverStopped) }
         stopped = true
         registry.watchers.finishAll()
+        work.close()
     }
 
     /// The server stopped while the release ran, and its record outlives the process: it is

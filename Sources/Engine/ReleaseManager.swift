@@ -37,6 +37,8 @@ public actor ReleaseManager {
     var accepting = true
     /// The shutdown is over: nothing more happens in this process.
     var stopped = false
+    /// Where the releases' work runs (the registry's), held by `run()`.
+    nonisolated let work: WorkGroup
 
     /// - Parameter store: where releases are recorded (memory by default; the server's SQLite
     ///   file, so that releases resume after a restart).
@@ -46,6 +48,7 @@ public actor ReleaseManager {
         self.env = environment
         self.store = store
         self.observers = observers
+        self.work = registry.work
     }
 
     /// Timestamps of records (see `EngineEnvironment.wallClock`).
@@ -204,12 +207,8 @@ public actor ReleaseManager {
         // Live while something here can still change it: its run, or an approval.
         let live = !record.status.isTerminal && !stopped && registry[id] != nil
             && (registry.task(id) != nil || record.status == .pendingApproval)
-        return registry.watchers.subscribe(id, history: record.events, live: live) { [weak self] token in
-            Task { await self?.removeStream(id, token) }
-        }
+        return registry.watchers.subscribe(id, history: record.events, live: live)
     }
-
-    private func removeStream(_ id: String, _ token: UUID) { registry.watchers.remove(id, token) }
 
     // MARK: Bookkeeping
 
@@ -257,11 +256,15 @@ public actor ReleaseManager {
         for effect in effects {
             switch effect {
             case .startRun(let resumed):
-                launch(id) { manager in await manager.run(id, resumed: resumed) }
+                await launch(id, ifNotStarted: .runEnded(unfinished: true, failed: false)) { manager in
+                    await manager.run(id, resumed: resumed)
+                }
             case .stopStarts(let index, let rollBackRunning):
                 await stopStarts(id, after: index, rollBackRunning: rollBackRunning)
             case .startRollback, .continueRollback:
-                launch(id) { manager in await manager.rollBackEntries(id) }
+                await launch(id, ifNotStarted: .rollbackEnded(left: true, serverStopping: true)) { manager in
+                    await manager.rollBackEntries(id)
+                }
             case .rollBackEntries:
                 await mutate(id, status: lifecycleStatus(id), event: .releaseRollingBack, message: "rolling back every entry the release changed")
                 await rollBackEntries(id)
@@ -302,8 +305,16 @@ public actor ReleaseManager {
         return final ?? registry[id]
     }
 
-    /// Runs the release's work on a task of its own.
-    private func launch(_ id: String, _ body: @escaping @Sendable (ReleaseManager) async -> Void) {
+    /// Runs the release's work as a job of the manager's work group. Once the shutdown has
+    /// drained the manager (a request recorded while it drained) nothing starts: the lifecycle
+    /// learns that the work ended at once, unfinished, and the release is checkpointed (or
+    /// interrupted) as one stopped by the shutdown.
+    private func launch(_ id: String, ifNotStarted: ReleaseLifecycle.Input,
+                        _ body: @escaping @Sendable (ReleaseManager) async -> Void) async {
+        guard !work.isClosed else {
+            await follow(id, ifNotStarted)
+            return
+        }
         registry.launch(id, clock: env.clock) { await body(self) }
     }
 
@@ -338,7 +349,7 @@ public actor ReleaseManager {
         let own = registry.task(id)
         let final = await mutate(id, status: lifecycleStatus(id), event: event, message: message) { if !error.isEmpty { $0.error = error } }
         // A rollback may have started while the final state was being saved: it owns the release now.
-        guard registry.task(id) == own else { return registry[id] ?? final }
+        guard registry.task(id) === own else { return registry[id] ?? final }
         registry.endWork(id)
         registry.watchers.finish(id)
         // Saved whole: it leaves memory (read from the store from now on; a rollback asked for

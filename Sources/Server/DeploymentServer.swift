@@ -73,7 +73,7 @@ public final class DeploymentServer: Sendable {
                                             probe: network, preflight: preflight,
                                             observers: [MetricsObserver(metrics: metrics)] + observers + [memory], logger: logger,
                                             wallClock: self.wallClock)
-        self.engine = DeploymentEngine(environment: environment, defaults: config.deployment)
+        self.engine = DeploymentEngine(environment: environment, defaults: config.deployment, drainTimeout: config.gracefulTimeout)
         memory.attach(engine)
         self.releases = ReleaseManager(engine: engine, environment: environment, store: releaseStore,
                                        observers: [ReleaseMetricsObserver(metrics: metrics)] + releaseObservers)
@@ -185,12 +185,21 @@ public final class DeploymentServer: Sendable {
     /// Runs until a graceful shutdown (a signal in `signals`, or `shutdown()`), then stops
     /// accepting work, lets in-flight RPCs and deployments finish within `graceful_timeout`,
     /// records the ones that could not, and returns.
+    ///
+    /// The services stop one by one, in the reverse of their order here: the health check says
+    /// NOT_SERVING; the git poller stops; the release manager stops starting entries and drains
+    /// the engine (`ReleaseManager.shutdown`); the engine's work ends; the gRPC server stops
+    /// (its streams ended with the work); the HTTP port (metrics) last.
     public func run(signals: [UnixSignal] = []) async throws {
         try await recover()
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        services.append(.init(service: http))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: http),
+            .init(service: GRPCService(server: grpcServer, config: config)),
+            .init(service: engine),
+            .init(service: releases),
+        ]
         if let gitops { services.append(.init(service: gitops)) }
-        services.append(.init(service: GRPCService(server: grpcServer, releases: releases, config: config, stopping: stopping)))
+        services.append(.init(service: stopping))
         var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfig.gracefulShutdownSignals = signals
         groupConfig.maximumGracefulShutdownDuration = config.gracefulTimeout + .seconds(5)
@@ -232,15 +241,13 @@ public final class DeploymentServer: Sendable {
     public func httpPort() async throws -> Int { try await http.boundPort() }
 }
 
-/// Runs the gRPC server; on shutdown stops new RPCs and drains the releases and the engine.
+/// Runs the gRPC server until the graceful shutdown reaches it (after the engine's work ended).
 /// Described by its name only: ServiceLifecycle logs its services, and the config holds secrets.
 struct GRPCService: Service, CustomStringConvertible {
     var description: String { "GRPCService" }
 
     let server: any GRPCServing
-    let releases: ReleaseManager
     let config: ServerConfig
-    let stopping: StopFlag
 
     func run() async throws {
         try await withTaskCancellationOrGracefulShutdownHandler {
@@ -250,15 +257,7 @@ struct GRPCService: Service, CustomStringConvertible {
                 throw ServerStartError.portInUse(error, what: "gRPC", port: config.port, key: "server.port")
             }
         } onCancelOrGracefulShutdown: {
-            stopping.set()
-            let releases = self.releases
-            let timeout = config.gracefulTimeout
-            let server = self.server
-            Task {
-                // Stops the releases from starting entries, then drains the engine.
-                await releases.shutdown(timeout: timeout)
-                server.beginGracefulShutdown()
-            }
+            server.beginGracefulShutdown()
         }
     }
 }
@@ -284,9 +283,15 @@ protocol GRPCServing: Sendable {
 
 extension GRPCServer: GRPCServing {}
 
-/// Set once, when the server begins to stop.
-final class StopFlag: Sendable {
+/// Set once, when the server begins to stop: a service stopped first, whose run ends there.
+final class StopFlag: Service, CustomStringConvertible {
+    var description: String { "StopFlag" }
     private let value = Atomic<Bool>(false)
     var isSet: Bool { value.load(ordering: .relaxed) }
     func set() { value.store(true, ordering: .relaxed) }
+
+    func run() async {
+        _ = try? await gracefulShutdown()
+        set()
+    }
 }

@@ -128,7 +128,9 @@ struct Bench {
             server = try DeploymentServer.standard(config: config, target: target, logger: logger, store: store, audit: audit)
             idle = { store.pendingWrites == 0 && !audit.isFlushing }
         }
-        let releases = server.releases
+        // The server's services without its gRPC and HTTP ports: the engine's and the releases' work.
+        let releases = server.releases.started()
+        _ = server.engine.started()
         let start = clock.now()
         let cpu = cpuSeconds()
         let simulatorCPU = sim.cpuSeconds

@@ -1,5 +1,5 @@
 import CloudModel
-import Engine
+@testable import Engine
 import Foundation
 import Simulator
 import Testing
@@ -23,7 +23,7 @@ import TestSupport
     }
 
     static func engine(on h: EngineHarness) -> DeploymentEngine {
-        DeploymentEngine(environment: h.environment)
+        DeploymentEngine(environment: h.environment).started()
     }
 
     @Test func aCheckpointedDeploymentRefusesRollbackAndApprovalThenResumes() async throws {
@@ -52,11 +52,34 @@ import TestSupport
         #expect(h.service.taskSets.map(\.taskDefinition).allSatisfy { $0.hasSuffix("web:2") })
     }
 
+    /// The process stopped after a rollback was asked and recorded, before the rollback
+    /// started (no rollback stage recorded): the next one rolls back from the plan, instead of
+    /// checking a rollback that never ran.
+    @Test func aRollbackAskedButNotStartedRunsAfterTheRestart() async throws {
+        let store = DurableMemoryStore()
+        let h = try EngineHarness(store: store)
+        let done = try await h.run(h.request("q1", strategy: .quicksync))
+        #expect(done.status == .succeeded)
+        var asked = try #require(try await store.load(id: "q1"))
+        asked.status = .rollingBack
+        asked.finishedAt = nil
+        asked.events.append(asked.nextEvent(.rollbackRequested, subject: "", at: h.clock.now(), message: "rollback requested by alice"))
+        try await store.save(asked)
+
+        let next = Self.engine(on: h)
+        #expect(try await next.recover(.resume) == 1)
+        try await Self.advance(h) { try await next.status(id: "q1").status.isTerminal }
+        let final = try await next.status(id: "q1")
+        #expect(final.status == .rolledBack, "\(final.error)")
+        #expect(final.events.contains { $0.kind == .rollbackStarted && $0.message == "rollback requested by alice" })
+        #expect(h.service.taskSets.map(\.taskDefinition).allSatisfy { $0.hasSuffix("web:1") })
+    }
+
     @Test func aReleaseCheckpointedAtShutdownResumesOnTheNextManager() async throws {
         let deployments = DurableMemoryStore()
         let releases = DurableReleaseStore()
         let h = try EngineHarness(store: deployments)
-        let first = ReleaseManager(engine: h.engine, environment: h.environment, store: releases)
+        let first = ReleaseManager(engine: h.engine, environment: h.environment, store: releases).started()
         let entry = ReleaseEntry(kind: .service, label: "web", cluster: "prod", service: "web", image: "web:2", strategy: .canary,
                                  config: Self.canary)
         let request = ReleaseRequest(id: "r1", name: "spring", entries: [entry])
@@ -76,7 +99,7 @@ import TestSupport
         }
 
         let engine = Self.engine(on: h)
-        let next = ReleaseManager(engine: engine, environment: h.environment, store: releases)
+        let next = ReleaseManager(engine: engine, environment: h.environment, store: releases).started()
         #expect(try await next.submit(request).existing, "the id is taken across the restart")
         #expect(try await engine.recover(.resume) == 1)
         #expect(try await next.recover() == 1)
@@ -98,14 +121,14 @@ import TestSupport
     @Test func aReleaseWaitingForApprovalStillWaitsAfterARestart() async throws {
         let releases = DurableReleaseStore()
         let h = try EngineHarness(store: DurableMemoryStore())
-        let first = ReleaseManager(engine: h.engine, environment: h.environment, store: releases)
+        let first = ReleaseManager(engine: h.engine, environment: h.environment, store: releases).started()
         let entry = ReleaseEntry(kind: .service, label: "web", cluster: "prod", service: "web", image: "web:2", strategy: .canary,
                                  config: Self.canary)
         _ = try await first.submit(ReleaseRequest(id: "r2", name: "gated", entries: [entry], requireApproval: true))
         await first.shutdown(timeout: .zero)
         #expect(try await releases.loadRelease(id: "r2")?.status == .pendingApproval)
 
-        let next = ReleaseManager(engine: Self.engine(on: h), environment: h.environment, store: releases)
+        let next = ReleaseManager(engine: Self.engine(on: h), environment: h.environment, store: releases).started()
         #expect(try await next.recover() == 1)
         #expect(try await next.status(id: "r2").status == .pendingApproval)
         _ = try await next.approve(id: "r2", approver: "alice", reason: "go")

@@ -31,7 +31,7 @@ final class EngineHarness: Sendable {
         logger.logLevel = .critical
         environment = EngineEnvironment(cloud: wrap(sim.cloud), clock: clock, store: store, hooks: hooks, probe: probe,
                                         observers: [recorder] + observers, logger: logger)
-        engine = DeploymentEngine(environment: environment, defaults: defaults)
+        engine = DeploymentEngine(environment: environment, defaults: defaults).started()
         let lb = sim.createLoadBalancer(name: "web-alb")
         blue = try sim.createTargetGroup(name: "web-blue", loadBalancerArn: lb.loadBalancerArn).targetGroupArn
         green = try sim.createTargetGroup(name: "web-green", loadBalancerArn: lb.loadBalancerArn).targetGroupArn

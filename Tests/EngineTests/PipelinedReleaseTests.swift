@@ -30,7 +30,7 @@ import TestSupport
                                                  RateLimiterMiddleware(limits: .aws, clock: clock)]
             let env = EngineEnvironment(cloud: MiddlewareCloud(sim.cloud, middleware: layers).cloud.coalescingServiceReads(clock: clock),
                                         clock: clock, logger: logger)
-            releases = ReleaseManager(engine: DeploymentEngine(environment: env), environment: env, store: store)
+            releases = ReleaseManager(engine: DeploymentEngine(environment: env).started(), environment: env, store: store).started()
         }
 
         static func entries(_ n: Int, container: (Int) -> String? = { _ in nil }) -> [ReleaseEntry] {

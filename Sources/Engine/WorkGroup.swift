@@ -1,0 +1,185 @@
+import CloudModel
+import ServiceLifecycle
+import Synchronization
+
+/// The work a service owns (the deployment engine's runs, rollbacks and approval timers; the
+/// release manager's releases), each job a child of one task group held by the service's
+/// `run()`: the service ends only once its work has, and cancelling the service cancels its
+/// work. A job can be told to stop (`Work.cancel`) and awaited (`Work.finished`).
+final class WorkGroup: Sendable {
+    private struct Queue {
+        var jobs: [Job] = []
+        var waiter: CheckedContinuation<Void, Never>?
+        var closed = false
+    }
+
+    private struct Job: Sendable {
+        let work: Work
+        let body: @Sendable () async -> Void
+
+        /// Runs the body until it ends or its work is told to stop (then cancelled, and awaited).
+        func run() async {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await body() }
+                group.addTask { await work.untilStopAsked() }
+                await group.next()
+                group.cancelAll()
+            }
+            work.end()
+        }
+    }
+
+    private let queue = Mutex(Queue())
+
+    init() {}
+
+    /// Queues `body` to run as a child of the group, and returns its handle; `accepted` is
+    /// called first, before the job can run. Once the group is closed nothing starts: the
+    /// handle is returned finished.
+    func start(accepted: () -> Void = {}, _ body: @escaping @Sendable () async -> Void) -> Work {
+        let work = Work()
+        let (queued, waiter) = queue.withLock { q -> (Bool, CheckedContinuation<Void, Never>?) in
+            guard !q.closed else { return (false, nil) }
+            accepted()
+            q.jobs.append(Job(work: work, body: body))
+            defer { q.waiter = nil }
+            return (true, q.waiter)
+        }
+        waiter?.resume()
+        if !queued { work.end() }
+        return work
+    }
+
+    var isClosed: Bool { queue.withLock { $0.closed } }
+
+    /// Nothing starts after this; `run()` returns once the jobs started end.
+    func close() {
+        let waiter = queue.withLock { q -> CheckedContinuation<Void, Never>? in
+            q.closed = true
+            defer { q.waiter = nil }
+            return q.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Runs every job started, each as a child task, until `close()`, and returns once they
+    /// all ended. Cancelled, it closes the group; the jobs queued still run (cancelled).
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            while true {
+                let jobs = await next()
+                if jobs.isEmpty { return }
+                for job in jobs { group.addTask { await job.run() } }
+            }
+        }
+    }
+
+    /// The jobs queued since the last call; empty once the group is closed and drained.
+    private func next() async -> [Job] {
+        while true {
+            let taken = queue.withLock { q -> [Job]? in
+                guard !q.jobs.isEmpty || q.closed else { return nil }
+                defer { q.jobs = [] }
+                return q.jobs
+            }
+            if let taken { return taken }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                    let ready = queue.withLock { q -> Bool in
+                        if !q.jobs.isEmpty || q.closed { return true }
+                        q.waiter = waiter
+                        return false
+                    }
+                    if ready { waiter.resume() }
+                }
+            } onCancel: {
+                close()
+            }
+        }
+    }
+}
+
+extension WorkGroup {
+    /// Starts a job handed to it on `clock` (see `DeployClock.handOff`).
+    func start(on clock: any DeployClock, _ body: @escaping @Sendable () async -> Void) -> Work {
+        start(accepted: { clock.handOff(1) }) {
+            clock.takeUp(handedOff: true)
+            await body()
+            clock.workDone()
+        }
+    }
+
+    /// Runs the jobs until a graceful shutdown of the service group (or cancellation), then
+    /// `drain`, which must close the group; returns once every job ended. When `drain` was
+    /// called before (the release manager drains the engine), this still returns only at the
+    /// shutdown: a service of a group ends at its turn.
+    func runUntilShutdown(drain: @escaping @Sendable (_ cancelled: Bool) async -> Void) async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.run() }
+            let cancelled = (try? await gracefulShutdown()) == nil
+            if !isClosed { await drain(cancelled) }
+        }
+    }
+}
+
+/// One job of a `WorkGroup`.
+final class Work: Sendable {
+    private struct State {
+        var stopAsked = false
+        var ended = false
+        var stopWaiter: CheckedContinuation<Void, Never>?
+        var endWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    var isFinished: Bool { state.withLock { $0.ended } }
+
+    /// Tells the job to stop: its task is cancelled.
+    func cancel() {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.stopAsked = true
+            defer { s.stopWaiter = nil }
+            return s.stopWaiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns once the job ended (at once when it has).
+    func finished() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let ended = state.withLock { s -> Bool in
+                if !s.ended { s.endWaiters.append(waiter) }
+                return s.ended
+            }
+            if ended { waiter.resume() }
+        }
+    }
+
+    /// Returns once `cancel()` was called, or the calling task is cancelled.
+    fileprivate func untilStopAsked() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                let asked = state.withLock { s -> Bool in
+                    if !s.stopAsked && !Task.isCancelled { s.stopWaiter = waiter }
+                    return s.stopAsked || Task.isCancelled
+                }
+                if asked { waiter.resume() }
+            }
+        } onCancel: {
+            cancel()
+        }
+    }
+
+    fileprivate func end() {
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.ended = true
+            defer { s.endWaiters = [] }
+            return s.endWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+extension DeploymentEngine: Service {}
+extension ReleaseManager: Service {}
