@@ -6,7 +6,7 @@ import Foundation
 /// `TrafficPlan`).
 struct DeploymentRunner: Sendable {
     enum Phase { case forward, rollback }
-    enum Outcome: Equatable { case completed, failed(String), cancelled }
+    typealias Outcome = StepOutcome
 
     let engine: DeploymentEngine
     let env: EngineEnvironment
@@ -18,41 +18,67 @@ struct DeploymentRunner: Sendable {
     var wallClock: any DeployClock { env.wallClock }
 
     /// Runs the phase's pending stages in order until all succeed, one fails, or the task
-    /// is cancelled. Each stage may wait at most `settings.timeout` (bakes last their own
-    /// length).
+    /// is cancelled (`StepHost.runSteps`). Each stage may wait at most `settings.timeout`
+    /// (bakes last their own length).
     func run(_ id: String, phase: Phase) async -> Outcome {
-        while true {
-            if Task.isCancelled { return .cancelled }
-            guard let record = await engine.record(id) else { return .cancelled }
+        await PhaseStages(runner: self, id: id, phase: phase).runSteps()
+    }
+
+    /// The stages of one phase of a deployment, as steps: recorded in the deployment's record.
+    struct PhaseStages: StepHost {
+        let runner: DeploymentRunner
+        let id: String
+        let phase: Phase
+
+        func nextStep() async -> NextStep<Stage> {
+            guard let record = await runner.engine.record(id) else { return .gone }
             let stages = phase == .forward ? record.stages : record.rollbackStages
-            guard let index = stages.firstIndex(where: { $0.status == .pending || $0.status == .running }) else {
-                return .completed
-            }
-            let stage = stages[index].stage
-            let context = StageContext(id: id, phase: phase, index: index, deadline: clock.now().adding(settings.timeout))
+            guard let index = stages.firstIndex(where: { $0.status == .pending || $0.status == .running }) else { return .done }
+            return .step(index, stages[index].stage)
+        }
+
+        func context(_ index: Int) -> StageContext {
+            StageContext(id: id, phase: phase, index: index, deadline: runner.clock.now().adding(runner.settings.timeout))
+        }
+
+        func stepStarted(_ index: Int, _ stage: Stage) async {
             // Not saved on its own: a stage found running at a restart runs again, as a pending one does.
-            await update(context, status: .running, event: .stageStarted, durable: false) { $0.startedAt = wallClock.now() }
-            do {
-                let result = try await execute(stage, context)
-                if let learned = result.facts {
-                    // Saved with the success below: one save for the transition.
-                    await engine.mutate(id, event: .factsRecorded, message: learned.note, durable: false) { learned.change(&$0.facts) }
+            await runner.update(context(index), status: .running, event: .stageStarted, durable: false) {
+                $0.startedAt = runner.wallClock.now()
+            }
+        }
+
+        func execute(_ stage: Stage, index: Int) async throws -> StageResult {
+            try await runner.execute(stage, context(index))
+        }
+
+        func stepSucceeded(_ index: Int, _ stage: Stage, _ result: StageResult) async {
+            if let learned = result.learned {
+                // Saved with the success below: one save for the transition.
+                await runner.engine.mutate(id, event: .factsRecorded, message: learned.note, durable: false) { learned.change(&$0.facts) }
+            }
+            await runner.update(context(index), status: .succeeded, event: .stageSucceeded, message: result.message) {
+                $0.finishedAt = runner.wallClock.now()
+                $0.fraction = 1
+            }
+        }
+
+        func stepFailed(_ index: Int, _ stage: Stage, _ error: any Error) async -> String {
+            await runner.update(context(index), status: .failed, event: .stageFailed, message: "\(error)") {
+                $0.finishedAt = runner.wallClock.now()
+            }
+            return "\(stage.name): \(error)"
+        }
+
+        func stepStopped(_ index: Int, _ stage: Stage) async {
+            if await runner.engine.checkpointing {
+                // The server is stopping and the record outlives it: the stage runs again at the next start.
+                await runner.update(context(index), status: .pending, event: .stageCheckpointed,
+                                    message: "stopped by shutdown; runs again at the next start")
+            } else {
+                await runner.update(context(index), status: .failed, event: .stageCancelled, message: "stopped") {
+                    $0.finishedAt = runner.wallClock.now()
                 }
-                await update(context, status: .succeeded, event: .stageSucceeded, message: result.message) {
-                    $0.finishedAt = wallClock.now()
-                    $0.fraction = 1
-                }
-            } catch is CancellationError {
-                if await engine.checkpointing {
-                    // The server is stopping and the record outlives it: the stage runs again at the next start.
-                    await update(context, status: .pending, event: .stageCheckpointed, message: "stopped by shutdown; runs again at the next start")
-                } else {
-                    await update(context, status: .failed, event: .stageCancelled, message: "stopped") { $0.finishedAt = wallClock.now() }
-                }
-                return .cancelled
-            } catch {
-                await update(context, status: .failed, event: .stageFailed, message: "\(error)") { $0.finishedAt = wallClock.now() }
-                return .failed("\(stage.name): \(error)")
             }
         }
     }
@@ -94,7 +120,7 @@ struct DeploymentRunner: Sendable {
         return record.facts
     }
 
-    private func execute(_ stage: Stage, _ c: StageContext) async throws -> StageResult {
+    func execute(_ stage: Stage, _ c: StageContext) async throws -> StageResult {
         guard let record = await engine.record(c.id) else { throw CancellationError() }
         let request = record.request
         switch stage {
@@ -155,36 +181,6 @@ struct DeploymentRunner: Sendable {
             "\($0.status) \($0.taskDefinition.arnResourceName) \($0.runningCount)/\($0.desiredCount) \($0.rolloutState ?? "")"
         }
         return "service left on \(service.taskDefinition?.arnResourceName ?? "?") (deployments: \(deployments.joined(separator: "; ")))"
-    }
-}
-
-/// What a stage did: its message and, when it learned something last (the ARN it registered,
-/// the task set it created), the facts it changed. The runner records both with the stage's
-/// success, in one save. A stage that only has a message returns it as a string.
-struct StageResult: Sendable, ExpressibleByStringInterpolation {
-    struct Facts: Sendable {
-        /// What was learned, for the `facts.recorded` event.
-        let note: String
-        let change: @Sendable (inout DeploymentFacts) -> Void
-    }
-
-    let message: String
-    let facts: Facts?
-
-    init(_ message: String, learned note: String, _ change: @escaping @Sendable (inout DeploymentFacts) -> Void) {
-        self.message = message
-        self.facts = Facts(note: note, change: change)
-    }
-
-    init(_ message: String) {
-        self.message = message
-        self.facts = nil
-    }
-
-    init(stringLiteral message: String) { self.init(message) }
-
-    init(stringInterpolation: DefaultStringInterpolation) {
-        self.init(String(stringInterpolation: stringInterpolation))
     }
 }
 

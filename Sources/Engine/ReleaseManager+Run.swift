@@ -61,7 +61,7 @@ extension ReleaseManager {
 
     /// Whether a pending entry may start. While the server stops it stays pending (it starts
     /// at the next start); once the release's policy stopped new starts it is NOT_STARTED.
-    private func startable(_ id: String, _ index: Int) async -> Bool {
+    func startable(_ id: String, _ index: Int) async -> Bool {
         guard accepting else { return false }
         guard isStopping(id) else { return true }
         await updateEntry(id, index, status: .notStarted, event: .entryNotStarted, message: "the release stopped before this entry")
@@ -73,76 +73,6 @@ extension ReleaseManager {
     /// it. Not a failure of the entry.
     func stoppedByShutdown(_ deployment: DeploymentRecord) -> Bool {
         !deployment.status.isTerminal || (!accepting && deployment.status == .interrupted)
-    }
-
-    /// Registers the new task definition and points the rule's ECS targets at it, keeping
-    /// every other field of each target. Resumed, it reuses the definition it registered.
-    private func runScheduledTask(_ id: String, _ index: Int) async {
-        guard var state = entry(id, index) else { return }
-        if state.status == .pending {
-            guard await startable(id, index) else { return }
-            if state.newTaskDefinitionJSON == nil {
-                // Reading the task definition may have waited: the release may have stopped.
-                guard let planned = await planEntry(id, index), await startable(id, index) else { return }
-                state = planned
-            }
-            let plan = state
-            await updateEntry(id, index, status: .inProgress, event: .entryStarted,
-                              message: "\(state.oldImages.joined(separator: ", ")) -> \(state.newImage)") {
-                $0.oldImages = plan.oldImages
-                $0.newTaskDefinitionJSON = plan.newTaskDefinitionJSON
-            }
-        } else {
-            guard accepting else { return }
-        }
-        guard let json = state.newTaskDefinitionJSON else { return }
-        do {
-            let arn: String
-            if let registered = state.newTaskDefinition {
-                arn = registered
-            } else {
-                try await preflightScheduledTask(id, index, state, json: json)
-                let registered = try await env.cloud.ecs.registerTaskDefinition(TaskDefinition(json: try JSONValue.parse(json)))
-                guard let registeredARN = registered.arn else { throw StageError("RegisterTaskDefinition returned no ARN") }
-                arn = registeredARN
-                await updateEntry(id, index, status: .inProgress, event: .entryRegistered, message: "registered \(arn.arnResourceName)") {
-                    $0.newTaskDefinition = arn
-                }
-            }
-            let changed = try await repoint(rule: state.entry.ruleName, from: state.previousTaskDefinition, to: arn, only: state.updatedTargets)
-            await updateEntry(id, index, status: .succeeded, event: .entrySucceeded,
-                              message: "rule \(state.entry.ruleName): \(changed.count) target(s) run \(arn.arnResourceName)") {
-                $0.updatedTargets = changed
-            }
-        } catch {
-            await entryFailed(id, index, "\(error)")
-        }
-    }
-
-    /// The pre-flight (real AWS) before anything is registered: the definition's roles and the
-    /// roles the rule's targets pass (PutTargets needs iam:PassRole on each). Its warnings are
-    /// recorded on the entry.
-    private func preflightScheduledTask(_ id: String, _ index: Int, _ state: EntryState, json: String) async throws {
-        guard let preflight = env.preflight else { return }
-        let rule = state.entry.ruleName
-        let targets = try await env.cloud.events.listTargetsByRule(rule: rule).filter { state.updatedTargets.contains($0.id ?? "") }
-        var roles: [String] = []
-        for role in targets.compactMap({ $0.json["RoleArn"]?.stringValue }) where !role.isEmpty && !roles.contains(role) {
-            roles.append(role)
-        }
-        let warnings = try await preflight.checkScheduledTask(rule: rule, taskDefinition: try JSONValue.parse(json), targetRoles: roles)
-        for warning in warnings {
-            await updateEntry(id, index, status: .inProgress, event: .preflightWarning, message: warning) { _ in }
-        }
-    }
-
-    /// PutTargets with the task definition of each named ECS target replaced.
-    func repoint(rule: String, from old: String?, to new: String, only ids: [String]) async throws -> [String] {
-        let targets = try await env.cloud.events.listTargetsByRule(rule: rule)
-        let chosen = targets.filter { t in ids.contains(t.id ?? "") && (old == nil || t.taskDefinitionArn == old || t.taskDefinitionArn == new) }
-        guard !chosen.isEmpty else { throw StageError("rule \(rule) has none of its ECS targets \(ids.joined(separator: ", ")) left") }
-        try await env.cloud.events.putTargets(rule: rule, targets: chosen.map { $0.withTaskDefinition(new) })
-        return chosen.compactMap(\.id)
     }
 
     /// Deploys one service through the engine and waits for the outcome. Resumed, a
@@ -209,7 +139,7 @@ extension ReleaseManager {
     /// is recorded with the entry's start (a deployment started but not recorded is found by
     /// its id when the release resumes). Nil when there is nothing to start: the entry is at
     /// its image already (SKIPPED) or could not be planned (FAILED, and the policy applies).
-    private func planEntry(_ id: String, _ index: Int) async -> EntryState? {
+    func planEntry(_ id: String, _ index: Int) async -> EntryState? {
         guard let state = entry(id, index), let live = state.previousTaskDefinition else { return nil }
         do {
             let planned = try await ReleasePlanner(cloud: env.cloud).plan(state.entry, live: live, targets: state.updatedTargets)
@@ -226,7 +156,7 @@ extension ReleaseManager {
     }
 
     /// Records the failure and applies the release's policy.
-    private func entryFailed(_ id: String, _ index: Int, _ error: String, rolledBack: Bool = false) async {
+    func entryFailed(_ id: String, _ index: Int, _ error: String, rolledBack: Bool = false) async {
         await updateEntry(id, index, status: rolledBack ? .rolledBack : .failed, event: .entryFailed, message: error) { $0.error = error }
         await follow(id, .entryFailed(index))
     }

@@ -209,6 +209,33 @@ import Testing
         try await t.stop()
     }
 
+    /// A scheduled task whose rule refuses the new targets (PutTargets denied): its steps stop
+    /// at the failed one (registered, not repointed), the entry fails with AWS's answer, and
+    /// the release's policy rolls back the service it deployed. The rule keeps its target.
+    @Test func aScheduledTaskThatCannotBeRepointedFailsTheRelease() async throws {
+        let t = try await TestServer()
+        let previous = try Self.seed(t, ["web"])
+        let ruleTD = try Self.seedRule(t, rule: "nightly-report", family: "report")
+        t.sim.failNext(operation: "PutTargets", code: "AccessDeniedException", message: "not allowed to put targets", times: 10)
+        let file = try Self.write(Self.manifest(tasks: [("report", "nightly-report", "repo/report:2")], services: [("web", "repo/web:2")]))
+        let result = try await t.driving { await t.client(["-action", "release", "-file", file, "-id", "denied", "-wait"]) }
+        #expect(result.code == 1, "\(result.text)")
+
+        let release = try await Self.release(t, "denied")
+        let task = try Self.entry(release, "report")
+        #expect(task.status == "FAILED", "\(task.status)")
+        #expect(task.error.contains("AccessDeniedException") && task.error.contains("not allowed to put targets"), "\(task.error)")
+        let events = try await Self.events(t, "denied").filter { $0.entry == "report" }.map(\.type)
+        #expect(Array(events.prefix(3)) == ["entry.started", "entry.registered", "entry.failed"], "\(events)")
+        #expect(try Self.images(t, "report:2") == ["repo/report:2"], "the new revision was registered")
+        #expect(try t.sim.listTargetsByRule(rule: "nightly-report").map(\.taskDefinitionArn) == [ruleTD])
+        // Scheduled tasks go first: the service never started, and is where it was.
+        let web = try Self.entry(release, "web")
+        #expect(["NOT_STARTED", "ROLLED_BACK"].contains(web.status), "\(web.status)")
+        Self.expectOn(t, "web", previous["web"])
+        try await t.stop()
+    }
+
     /// With maxParallel 2, the first failure stops new starts: what started is rolled back,
     /// what did not is NOT_STARTED and untouched, and no service is left on a new image.
     @Test func aFailureStopsNewStartsAndRollsBackWhatStarted() async throws {
