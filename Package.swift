@@ -70,8 +70,14 @@ let package = Package(
         .target(name: "Audit", dependencies: [
             "Engine", "CloudModel", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
+        // Notifications: routes, payloads (Slack, Teams, signed webhook), queued delivery.
+        .target(name: "Notify", dependencies: [
+            "Engine", "CloudModel", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
         .target(name: "Server", dependencies: [
             "DeployAPI", "CloudModel", "CloudRuntime", "Simulator", "Engine", "AWSCloud", "Store", "Audit", "GitOps", "Access", "ChildProcess",
+            "Notify",
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -138,7 +144,7 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: [
             "Server", "ClientCLI", "DeployAPI", "Simulator", "CloudModel", "TestSupport", "Engine", "AWSCloud", "AWSAuth", "MotoHarness", "Store", "Audit",
-            "Access", "AuthTestSupport",
+            "Access", "AuthTestSupport", "Notify", .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

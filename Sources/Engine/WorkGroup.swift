@@ -7,12 +7,6 @@ import Synchronization
 /// `run()`: the service ends only once its work has, and cancelling the service cancels its
 /// work. A job can be told to stop (`Work.cancel`) and awaited (`Work.finished`).
 final class WorkGroup: Sendable {
-    private struct Queue {
-        var jobs: [Job] = []
-        var waiter: CheckedContinuation<Void, Never>?
-        var closed = false
-    }
-
     private struct Job: Sendable {
         let work: Work
         let body: @Sendable () async -> Void
@@ -29,7 +23,7 @@ final class WorkGroup: Sendable {
         }
     }
 
-    private let queue = Mutex(Queue())
+    private let jobs = WaitQueue<Job>()
 
     init() {}
 
@@ -38,62 +32,21 @@ final class WorkGroup: Sendable {
     /// handle is returned finished.
     func start(accepted: () -> Void = {}, _ body: @escaping @Sendable () async -> Void) -> Work {
         let work = Work()
-        let (queued, waiter) = queue.withLock { q -> (Bool, CheckedContinuation<Void, Never>?) in
-            guard !q.closed else { return (false, nil) }
-            accepted()
-            q.jobs.append(Job(work: work, body: body))
-            defer { q.waiter = nil }
-            return (true, q.waiter)
-        }
-        waiter?.resume()
-        if !queued { work.end() }
+        if case .refused = jobs.push(Job(work: work, body: body), accepted: accepted) { work.end() }
         return work
     }
 
-    var isClosed: Bool { queue.withLock { $0.closed } }
+    var isClosed: Bool { jobs.isClosed }
 
     /// Nothing starts after this; `run()` returns once the jobs started end.
-    func close() {
-        let waiter = queue.withLock { q -> CheckedContinuation<Void, Never>? in
-            q.closed = true
-            defer { q.waiter = nil }
-            return q.waiter
-        }
-        waiter?.resume()
-    }
+    func close() { jobs.close() }
 
     /// Runs every job started, each as a child task, until `close()`, and returns once they
     /// all ended. Cancelled, it closes the group; the jobs queued still run (cancelled).
     func run() async {
         await withDiscardingTaskGroup { group in
-            while true {
-                let jobs = await next()
-                if jobs.isEmpty { return }
-                for job in jobs { group.addTask { await job.run() } }
-            }
-        }
-    }
-
-    /// The jobs queued since the last call; empty once the group is closed and drained.
-    private func next() async -> [Job] {
-        while true {
-            let taken = queue.withLock { q -> [Job]? in
-                guard !q.jobs.isEmpty || q.closed else { return nil }
-                defer { q.jobs = [] }
-                return q.jobs
-            }
-            if let taken { return taken }
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
-                    let ready = queue.withLock { q -> Bool in
-                        if !q.jobs.isEmpty || q.closed { return true }
-                        q.waiter = waiter
-                        return false
-                    }
-                    if ready { waiter.resume() }
-                }
-            } onCancel: {
-                close()
+            while case let started = await jobs.next(), !started.isEmpty {
+                for job in started { group.addTask { await job.run() } }
             }
         }
     }

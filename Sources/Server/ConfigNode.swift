@@ -39,6 +39,8 @@ struct ConfigObject {
         return "\(v)"
     }
     private func fail(_ k: String, _ message: String) -> ConfigError { ConfigError("\(source): \(key(k)): \(message)") }
+    /// The error for key `k` of this object: "<file>: <path>.<k>: <message>".
+    func failure(_ k: String, _ message: String) -> ConfigError { fail(k, message) }
 
     func only(_ allowed: Set<String>) throws {
         if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {

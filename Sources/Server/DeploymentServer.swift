@@ -9,6 +9,7 @@ import GRPCInProcessTransport
 import GRPCNIOTransportHTTP2
 import Hummingbird
 import Logging
+import Notify
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
@@ -32,6 +33,8 @@ public final class DeploymentServer: Sendable {
     private let http: HTTPEndpoint
     private let group: Mutex<ServiceGroup?> = Mutex(nil)
     private let stopping = StopFlag()
+    /// Tells people of deployments and releases (`notifications.routes`; nil without routes).
+    let notifier: Notifier?
     /// API tokens, read again on `reloadCredentials()` (SIGHUP) and when the file changes.
     let tokens: TokenStore?
 
@@ -68,15 +71,20 @@ public final class DeploymentServer: Sendable {
         (preflight as? AWSPreflightCheck)?.calls.attach { metrics.apiCall(service: $0, operation: $1, milliseconds: $2) }
         // DescribeServices calls merged above the rate limiter: one token serves up to 10 services.
         let layered = MiddlewareCloud(cloud, middleware: layers).cloud.coalescingServiceReads(clock: clock)
+        let notifier = config.notifications.routes.isEmpty ? nil
+            : Notifier(routes: config.notifications.routes, settings: config.notifications.settings, poster: network, logger: logger,
+                       drainTimeout: config.gracefulTimeout) { metrics.notification(sink: $0, result: $1) }
+        self.notifier = notifier
+        let notifiers = notifier.map { [$0] } ?? []
         let memory = MemoryRelease()
         let environment = EngineEnvironment(cloud: layered, clock: clock, store: store, hooks: network,
                                             probe: network, preflight: preflight,
-                                            observers: [MetricsObserver(metrics: metrics)] + observers + [memory], logger: logger,
+                                            observers: [MetricsObserver(metrics: metrics)] + observers + notifiers + [memory], logger: logger,
                                             wallClock: self.wallClock)
         self.engine = DeploymentEngine(environment: environment, defaults: config.deployment, drainTimeout: config.gracefulTimeout)
         memory.attach(engine)
         self.releases = ReleaseManager(engine: engine, environment: environment, store: releaseStore,
-                                       observers: [ReleaseMetricsObserver(metrics: metrics)] + releaseObservers)
+                                       observers: [ReleaseMetricsObserver(metrics: metrics)] + releaseObservers + notifiers)
         let allowsAnonymous = try Self.anonymousAllowed(config, logger: logger)
         let security = SecurityAuditor(audit: audit, logger: logger)
         let access = AccessControl(
@@ -188,13 +196,18 @@ public final class DeploymentServer: Sendable {
     ///
     /// The services stop one by one, in the reverse of their order here: the health check says
     /// NOT_SERVING; the git poller stops; the release manager stops starting entries and drains
-    /// the engine (`ReleaseManager.shutdown`); the engine's work ends; the gRPC server stops
-    /// (its streams ended with the work); the HTTP port (metrics) last.
+    /// the engine (`ReleaseManager.shutdown`); the engine's work ends; the notifier sends what it
+    /// holds; the gRPC server stops (its streams ended with the work); the HTTP port (metrics)
+    /// last.
     public func run(signals: [UnixSignal] = []) async throws {
         try await recover()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: http),
             .init(service: GRPCService(server: grpcServer, config: config)),
+        ]
+        // Stopped after the engine: the last events' notices are sent (within graceful_timeout).
+        if let notifier { services.append(.init(service: notifier)) }
+        services += [
             .init(service: engine),
             .init(service: releases),
         ]

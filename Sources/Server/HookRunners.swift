@@ -3,12 +3,13 @@ import ChildProcess
 import CloudModel
 import Engine
 import Foundation
+import Notify
 import NIOCore
 import NIOHTTP1
 
-/// Hooks and custom health checks over HTTP (AsyncHTTPClient), and `exec:` hooks as local
-/// commands.
-struct NetworkHooks: HookRunner, HealthProbe {
+/// Hooks, custom health checks and notifications over HTTP (AsyncHTTPClient), and `exec:`
+/// hooks as local commands.
+struct NetworkHooks: HookRunner, HealthProbe, NoticePoster {
     let client: HTTPClient
     /// `strategy.hooks.definitions`: what a hook's name stands for.
     let definitions: [String: String]
@@ -42,6 +43,15 @@ struct NetworkHooks: HookRunner, HealthProbe {
         guard (200..<300).contains(status) else {
             throw HookError("answered HTTP \(status)")
         }
+    }
+
+    /// POSTs a notification; answers the HTTP status.
+    func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> Int {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        return try await send(request, timeout: timeout)
     }
 
     /// GET `url`'s body (at most 1 MiB), for the OIDC issuer's keys.

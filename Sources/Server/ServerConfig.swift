@@ -87,6 +87,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var tlsKeyFile: String?
     // logging:
     public var logLevel: Logger.Level = .info
+    /// `notifications:` where deployments and releases are told of.
+    public var notifications = NotificationConfig()
 
     public init() {}
 
@@ -97,13 +99,13 @@ public struct ServerConfig: Sendable, Equatable {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ConfigError("\(path): cannot read the file")
             }
-            try config.apply(yaml: String(decoding: data, as: UTF8.self), source: path)
+            try config.apply(yaml: String(decoding: data, as: UTF8.self), source: path, environment: environment)
         }
         try config.apply(environment: environment)
         return config
     }
 
-    mutating func apply(yaml text: String, source: String) throws {
+    mutating func apply(yaml text: String, source: String, environment: [String: String] = [:]) throws {
         let node: Any?
         do { node = try Yams.load(yaml: text) } catch {
             throw ConfigError("\(source): not valid YAML: \(error)")
@@ -111,7 +113,8 @@ public struct ServerConfig: Sendable, Equatable {
         guard let node else { return }
         let root = try ConfigNode(value: node, path: "", source: source).object()
         try root.only(["server", "aws", "strategy", "mock", "tls", "log_level", "storage", "audit", "recovery", "gitops",
-                       "auth", "approvals", "security"])
+                       "auth", "approvals", "security", "notifications"])
+        if let n = try root.objectIfPresent("notifications") { notifications = try NotificationConfig.parse(n, environment: environment) }
         if let a = try root.objectIfPresent("auth") { try security.apply(auth: a) }
         if let a = try root.objectIfPresent("approvals") { try security.apply(approvals: a) }
         if let s = try root.objectIfPresent("security") { try security.apply(security: s) }

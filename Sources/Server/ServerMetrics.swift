@@ -28,6 +28,8 @@ public final class ServerMetrics: Sendable {
     static var releaseEntries: MetricNameDescriptor { name("ecs_release_entries_total", "Release entries finished, by kind and status") }
     static var releaseDuration: MetricNameDescriptor { name("ecs_release_duration_seconds", "Release duration from start to final status, in seconds") }
 
+    static var notifications: MetricNameDescriptor { name("ecs_notifications_total", "Notifications, by sink kind and result (delivered, failed, dropped)") }
+
     static let durationBuckets: [Double] = [1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600]
     static let apiBuckets: [Double] = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
 
@@ -88,6 +90,10 @@ public final class ServerMetrics: Sendable {
     public func releaseFinished(status: String, seconds: Double) {
         registry.makeCounter(descriptor: Self.releasesTotal, labels: [("status", status)]).increment()
         registry.makeValueHistogram(descriptor: Self.releaseDuration, buckets: Self.durationBuckets).record(seconds)
+    }
+
+    public func notification(sink: String, result: String) {
+        registry.makeCounter(descriptor: Self.notifications, labels: [("sink", sink), ("result", result)]).increment()
     }
 
     public func releaseEntryFinished(kind: String, status: String) {

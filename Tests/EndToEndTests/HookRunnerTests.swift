@@ -220,13 +220,15 @@ final class HookStub: Sendable {
         let path: String
         let contentType: String?
         let body: Data
+        /// Header names in lower case.
+        let headers: [String: String]
 
         var payload: HookPayload? { try? JSONDecoder().decode(HookPayload.self, from: body) }
     }
 
     let port: Int
     private let fd: Int32
-    private let state = Mutex<(requests: [Request], stopped: Bool)>(([], false))
+    private let state = Mutex<(requests: [Request], stopped: Bool, held: [Int32])>(([], false, []))
 
     private init(fd: Int32, port: Int) {
         self.fd = fd
@@ -271,7 +273,10 @@ final class HookStub: Sendable {
     func stop() { state.withLock { $0.stopped = true } }
 
     private func serve() {
-        defer { close(fd) }
+        defer {
+            close(fd)
+            for client in state.withLock({ $0.held }) { close(client) }
+        }
         while !state.withLock({ $0.stopped }) {
             var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard poll(&ready, 1, 50) > 0 else { continue }
@@ -281,8 +286,11 @@ final class HookStub: Sendable {
         }
     }
 
+    /// `/fail...` answers 500; `/flaky...` 500 to the first two requests on its path, then 200;
+    /// `/hang...` never answers (the connection stays open until `stop`); anything else 200.
     private func handle(_ client: Int32) {
-        defer { close(client) }
+        var hold = false
+        defer { if !hold { close(client) } }
         var limit = timeval(tv_sec: 5, tv_usec: 0)
         _ = setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         var data: [UInt8] = []
@@ -303,9 +311,18 @@ final class HookStub: Sendable {
         let requestLine = (lines.first ?? "").split(separator: " ").map(String.init)
         let request = Request(method: requestLine.first ?? "", path: requestLine.count > 1 ? requestLine[1] : "",
                               contentType: Self.header("content-type", in: lines),
-                              body: Data(data[head.end..<(head.end + head.length)]))
-        state.withLock { $0.requests.append(request) }
-        let status = request.path.hasPrefix("/fail") ? "500 Internal Server Error" : "200 OK"
+                              body: Data(data[head.end..<(head.end + head.length)]), headers: Self.headers(lines))
+        let earlier = state.withLock { s in
+            s.requests.append(request)
+            return s.requests.filter { $0.path == request.path }.count - 1
+        }
+        if request.path.hasPrefix("/hang") {
+            hold = true
+            state.withLock { $0.held.append(client) }
+            return
+        }
+        let fails = request.path.hasPrefix("/fail") || (request.path.hasPrefix("/flaky") && earlier < 2)
+        let status = fails ? "500 Internal Server Error" : "200 OK"
         let response = "HTTP/1.1 \(status)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         _ = response.withCString { send(client, $0, strlen($0), Self.sendFlags) }
     }
@@ -323,6 +340,15 @@ final class HookStub: Sendable {
             return i + 4
         }
         return nil
+    }
+
+    static func headers(_ lines: [String]) -> [String: String] {
+        var out: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            out[line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return out
     }
 
     static func header(_ name: String, in lines: [String]) -> String? {

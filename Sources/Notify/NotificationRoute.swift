@@ -1,0 +1,108 @@
+import Foundation
+
+/// What a notification is about: the moments of a deployment's or a release's life that people
+/// are told of (`notifications.routes[].events`).
+public enum NotificationEvent: String, Sendable, CaseIterable, Codable {
+    case started
+    case approvalRequested = "approval_requested"
+    case approved
+    case rejected
+    case succeeded
+    case failed
+    case rollingBack = "rolling_back"
+    case rolledBack = "rolled_back"
+    case interrupted
+    case driftFound = "drift_found"
+}
+
+/// Where a route's messages go. The URLs and the signing secret are secrets: they are never
+/// logged, counted or shown (`description` names the kind only).
+public enum NotificationSink: Sendable, Equatable, CustomStringConvertible {
+    /// A Slack incoming webhook (Block Kit message).
+    case slack(url: String)
+    /// A Microsoft Teams Workflows webhook (Adaptive Card).
+    case teams(url: String)
+    /// Any HTTP receiver: the notice as JSON, signed with HMAC-SHA256 of the body under
+    /// `secret` in `X-Ecs-Deploy-Signature` (`sha256=<hex>`) when a secret is set.
+    case webhook(url: String, secret: String?)
+
+    public var kind: String {
+        switch self {
+        case .slack: "slack"
+        case .teams: "teams"
+        case .webhook: "webhook"
+        }
+    }
+
+    public var description: String { kind }
+
+    var url: String {
+        switch self {
+        case .slack(let url), .teams(let url), .webhook(let url, _): url
+        }
+    }
+}
+
+/// `notifications.routes[]`: which notices go to a sink.
+public struct NotificationRoute: Sendable, Equatable {
+    public var name: String
+    public var sink: NotificationSink
+    /// The moments notified (all when empty).
+    public var events: Set<NotificationEvent>
+    /// `match`: glob patterns (`*` any run of characters) on the cluster and the service, and a
+    /// strategy; a release matches when one of its entries does. Nil: anything.
+    public var cluster: String?
+    public var service: String?
+    public var strategy: String?
+    /// `kinds`: deployments, releases, or both (the default).
+    public var kinds: Set<NoticeSubject.Kind>
+
+    public init(name: String, sink: NotificationSink, events: Set<NotificationEvent> = [], cluster: String? = nil,
+                service: String? = nil, strategy: String? = nil, kinds: Set<NoticeSubject.Kind> = [.deployment, .release]) {
+        self.name = name
+        self.sink = sink
+        self.events = events
+        self.cluster = cluster
+        self.service = service
+        self.strategy = strategy
+        self.kinds = kinds
+    }
+
+    /// Whether the notice goes through this route.
+    func matches(_ notice: Notice) -> Bool {
+        guard kinds.contains(notice.subject.kind), events.isEmpty || events.contains(notice.event) else { return false }
+        if cluster == nil && service == nil && strategy == nil { return true }
+        return notice.subject.targets.contains { target in
+            (cluster.map { Glob.matches($0, target.cluster) } ?? true)
+                && (service.map { Glob.matches($0, target.service) } ?? true)
+                && (strategy.map { $0 == target.strategy } ?? true)
+        }
+    }
+}
+
+/// `*` matches any run of characters (none included); everything else matches itself.
+enum Glob {
+    static func matches(_ pattern: String, _ text: String) -> Bool {
+        let p = Array(pattern), t = Array(text)
+        var (pi, ti) = (0, 0)
+        var star: Int?, mark = 0
+        while ti < t.count {
+            if pi < p.count, p[pi] != "*", p[pi] == t[ti] {
+                pi += 1
+                ti += 1
+            } else if pi < p.count, p[pi] == "*" {
+                star = pi
+                mark = ti
+                pi += 1
+            } else if let s = star {
+                pi = s + 1
+                mark += 1
+                ti = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count, p[pi] == "*" { pi += 1 }
+        return pi == p.count
+    }
+}

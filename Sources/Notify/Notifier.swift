@@ -1,0 +1,152 @@
+import Engine
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Sends one HTTP POST; answers the status. Throws on a transport failure or a time-out.
+public protocol NoticePoster: Sendable {
+    func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> Int
+}
+
+/// `notifications:` settings other than the routes.
+public struct NotificationSettings: Sendable, Equatable {
+    /// Notices waiting per route; past it the oldest is dropped (and counted).
+    public var queueSize = 1000
+    /// Attempts per notice (the first one included).
+    public var maxAttempts = 5
+    /// Before the first retry; doubled at each one, up to `maxRetryDelay`.
+    public var retryDelay: Duration = .seconds(1)
+    public var maxRetryDelay: Duration = .seconds(60)
+    /// Per attempt.
+    public var timeout: Duration = .seconds(10)
+
+    public init() {}
+}
+
+/// Tells people what deployments and releases do (`notifications.routes`). It observes the
+/// events as they are recorded and queues the notices each route takes; its `run()` (a
+/// service of the server's group) delivers each route's queue in order, retrying 429s, 5xxs,
+/// time-outs and transport failures with backoff (real time). Delivery never blocks or fails a
+/// deployment: a full queue drops its oldest notice. At the shutdown, what is queued is
+/// delivered within `drainTimeout`.
+public final class Notifier: DeploymentObserver, ReleaseObserver, Service, CustomStringConvertible {
+    public var description: String { "Notifier" }
+
+    let routes: [NotificationRoute]
+    let settings: NotificationSettings
+    let poster: any NoticePoster
+    let logger: Logger
+    /// Counts each notice's fate per sink kind: delivered, failed, dropped.
+    let counted: @Sendable (_ sink: String, _ result: String) -> Void
+    let drainTimeout: Duration
+    private let queues: [WaitQueue<Notice>]
+
+    public init(routes: [NotificationRoute], settings: NotificationSettings = NotificationSettings(), poster: any NoticePoster,
+                logger: Logger, drainTimeout: Duration = .seconds(10),
+                counted: @escaping @Sendable (_ sink: String, _ result: String) -> Void = { _, _ in }) {
+        self.routes = routes
+        self.settings = settings
+        self.poster = poster
+        self.logger = logger
+        self.drainTimeout = drainTimeout
+        self.counted = counted
+        self.queues = routes.map { _ in WaitQueue(limit: settings.queueSize) }
+    }
+
+    // MARK: Observing
+
+    public func observe(_ event: DeploymentEvent, record: DeploymentRecord) {
+        if let notice = Notice.of(event, record: record) { enqueue(notice) }
+    }
+
+    public func observe(_ event: ReleaseEvent, release: ReleaseRecord) {
+        if let notice = Notice.of(event, record: release) { enqueue(notice) }
+    }
+
+    public func drift(_ report: DriftReport) {
+        if let notice = Notice.of(report, at: Date()) { enqueue(notice) }
+    }
+
+    /// Nothing to wait for: delivery happens beside the deployments, never before they go on.
+    public func settle() async {}
+    public func saveFailed(_ record: DeploymentRecord, error: any Error) {}
+    public func saveFailed(_ release: ReleaseRecord, error: any Error) {}
+
+    func enqueue(_ notice: Notice) {
+        for (route, queue) in zip(routes, queues) where route.matches(notice) {
+            if case .queued(dropped: _?) = queue.push(notice) {
+                counted(route.sink.kind, "dropped")
+                logger.warning("notification route \(route.name): queue full, the oldest notice was dropped")
+            }
+        }
+    }
+
+    // MARK: Delivering
+
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withDiscardingTaskGroup { deliveries in
+                    for (route, queue) in zip(self.routes, self.queues) {
+                        deliveries.addTask { await self.deliver(route, queue) }
+                    }
+                }
+            }
+            _ = try? await gracefulShutdown()
+            // What is queued goes out within the drain time; then the rest is given up.
+            for queue in queues { queue.close() }
+            group.addTask { try? await Task.sleep(for: self.drainTimeout) }
+            await group.next()
+            group.cancelAll()
+        }
+        for (route, queue) in zip(routes, queues) {
+            let left = queue.takeAll().count
+            if left > 0 {
+                for _ in 0..<left { counted(route.sink.kind, "dropped") }
+                logger.warning("notification route \(route.name): \(left) notice(s) not sent before the shutdown")
+            }
+        }
+    }
+
+    private func deliver(_ route: NotificationRoute, _ queue: WaitQueue<Notice>) async {
+        while !Task.isCancelled, let notice = await queue.next(upTo: 1).first {
+            await send(notice, via: route)
+        }
+    }
+
+    /// Sends one notice, retrying what may succeed later. Logs name the route and the sink's
+    /// kind, never its URL.
+    private func send(_ notice: Notice, via route: NotificationRoute) async {
+        let request = Payloads.request(notice, for: route.sink)
+        var delay = settings.retryDelay
+        var problem = ""
+        for attempt in 1...max(1, settings.maxAttempts) {
+            if attempt > 1 {
+                guard (try? await Task.sleep(for: delay)) != nil else { break }
+                delay = min(delay * 2, settings.maxRetryDelay)
+            }
+            do {
+                let status = try await poster.post(url: route.sink.url, headers: request.headers, body: request.body, timeout: settings.timeout)
+                if (200..<300).contains(status) {
+                    counted(route.sink.kind, "delivered")
+                    return
+                }
+                problem = "answered HTTP \(status)"
+                // A request the receiver refuses is not sent again (except for rate limiting).
+                if status < 500 && status != 429 { break }
+            } catch {
+                problem = Task.isCancelled ? "the server stopped" : "could not be reached (\(Self.kind(of: error)))"
+                if Task.isCancelled { break }
+            }
+        }
+        counted(route.sink.kind, "failed")
+        logger.warning("notification route \(route.name) (\(route.sink.kind)): \(notice.headline): not delivered: \(problem)")
+    }
+
+    /// An error's kind without its text (which may hold the URL).
+    static func kind(of error: any Error) -> String {
+        if error is CancellationError { return "stopped" }
+        return String(describing: type(of: error))
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Notify
+
+/// `notifications:` in config.yaml: the routes and how they are delivered.
+public struct NotificationConfig: Sendable, Equatable {
+    public var routes: [NotificationRoute] = []
+    public var settings = NotificationSettings()
+
+    public init() {}
+
+    /// Reads the section. A route's URL and signing secret are given in the file (`url`,
+    /// `secret`) or named by an environment variable (`url_env`, `secret_env`): they are
+    /// secrets, never shown back in an error.
+    static func parse(_ n: ConfigObject, environment: [String: String]) throws -> NotificationConfig {
+        try n.only(["routes", "queue_size", "max_attempts", "retry_delay", "max_retry_delay", "timeout"])
+        var config = NotificationConfig()
+        config.settings.queueSize = try n.int("queue_size", min: 1, max: 1_000_000) ?? config.settings.queueSize
+        config.settings.maxAttempts = try n.int("max_attempts", min: 1, max: 100) ?? config.settings.maxAttempts
+        config.settings.retryDelay = try n.duration("retry_delay") ?? config.settings.retryDelay
+        config.settings.maxRetryDelay = try n.duration("max_retry_delay") ?? config.settings.maxRetryDelay
+        config.settings.timeout = try n.duration("timeout") ?? config.settings.timeout
+        var names: Set<String> = []
+        for r in try n.objects("routes") ?? [] {
+            try r.only(["name", "sink", "url", "url_env", "secret", "secret_env", "events", "match", "kinds"])
+            guard let name = try r.string("name"), !name.isEmpty else { throw r.failure("name", "is required") }
+            guard names.insert(name).inserted else { throw r.failure("name", "'\(name)' names two routes") }
+            let url = try secret(r, "url", environment: environment)
+            guard let url else { throw r.failure("url", "is required (or url_env, the environment variable that holds it)") }
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
+                throw r.failure("url", "is not an http(s) URL")
+            }
+            let sink: NotificationSink
+            switch try r.string("sink") {
+            case "slack": sink = .slack(url: url)
+            case "teams": sink = .teams(url: url)
+            case "webhook": sink = .webhook(url: url, secret: try secret(r, "secret", environment: environment))
+            case let other:
+                throw r.failure("sink", other.map { "'\($0)' is not slack, teams or webhook" } ?? "is required (slack, teams or webhook)")
+            }
+            var route = NotificationRoute(name: name, sink: sink)
+            for event in try r.strings("events") ?? [] {
+                guard let known = NotificationEvent(rawValue: event) else {
+                    throw r.failure("events", "'\(event)' is not one of \(NotificationEvent.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                route.events.insert(known)
+            }
+            if let kinds = try r.strings("kinds") {
+                route.kinds = try Set(kinds.map { kind in
+                    guard let known = NoticeSubject.Kind(rawValue: kind) else { throw r.failure("kinds", "'\(kind)' is not deployment or release") }
+                    return known
+                })
+            }
+            if let m = try r.objectIfPresent("match") {
+                try m.only(["cluster", "service", "strategy"])
+                route.cluster = try m.string("cluster")
+                route.service = try m.string("service")
+                route.strategy = try m.string("strategy")
+            }
+            config.routes.append(route)
+        }
+        return config
+    }
+
+    /// `key`, or the environment variable `key_env` names (which must be set).
+    private static func secret(_ r: ConfigObject, _ key: String, environment: [String: String]) throws -> String? {
+        if let variable = try r.string("\(key)_env") {
+            guard let value = environment[variable], !value.isEmpty else {
+                throw r.failure("\(key)_env", "the environment variable \(variable) is not set")
+            }
+            return value
+        }
+        return try r.string(key).flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
