@@ -7,6 +7,7 @@ public enum AWSService: String, Sendable, CaseIterable, CustomStringConvertible 
     case eventBridge = "events"
     case sts
     case iam
+    case cloudWatch = "cloudwatch"
 
     public var description: String { rawValue }
 
@@ -18,6 +19,7 @@ public enum AWSService: String, Sendable, CaseIterable, CustomStringConvertible 
         case .eventBridge: "events"
         case .sts: "sts"
         case .iam: "iam"
+        case .cloudWatch: "monitoring"
         }
     }
 
@@ -32,6 +34,7 @@ public enum AWSService: String, Sendable, CaseIterable, CustomStringConvertible 
         case .eventBridge: "AWS_ENDPOINT_URL_EVENTBRIDGE"
         case .sts: "AWS_ENDPOINT_URL_STS"
         case .iam: "AWS_ENDPOINT_URL_IAM"
+        case .cloudWatch: "AWS_ENDPOINT_URL_CLOUDWATCH"
         }
     }
 

@@ -26,6 +26,9 @@ public struct AWSPreflight: Sendable {
         "iam:PassRole", "iam:GetRole",
     ]
 
+    /// Bakes that watch CloudWatch alarms (`alarms`) read them.
+    public static let alarmsAction = "cloudwatch:DescribeAlarms"
+
     /// Registering a task definition that carries tags also needs ecs:TagResource.
     public static let taggingAction = "ecs:TagResource"
 

@@ -3,6 +3,8 @@ import Foundation
 
 extension AWSService {
     /// The API version: the Query protocol's `Version`, the date in the JSON target.
+    /// (CloudWatch also speaks JSON 1.0 and CBOR; this client uses its Query protocol, which
+    /// every endpoint and moto answer.)
     var apiVersion: String {
         switch self {
         case .ecs: "2014-11-13"
@@ -10,6 +12,7 @@ extension AWSService {
         case .eventBridge: "2015-10-07"
         case .sts: "2011-06-15"
         case .iam: "2010-05-08"
+        case .cloudWatch: "2010-08-01"
         }
     }
 
@@ -18,7 +21,7 @@ extension AWSService {
         switch self {
         case .ecs: "AmazonEC2ContainerServiceV20141113"
         case .eventBridge: "AWSEvents"
-        case .elasticLoadBalancingV2, .sts, .iam: nil
+        case .elasticLoadBalancingV2, .sts, .iam, .cloudWatch: nil
         }
     }
 }

@@ -48,11 +48,13 @@ public struct Cloud: Sendable {
     public var elb: any ELBAPI
     public var events: any EventsAPI
     public var identity: any IdentityAPI
+    public var alarms: any AlarmsAPI
 
-    public init(ecs: any ECSAPI, elb: any ELBAPI, events: any EventsAPI, identity: any IdentityAPI) {
+    public init(ecs: any ECSAPI, elb: any ELBAPI, events: any EventsAPI, identity: any IdentityAPI, alarms: any AlarmsAPI) {
         self.ecs = ecs
         self.elb = elb
         self.events = events
         self.identity = identity
+        self.alarms = alarms
     }
 }

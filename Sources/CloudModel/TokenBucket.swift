@@ -75,7 +75,8 @@ public struct RateLimits: Sendable, Equatable {
     public func category(of call: CloudCall) -> String? { categories[call.description] }
 
     /// AWS's published limits for the calls this server makes (ECS: "Request throttling
-    /// for the Amazon ECS API"; ELBv2: "Request throttling"). Calls without a category are
+    /// for the Amazon ECS API"; ELBv2: "Request throttling"; CloudWatch: "CloudWatch service
+    /// quotas", DescribeAlarms 9 per second). Calls without a category are
     /// not limited.
     public static let aws = RateLimits(
         limits: [
@@ -88,6 +89,7 @@ public struct RateLimits: Sendable, Equatable {
             "elb.reads": RateLimit(capacity: 40, refillPerSecond: 10),
             "events.mutations": RateLimit(capacity: 50, refillPerSecond: 10),
             "events.reads": RateLimit(capacity: 50, refillPerSecond: 20),
+            "monitoring.describe-alarms": RateLimit(capacity: 9, refillPerSecond: 9),
         ],
         categories: [
             "ecs:RegisterTaskDefinition": "ecs.register-task-definition",
@@ -113,5 +115,6 @@ public struct RateLimits: Sendable, Equatable {
             "events:PutTargets": "events.mutations",
             "events:DescribeRule": "events.reads",
             "events:ListTargetsByRule": "events.reads",
+            "monitoring:DescribeAlarms": "monitoring.describe-alarms",
         ])
 }

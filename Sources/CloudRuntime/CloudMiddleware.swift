@@ -10,7 +10,7 @@ public protocol CloudMiddleware: Sendable {
 }
 
 /// A `Cloud` whose every call passes through `middleware` (first element outermost).
-public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI {
+public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, AlarmsAPI {
     public let inner: Cloud
     public let middleware: [any CloudMiddleware]
 
@@ -20,7 +20,7 @@ public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI {
     }
 
     /// The wrapped cloud, as a `Cloud`.
-    public var cloud: Cloud { Cloud(ecs: self, elb: self, events: self, identity: self) }
+    public var cloud: Cloud { Cloud(ecs: self, elb: self, events: self, identity: self, alarms: self) }
 
     private func run<T: Sendable>(_ service: String, _ operation: String,
                                   _ body: @escaping @Sendable () async throws -> T) async throws -> T {
@@ -123,6 +123,11 @@ public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI {
     }
 
     // MARK: STS
+    public func describeAlarms(names: [String]) async throws -> [MetricAlarm] {
+        let api = inner.alarms
+        return try await run("monitoring", "DescribeAlarms") { try await api.describeAlarms(names: names) }
+    }
+
     public func getCallerIdentity() async throws -> CallerIdentity {
         let api = inner.identity
         return try await run("sts", "GetCallerIdentity") { try await api.getCallerIdentity() }

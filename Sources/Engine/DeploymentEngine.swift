@@ -364,7 +364,16 @@ public actor DeploymentEngine {
         var warnings: [String] = []
         if let check = env.preflight {
             warnings = try await check.check(request, taskDefinition: try await TaskDefinitionInput.toRegister(request, service: service,
-                                                                                                              ecs: cloud.ecs).json)
+                                                                                                              ecs: cloud.ecs).json,
+                                             settings: settings)
+        }
+        if !settings.alarms.isEmpty {
+            let found = Set(try await cloud.alarms.describeAlarms(names: settings.alarms).map(\.name))
+            let missing = settings.alarms.filter { !found.contains($0) }
+            if !missing.isEmpty {
+                throw EngineError(.failedPrecondition, field: "config.alarms",
+                                  "config.alarms: CloudWatch has no alarm \(missing.joined(separator: ", ")) (alarms watched during bakes must exist)")
+            }
         }
         if settings.failOnDrift {
             let report = try await driftReport(service: service, key: request.serviceKey)

@@ -1,8 +1,9 @@
 import CloudModel
 import Foundation
 
-/// Bake stages: hold for a while, watching the new task set, its targets and the optional
-/// custom HTTP health check; the first sign of trouble fails the stage.
+/// Bake stages: hold for a while, watching the new task set, its targets, the CloudWatch alarms
+/// (`alarms`) and the optional custom HTTP health check; the first sign of trouble fails the
+/// stage.
 extension DeploymentRunner {
     func bake(_ c: StageContext, _ request: DeploymentRequest, seconds: Double) async throws -> StageResult {
         let start = clock.now()
@@ -11,6 +12,7 @@ extension DeploymentRunner {
         var checks = 0
         while true {
             try await checkHealth(request, try await facts(c.id))
+            try await checkAlarms(settings.alarms)
             if let url = settings.healthCheckURL, clock.now() >= nextProbe {
                 try await probe(url)
                 nextProbe = clock.now().adding(settings.healthCheckInterval)
@@ -36,6 +38,17 @@ extension DeploymentRunner {
         case .unhealthy(let reason): throw StageError(reason)
         case .starting(let report, _): throw StageError("task set \(id) is no longer healthy: \(report)")
         }
+    }
+
+    /// Fails when one of the alarms is in ALARM, or is gone.
+    func checkAlarms(_ names: [String]) async throws {
+        guard !names.isEmpty else { return }
+        let found = try await cloud.alarms.describeAlarms(names: names)
+        if let firing = found.first(where: { $0.state == .alarm }) {
+            throw StageError("alarm \(firing.name) is in ALARM" + (firing.reason.isEmpty ? "" : ": \(firing.reason)"))
+        }
+        let missing = Set(names).subtracting(found.map(\.name))
+        if !missing.isEmpty { throw StageError("alarm \(missing.sorted().joined(separator: ", ")) not found in CloudWatch") }
     }
 
     private func probe(_ url: String) async throws {

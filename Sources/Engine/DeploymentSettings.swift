@@ -52,6 +52,13 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
     /// of a JSON payload) or `exec:COMMAND`.
     public var hooks: [HookPoint: String] = [:]
     public var hookTimeout: Duration = .seconds(30)
+    /// CloudWatch alarms watched during every bake: one in ALARM fails the bake and the
+    /// deployment rolls back (`alarms`, names separated by commas). Optional in stored records
+    /// (those written before it existed have none).
+    public var alarmNames: [String]?
+
+    /// The alarms watched during bakes.
+    public var alarms: [String] { alarmNames ?? [] }
 
     public init() {}
 
@@ -91,6 +98,7 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
             "canary_target_group": { s, v, f in s.canaryTargetGroup = try nonEmpty(f, v) },
             "fail_on_drift": { s, v, f in s.failOnDrift = try bool(f, v) },
             "hook_timeout": { s, v, f in s.hookTimeout = try duration(f, v) },
+            "alarms": { s, v, f in s.alarmNames = try alarmNames(f, v) },
         ]
         for point in HookPoint.allCases {
             k["hook_\(point.rawValue)"] = { s, v, f in s.hooks[point] = try hook(f, v) }
@@ -152,6 +160,18 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
             throw EngineError.invalid(f, "'\(shown)': port \(port) is not in 1...65535")
         }
         return v
+    }
+
+    /// "web-5xx, web-latency": CloudWatch alarm names (1 to 255 characters each, at most 100);
+    /// empty: none.
+    static func alarmNames(_ f: String, _ v: String) throws -> [String] {
+        let names = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard names.count <= 100 else { throw EngineError.invalid(f, "at most 100 alarms, not \(names.count)") }
+        for name in names where name.count > 255 || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw EngineError.invalid(f, "'\(name.prefix(64))' is not a CloudWatch alarm name (1 to 255 characters, no control characters)")
+        }
+        var seen: Set<String> = []
+        return names.filter { seen.insert($0).inserted }
     }
 
     static func nonEmpty(_ f: String, _ v: String) throws -> String {

@@ -19,8 +19,11 @@ public protocol HealthProbe: Sendable {
 public protocol DeploymentPreflight: Sendable {
     /// Throws when the deployment cannot run; answers warnings (a check that could not be
     /// made), which the deployment records and goes on.
-    /// - Parameter taskDefinition: the task definition that will be registered.
-    func check(_ request: DeploymentRequest, taskDefinition: JSONValue) async throws -> [String]
+    /// - Parameters:
+    ///   - taskDefinition: the task definition that will be registered.
+    ///   - settings: the deployment's settings (its bakes read CloudWatch alarms when `alarms`
+    ///     names some).
+    func check(_ request: DeploymentRequest, taskDefinition: JSONValue, settings: DeploymentSettings) async throws -> [String]
     /// The same before a release points a scheduled task's EventBridge rule at a new task
     /// definition; `targetRoles` are the roles the rule's targets pass (their `RoleArn`).
     func checkScheduledTask(rule: String, taskDefinition: JSONValue, targetRoles: [String]) async throws -> [String]

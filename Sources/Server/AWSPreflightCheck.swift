@@ -28,8 +28,9 @@ final class AWSPreflightCheck: DeploymentPreflight {
         self.validFor = validFor
     }
 
-    func check(_ request: DeploymentRequest, taskDefinition: JSONValue) async throws -> [String] {
-        try await check(taskDefinition: taskDefinition, otherRoles: [], actions: AWSPreflight.requiredActions)
+    func check(_ request: DeploymentRequest, taskDefinition: JSONValue, settings: DeploymentSettings) async throws -> [String] {
+        let actions = AWSPreflight.requiredActions + (settings.alarms.isEmpty ? [] : [AWSPreflight.alarmsAction])
+        return try await check(taskDefinition: taskDefinition, otherRoles: [], actions: actions)
     }
 
     func checkScheduledTask(rule: String, taskDefinition: JSONValue, targetRoles: [String]) async throws -> [String] {

@@ -6,7 +6,8 @@ import Foundation
 /// unless the server's config allows it: a hook is only the name of one defined in
 /// `strategy.hooks.definitions`, a URL must be under `security.allowed_url_prefixes`. A request
 /// may tighten the server's policy but not loosen it (drop a required approval, replace a
-/// configured hook or health check, turn off `fail_on_drift`) without the override permission.
+/// configured hook or health check, turn off `fail_on_drift`, stop watching a configured
+/// alarm) without the override permission.
 struct RequestPolicy: Sendable {
     let defaults: DeploymentSettings
     let hookDefinitions: [String: String]
@@ -42,6 +43,11 @@ struct RequestPolicy: Sendable {
                 loosening.append(key)
             }
             if key == "fail_on_drift", defaults.failOnDrift, (try? DeploymentSettings().applying([key: value]))?.failOnDrift == false {
+                loosening.append(key)
+            }
+            // Adding alarms tightens; leaving out one that config.yaml watches loosens.
+            if key == "alarms", let asked = (try? DeploymentSettings().applying([key: value]))?.alarms,
+               !Set(defaults.alarms).isSubset(of: asked) {
                 loosening.append(key)
             }
         }

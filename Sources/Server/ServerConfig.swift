@@ -219,7 +219,14 @@ public struct ServerConfig: Sendable, Equatable {
             }
             hookDefinitions = definitions
         }
-        try st.only(Set(sections[""]!.keys).union(sections.keys.filter { !$0.isEmpty }))
+        try st.only(Set(sections[""]!.keys).union(sections.keys.filter { !$0.isEmpty }).union(["alarms"]))
+        if let alarms = try st.strings("alarms") {
+            do {
+                try deployment.apply(key: "alarms", value: alarms.joined(separator: ","))
+            } catch let error as EngineError {
+                throw ConfigError("\(st.source): \(st.keyPath("alarms")): \(error.detail)")
+            }
+        }
         for (section, keys) in sections {
             let object = section.isEmpty ? st : try st.objectIfPresent(section)
             guard let object else { continue }

@@ -115,6 +115,21 @@ extension SimulatedCloud {
         try withState("PutTargets") { s, _ in try s.putTargets(rule: rule, targets: targets) }
     }
 
+    // MARK: CloudWatch
+
+    /// In mock mode (`autoCreate`) an alarm asked about that does not exist is created, OK.
+    public func describeAlarms(names: [String]) throws -> [MetricAlarm] {
+        try withState("DescribeAlarms") { s, _ in
+            if s.settings.autoCreate {
+                for name in names where s.alarms?[name] == nil {
+                    s.alarms = (s.alarms ?? [:]).merging([name: MetricAlarm(name: name, state: .ok, reason: "created by the simulator")]) { a, _ in a }
+                    s.createdOnRead = true
+                }
+            }
+            return names.compactMap { s.alarms?[$0] }
+        }
+    }
+
     // MARK: STS
 
     public func getCallerIdentity() throws -> CallerIdentity {

@@ -73,6 +73,15 @@ extension SimulatedCloud {
         }
     }
 
+    /// Creates a CloudWatch alarm, or sets the state of one (as SetAlarmState does).
+    public func setAlarm(_ name: String, state alarmState: AlarmState, reason: String = "") {
+        state.withLock { s in
+            var alarms = s.alarms ?? [:]
+            alarms[name] = MetricAlarm(name: name, state: alarmState, reason: reason)
+            s.alarms = alarms
+        }
+    }
+
     // MARK: inspection (no faults, no counting)
 
     /// The service as DescribeServices would answer now, or nil.

@@ -47,6 +47,8 @@ struct SimulatorState: Codable {
     var listenerOrder: [String] = []
     var rules: [String: ListenerRule] = [:]
     var eventRules: [String: EventRuleRecord] = [:]
+    /// CloudWatch alarms by name (optional: state files written before alarms existed).
+    var alarms: [String: MetricAlarm]?
 
     var imageBehaviors: [String: ImageBehavior] = [:]
     var faults = FaultQueue()
@@ -60,7 +62,7 @@ struct SimulatorState: Codable {
 
     enum CodingKeys: String, CodingKey {
         case ids, nextIP, clusters, services, taskDefinitions, taskOwners, targetGroupServices
-        case loadBalancers, targetGroups, targetGroupOrder, loadBalancerOrder, listeners, listenerOrder, rules, eventRules
+        case loadBalancers, targetGroups, targetGroupOrder, loadBalancerOrder, listeners, listenerOrder, rules, eventRules, alarms
     }
 
     init(settings: SimulatorSettings) {

@@ -219,6 +219,7 @@ import Testing
             $0.deployment.requireApproval = true
             $0.deployment.failOnDrift = true
             $0.deployment.hooks[.postSuccess] = "smoke"
+            $0.deployment.alarmNames = ["web-5xx"]
         }, simulator: Self.autoCreate, auditPath: audit, apiToken: tokens["root"])
         let dev = ["-token", tokens["dev"]!]
 
@@ -232,7 +233,7 @@ import Testing
             #expect(denied(r) && r.text.contains("config.health_check_url"), "\(r.text)")
             #expect(!r.text.contains("planted-secret"), "\(r.text)")
         }
-        for (key, value) in [("require_approval", "false"), ("fail_on_drift", "false"), ("hook_post_success", "smoke2")] {
+        for (key, value) in [("require_approval", "false"), ("fail_on_drift", "false"), ("hook_post_success", "smoke2"), ("alarms", "web-latency")] {
             let r = await t.client(dev + Self.deployArgs("l-\(key)", config: #"{"\#(key)":"\#(value)"}"#))
             #expect(denied(r) && r.text.contains("config.\(key)"), "\(r.text)")
         }

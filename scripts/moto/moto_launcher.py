@@ -90,6 +90,14 @@ def seed(endpoint, with_user):
                                                                            "AssignPublicIp": "DISABLED"}}},
     }])
 
+    cloudwatch = boto3.client("cloudwatch", **kw)
+    for name in ("web-5xx", "web-latency"):
+        cloudwatch.put_metric_alarm(AlarmName=name, Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
+                                    Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=10,
+                                    ComparisonOperator="GreaterThanThreshold")
+    cloudwatch.set_alarm_state(AlarmName="web-5xx", StateValue="OK", StateReason="Threshold not crossed")
+    cloudwatch.set_alarm_state(AlarmName="web-latency", StateValue="ALARM", StateReason="Threshold Crossed: 1 datapoint > 10")
+
     fixtures = {
         "region": REGION, "cluster": "demo", "clusterArn": cluster, "taskDefinitionArn": td, "workerTaskDefinitionArn": worker,
         "service": "web", "serviceArn": service, "externalService": "web-ext", "externalServiceArn": external,

@@ -28,7 +28,8 @@ from urllib.parse import parse_qsl
 import botocore.session
 
 UNSIGNED_STS = ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML")
-SIGNING_NAMES = {"ecs": "ecs", "elasticloadbalancing": "elbv2", "events": "events", "iam": "iam", "sts": "sts"}
+SIGNING_NAMES = {"ecs": "ecs", "elasticloadbalancing": "elbv2", "events": "events", "iam": "iam", "sts": "sts",
+                 "monitoring": "cloudwatch"}
 
 _models = {}
 _models_lock = threading.Lock()
