@@ -59,6 +59,10 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
 
     /// The alarms watched during bakes.
     public var alarms: [String] { alarmNames ?? [] }
+    /// Quicksync: watch the new revision this long once it takes all the traffic, as a bake
+    /// (`post_deploy_watch`; zero: no watch). Optional in stored records.
+    public var postDeployWatchTime: Duration?
+    public var postDeployWatch: Duration { postDeployWatchTime ?? .zero }
 
     public init() {}
 
@@ -99,6 +103,7 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
             "fail_on_drift": { s, v, f in s.failOnDrift = try bool(f, v) },
             "hook_timeout": { s, v, f in s.hookTimeout = try duration(f, v) },
             "alarms": { s, v, f in s.alarmNames = try alarmNames(f, v) },
+            "post_deploy_watch": { s, v, f in s.postDeployWatchTime = try duration(f, v, allowZero: true) },
         ]
         for point in HookPoint.allCases {
             k["hook_\(point.rawValue)"] = { s, v, f in s.hooks[point] = try hook(f, v) }

@@ -7,14 +7,17 @@ public enum Plan {
     public static func stages(for strategy: StrategyKind, settings: DeploymentSettings,
                               controller: DeploymentController) -> [Stage] {
         switch (strategy, controller) {
-        case (.quicksync, .ecs), (.rolling, .ecs):
+        case (.quicksync, .ecs):
+            return [.registerTaskDefinition, .updateService(.new), .waitStable(.new)] + postDeployWatch(settings)
+        case (.rolling, .ecs):
             return [.registerTaskDefinition, .updateService(.new), .waitStable(.new)]
         // The pre-traffic hook runs once the new tasks are healthy and before any production
         // traffic moves to them (as CodeDeploy's BeforeAllowTraffic), so that it can test them.
         case (.quicksync, _):
+            // The watch runs while the previous task set can still take the traffic back.
             return [.registerTaskDefinition, .createTaskSet(.new, percent: 100), .waitTaskSetHealthy(.new),
-                    .runHook(.preTraffic), .routeTraffic(percent: 100), .runHook(.postShift),
-                    .promote(.new), .deleteTaskSet(.previous)]
+                    .runHook(.preTraffic), .routeTraffic(percent: 100), .runHook(.postShift)]
+                + postDeployWatch(settings) + [.promote(.new), .deleteTaskSet(.previous)]
         case (.canary, _):
             var stages: [Stage] = [.registerTaskDefinition]
             for (i, percent) in settings.canaryStages.enumerated() {
@@ -40,6 +43,12 @@ public enum Plan {
             }
             return stages + [.promote(.new), .deleteTaskSet(.previous)]
         }
+    }
+
+    /// Quicksync's optional watch once the new revision takes all the traffic
+    /// (`post_deploy_watch`): a bake, with the alarms and health checks of any bake.
+    static func postDeployWatch(_ settings: DeploymentSettings) -> [Stage] {
+        settings.postDeployWatch > .zero ? [.bake(seconds: settings.postDeployWatch.seconds, reason: "post-deploy watch")] : []
     }
 
     /// 25 -> [25, 50, 75, 100]; 30 -> [30, 60, 90, 100].

@@ -201,6 +201,7 @@ public struct ServerConfig: Sendable, Equatable {
         let sections: [String: [String: String]] = [
             "": ["timeout": "timeout", "poll_interval": "poll_interval", "require_approval": "require_approval",
                  "approval_timeout": "approval_timeout", "fail_on_drift": "fail_on_drift"],
+            "quicksync": ["post_deploy_watch": "post_deploy_watch"],
             "canary": ["stages": "canary_stages", "stage_timeout": "stage_timeout", "target_group": "canary_target_group"],
             "bluegreen": ["stabilization_time": "stabilization_time", "cleanup_delay": "cleanup_delay"],
             "rolling": ["batch_size": "batch_size", "batch_delay": "batch_delay"],

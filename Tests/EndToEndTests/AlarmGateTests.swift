@@ -69,9 +69,38 @@ import Testing
         try await t.stop()
     }
 
+    /// Quicksync's post-deploy watch on an ECS-controller service: the alarm fires while the
+    /// new revision runs alone; the service goes back to the previous one.
+    @Test func anAlarmDuringQuicksyncsPostDeployWatchRollsBack() async throws {
+        let t = try await TestServer()
+        try t.seedService(name: "web")
+        let previous = try #require(t.service("web")?.taskDefinition)
+        t.sim.setAlarm("web-5xx", state: .ok)
+        let accepted = await deploy(t, "w1", config: #"{"alarms":"web-5xx","post_deploy_watch":"2m"}"#, strategy: "quicksync")
+        #expect(accepted.code == 0, "\(accepted.text)")
+        try await t.driving {
+            while try await !t.status("w1").currentStage.hasPrefix("bake(2m, post-deploy watch)") { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        #expect(t.service("web")?.taskDefinition != previous, "the new revision runs during the watch")
+        t.sim.setAlarm("web-5xx", state: .alarm, reason: "Threshold Crossed")
+        let d = try await t.waitUntilFinished("w1")
+        #expect(d.status == .rolledBack, "\(d.status) \(d.error)")
+        #expect(d.error.contains("alarm web-5xx is in ALARM"), "\(d.error)")
+        #expect(t.service("web")?.taskDefinition == previous)
+
+        // Without alarms firing, the watch passes.
+        t.sim.setAlarm("web-5xx", state: .ok)
+        #expect(await deploy(t, "w2", config: #"{"alarms":"web-5xx","post_deploy_watch":"2m"}"#, strategy: "quicksync").code == 0)
+        let ok = try await t.waitUntilFinished("w2")
+        #expect(ok.status == .succeeded, "\(ok.error)")
+        #expect(ok.stages.map(\.name).last == "bake(2m, post-deploy watch)")
+        try await t.stop()
+    }
+
     @Test func configYAMLTakesAListOfAlarms() throws {
         var config = ServerConfig()
-        try config.apply(yaml: "strategy:\n  alarms: [web-5xx, web-latency]\n", source: "config.yaml")
+        try config.apply(yaml: "strategy:\n  alarms: [web-5xx, web-latency]\n  quicksync:\n    post_deploy_watch: 5m\n", source: "config.yaml")
         #expect(config.deployment.alarms == ["web-5xx", "web-latency"])
+        #expect(config.deployment.postDeployWatch == .seconds(300))
     }
 }

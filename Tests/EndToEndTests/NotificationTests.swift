@@ -96,6 +96,37 @@ import Testing
         try await t.stop()
     }
 
+    /// A release is told of once per moment, not once per service; the approval request
+    /// carries the command that approves it.
+    @Test func aReleaseIsToldOfAsOneWithItsApprovalCommand() async throws {
+        let stub = try HookStub.start()
+        defer { stub.stop() }
+        let t = try await TestServer(configure: {
+            $0.notifications.routes = [Self.route("releases", .webhook(url: stub.url("/ok/rel"), secret: nil), [])]
+        })
+        _ = try ReleaseTests.seed(t, ["web", "api"])
+        let file = try ReleaseTests.write(ReleaseTests.manifest("approval: required", services: [("web", "repo/web:2"), ("api", "repo/api:2")]))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let asked = await t.client(["-action", "release", "-file", file, "-id", "r9"])
+        #expect(asked.code == 0, "\(asked.text)")
+        let approved = await t.client(["-action", "approve", "-id", "r9", "-approver", "alice"])
+        #expect(approved.code == 0, "\(approved.text)")
+        let done = try await t.driving {
+            while try await ![.succeeded, .failed, .rolledBack, .rejected, .interrupted].contains(ReleaseTests.release(t, "r9").status) {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            return try await ReleaseTests.release(t, "r9")
+        }
+        #expect(done.status == .succeeded, "\(done.error)")
+        let messages = try await received(stub, "/ok/rel", count: 4)
+            .map { try JSONDecoder().decode([String: JSONValue].self, from: $0.body) }
+        #expect(messages.map { $0["event"]?.stringValue ?? "" } == ["approval_requested", "approved", "started", "succeeded"])
+        #expect(messages.allSatisfy { $0["kind"]?.stringValue == "release" && $0["id"]?.stringValue == "r9" })
+        #expect(messages[0]["approve_command"]?.stringValue == "grpc-client -action approve -id r9")
+        #expect(messages[3]["change"]?.stringValue == "2 SUCCEEDED", "\(messages[3])")
+        try await t.stop()
+    }
+
     @Test func aReceiverThatFailsTwiceGetsTheMessageOnTheThirdTry() async throws {
         let stub = try HookStub.start()
         defer { stub.stop() }
