@@ -8,6 +8,7 @@ public enum AWSService: String, Sendable, CaseIterable, CustomStringConvertible 
     case sts
     case iam
     case cloudWatch = "cloudwatch"
+    case sns
 
     public var description: String { rawValue }
 
@@ -20,6 +21,7 @@ public enum AWSService: String, Sendable, CaseIterable, CustomStringConvertible 
         case .sts: "sts"
         case .iam: "iam"
         case .cloudWatch: "monitoring"
+        case .sns: "sns"
         }
     }
 
@@ -35,6 +37,7 @@ public enum AWSService: String, Sendable, CaseIterable, CustomStringConvertible 
         case .sts: "AWS_ENDPOINT_URL_STS"
         case .iam: "AWS_ENDPOINT_URL_IAM"
         case .cloudWatch: "AWS_ENDPOINT_URL_CLOUDWATCH"
+        case .sns: "AWS_ENDPOINT_URL_SNS"
         }
     }
 

@@ -26,10 +26,11 @@ public struct AWSCloudFactory: Sendable {
     public var sts: STSClient { STSClient(transport: transport, environment: environment) }
     public var iam: IAMClient { IAMClient(transport: transport, environment: environment) }
     public var cloudWatch: CloudWatchClient { CloudWatchClient(transport: transport, environment: environment) }
+    public var sns: SNSClient { SNSClient(transport: transport, environment: environment) }
 
     /// The clients as they are: every call is one HTTP request, errors as AWS answered them.
     public func makeRawCloud() -> Cloud {
-        Cloud(ecs: ecs, elb: elb, events: events, identity: sts, alarms: cloudWatch)
+        Cloud(ecs: ecs, elb: elb, events: events, identity: sts, alarms: cloudWatch, topics: sns)
     }
 
     /// The cloud the engine uses: each call paced by `rateLimiter` (share one per process) and

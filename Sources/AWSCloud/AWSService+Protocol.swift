@@ -13,6 +13,7 @@ extension AWSService {
         case .sts: "2011-06-15"
         case .iam: "2010-05-08"
         case .cloudWatch: "2010-08-01"
+        case .sns: "2010-03-31"
         }
     }
 
@@ -21,7 +22,7 @@ extension AWSService {
         switch self {
         case .ecs: "AmazonEC2ContainerServiceV20141113"
         case .eventBridge: "AWSEvents"
-        case .elasticLoadBalancingV2, .sts, .iam, .cloudWatch: nil
+        case .elasticLoadBalancingV2, .sts, .iam, .cloudWatch, .sns: nil
         }
     }
 }

@@ -49,12 +49,15 @@ public struct Cloud: Sendable {
     public var events: any EventsAPI
     public var identity: any IdentityAPI
     public var alarms: any AlarmsAPI
+    public var topics: any TopicsAPI
 
-    public init(ecs: any ECSAPI, elb: any ELBAPI, events: any EventsAPI, identity: any IdentityAPI, alarms: any AlarmsAPI) {
+    public init(ecs: any ECSAPI, elb: any ELBAPI, events: any EventsAPI, identity: any IdentityAPI, alarms: any AlarmsAPI,
+                topics: any TopicsAPI) {
         self.ecs = ecs
         self.elb = elb
         self.events = events
         self.identity = identity
         self.alarms = alarms
+        self.topics = topics
     }
 }

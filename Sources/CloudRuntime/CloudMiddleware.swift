@@ -10,7 +10,7 @@ public protocol CloudMiddleware: Sendable {
 }
 
 /// A `Cloud` whose every call passes through `middleware` (first element outermost).
-public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, AlarmsAPI {
+public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, AlarmsAPI, TopicsAPI {
     public let inner: Cloud
     public let middleware: [any CloudMiddleware]
 
@@ -20,7 +20,7 @@ public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, AlarmsAPI
     }
 
     /// The wrapped cloud, as a `Cloud`.
-    public var cloud: Cloud { Cloud(ecs: self, elb: self, events: self, identity: self, alarms: self) }
+    public var cloud: Cloud { Cloud(ecs: self, elb: self, events: self, identity: self, alarms: self, topics: self) }
 
     private func run<T: Sendable>(_ service: String, _ operation: String,
                                   _ body: @escaping @Sendable () async throws -> T) async throws -> T {
@@ -126,6 +126,11 @@ public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, AlarmsAPI
     public func describeAlarms(names: [String]) async throws -> [MetricAlarm] {
         let api = inner.alarms
         return try await run("monitoring", "DescribeAlarms") { try await api.describeAlarms(names: names) }
+    }
+
+    public func publish(topicArn: String, subject: String, message: String) async throws -> String {
+        let api = inner.topics
+        return try await run("sns", "Publish") { try await api.publish(topicArn: topicArn, subject: subject, message: message) }
     }
 
     public func getCallerIdentity() async throws -> CallerIdentity {

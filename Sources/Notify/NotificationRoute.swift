@@ -25,22 +25,20 @@ public enum NotificationSink: Sendable, Equatable, CustomStringConvertible {
     /// Any HTTP receiver: the notice as JSON, signed with HMAC-SHA256 of the body under
     /// `secret` in `X-Ecs-Deploy-Signature` (`sha256=<hex>`) when a secret is set.
     case webhook(url: String, secret: String?)
+    /// An Amazon SNS topic: the notice as JSON (as the webhook's), the headline as subject;
+    /// through the AWS client (signed, paced, retried like the other calls).
+    case sns(topicArn: String)
 
     public var kind: String {
         switch self {
         case .slack: "slack"
         case .teams: "teams"
         case .webhook: "webhook"
+        case .sns: "sns"
         }
     }
 
     public var description: String { kind }
-
-    var url: String {
-        switch self {
-        case .slack(let url), .teams(let url), .webhook(let url, _): url
-        }
-    }
 }
 
 /// `notifications.routes[]`: which notices go to a sink.

@@ -1,3 +1,4 @@
+import CloudModel
 import Engine
 import Foundation
 import Logging
@@ -36,6 +37,8 @@ public final class Notifier: DeploymentObserver, ReleaseObserver, Service, Custo
     let routes: [NotificationRoute]
     let settings: NotificationSettings
     let poster: any NoticePoster
+    /// SNS, for `sns` routes (the server's AWS client, or the simulator in mock mode).
+    let topics: (any TopicsAPI)?
     let logger: Logger
     /// Counts each notice's fate per sink kind: delivered, failed, dropped.
     let counted: @Sendable (_ sink: String, _ result: String) -> Void
@@ -43,11 +46,12 @@ public final class Notifier: DeploymentObserver, ReleaseObserver, Service, Custo
     private let queues: [WaitQueue<Notice>]
 
     public init(routes: [NotificationRoute], settings: NotificationSettings = NotificationSettings(), poster: any NoticePoster,
-                logger: Logger, drainTimeout: Duration = .seconds(10),
+                topics: (any TopicsAPI)? = nil, logger: Logger, drainTimeout: Duration = .seconds(10),
                 counted: @escaping @Sendable (_ sink: String, _ result: String) -> Void = { _, _ in }) {
         self.routes = routes
         self.settings = settings
         self.poster = poster
+        self.topics = topics
         self.logger = logger
         self.drainTimeout = drainTimeout
         self.counted = counted
@@ -121,27 +125,60 @@ public final class Notifier: DeploymentObserver, ReleaseObserver, Service, Custo
         let request = Payloads.request(notice, for: route.sink)
         var delay = settings.retryDelay
         var problem = ""
-        for attempt in 1...max(1, settings.maxAttempts) {
-            if attempt > 1 {
+        attempts: for number in 1...max(1, settings.maxAttempts) {
+            if number > 1 {
                 guard (try? await Task.sleep(for: delay)) != nil else { break }
                 delay = min(delay * 2, settings.maxRetryDelay)
             }
-            do {
-                let status = try await poster.post(url: route.sink.url, headers: request.headers, body: request.body, timeout: settings.timeout)
-                if (200..<300).contains(status) {
-                    counted(route.sink.kind, "delivered")
-                    return
-                }
-                problem = "answered HTTP \(status)"
-                // A request the receiver refuses is not sent again (except for rate limiting).
-                if status < 500 && status != 429 { break }
-            } catch {
-                problem = Task.isCancelled ? "the server stopped" : "could not be reached (\(Self.kind(of: error)))"
-                if Task.isCancelled { break }
+            switch await attempt(request, notice, via: route.sink) {
+            case .delivered:
+                counted(route.sink.kind, "delivered")
+                return
+            case .retry(let why):
+                problem = why
+                if Task.isCancelled { break attempts }
+            case .giveUp(let why):
+                problem = why
+                break attempts
             }
         }
         counted(route.sink.kind, "failed")
         logger.warning("notification route \(route.name) (\(route.sink.kind)): \(notice.headline): not delivered: \(problem)")
+    }
+
+    enum Attempt {
+        case delivered
+        /// It may succeed later: a 5xx, a 429, a time-out, no connection, throttling.
+        case retry(String)
+        /// It will not: the receiver refused it.
+        case giveUp(String)
+    }
+
+    private func attempt(_ request: NoticeRequest, _ notice: Notice, via sink: NotificationSink) async -> Attempt {
+        let url: String
+        switch sink {
+        case .slack(let u), .teams(let u), .webhook(let u, _): url = u
+        case .sns(let topicArn):
+            guard let topics else { return .giveUp("SNS is not available") }
+            do {
+                _ = try await topics.publish(topicArn: topicArn, subject: notice.headline,
+                                             message: String(decoding: request.body, as: UTF8.self))
+                return .delivered
+            } catch let error as CloudError {
+                let why = "SNS answered \(error.code)"
+                return (error.httpStatus ?? 0) >= 500 || error.code.contains("Throttl") ? .retry(why) : .giveUp(why)
+            } catch {
+                return .retry(Task.isCancelled ? "the server stopped" : "SNS could not be reached (\(Self.kind(of: error)))")
+            }
+        }
+        do {
+            let status = try await poster.post(url: url, headers: request.headers, body: request.body, timeout: settings.timeout)
+            if (200..<300).contains(status) { return .delivered }
+            // A request the receiver refuses is not sent again (except for rate limiting).
+            return status >= 500 || status == 429 ? .retry("answered HTTP \(status)") : .giveUp("answered HTTP \(status)")
+        } catch {
+            return .retry(Task.isCancelled ? "the server stopped" : "could not be reached (\(Self.kind(of: error)))")
+        }
     }
 
     /// An error's kind without its text (which may hold the URL).

@@ -15,7 +15,7 @@ enum Payloads {
         switch sink {
         case .slack: json = slack(notice)
         case .teams: json = teams(notice)
-        case .webhook: json = generic(notice)
+        case .webhook, .sns: json = generic(notice)
         }
         let body = encode(json)
         var headers = [("Content-Type", "application/json"), ("User-Agent", "ecs-deploy-notify")]

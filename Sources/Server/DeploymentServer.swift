@@ -72,8 +72,8 @@ public final class DeploymentServer: Sendable {
         // DescribeServices calls merged above the rate limiter: one token serves up to 10 services.
         let layered = MiddlewareCloud(cloud, middleware: layers).cloud.coalescingServiceReads(clock: clock)
         let notifier = config.notifications.routes.isEmpty ? nil
-            : Notifier(routes: config.notifications.routes, settings: config.notifications.settings, poster: network, logger: logger,
-                       drainTimeout: config.gracefulTimeout) { metrics.notification(sink: $0, result: $1) }
+            : Notifier(routes: config.notifications.routes, settings: config.notifications.settings, poster: network,
+                       topics: layered.topics, logger: logger, drainTimeout: config.gracefulTimeout) { metrics.notification(sink: $0, result: $1) }
         self.notifier = notifier
         let notifiers = notifier.map { [$0] } ?? []
         let memory = MemoryRelease()

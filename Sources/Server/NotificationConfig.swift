@@ -21,21 +21,23 @@ public struct NotificationConfig: Sendable, Equatable {
         config.settings.timeout = try n.duration("timeout") ?? config.settings.timeout
         var names: Set<String> = []
         for r in try n.objects("routes") ?? [] {
-            try r.only(["name", "sink", "url", "url_env", "secret", "secret_env", "events", "match", "kinds"])
+            try r.only(["name", "sink", "url", "url_env", "secret", "secret_env", "topic_arn", "events", "match", "kinds"])
             guard let name = try r.string("name"), !name.isEmpty else { throw r.failure("name", "is required") }
             guard names.insert(name).inserted else { throw r.failure("name", "'\(name)' names two routes") }
-            let url = try secret(r, "url", environment: environment)
-            guard let url else { throw r.failure("url", "is required (or url_env, the environment variable that holds it)") }
-            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
-                throw r.failure("url", "is not an http(s) URL")
-            }
             let sink: NotificationSink
             switch try r.string("sink") {
-            case "slack": sink = .slack(url: url)
-            case "teams": sink = .teams(url: url)
-            case "webhook": sink = .webhook(url: url, secret: try secret(r, "secret", environment: environment))
+            case "slack": sink = .slack(url: try url(r, environment: environment))
+            case "teams": sink = .teams(url: try url(r, environment: environment))
+            case "webhook": sink = .webhook(url: try url(r, environment: environment), secret: try secret(r, "secret", environment: environment))
+            case "sns":
+                guard let arn = try r.string("topic_arn") else { throw r.failure("topic_arn", "is required for an sns route") }
+                let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
+                guard parts.count == 6, parts[0] == "arn", parts[2] == "sns", !parts[5].isEmpty else {
+                    throw r.failure("topic_arn", "'\(arn.prefix(256))' is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)")
+                }
+                sink = .sns(topicArn: arn)
             case let other:
-                throw r.failure("sink", other.map { "'\($0)' is not slack, teams or webhook" } ?? "is required (slack, teams or webhook)")
+                throw r.failure("sink", other.map { "'\($0)' is not slack, teams, webhook or sns" } ?? "is required (slack, teams, webhook or sns)")
             }
             var route = NotificationRoute(name: name, sink: sink)
             for event in try r.strings("events") ?? [] {
@@ -59,6 +61,17 @@ public struct NotificationConfig: Sendable, Equatable {
             config.routes.append(route)
         }
         return config
+    }
+
+    /// The route's `url` (or `url_env`): an http(s) URL, never shown back.
+    private static func url(_ r: ConfigObject, environment: [String: String]) throws -> String {
+        guard let url = try secret(r, "url", environment: environment) else {
+            throw r.failure("url", "is required (or url_env, the environment variable that holds it)")
+        }
+        guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
+            throw r.failure("url", "is not an http(s) URL")
+        }
+        return url
     }
 
     /// `key`, or the environment variable `key_env` names (which must be set).

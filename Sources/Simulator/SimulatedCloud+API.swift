@@ -130,6 +130,21 @@ extension SimulatedCloud {
         }
     }
 
+    // MARK: SNS
+
+    /// In mock mode (`autoCreate`) any topic of the simulated account exists.
+    public func publish(topicArn: String, subject: String, message: String) throws -> String {
+        try withState("Publish") { s, now in
+            let ownTopic = topicArn.hasPrefix("arn:aws:sns:") && topicArn.split(separator: ":").dropFirst(4).first.map(String.init) == SimulatedAccount.id
+            guard s.topics[topicArn] != nil || (s.settings.autoCreate && ownTopic) else {
+                throw CloudError(code: "NotFound", message: "Topic does not exist", httpStatus: 404)
+            }
+            let id = "\(s.ids.hex(8))-\(s.ids.hex(4))-\(s.ids.hex(4))-\(s.ids.hex(4))-\(s.ids.hex(12))"
+            s.topics[topicArn, default: []].append(PublishedMessage(id: id, subject: subject, message: message, at: now))
+            return id
+        }
+    }
+
     // MARK: STS
 
     public func getCallerIdentity() throws -> CallerIdentity {

@@ -82,6 +82,17 @@ extension SimulatedCloud {
         }
     }
 
+    /// Creates an SNS topic; answers its ARN.
+    @discardableResult
+    public func createTopic(name: String) -> String {
+        let arn = "arn:aws:sns:\(SimulatedAccount.region):\(SimulatedAccount.id):\(name)"
+        state.withLock { s in if s.topics[arn] == nil { s.topics[arn] = [] } }
+        return arn
+    }
+
+    /// The messages published to a topic, oldest first.
+    public func published(topicArn: String) -> [PublishedMessage] { state.withLock { $0.topics[topicArn] ?? [] } }
+
     // MARK: inspection (no faults, no counting)
 
     /// The service as DescribeServices would answer now, or nil.

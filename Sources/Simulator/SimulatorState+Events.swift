@@ -65,3 +65,11 @@ extension SimulatorState {
         eventRules[record.rule.name] = record
     }
 }
+
+/// A message published to a simulated SNS topic.
+public struct PublishedMessage: Sendable, Equatable {
+    public var id: String
+    public var subject: String
+    public var message: String
+    public var at: Date
+}

@@ -49,6 +49,8 @@ struct SimulatorState: Codable {
     var eventRules: [String: EventRuleRecord] = [:]
     /// CloudWatch alarms by name (optional: state files written before alarms existed).
     var alarms: [String: MetricAlarm]?
+    /// SNS topics by ARN, with the messages published to each (not saved in the state file).
+    var topics: [String: [PublishedMessage]] = [:]
 
     var imageBehaviors: [String: ImageBehavior] = [:]
     var faults = FaultQueue()

@@ -43,9 +43,9 @@ struct AWSEnvironmentTests {
         #expect(aws.endpoint(for: .iam).absoluteString == "https://iam.amazonaws.com")
         #expect(aws.endpoint(for: .cloudWatch).absoluteString == "https://monitoring.eu-west-1.amazonaws.com")
         #expect(AWSService.allCases.map { aws.signingName(for: $0) }
-            == ["ecs", "elasticloadbalancing", "events", "sts", "iam", "monitoring"])
+            == ["ecs", "elasticloadbalancing", "events", "sts", "iam", "monitoring", "sns"])
         #expect(AWSService.allCases.map { aws.signingRegion(for: $0) }
-            == ["eu-west-1", "eu-west-1", "eu-west-1", "eu-west-1", "us-east-1", "eu-west-1"])
+            == ["eu-west-1", "eu-west-1", "eu-west-1", "eu-west-1", "us-east-1", "eu-west-1", "eu-west-1"])
         #expect(AWSService.allCases.allSatisfy { aws.endpointSource(for: $0) == "default" })
     }
 

@@ -127,6 +127,23 @@ import Testing
         try await t.stop()
     }
 
+    /// An SNS route in mock mode: the simulator's topic receives the notice (subject: the
+    /// headline; message: the JSON), through the AWS call layers (counted as an API call).
+    @Test func anSNSTopicGetsTheNotice() async throws {
+        let topic = "arn:aws:sns:us-east-1:123456789012:deploys"
+        let t = try await TestServer(configure: {
+            $0.notifications.routes = [Self.route("topic", .sns(topicArn: topic), [.succeeded])]
+        }, simulator: HookRunnerTests.mockMode)
+        #expect(try await deploy(t, "s1").status == .succeeded)
+        #expect(try await metricShows(t, #"ecs_notifications_total{sink="sns",result="delivered"} 1"#))
+        let published = t.sim.published(topicArn: topic)
+        #expect(published.map(\.subject) == ["deployment s1: prod/web (quicksync) succeeded"])
+        let body = try JSONDecoder().decode([String: JSONValue].self, from: Data((published.first?.message ?? "").utf8))
+        #expect(body["event"]?.stringValue == "succeeded" && body["id"]?.stringValue == "s1")
+        #expect(try await t.http("/metrics").body.contains(#"ecs_aws_api_calls_total{service="sns",operation="Publish"} 1"#))
+        try await t.stop()
+    }
+
     @Test func aReceiverThatFailsTwiceGetsTheMessageOnTheThirdTry() async throws {
         let stub = try HookStub.start()
         defer { stub.stop() }
@@ -165,8 +182,10 @@ import Testing
     @Test func configNamesTheFieldAndNeverShowsASecret() throws {
         let secretURL = "https://hooks.slack.com/services/T0/B0/planted-secret"
         let cases: [(String, String)] = [
-            ("notifications:\n  routes:\n    - {name: a, sink: pager, url: \"\(secretURL)\"}\n", "notifications.routes[0].sink: 'pager' is not slack, teams or webhook"),
+            ("notifications:\n  routes:\n    - {name: a, sink: pager, url: \"\(secretURL)\"}\n", "notifications.routes[0].sink: 'pager' is not slack, teams, webhook or sns"),
             ("notifications:\n  routes:\n    - {name: a, sink: slack}\n", "notifications.routes[0].url: is required"),
+            ("notifications:\n  routes:\n    - {name: a, sink: sns, topic_arn: \"arn:aws:sqs:us-east-1:1:q\"}\n",
+             "notifications.routes[0].topic_arn: 'arn:aws:sqs:us-east-1:1:q' is not an SNS topic ARN"),
             ("notifications:\n  routes:\n    - {name: a, sink: slack, url_env: NO_SUCH_VARIABLE}\n",
              "notifications.routes[0].url_env: the environment variable NO_SUCH_VARIABLE is not set"),
             ("notifications:\n  routes:\n    - {name: a, sink: slack, url: \"ftp://planted-secret\"}\n", "notifications.routes[0].url: is not an http(s) URL"),

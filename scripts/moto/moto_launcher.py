@@ -98,8 +98,10 @@ def seed(endpoint, with_user):
     cloudwatch.set_alarm_state(AlarmName="web-5xx", StateValue="OK", StateReason="Threshold not crossed")
     cloudwatch.set_alarm_state(AlarmName="web-latency", StateValue="ALARM", StateReason="Threshold Crossed: 1 datapoint > 10")
 
+    topic = boto3.client("sns", **kw).create_topic(Name="deploys")["TopicArn"]
+
     fixtures = {
-        "region": REGION, "cluster": "demo", "clusterArn": cluster, "taskDefinitionArn": td, "workerTaskDefinitionArn": worker,
+        "region": REGION, "topicArn": topic, "cluster": "demo", "clusterArn": cluster, "taskDefinitionArn": td, "workerTaskDefinitionArn": worker,
         "service": "web", "serviceArn": service, "externalService": "web-ext", "externalServiceArn": external,
         "batchServiceArns": batch, "executionRoleArn": exec_role, "taskRoleArn": task_role,
         "loadBalancerArn": lb, "blueTargetGroupArn": blue, "greenTargetGroupArn": green,

@@ -29,7 +29,7 @@ import botocore.session
 
 UNSIGNED_STS = ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML")
 SIGNING_NAMES = {"ecs": "ecs", "elasticloadbalancing": "elbv2", "events": "events", "iam": "iam", "sts": "sts",
-                 "monitoring": "cloudwatch"}
+                 "monitoring": "cloudwatch", "sns": "sns"}
 
 _models = {}
 _models_lock = threading.Lock()

@@ -26,3 +26,9 @@ public protocol AlarmsAPI: Sendable {
     /// is left out, as AWS does. At most 100 names a call.
     func describeAlarms(names: [String]) async throws -> [MetricAlarm]
 }
+
+/// Amazon SNS: where notifications to a topic go.
+public protocol TopicsAPI: Sendable {
+    /// Publishes a message to the topic; answers its message id.
+    func publish(topicArn: String, subject: String, message: String) async throws -> String
+}
