@@ -144,6 +144,29 @@ import Testing
         try await t.stop()
     }
 
+    /// A drift check that finds drift is told of; one that finds none is not.
+    @Test func driftFoundIsToldOf() async throws {
+        let stub = try HookStub.start()
+        defer { stub.stop() }
+        let t = try await TestServer(configure: {
+            $0.notifications.routes = [Self.route("drift", .webhook(url: stub.url("/ok/drift"), secret: nil), [.driftFound])]
+        })
+        try t.seedService(name: "web")
+        #expect(try await deploy(t, "d1").status == .succeeded)
+        #expect(await t.client(["-action", "drift", "-cluster", "prod", "-service", "web"]).code == 0)
+        let manual = try t.sim.registerTaskDefinition(TaskDefinition(json: try JSONValue.parse(
+            #"{"family":"web","containerDefinitions":[{"name":"app","image":"nginx:hotfix"}]}"#)))
+        _ = try t.sim.updateService(UpdateServiceInput(cluster: "prod", service: "web", taskDefinition: manual.arn))
+        #expect(await t.client(["-action", "drift", "-cluster", "prod", "-service", "web"]).code == 1)
+        let told = try await received(stub, "/ok/drift", count: 1)
+        let body = try JSONDecoder().decode([String: JSONValue].self, from: told[0].body)
+        #expect(body["event"]?.stringValue == "drift_found")
+        #expect(body["title"]?.stringValue == "service prod/web")
+        #expect(body["change"]?.stringValue?.contains("containerDefinitions[app].image: expected nginx:2.0, found nginx:hotfix") == true, "\(body)")
+        #expect(stub.received.filter { $0.path == "/ok/drift" }.count == 1, "the clean check was not told of")
+        try await t.stop()
+    }
+
     @Test func aReceiverThatFailsTwiceGetsTheMessageOnTheThirdTry() async throws {
         let stub = try HookStub.start()
         defer { stub.stop() }
