@@ -367,6 +367,11 @@ public actor DeploymentEngine {
                                                                                                               ecs: cloud.ecs).json,
                                              settings: settings)
         }
+        if let unknown = settings.analysis.first(where: { env.analysisTemplates[$0] == nil }) {
+            let known = env.analysisTemplates.keys.sorted()
+            throw EngineError(.invalidArgument, field: "config.analysis",
+                              "config.analysis: no template \(unknown) in analysis.templates (\(known.isEmpty ? "none defined" : known.joined(separator: ", ")))")
+        }
         if !settings.alarms.isEmpty {
             let found = Set(try await cloud.alarms.describeAlarms(names: settings.alarms).map(\.name))
             let missing = settings.alarms.filter { !found.contains($0) }

@@ -2,17 +2,22 @@ import CloudModel
 import Foundation
 
 /// Bake stages: hold for a while, watching the new task set, its targets, the CloudWatch alarms
-/// (`alarms`) and the optional custom HTTP health check; the first sign of trouble fails the
-/// stage.
+/// (`alarms`), the metric templates (`analysis`) and the optional custom HTTP health check;
+/// the first sign of trouble fails the stage.
 extension DeploymentRunner {
     func bake(_ c: StageContext, _ request: DeploymentRequest, seconds: Double) async throws -> StageResult {
         let start = clock.now()
         let end = start.addingTimeInterval(seconds)
         var nextProbe = start
         var checks = 0
+        var analyses = settings.analysis.compactMap { env.analysisTemplates[$0] }.map { AnalysisRun($0, bakeStart: start) }
         while true {
-            try await checkHealth(request, try await facts(c.id))
+            let facts = try await facts(c.id)
+            try await checkHealth(request, facts)
             try await checkAlarms(settings.alarms)
+            for i in analyses.indices where clock.now() >= analyses[i].nextAt {
+                try await analyses[i].measure(env.metrics, placeholders: Self.placeholders(request, facts), now: clock.now())
+            }
             if let url = settings.healthCheckURL, clock.now() >= nextProbe {
                 try await probe(url)
                 nextProbe = clock.now().adding(settings.healthCheckInterval)
@@ -21,11 +26,26 @@ extension DeploymentRunner {
             let now = clock.now()
             if now >= end { break }
             let elapsed = now.timeIntervalSince(start)
-            await progress(c, "healthy for \(GoDuration.format(.seconds(elapsed))) of \(GoDuration.format(.seconds(seconds)))",
+            let measured = analyses.map(\.last).filter { !$0.isEmpty }
+            await progress(c, "healthy for \(GoDuration.format(.seconds(elapsed))) of \(GoDuration.format(.seconds(seconds)))"
+                + (measured.isEmpty ? "" : "; analysis: " + measured.joined(separator: ", ")),
                            fraction: seconds > 0 ? elapsed / seconds : 1)
             try await clock.sleep(for: min(settings.pollInterval, .seconds(end.timeIntervalSince(now))))
         }
-        return "healthy for \(GoDuration.format(.seconds(seconds))) (\(checks) checks)"
+        let judged = analyses.map { "\($0.template.name) \($0.measured - $0.failed)/\($0.measured) ok" }
+        return StageResult("healthy for \(GoDuration.format(.seconds(seconds))) (\(checks) checks"
+            + (judged.isEmpty ? ")" : "; analysis: \(judged.joined(separator: ", ")))"))
+    }
+
+    /// What a template's `{{name}}` stands for in this deployment: target groups as
+    /// CloudWatch's ELB dimensions name them (`targetgroup/NAME/ID`).
+    static func placeholders(_ request: DeploymentRequest, _ facts: DeploymentFacts) -> [String: String] {
+        func suffix(_ arn: String?) -> String { arn.map { String($0.split(separator: ":").last ?? "") } ?? "" }
+        return [
+            "cluster": request.cluster.arnResourceName, "service": request.service.arnResourceName,
+            "target_group": suffix(facts.newTargetGroup), "baseline_target_group": suffix(facts.previousTargetGroup),
+            "task_set": facts.newTaskSet ?? "", "canary_weight": String(facts.trafficPercent ?? 0),
+        ]
     }
 
     /// The new task set is running all its tasks, none of its targets is unhealthy.

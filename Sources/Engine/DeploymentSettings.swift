@@ -59,6 +59,10 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
 
     /// The alarms watched during bakes.
     public var alarms: [String] { alarmNames ?? [] }
+    /// Metric templates (`analysis.templates` in config.yaml) judged during every bake
+    /// (`analysis`, names separated by commas). Optional in stored records.
+    public var analysisNames: [String]?
+    public var analysis: [String] { analysisNames ?? [] }
     /// Quicksync: watch the new revision this long once it takes all the traffic, as a bake
     /// (`post_deploy_watch`; zero: no watch). Optional in stored records.
     public var postDeployWatchTime: Duration?
@@ -104,6 +108,7 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
             "hook_timeout": { s, v, f in s.hookTimeout = try duration(f, v) },
             "alarms": { s, v, f in s.alarmNames = try alarmNames(f, v) },
             "post_deploy_watch": { s, v, f in s.postDeployWatchTime = try duration(f, v, allowZero: true) },
+            "analysis": { s, v, f in s.analysisNames = try names(f, v) },
         ]
         for point in HookPoint.allCases {
             k["hook_\(point.rawValue)"] = { s, v, f in s.hooks[point] = try hook(f, v) }
@@ -165,6 +170,16 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
             throw EngineError.invalid(f, "'\(shown)': port \(port) is not in 1...65535")
         }
         return v
+    }
+
+    /// "error-rate, latency": names of templates (letters, digits, - _ .).
+    static func names(_ f: String, _ v: String) throws -> [String] {
+        let names = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for name in names where !isHookName(name) {
+            throw EngineError.invalid(f, "'\(name.prefix(64))' is not a template name (letters, digits, - _ .)")
+        }
+        var seen: Set<String> = []
+        return names.filter { seen.insert($0).inserted }
     }
 
     /// "web-5xx, web-latency": CloudWatch alarm names (1 to 255 characters each, at most 100);

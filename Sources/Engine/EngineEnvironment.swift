@@ -66,12 +66,19 @@ public struct EngineEnvironment: Sendable {
     public var preflight: (any DeploymentPreflight)?
     public var observers: [any DeploymentObserver]
     public var logger: Logger
+    /// `analysis.templates`: the metric queries a deployment's bakes may judge, by name.
+    public var analysisTemplates: [String: AnalysisTemplate]
+    /// Answers the templates' queries.
+    public var metrics: any MetricsProvider
 
     public init(cloud: Cloud, clock: any DeployClock, store: any DeploymentStore = InMemoryDeploymentStore(),
                 hooks: any HookRunner = NoHooks(), probe: any HealthProbe = NoProbe(), preflight: (any DeploymentPreflight)? = nil,
                 observers: [any DeploymentObserver] = [], logger: Logger = Logger(label: "ecs-deploy.engine"),
-                wallClock: (any DeployClock)? = nil) {
+                wallClock: (any DeployClock)? = nil, analysisTemplates: [String: AnalysisTemplate] = [:],
+                metrics: any MetricsProvider = NoMetrics()) {
         self.preflight = preflight
+        self.analysisTemplates = analysisTemplates
+        self.metrics = metrics
         self.cloud = cloud
         self.clock = clock
         self.wallClock = wallClock ?? clock

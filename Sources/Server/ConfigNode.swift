@@ -39,6 +39,18 @@ struct ConfigObject {
         return "\(v)"
     }
     private func fail(_ k: String, _ message: String) -> ConfigError { ConfigError("\(source): \(key(k)): \(message)") }
+    /// `k`, or the environment variable that `k_env` names (which must be set): for secrets,
+    /// which are never shown back in an error.
+    func secret(_ k: String, environment: [String: String]) throws -> String? {
+        if let variable = try string("\(k)_env") {
+            guard let value = environment[variable], !value.isEmpty else {
+                throw fail("\(k)_env", "the environment variable \(variable) is not set")
+            }
+            return value
+        }
+        return try string(k).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// The error for key `k` of this object: "<file>: <path>.<k>: <message>".
     func failure(_ k: String, _ message: String) -> ConfigError { fail(k, message) }
 

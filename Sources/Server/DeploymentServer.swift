@@ -80,7 +80,8 @@ public final class DeploymentServer: Sendable {
         let environment = EngineEnvironment(cloud: layered, clock: clock, store: store, hooks: network,
                                             probe: network, preflight: preflight,
                                             observers: [MetricsObserver(metrics: metrics)] + observers + notifiers + [memory], logger: logger,
-                                            wallClock: self.wallClock)
+                                            wallClock: self.wallClock, analysisTemplates: config.analysis.templates,
+                                            metrics: PrometheusQuery(settings: config.analysis.prometheus, client: .shared))
         self.engine = DeploymentEngine(environment: environment, defaults: config.deployment, drainTimeout: config.gracefulTimeout)
         memory.attach(engine)
         self.releases = ReleaseManager(engine: engine, environment: environment, store: releaseStore,

@@ -28,7 +28,7 @@ public struct NotificationConfig: Sendable, Equatable {
             switch try r.string("sink") {
             case "slack": sink = .slack(url: try url(r, environment: environment))
             case "teams": sink = .teams(url: try url(r, environment: environment))
-            case "webhook": sink = .webhook(url: try url(r, environment: environment), secret: try secret(r, "secret", environment: environment))
+            case "webhook": sink = .webhook(url: try url(r, environment: environment), secret: try r.secret("secret", environment: environment))
             case "sns":
                 guard let arn = try r.string("topic_arn") else { throw r.failure("topic_arn", "is required for an sns route") }
                 let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
@@ -65,23 +65,12 @@ public struct NotificationConfig: Sendable, Equatable {
 
     /// The route's `url` (or `url_env`): an http(s) URL, never shown back.
     private static func url(_ r: ConfigObject, environment: [String: String]) throws -> String {
-        guard let url = try secret(r, "url", environment: environment) else {
+        guard let url = try r.secret("url", environment: environment) else {
             throw r.failure("url", "is required (or url_env, the environment variable that holds it)")
         }
         guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
             throw r.failure("url", "is not an http(s) URL")
         }
         return url
-    }
-
-    /// `key`, or the environment variable `key_env` names (which must be set).
-    private static func secret(_ r: ConfigObject, _ key: String, environment: [String: String]) throws -> String? {
-        if let variable = try r.string("\(key)_env") {
-            guard let value = environment[variable], !value.isEmpty else {
-                throw r.failure("\(key)_env", "the environment variable \(variable) is not set")
-            }
-            return value
-        }
-        return try r.string(key).flatMap { $0.isEmpty ? nil : $0 }
     }
 }

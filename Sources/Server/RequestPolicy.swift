@@ -7,7 +7,7 @@ import Foundation
 /// `strategy.hooks.definitions`, a URL must be under `security.allowed_url_prefixes`. A request
 /// may tighten the server's policy but not loosen it (drop a required approval, replace a
 /// configured hook or health check, turn off `fail_on_drift`, stop watching a configured
-/// alarm) without the override permission.
+/// alarm or analysis) without the override permission.
 struct RequestPolicy: Sendable {
     let defaults: DeploymentSettings
     let hookDefinitions: [String: String]
@@ -45,9 +45,13 @@ struct RequestPolicy: Sendable {
             if key == "fail_on_drift", defaults.failOnDrift, (try? DeploymentSettings().applying([key: value]))?.failOnDrift == false {
                 loosening.append(key)
             }
-            // Adding alarms tightens; leaving out one that config.yaml watches loosens.
+            // Adding alarms or analyses tightens; leaving out one that config.yaml sets loosens.
             if key == "alarms", let asked = (try? DeploymentSettings().applying([key: value]))?.alarms,
                !Set(defaults.alarms).isSubset(of: asked) {
+                loosening.append(key)
+            }
+            if key == "analysis", let asked = (try? DeploymentSettings().applying([key: value]))?.analysis,
+               !Set(defaults.analysis).isSubset(of: asked) {
                 loosening.append(key)
             }
         }

@@ -89,6 +89,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var logLevel: Logger.Level = .info
     /// `notifications:` where deployments and releases are told of.
     public var notifications = NotificationConfig()
+    /// `analysis:` metric templates judged during bakes, and where they are queried.
+    public var analysis = AnalysisConfig()
 
     public init() {}
 
@@ -113,7 +115,8 @@ public struct ServerConfig: Sendable, Equatable {
         guard let node else { return }
         let root = try ConfigNode(value: node, path: "", source: source).object()
         try root.only(["server", "aws", "strategy", "mock", "tls", "log_level", "storage", "audit", "recovery", "gitops",
-                       "auth", "approvals", "security", "notifications"])
+                       "auth", "approvals", "security", "notifications", "analysis"])
+        if let a = try root.objectIfPresent("analysis") { analysis = try AnalysisConfig.parse(a, environment: environment) }
         if let n = try root.objectIfPresent("notifications") { notifications = try NotificationConfig.parse(n, environment: environment) }
         if let a = try root.objectIfPresent("auth") { try security.apply(auth: a) }
         if let a = try root.objectIfPresent("approvals") { try security.apply(approvals: a) }
@@ -194,13 +197,16 @@ public struct ServerConfig: Sendable, Equatable {
             tlsKeyFile = try t.string("key_file") ?? tlsKeyFile
         }
         if let level = try root.string("log_level") { logLevel = try Self.level(level, path: "log_level") }
+        if let unknown = deployment.analysis.first(where: { analysis.templates[$0] == nil }) {
+            throw ConfigError("\(source): strategy.analysis: no template \(unknown) in analysis.templates")
+        }
     }
 
     /// `strategy:` keys, each read by the same code as the `-config` key it stands for.
     private mutating func applyStrategy(_ st: ConfigObject) throws {
         let sections: [String: [String: String]] = [
             "": ["timeout": "timeout", "poll_interval": "poll_interval", "require_approval": "require_approval",
-                 "approval_timeout": "approval_timeout", "fail_on_drift": "fail_on_drift"],
+                 "approval_timeout": "approval_timeout", "fail_on_drift": "fail_on_drift", "analysis": "analysis"],
             "quicksync": ["post_deploy_watch": "post_deploy_watch"],
             "canary": ["stages": "canary_stages", "stage_timeout": "stage_timeout", "target_group": "canary_target_group"],
             "bluegreen": ["stabilization_time": "stabilization_time", "cleanup_delay": "cleanup_delay"],

@@ -39,6 +39,22 @@ import Testing
         return false
     }
 
+    /// Each config.yaml text is refused with an error that contains its message and never
+    /// shows a planted secret.
+    static func expectRefused(_ cases: [(yaml: String, message: String)], sourceLocation: SourceLocation = #_sourceLocation) {
+        for (yaml, message) in cases {
+            var config = ServerConfig()
+            do {
+                try config.apply(yaml: yaml, source: "config.yaml")
+                Issue.record("accepted: \(yaml)", sourceLocation: sourceLocation)
+            } catch {
+                let text = "\(error)"
+                #expect(text.contains(message), "\(text)", sourceLocation: sourceLocation)
+                #expect(!text.contains("planted-secret"), "\(text)", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
     static func route(_ name: String, _ sink: NotificationSink, _ events: Set<NotificationEvent>) -> NotificationRoute {
         NotificationRoute(name: name, sink: sink, events: events)
     }
@@ -217,17 +233,7 @@ import Testing
             ("notifications:\n  routes:\n    - {name: a, sink: slack, url: \"\(secretURL)\"}\n    - {name: a, sink: teams, url: \"\(secretURL)\"}\n",
              "notifications.routes[1].name: 'a' names two routes"),
         ]
-        for (yaml, message) in cases {
-            var config = ServerConfig()
-            do {
-                try config.apply(yaml: yaml, source: "config.yaml")
-                Issue.record("accepted: \(yaml)")
-            } catch {
-                let text = "\(error)"
-                #expect(text.contains(message), "\(text)")
-                #expect(!text.contains("planted-secret"), "\(text)")
-            }
-        }
+        Self.expectRefused(cases)
         var config = ServerConfig()
         try config.apply(yaml: "notifications:\n  retry_delay: 2s\n  routes:\n    - name: deploys\n      sink: webhook\n      url_env: HOOK_URL\n"
             + "      secret_env: HOOK_SECRET\n      events: [failed, rolled_back]\n      kinds: [release]\n      match: {cluster: \"prod*\"}\n",

@@ -73,7 +73,7 @@ import Testing
         let strategy = await deploy(t, extra: ["-strategy", "yolo"])
         #expect(strategy.err == ["error: strategy: unknown strategy 'yolo' (available: quicksync, canary, bluegreen, rolling) (INVALID_ARGUMENT)"])
         let key = await deploy(t, extra: ["-config", #"{"timeuot":"5m"}"#])
-        #expect(key.err.first?.hasPrefix("error: config.timeuot: unknown key (known keys: alarms, approval_timeout, batch_delay,") == true, "\(key.text)")
+        #expect(key.err.first?.hasPrefix("error: config.timeuot: unknown key (known keys: alarms, analysis, approval_timeout, batch_delay,") == true, "\(key.text)")
         let value = await deploy(t, extra: ["-config", #"{"timeout":"soon"}"#])
         #expect(value.err == ["error: config.timeout: 'soon' is not a duration (e.g. 30s, 5m, 1h) up to 3650d (INVALID_ARGUMENT)"])
         let json = await deploy(t, extra: ["-config", "{timeout"])

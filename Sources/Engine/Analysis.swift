@@ -1,0 +1,137 @@
+import CloudModel
+import Foundation
+
+/// `analysis.templates.<name>` in config.yaml: a metric query judged during every bake of the
+/// deployments that name it (`analysis`). Queries come from the server's config only; a
+/// request picks templates by name.
+public struct AnalysisTemplate: Sendable, Equatable {
+    public enum Provider: String, Sendable, Equatable { case prometheus }
+
+    public var name: String
+    public var provider: Provider
+    /// The query, with placeholders filled per deployment (`AnalysisTemplate.placeholders`).
+    public var query: String
+    /// Between measurements.
+    public var interval: Duration = .seconds(60)
+    /// From the bake's start to the first measurement.
+    public var initialDelay: Duration = .zero
+    /// What a good value is.
+    public var success: Condition
+    /// Failed measurements tolerated per bake (the next one fails it).
+    public var failureLimit = 0
+    /// Measurements in a row that could not be made (no answer, an error) before the bake fails.
+    public var consecutiveErrors = 4
+
+    public init(name: String, provider: Provider, query: String, success: Condition) {
+        self.name = name
+        self.provider = provider
+        self.query = query
+        self.success = success
+    }
+
+    /// The placeholders a query may use.
+    public static let placeholders = ["cluster", "service", "target_group", "baseline_target_group", "task_set", "canary_weight"]
+
+    /// `"< 0.01"`, `">= 0.99"`: a comparison with a number.
+    public struct Condition: Sendable, Equatable, CustomStringConvertible {
+        public enum Comparison: String, Sendable, CaseIterable { case lessOrEqual = "<=", greaterOrEqual = ">=", less = "<", greater = ">", equal = "==" }
+        public var comparison: Comparison
+        public var threshold: Double
+
+        /// Parses `"< 0.01"`; nil when it is not a comparison with a number.
+        public init?(_ text: String) {
+            let t = text.trimmingCharacters(in: .whitespaces)
+            guard let op = Comparison.allCases.first(where: { t.hasPrefix($0.rawValue) }),
+                  let value = Double(t.dropFirst(op.rawValue.count).trimmingCharacters(in: .whitespaces)), value.isFinite else { return nil }
+            comparison = op
+            threshold = value
+        }
+
+        public func holds(for value: Double) -> Bool {
+            switch comparison {
+            case .less: value < threshold
+            case .lessOrEqual: value <= threshold
+            case .greater: value > threshold
+            case .greaterOrEqual: value >= threshold
+            case .equal: value == threshold
+            }
+        }
+
+        public var description: String { "\(comparison.rawValue) \(Self.format(threshold))" }
+
+        static func format(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v) }
+    }
+
+    /// The query with `{{name}}` placeholders replaced (an unknown one is left as it is).
+    func filled(_ values: [String: String]) -> String {
+        var out = query
+        for (key, value) in values { out = out.replacingOccurrences(of: "{{\(key)}}", with: value) }
+        return out
+    }
+}
+
+/// Answers metric queries (the server's Prometheus client).
+public protocol MetricsProvider: Sendable {
+    /// The query's value now; nil when it has no data (inconclusive). Throws when the provider
+    /// cannot be reached or refuses the query (an error, never a success).
+    func value(of query: String, provider: AnalysisTemplate.Provider) async throws -> Double?
+}
+
+/// For engines without metric providers: any analysis fails with this reason.
+public struct NoMetrics: MetricsProvider {
+    public init() {}
+    public func value(of query: String, provider: AnalysisTemplate.Provider) async throws -> Double? {
+        throw EngineError(.failedPrecondition, "no metrics provider is configured (analysis.prometheus)")
+    }
+}
+
+/// One template's measurements within one bake.
+struct AnalysisRun: Sendable {
+    let template: AnalysisTemplate
+    var nextAt: Date
+    var measured = 0
+    var failed = 0
+    var errorsInARow = 0
+    var last = ""
+
+    init(_ template: AnalysisTemplate, bakeStart: Date) {
+        self.template = template
+        self.nextAt = bakeStart.adding(template.initialDelay)
+    }
+
+    /// Takes one measurement; throws when the bake fails (the message names the template, the
+    /// value and the condition).
+    mutating func measure(_ metrics: any MetricsProvider, placeholders: [String: String], now: Date) async throws {
+        nextAt = now.adding(template.interval)
+        let query = template.filled(placeholders)
+        let name = template.name
+        do {
+            guard let value = try await metrics.value(of: query, provider: template.provider), value.isFinite else {
+                throw StageError("analysis \(name): the query returned no data (inconclusive): \(query)")
+            }
+            errorsInARow = 0
+            measured += 1
+            let shown = AnalysisTemplate.Condition.format((value * 1e6).rounded() / 1e6)
+            if template.success.holds(for: value) {
+                last = "\(name) \(shown) (\(template.success)) ok"
+                return
+            }
+            failed += 1
+            last = "\(name) \(shown) (\(template.success)) failed"
+            if failed > template.failureLimit {
+                throw StageError("analysis \(name) failed: \(shown) is not \(template.success) "
+                    + "(\(failed) of \(measured) measurements failed, \(template.failureLimit) allowed): \(query)")
+            }
+        } catch let error as StageError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            errorsInARow += 1
+            last = "\(name): error \(errorsInARow) of \(template.consecutiveErrors + 1) allowed in a row"
+            if errorsInARow > template.consecutiveErrors {
+                throw StageError("analysis \(name) failed: its provider could not answer \(errorsInARow) times in a row (\(error))")
+            }
+        }
+    }
+}

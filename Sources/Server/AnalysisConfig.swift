@@ -1,0 +1,80 @@
+import Engine
+import Foundation
+
+/// `analysis:` in config.yaml: where metrics are queried, and the templates bakes judge.
+public struct AnalysisConfig: Sendable, Equatable {
+    public var templates: [String: AnalysisTemplate] = [:]
+    public var prometheus: PrometheusSettings?
+
+    public init() {}
+
+    static func parse(_ a: ConfigObject, environment: [String: String]) throws -> AnalysisConfig {
+        try a.only(["prometheus", "templates"])
+        var config = AnalysisConfig()
+        if let p = try a.objectIfPresent("prometheus") {
+            try p.only(["url", "bearer_token", "bearer_token_env", "username", "password", "password_env", "timeout"])
+            guard let url = try p.string("url"), let parsed = URL(string: url),
+                  ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
+                throw p.failure("url", "is required: the http(s) URL of the Prometheus server (e.g. http://prometheus:9090)")
+            }
+            var settings = PrometheusSettings(url: url)
+            settings.bearerToken = try p.secret("bearer_token", environment: environment)
+            settings.username = try p.string("username")
+            settings.password = try p.secret("password", environment: environment)
+            settings.timeout = try p.duration("timeout") ?? settings.timeout
+            config.prometheus = settings
+        }
+        guard let templates = try a.objectIfPresent("templates") else { return config }
+        for name in templates.fields.keys.sorted() {
+            guard DeploymentSettings.isHookName(name) else { throw templates.failure(name, "a template name is letters, digits, - _ .") }
+            guard let t = try templates.objectIfPresent(name) else { throw templates.failure(name, "must be a mapping") }
+            try t.only(["provider", "query", "interval", "initial_delay", "success", "failure_limit", "consecutive_errors", "inconclusive"])
+            guard let providerName = try t.string("provider"), let provider = AnalysisTemplate.Provider(rawValue: providerName) else {
+                throw t.failure("provider", "is required: prometheus")
+            }
+            if provider == .prometheus, config.prometheus == nil {
+                throw t.failure("provider", "prometheus needs analysis.prometheus.url")
+            }
+            guard let query = try t.string("query"), !query.isEmpty else { throw t.failure("query", "is required") }
+            for placeholder in placeholders(in: query) where !AnalysisTemplate.placeholders.contains(placeholder) {
+                throw t.failure("query", "{{\(placeholder)}} is not a placeholder (\(AnalysisTemplate.placeholders.map { "{{\($0)}}" }.joined(separator: ", ")))")
+            }
+            guard let text = try t.string("success") else { throw t.failure("success", "is required (e.g. \"< 0.01\")") }
+            guard let success = AnalysisTemplate.Condition(text) else {
+                throw t.failure("success", "'\(text.prefix(64))' is not a comparison with a number (<, <=, >, >=, == and a number, e.g. \"< 0.01\")")
+            }
+            var template = AnalysisTemplate(name: name, provider: provider, query: query, success: success)
+            template.interval = try t.duration("interval") ?? template.interval
+            template.initialDelay = try t.duration("initial_delay") ?? template.initialDelay
+            template.failureLimit = try t.int("failure_limit", min: 0, max: 1000) ?? template.failureLimit
+            template.consecutiveErrors = try t.int("consecutive_errors", min: 0, max: 1000) ?? template.consecutiveErrors
+            if let inconclusive = try t.string("inconclusive"), inconclusive != "fail" {
+                throw t.failure("inconclusive", "'\(inconclusive.prefix(32))' is not supported: a measurement without data fails the bake (fail)")
+            }
+            config.templates[name] = template
+        }
+        return config
+    }
+
+    static func placeholders(in query: String) -> [String] {
+        var found: [String] = []
+        var rest = query[...]
+        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
+            found.append(String(rest[open.upperBound..<close.lowerBound]).trimmingCharacters(in: .whitespaces))
+            rest = rest[close.upperBound...]
+        }
+        return found
+    }
+}
+
+/// `analysis.prometheus`: the server whose HTTP API (`/api/v1/query`) answers templates.
+/// The token and password are secrets: never logged or shown.
+public struct PrometheusSettings: Sendable, Equatable {
+    public var url: String
+    public var bearerToken: String?
+    public var username: String?
+    public var password: String?
+    public var timeout: Duration = .seconds(10)
+
+    public init(url: String) { self.url = url }
+}

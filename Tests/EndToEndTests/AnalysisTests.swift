@@ -1,0 +1,108 @@
+import DeployAPI
+import Engine
+import Foundation
+@testable import Server
+import Simulator
+import Testing
+
+/// Metric templates judged during bakes, through the real server and client, against a
+/// Prometheus HTTP API served by a loopback stub.
+@Suite struct AnalysisTests {
+    static let taskdef = #"{"family":"web","containerDefinitions":[{"name":"app","image":"nginx:2.0"}]}"#
+    static let errorRate = #"sum(rate(http_requests_total{service="{{service}}",target_group="{{target_group}}",code=~"5.."}[1m])) / sum(rate(http_requests_total{service="{{service}}"}[1m]))"#
+
+    static func vector(_ value: String) -> String {
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000.5,""# + value + #""]}]}}"#
+    }
+
+    static func configure(_ c: inout ServerConfig, url: String, consecutiveErrors: Int = 4) {
+        var template = AnalysisTemplate(name: "error-rate", provider: .prometheus, query: errorRate, success: AnalysisTemplate.Condition("< 0.01")!)
+        template.interval = .seconds(30)
+        template.consecutiveErrors = consecutiveErrors
+        var prometheus = PrometheusSettings(url: url)
+        prometheus.bearerToken = "planted-prometheus-token"
+        c.analysis.prometheus = prometheus
+        c.analysis.templates = ["error-rate": template]
+    }
+
+    func canary(_ t: TestServer, _ id: String) async throws -> Deployment_V1_Deployment {
+        let accepted = await t.client(["-id", id, "-cluster", "prod", "-service", "web", "-taskdef", Self.taskdef, "-strategy", "canary",
+                                       "-config", #"{"analysis":"error-rate","canary_stages":"50,100","stage_timeout":"2m"}"#])
+        #expect(accepted.code == 0, "\(accepted.text)")
+        return try await t.waitUntilFinished(id)
+    }
+
+    @Test func aCanaryWithTooManyErrorsIsRolledBackAtItsFirstStep() async throws {
+        let prometheus = try HookStub.start()
+        defer { prometheus.stop() }
+        prometheus.answer("/prom/api/v1/query", with: Self.vector("0.2"))
+        let t = try await TestServer(configure: { Self.configure(&$0, url: prometheus.url("/prom")) }, simulator: SeedCommandsTests.mockMode)
+        let d = try await canary(t, "a1")
+        #expect(d.status == .rolledBack, "\(d.status) \(d.error)")
+        #expect(d.error.contains("analysis error-rate failed: 0.2 is not < 0.01 (1 of 1 measurements failed, 0 allowed)"), "\(d.error)")
+        #expect(d.stages.filter { $0.status == .stageFailed }.map(\.name) == ["bake(2m, canary at 50%)"])
+        // The query was filled for this deployment and carried the token.
+        let asked = try #require(prometheus.received.first)
+        let query = URLComponents(string: "http://x\(asked.path)")?.queryItems?.first { $0.name == "query" }?.value ?? ""
+        #expect(query.contains(#"service="web""#) && query.contains(#"target_group="targetgroup/"#), "\(query)")
+        #expect(!query.contains("{{"), "\(query)")
+        #expect(asked.headers["authorization"] == "Bearer planted-prometheus-token")
+        #expect(!d.error.contains("planted-prometheus-token"))
+        try await t.stop()
+    }
+
+    @Test func aHealthyCanaryIsPromotedWithItsMeasurementsRecorded() async throws {
+        let prometheus = try HookStub.start()
+        defer { prometheus.stop() }
+        prometheus.answer("/prom/api/v1/query", with: Self.vector("0.001"))
+        let t = try await TestServer(configure: { Self.configure(&$0, url: prometheus.url("/prom")) }, simulator: SeedCommandsTests.mockMode)
+        let d = try await canary(t, "a2")
+        #expect(d.status == .succeeded, "\(d.error)")
+        let bakes = d.stages.filter { $0.name.hasPrefix("bake(") }
+        #expect(bakes.count == 2)
+        // 2 minutes at one measurement every 30 s, from the bake's start.
+        #expect(bakes.allSatisfy { $0.message.contains("analysis: error-rate 5/5 ok") }, "\(bakes.map(\.message))")
+        #expect(prometheus.received.count == 10)
+        try await t.stop()
+    }
+
+    /// A provider that cannot be reached is an error, never a success: past
+    /// `consecutive_errors` the bake fails.
+    @Test func anUnreachablePrometheusFailsTheBake() async throws {
+        // Nothing listens on port 9 here: each query is refused.
+        let t = try await TestServer(configure: {
+            Self.configure(&$0, url: "http://127.0.0.1:9/prom", consecutiveErrors: 1)
+            $0.analysis.prometheus?.timeout = .seconds(2)
+        }, simulator: SeedCommandsTests.mockMode)
+        let d = try await canary(t, "a3")
+        #expect(d.status == .rolledBack, "\(d.status) \(d.error)")
+        #expect(d.error.contains("analysis error-rate failed: its provider could not answer 2 times in a row"), "\(d.error)")
+        try await t.stop()
+    }
+
+    @Test func anUnknownTemplateIsRefusedNamingTheKey() async throws {
+        let t = try await TestServer(simulator: SeedCommandsTests.mockMode)
+        let refused = await t.client(["-id", "a4", "-cluster", "prod", "-service", "web", "-taskdef", Self.taskdef, "-strategy", "canary",
+                                      "-config", #"{"analysis":"latency"}"#])
+        #expect(refused.err == ["error: config.analysis: no template latency in analysis.templates (none defined) (INVALID_ARGUMENT)"], "\(refused.text)")
+        try await t.stop()
+    }
+
+    @Test func configNamesTheField() throws {
+        let head = "analysis:\n  prometheus: {url: \"http://prometheus:9090\", bearer_token: planted-secret}\n  templates:\n    e:\n"
+        let cases: [(String, String)] = [
+            (head + "      {provider: prometheus, query: \"x{{pod}}\", success: \"< 1\"}\n", "analysis.templates.e.query: {{pod}} is not a placeholder"),
+            (head + "      {provider: prometheus, query: x, success: \"small\"}\n", "analysis.templates.e.success: 'small' is not a comparison"),
+            (head + "      {provider: prometheus, query: x, success: \"< 1\", inconclusive: pause}\n", "analysis.templates.e.inconclusive: 'pause' is not supported"),
+            ("analysis:\n  templates:\n    e: {provider: prometheus, query: x, success: \"< 1\"}\n", "analysis.templates.e.provider: prometheus needs analysis.prometheus.url"),
+            ("strategy:\n  analysis: [nope]\n", "strategy.analysis: no template nope in analysis.templates"),
+        ]
+        NotificationTests.expectRefused(cases)
+        var config = ServerConfig()
+        try config.apply(yaml: head + "      {provider: prometheus, query: x, success: \">= 0.99\", interval: 1m, failure_limit: 2}\n"
+            + "strategy:\n  analysis: [e]\n", source: "config.yaml")
+        #expect(config.deployment.analysis == ["e"])
+        #expect(config.analysis.templates["e"]?.failureLimit == 2)
+        #expect(config.analysis.templates["e"]?.success.holds(for: 0.995) == true)
+    }
+}
