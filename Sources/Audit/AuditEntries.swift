@@ -4,14 +4,15 @@ import Foundation
 
 /// Which engine events the audit log keeps, and what it writes for them.
 enum AuditEntries {
-    /// State changes: deployment.*, approval.*, rollback.*, failed stages and skipped checks.
+    /// State changes: deployment.*, approval.*, rollback.*, failed stages and analyses, and
+    /// skipped checks.
     /// Not progress, and not the stage steps of a run that goes well.
     static func isAudited(_ kind: DeploymentEventKind) -> Bool {
         switch kind {
         case .deploymentAccepted, .deploymentStarted, .deploymentResumed, .deploymentRecovered, .deploymentSucceeded,
              .deploymentFailed, .deploymentRolledBack, .deploymentRejected, .deploymentInterrupted, .deploymentCheckpointed,
              .approvalRequested, .approvalRecorded, .approvalApproved, .approvalRejected, .approvalExpired,
-             .rollbackRequested, .rollbackStarted, .stageFailed, .preflightWarning:
+             .rollbackRequested, .rollbackStarted, .stageFailed, .preflightWarning, .analysisFailed:
             true
         case .stageStarted, .stageProgress, .stageSucceeded, .stageCancelled, .stageCheckpointed, .factsRecorded,
              .hookSucceeded, .hookFailed:

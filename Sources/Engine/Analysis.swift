@@ -85,6 +85,12 @@ public struct NoMetrics: MetricsProvider {
     }
 }
 
+/// A bake's analysis failed: the judgement, or the provider that could not answer.
+struct AnalysisFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// One template's measurements within one bake.
 struct AnalysisRun: Sendable {
     let template: AnalysisTemplate
@@ -107,7 +113,7 @@ struct AnalysisRun: Sendable {
         let name = template.name
         do {
             guard let value = try await metrics.value(of: query, provider: template.provider), value.isFinite else {
-                throw StageError("analysis \(name): the query returned no data (inconclusive): \(query)")
+                throw AnalysisFailure("analysis \(name): the query returned no data (inconclusive): \(query)")
             }
             errorsInARow = 0
             measured += 1
@@ -119,10 +125,10 @@ struct AnalysisRun: Sendable {
             failed += 1
             last = "\(name) \(shown) (\(template.success)) failed"
             if failed > template.failureLimit {
-                throw StageError("analysis \(name) failed: \(shown) is not \(template.success) "
+                throw AnalysisFailure("analysis \(name) failed: \(shown) is not \(template.success) "
                     + "(\(failed) of \(measured) measurements failed, \(template.failureLimit) allowed): \(query)")
             }
-        } catch let error as StageError {
+        } catch let error as AnalysisFailure {
             throw error
         } catch is CancellationError {
             throw CancellationError()
@@ -130,7 +136,7 @@ struct AnalysisRun: Sendable {
             errorsInARow += 1
             last = "\(name): error \(errorsInARow) of \(template.consecutiveErrors + 1) allowed in a row"
             if errorsInARow > template.consecutiveErrors {
-                throw StageError("analysis \(name) failed: its provider could not answer \(errorsInARow) times in a row (\(error))")
+                throw AnalysisFailure("analysis \(name) failed: its provider could not answer \(errorsInARow) times in a row (\(error))")
             }
         }
     }

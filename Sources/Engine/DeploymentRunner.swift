@@ -64,6 +64,9 @@ struct DeploymentRunner: Sendable {
         }
 
         func stepFailed(_ index: Int, _ stage: Stage, _ error: any Error) async -> String {
+            if error is AnalysisFailure {
+                await runner.engine.mutate(id, event: .analysisFailed, message: "\(error)", durable: false) { _ in }
+            }
             await runner.update(context(index), status: .failed, event: .stageFailed, message: "\(error)") {
                 $0.finishedAt = runner.wallClock.now()
             }

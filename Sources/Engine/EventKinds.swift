@@ -37,6 +37,9 @@ public enum DeploymentEventKind: String, Sendable, Codable, CaseIterable {
     case rollbackStarted = "rollback.started"
 
     case preflightWarning = "preflight.warning"
+
+    /// A bake's metric analysis failed (the stage's failure follows).
+    case analysisFailed = "analysis.failed"
 }
 
 extension DeploymentEventKind {

@@ -61,6 +61,7 @@ extension Notice {
         case .rollbackStarted: moment = .rollingBack
         case .deploymentRolledBack: moment = .rolledBack
         case .deploymentInterrupted: moment = .interrupted
+        case .analysisFailed: moment = .analysisFailed
         default: return nil
         }
         let images = TaskDefinition(json: request.taskDefinitionJSON).images.map { "\($0.container)=\($0.image)" }.joined(separator: ", ")

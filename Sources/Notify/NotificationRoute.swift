@@ -12,6 +12,7 @@ public enum NotificationEvent: String, Sendable, CaseIterable, Codable {
     case rollingBack = "rolling_back"
     case rolledBack = "rolled_back"
     case interrupted
+    case analysisFailed = "analysis_failed"
     case driftFound = "drift_found"
 }
 

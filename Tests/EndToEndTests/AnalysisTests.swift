@@ -1,6 +1,8 @@
+import CloudModel
 import DeployAPI
 import Engine
 import Foundation
+import Notify
 @testable import Server
 import Simulator
 import Testing
@@ -36,7 +38,13 @@ import Testing
         let prometheus = try HookStub.start()
         defer { prometheus.stop() }
         prometheus.answer("/prom/api/v1/query", with: Self.vector("0.2"))
-        let t = try await TestServer(configure: { Self.configure(&$0, url: prometheus.url("/prom")) }, simulator: SeedCommandsTests.mockMode)
+        let receiver = try HookStub.start()
+        defer { receiver.stop() }
+        let t = try await TestServer(configure: {
+            Self.configure(&$0, url: prometheus.url("/prom"))
+            $0.notifications.routes = [NotificationRoute(name: "gate", sink: .webhook(url: receiver.url("/ok/gate"), secret: nil),
+                                                         events: [.analysisFailed])]
+        }, simulator: SeedCommandsTests.mockMode)
         let d = try await canary(t, "a1")
         #expect(d.status == .rolledBack, "\(d.status) \(d.error)")
         #expect(d.error.contains("analysis error-rate failed: 0.2 is not < 0.01 (1 of 1 measurements failed, 0 allowed)"), "\(d.error)")
@@ -48,6 +56,12 @@ import Testing
         #expect(!query.contains("{{"), "\(query)")
         #expect(asked.headers["authorization"] == "Bearer planted-prometheus-token")
         #expect(!d.error.contains("planted-prometheus-token"))
+        // Recorded as its own event, and told of.
+        let events = try await t.server.engine.status(id: "a1").events
+        #expect(events.contains { $0.kind == .analysisFailed && $0.message.hasPrefix("analysis error-rate failed: 0.2") })
+        for _ in 0..<500 where receiver.received.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        let told = try JSONDecoder().decode([String: JSONValue].self, from: try #require(receiver.received.first).body)
+        #expect(told["event"]?.stringValue == "analysis_failed" && told["id"]?.stringValue == "a1")
         try await t.stop()
     }
 
