@@ -15,18 +15,22 @@ public struct AnalysisTemplate: Sendable, Equatable {
     public var interval: Duration = .seconds(60)
     /// From the bake's start to the first measurement.
     public var initialDelay: Duration = .zero
-    /// What a good value is.
-    public var success: Condition
+    /// What a good value is (with `compare`, a value that meets it passes whatever the baseline).
+    public var success: Condition?
+    /// Canary versus baseline (`compare: baseline`): the same query, filled for the previous
+    /// target group, is measured too; a value above `maxRatio` times the baseline's fails.
+    public var maxRatio: Double?
     /// Failed measurements tolerated per bake (the next one fails it).
     public var failureLimit = 0
     /// Measurements in a row that could not be made (no answer, an error) before the bake fails.
     public var consecutiveErrors = 4
 
-    public init(name: String, provider: Provider, query: String, success: Condition) {
+    public init(name: String, provider: Provider, query: String, success: Condition?, maxRatio: Double? = nil) {
         self.name = name
         self.provider = provider
         self.query = query
         self.success = success
+        self.maxRatio = maxRatio
     }
 
     /// The placeholders a query may use.
@@ -100,6 +104,8 @@ struct AnalysisRun: Sendable {
     var errorsInARow = 0
     var last = ""
 
+    static func format(_ v: Double) -> String { AnalysisTemplate.Condition.format((v * 1e6).rounded() / 1e6) }
+
     init(_ template: AnalysisTemplate, bakeStart: Date) {
         self.template = template
         self.nextAt = bakeStart.adding(template.initialDelay)
@@ -115,17 +121,37 @@ struct AnalysisRun: Sendable {
             guard let value = try await metrics.value(of: query, provider: template.provider), value.isFinite else {
                 throw AnalysisFailure("analysis \(name): the query returned no data (inconclusive): \(query)")
             }
+            var baseline: Double?
+            if template.maxRatio != nil {
+                var own = placeholders
+                own["target_group"] = placeholders["baseline_target_group"]
+                let baselineQuery = template.filled(own)
+                guard let b = try await metrics.value(of: baselineQuery, provider: template.provider), b.isFinite else {
+                    throw AnalysisFailure("analysis \(name): the baseline's query returned no data (inconclusive): \(baselineQuery)")
+                }
+                baseline = b
+            }
             errorsInARow = 0
             measured += 1
-            let shown = AnalysisTemplate.Condition.format((value * 1e6).rounded() / 1e6)
-            if template.success.holds(for: value) {
-                last = "\(name) \(shown) (\(template.success)) ok"
+            let shown = Self.format(value)
+            let meetsCondition = template.success?.holds(for: value)
+            var withinRatio: Bool?
+            if let ratio = template.maxRatio, let b = baseline { withinRatio = value <= ratio * b }
+            let judged = "\(name) \(shown)" + (baseline.map { " (baseline \(Self.format($0)))" } ?? "")
+            // Good when it meets the condition, or stays within the ratio of the baseline.
+            if meetsCondition == true || withinRatio == true {
+                last = "\(judged) ok"
                 return
             }
             failed += 1
-            last = "\(name) \(shown) (\(template.success)) failed"
+            last = "\(judged) failed"
             if failed > template.failureLimit {
-                throw AnalysisFailure("analysis \(name) failed: \(shown) is not \(template.success) "
+                var why: [String] = []
+                if let condition = template.success { why.append("is not \(condition)") }
+                if let ratio = template.maxRatio, let b = baseline {
+                    why.append("is more than \(Self.format(ratio)) × the baseline's \(Self.format(b))")
+                }
+                throw AnalysisFailure("analysis \(name) failed: \(shown) \(why.joined(separator: " and ")) "
                     + "(\(failed) of \(measured) measurements failed, \(template.failureLimit) allowed): \(query)")
             }
         } catch let error as AnalysisFailure {

@@ -28,7 +28,8 @@ public struct AnalysisConfig: Sendable, Equatable {
         for name in templates.fields.keys.sorted() {
             guard DeploymentSettings.isHookName(name) else { throw templates.failure(name, "a template name is letters, digits, - _ .") }
             guard let t = try templates.objectIfPresent(name) else { throw templates.failure(name, "must be a mapping") }
-            try t.only(["provider", "query", "interval", "initial_delay", "success", "failure_limit", "consecutive_errors", "inconclusive"])
+            try t.only(["provider", "query", "interval", "initial_delay", "success", "failure_limit", "consecutive_errors", "inconclusive",
+                        "compare", "max_ratio"])
             guard let providerName = try t.string("provider"), let provider = AnalysisTemplate.Provider(rawValue: providerName) else {
                 throw t.failure("provider", "is required: prometheus")
             }
@@ -39,11 +40,29 @@ public struct AnalysisConfig: Sendable, Equatable {
             for placeholder in placeholders(in: query) where !AnalysisTemplate.placeholders.contains(placeholder) {
                 throw t.failure("query", "{{\(placeholder)}} is not a placeholder (\(AnalysisTemplate.placeholders.map { "{{\($0)}}" }.joined(separator: ", ")))")
             }
-            guard let text = try t.string("success") else { throw t.failure("success", "is required (e.g. \"< 0.01\")") }
-            guard let success = AnalysisTemplate.Condition(text) else {
-                throw t.failure("success", "'\(text.prefix(64))' is not a comparison with a number (<, <=, >, >=, == and a number, e.g. \"< 0.01\")")
+            var maxRatio: Double?
+            if let compare = try t.string("compare") {
+                guard compare == "baseline" else { throw t.failure("compare", "'\(compare.prefix(32))' is not baseline") }
+                guard let ratio = try t.double("max_ratio", min: 0.000001) else {
+                    throw t.failure("max_ratio", "is required with compare: baseline (e.g. 1.5: at most 1.5 times the baseline's value)")
+                }
+                guard query.contains("{{target_group}}") else {
+                    throw t.failure("query", "compare: baseline needs {{target_group}} in the query (filled with each side's target group)")
+                }
+                maxRatio = ratio
+            } else if try t.double("max_ratio", min: 0) != nil {
+                throw t.failure("max_ratio", "needs compare: baseline")
             }
-            var template = AnalysisTemplate(name: name, provider: provider, query: query, success: success)
+            var success: AnalysisTemplate.Condition?
+            if let text = try t.string("success") {
+                guard let condition = AnalysisTemplate.Condition(text) else {
+                    throw t.failure("success", "'\(text.prefix(64))' is not a comparison with a number (<, <=, >, >=, == and a number, e.g. \"< 0.01\")")
+                }
+                success = condition
+            } else if maxRatio == nil {
+                throw t.failure("success", "is required (e.g. \"< 0.01\"), or compare: baseline with max_ratio")
+            }
+            var template = AnalysisTemplate(name: name, provider: provider, query: query, success: success, maxRatio: maxRatio)
             template.interval = try t.duration("interval") ?? template.interval
             template.initialDelay = try t.duration("initial_delay") ?? template.initialDelay
             template.failureLimit = try t.int("failure_limit", min: 0, max: 1000) ?? template.failureLimit

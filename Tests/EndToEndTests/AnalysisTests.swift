@@ -94,6 +94,45 @@ import Testing
         try await t.stop()
     }
 
+    /// Canary versus baseline: the p99 latency query is asked for the new target group and for
+    /// the previous one; the canary may be at most 1.5 times slower.
+    @Test func aCanarySlowerThanItsBaselineIsRolledBackAndOneAsFastIsPromoted() async throws {
+        for (id, canaryLatency, outcome) in [("b1", "0.8", Deployment_V1_DeploymentStatus.rolledBack), ("b2", "0.06", .succeeded)] {
+            let prometheus = try HookStub.start()
+            defer { prometheus.stop() }
+            let t = try await TestServer(configure: {
+                Self.configure(&$0, url: prometheus.url("/prom"))
+                var latency = AnalysisTemplate(name: "latency", provider: .prometheus,
+                                               query: #"histogram_quantile(0.99, rate(latency_bucket{tg="{{target_group}}"}[1m]))"#,
+                                               success: nil, maxRatio: 1.5)
+                latency.interval = .seconds(30)
+                $0.analysis.templates = ["latency": latency]
+            }, simulator: SeedCommandsTests.mockMode)
+            let accepted = await t.client(["-id", id, "-cluster", "prod", "-service", "web", "-taskdef", Self.taskdef, "-strategy", "canary",
+                                           "-config", #"{"analysis":"latency","canary_stages":"50,100","stage_timeout":"1m"}"#])
+            #expect(accepted.code == 0, "\(accepted.text)")
+            // The service exists now (mock mode made it); nothing is measured before the clock moves.
+            let blue = try #require(t.service("web")?.primaryTaskSet?.loadBalancers.first?.targetGroupArn)
+            // As the query travels: everything but unreserved characters escaped.
+            let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+            let blueInQuery = String(blue.split(separator: ":").last ?? "").addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
+            prometheus.answer(blueInQuery, with: Self.vector("0.05"))
+            prometheus.answer("/prom/api/v1/query", with: Self.vector(canaryLatency))
+            let d = try await t.waitUntilFinished(id)
+            #expect(d.status == outcome, "\(d.status) \(d.error)")
+            if outcome == .rolledBack {
+                #expect(d.error.contains("analysis latency failed: 0.8 is more than 1.5 × the baseline's 0.05"), "\(d.error)")
+            } else {
+                #expect(d.stages.first { $0.name.hasPrefix("bake(") }?.message.contains("analysis: latency 3/3 ok") == true,
+                        "\(d.stages.map(\.message))")
+            }
+            // Both sides were asked, each with its own target group.
+            #expect(prometheus.received.contains { $0.path.contains(blueInQuery) })
+            #expect(prometheus.received.contains { !$0.path.contains(blueInQuery) })
+            try await t.stop()
+        }
+    }
+
     @Test func anUnknownTemplateIsRefusedNamingTheKey() async throws {
         let t = try await TestServer(simulator: SeedCommandsTests.mockMode)
         let refused = await t.client(["-id", "a4", "-cluster", "prod", "-service", "web", "-taskdef", Self.taskdef, "-strategy", "canary",
@@ -110,6 +149,9 @@ import Testing
             (head + "      {provider: prometheus, query: x, success: \"< 1\", inconclusive: pause}\n", "analysis.templates.e.inconclusive: 'pause' is not supported"),
             ("analysis:\n  templates:\n    e: {provider: prometheus, query: x, success: \"< 1\"}\n", "analysis.templates.e.provider: prometheus needs analysis.prometheus.url"),
             ("strategy:\n  analysis: [nope]\n", "strategy.analysis: no template nope in analysis.templates"),
+            (head + "      {provider: prometheus, query: x, compare: baseline}\n", "analysis.templates.e.max_ratio: is required with compare: baseline"),
+            (head + "      {provider: prometheus, query: x, compare: baseline, max_ratio: 2}\n", "analysis.templates.e.query: compare: baseline needs {{target_group}}"),
+            (head + "      {provider: prometheus, query: x}\n", "analysis.templates.e.success: is required"),
         ]
         NotificationTests.expectRefused(cases)
         var config = ServerConfig()
@@ -117,6 +159,6 @@ import Testing
             + "strategy:\n  analysis: [e]\n", source: "config.yaml")
         #expect(config.deployment.analysis == ["e"])
         #expect(config.analysis.templates["e"]?.failureLimit == 2)
-        #expect(config.analysis.templates["e"]?.success.holds(for: 0.995) == true)
+        #expect(config.analysis.templates["e"]?.success?.holds(for: 0.995) == true)
     }
 }

@@ -229,11 +229,12 @@ final class HookStub: Sendable {
     let port: Int
     private let fd: Int32
     private let state = Mutex<(requests: [Request], stopped: Bool, held: [Int32])>(([], false, []))
-    /// Bodies answered (200, JSON) to paths that start with a prefix.
-    private let bodies = Mutex<[String: String]>([:])
+    /// Bodies answered (200, JSON) to paths that contain a key; the first key set wins.
+    private let bodies = Mutex<[(key: String, body: String)]>([])
 
-    /// Answers `body` (200, application/json) to requests whose path starts with `prefix`.
-    func answer(_ prefix: String, with body: String) { bodies.withLock { $0[prefix] = body } }
+    /// Answers `body` (200, application/json) to requests whose path (and query) contains
+    /// `key`, unless a key set before matches too.
+    func answer(_ key: String, with body: String) { bodies.withLock { $0.append((key, body)) } }
 
     private init(fd: Int32, port: Int) {
         self.fd = fd
@@ -328,7 +329,7 @@ final class HookStub: Sendable {
         }
         let fails = request.path.hasPrefix("/fail") || (request.path.hasPrefix("/flaky") && earlier < 2)
         let status = fails ? "500 Internal Server Error" : "200 OK"
-        let body = bodies.withLock { b in b.first { request.path.hasPrefix($0.key) }?.value } ?? ""
+        let body = bodies.withLock { b in b.first { request.path.contains($0.key) }?.body } ?? ""
         let type = body.isEmpty ? "" : "Content-Type: application/json\r\n"
         let response = "HTTP/1.1 \(status)\r\n\(type)Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
         _ = response.withCString { send(client, $0, strlen($0), Self.sendFlags) }
