@@ -28,6 +28,10 @@ test:
 	@python3 -c "import moto.server, flask_cors, boto3" 2>/dev/null || python3 -m pip install --quiet 'moto[server]==5.2.1'
 	@python3 -c "import moto.server, flask_cors, boto3" 2>/dev/null || \
 		{ echo "make test: moto[server] 5.2.1 is missing and could not be installed (pip install 'moto[server]==5.2.1')" >&2; exit 1; }
+	@command -v prometheus >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	@command -v prometheus >/dev/null || \
+		{ echo "make test: prometheus is missing (apt-get install prometheus; the analysis test runs a real one)" >&2; exit 1; }
 	python3 scripts/check-imports.py
 	$(SWIFT) test
 

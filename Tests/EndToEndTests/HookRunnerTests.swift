@@ -234,7 +234,10 @@ final class HookStub: Sendable {
 
     /// Answers `body` (200, application/json) to requests whose path (and query) contains
     /// `key`, unless a key set before matches too.
-    func answer(_ key: String, with body: String) { bodies.withLock { $0.append((key, body)) } }
+    /// `first`: ahead of the keys set before (a new answer for the same key).
+    func answer(_ key: String, with body: String, first: Bool = false) {
+        bodies.withLock { $0.insert((key, body), at: first ? 0 : $0.count) }
+    }
 
     private init(fd: Int32, port: Int) {
         self.fd = fd
