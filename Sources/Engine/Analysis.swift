@@ -118,6 +118,11 @@ struct AnalysisRun: Sendable {
         let query = template.filled(placeholders)
         let name = template.name
         do {
+            if template.maxRatio != nil,
+               placeholders["target_group", default: ""].isEmpty || placeholders["baseline_target_group", default: ""].isEmpty {
+                throw AnalysisFailure("analysis \(name): compare: baseline needs the new and the previous target groups "
+                    + "(a service with the EXTERNAL deployment controller, behind a load balancer)")
+            }
             guard let value = try await metrics.value(of: query, provider: template.provider), value.isFinite else {
                 throw AnalysisFailure("analysis \(name): the query returned no data (inconclusive): \(query)")
             }

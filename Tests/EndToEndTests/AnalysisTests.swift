@@ -133,6 +133,28 @@ import Testing
         }
     }
 
+    /// On a service without target groups (ECS controller), there is no baseline to compare
+    /// with: the watch fails, rather than passing on a comparison of a query with itself.
+    @Test func compareWithoutTargetGroupsFailsTheBake() async throws {
+        let prometheus = try HookStub.start()
+        defer { prometheus.stop() }
+        prometheus.answer("/prom/api/v1/query", with: Self.vector("0.001"))
+        let t = try await TestServer(configure: {
+            Self.configure(&$0, url: prometheus.url("/prom"))
+            $0.analysis.templates = ["latency": AnalysisTemplate(name: "latency", provider: .prometheus, query: #"x{tg="{{target_group}}"}"#,
+                                                                 success: nil, maxRatio: 1.5)]
+        })
+        try t.seedService(name: "web")
+        let accepted = await t.client(["-id", "c1", "-cluster", "prod", "-service", "web", "-taskdef", Self.taskdef, "-strategy", "quicksync",
+                                       "-config", #"{"analysis":"latency","post_deploy_watch":"1m"}"#])
+        #expect(accepted.code == 0, "\(accepted.text)")
+        let d = try await t.waitUntilFinished("c1")
+        #expect(d.status == .rolledBack, "\(d.status) \(d.error)")
+        #expect(d.error.contains("compare: baseline needs the new and the previous target groups"), "\(d.error)")
+        #expect(prometheus.received.isEmpty, "nothing was measured")
+        try await t.stop()
+    }
+
     @Test func anUnknownTemplateIsRefusedNamingTheKey() async throws {
         let t = try await TestServer(simulator: SeedCommandsTests.mockMode)
         let refused = await t.client(["-id", "a4", "-cluster", "prod", "-service", "web", "-taskdef", Self.taskdef, "-strategy", "canary",
