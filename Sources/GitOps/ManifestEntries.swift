@@ -5,7 +5,10 @@ import Yams
 /// The keys of the `tasks:` and `services:` entries of a manifest.
 enum ManifestEntryKeys {
     static let task = ["service", "cwRuleName", "image", "containerName", "config", "wave"]
-    static let service = ["service", "clusterName", "serviceName", "image", "containerName", "strategy", "config", "wave"]
+    static let service = ["service", "clusterName", "serviceName", "image", "containerName", "strategy", "config", "wave",
+                          "alarms", "analysis"]
+    /// Lists that stand for a `config:` key of the same name (CloudWatch alarms, metric templates).
+    static let listSettings = ["alarms", "analysis"]
 
     static let taskHints = [
         "strategy": "scheduled tasks are repointed to the new task definition; they have no strategy",
@@ -66,7 +69,23 @@ extension ManifestReader {
                 report(line: field.line, field.path, "\(error)")
             }
         }
-        let config = fields["config"].flatMap { settings($0) } ?? [:]
+        var config = fields["config"].flatMap { settings($0) } ?? [:]
+        for key in ManifestEntryKeys.listSettings {
+            guard let field = fields[key], let names = stringList(field) else { continue }
+            if config[key] != nil {
+                report(line: field.line, field.path, "is given twice: here and in config.\(key)")
+                continue
+            }
+            let value = names.joined(separator: ",")
+            do {
+                _ = try DeploymentSettings().applying([key: value])
+                config[key] = value
+            } catch let error as EngineError {
+                report(line: field.line, field.path, error.detail)
+            } catch {
+                report(line: field.line, field.path, "\(error)")
+            }
+        }
         var wave = 0
         if let field = fields["wave"], !field.isNull {
             wave = integer(field, in: 0...10_000, what: "a wave number (a whole number from 0)") ?? 0

@@ -104,6 +104,28 @@ struct ManifestReader {
         return value
     }
 
+    /// A list of non-empty strings (`[a, b]`, or one string for a list of one).
+    mutating func stringList(_ field: ManifestField) -> [String]? {
+        let items: [Node]
+        switch field.value {
+        case .sequence(let list): items = Array(list)
+        case .scalar where !field.isNull: items = [field.value]
+        default:
+            report(line: field.line, field.path, "must be a list of names, not \(field.value.kindName)")
+            return nil
+        }
+        var out: [String] = []
+        for (i, item) in items.enumerated() {
+            guard case .scalar(let scalar) = item, !item.isNullScalar,
+                  !scalar.string.trimmingCharacters(in: .whitespaces).isEmpty else {
+                report(item, "\(field.path)[\(i)]", "must be a name, not \(item.kindName)")
+                return nil
+            }
+            out.append(scalar.string.trimmingCharacters(in: .whitespaces))
+        }
+        return out
+    }
+
     /// A flat mapping of words to scalars (strings, numbers, booleans), as strings.
     mutating func stringMap(_ field: ManifestField) -> [String: (value: String, line: Int?)]? {
         guard case .mapping(let mapping) = field.value else {

@@ -124,6 +124,18 @@ import Testing
         #expect(error?.message == "is required")
     }
 
+    /// A service's `alarms:` and `analysis:` lists stand for the `config:` keys of the same name.
+    @Test func alarmsAndAnalysisLists() throws {
+        let text = Samples.seed + "  - service: b\n    clusterName: c\n    serviceName: s\n    image: r/b:1\n"
+            + "    alarms: [b-5xx, b-latency]\n    analysis: error-rate\n"
+        let entry = try #require(try parse(text).entries.last)
+        #expect(entry.config == ["alarms": "b-5xx,b-latency", "analysis": "error-rate"])
+        let twice = problem(text + "    config: {alarms: x}\n")
+        #expect(twice?.singleLine == "deployment.yaml:14: services[1].alarms: is given twice: here and in config.alarms", "\(String(describing: twice))")
+        let nested = problem(Samples.seed + "  - service: b\n    clusterName: c\n    serviceName: s\n    image: r/b:1\n    alarms: [[x]]\n")
+        #expect(nested?.singleLine == "deployment.yaml:14: services[1].alarms[0]: must be a name, not a list", "\(String(describing: nested))")
+    }
+
     @Test func badMaxParallel() {
         let error = problem("release: x\napproval: false\nmaxParallel: x\n" + Samples.seed)
         #expect(error?.description == "deployment.yaml:3: maxParallel: 'x' is not a positive integer")
