@@ -118,6 +118,14 @@ struct AnalysisRun: Sendable {
         let query = template.filled(placeholders)
         let name = template.name
         do {
+            // Names from the request reach the query only as plain names: a quote or a brace
+            // could change what the query asks.
+            let safe = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:")
+            if let (key, _) = placeholders.first(where: { key, value in
+                template.query.contains("{{\(key)}}") && (value.count > 512 || !value.unicodeScalars.allSatisfy(safe.contains))
+            }) {
+                throw AnalysisFailure("analysis \(name): {{\(key)}} holds characters that cannot go into a query (letters, digits, - _ . / : only)")
+            }
             if template.maxRatio != nil,
                placeholders["target_group", default: ""].isEmpty || placeholders["baseline_target_group", default: ""].isEmpty {
                 throw AnalysisFailure("analysis \(name): compare: baseline needs the new and the previous target groups "
