@@ -30,7 +30,7 @@ public struct AWSCloudFactory: Sendable {
 
     /// The clients as they are: every call is one HTTP request, errors as AWS answered them.
     public func makeRawCloud() -> Cloud {
-        Cloud(ecs: ecs, elb: elb, events: events, identity: sts, alarms: cloudWatch, topics: sns)
+        Cloud(ecs: ecs, elb: elb, events: events, identity: sts, cloudWatch: cloudWatch, topics: sns)
     }
 
     /// The cloud the engine uses: each call paced by `rateLimiter` (share one per process) and

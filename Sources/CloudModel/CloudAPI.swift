@@ -48,16 +48,16 @@ public struct Cloud: Sendable {
     public var elb: any ELBAPI
     public var events: any EventsAPI
     public var identity: any IdentityAPI
-    public var alarms: any AlarmsAPI
+    public var cloudWatch: any CloudWatchAPI
     public var topics: any TopicsAPI
 
-    public init(ecs: any ECSAPI, elb: any ELBAPI, events: any EventsAPI, identity: any IdentityAPI, alarms: any AlarmsAPI,
+    public init(ecs: any ECSAPI, elb: any ELBAPI, events: any EventsAPI, identity: any IdentityAPI, cloudWatch: any CloudWatchAPI,
                 topics: any TopicsAPI) {
         self.ecs = ecs
         self.elb = elb
         self.events = events
         self.identity = identity
-        self.alarms = alarms
+        self.cloudWatch = cloudWatch
         self.topics = topics
     }
 }

@@ -76,7 +76,7 @@ public struct RateLimits: Sendable, Equatable {
 
     /// AWS's published limits for the calls this server makes (ECS: "Request throttling
     /// for the Amazon ECS API"; ELBv2: "Request throttling"; CloudWatch: "CloudWatch service
-    /// quotas", DescribeAlarms 9 per second; SNS: Publish 300 per second, the lowest regional quota). Calls without a category are
+    /// quotas", DescribeAlarms 9 per second, GetMetricData 50; SNS: Publish 300 per second, the lowest regional quota). Calls without a category are
     /// not limited.
     public static let aws = RateLimits(
         limits: [
@@ -90,6 +90,7 @@ public struct RateLimits: Sendable, Equatable {
             "events.mutations": RateLimit(capacity: 50, refillPerSecond: 10),
             "events.reads": RateLimit(capacity: 50, refillPerSecond: 20),
             "monitoring.describe-alarms": RateLimit(capacity: 9, refillPerSecond: 9),
+            "monitoring.get-metric-data": RateLimit(capacity: 50, refillPerSecond: 50),
             "sns.publish": RateLimit(capacity: 300, refillPerSecond: 300),
         ],
         categories: [
@@ -117,6 +118,7 @@ public struct RateLimits: Sendable, Equatable {
             "events:DescribeRule": "events.reads",
             "events:ListTargetsByRule": "events.reads",
             "monitoring:DescribeAlarms": "monitoring.describe-alarms",
+            "monitoring:GetMetricData": "monitoring.get-metric-data",
             "sns:Publish": "sns.publish",
         ])
 }

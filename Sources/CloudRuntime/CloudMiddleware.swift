@@ -10,7 +10,7 @@ public protocol CloudMiddleware: Sendable {
 }
 
 /// A `Cloud` whose every call passes through `middleware` (first element outermost).
-public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, AlarmsAPI, TopicsAPI {
+public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, CloudWatchAPI, TopicsAPI {
     public let inner: Cloud
     public let middleware: [any CloudMiddleware]
 
@@ -20,7 +20,7 @@ public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, AlarmsAPI
     }
 
     /// The wrapped cloud, as a `Cloud`.
-    public var cloud: Cloud { Cloud(ecs: self, elb: self, events: self, identity: self, alarms: self, topics: self) }
+    public var cloud: Cloud { Cloud(ecs: self, elb: self, events: self, identity: self, cloudWatch: self, topics: self) }
 
     private func run<T: Sendable>(_ service: String, _ operation: String,
                                   _ body: @escaping @Sendable () async throws -> T) async throws -> T {
@@ -122,10 +122,15 @@ public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, AlarmsAPI
         try await events("PutTargets") { try await $0.putTargets(rule: rule, targets: targets) }
     }
 
-    // MARK: STS
+    // MARK: CloudWatch and SNS
     public func describeAlarms(names: [String]) async throws -> [MetricAlarm] {
-        let api = inner.alarms
+        let api = inner.cloudWatch
         return try await run("monitoring", "DescribeAlarms") { try await api.describeAlarms(names: names) }
+    }
+
+    public func getMetricData(queries: [MetricDataQuery], start: Date, end: Date) async throws -> [MetricDataResult] {
+        let api = inner.cloudWatch
+        return try await run("monitoring", "GetMetricData") { try await api.getMetricData(queries: queries, start: start, end: end) }
     }
 
     public func publish(topicArn: String, subject: String, message: String) async throws -> String {
@@ -133,6 +138,7 @@ public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, AlarmsAPI
         return try await run("sns", "Publish") { try await api.publish(topicArn: topicArn, subject: subject, message: message) }
     }
 
+    // MARK: STS
     public func getCallerIdentity() async throws -> CallerIdentity {
         let api = inner.identity
         return try await run("sts", "GetCallerIdentity") { try await api.getCallerIdentity() }

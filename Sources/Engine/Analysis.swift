@@ -5,12 +5,18 @@ import Foundation
 /// deployments that name it (`analysis`). Queries come from the server's config only; a
 /// request picks templates by name.
 public struct AnalysisTemplate: Sendable, Equatable {
-    public enum Provider: String, Sendable, Equatable { case prometheus }
+    public enum Provider: String, Sendable, Equatable, CaseIterable { case prometheus, cloudwatch }
 
     public var name: String
     public var provider: Provider
-    /// The query, with placeholders filled per deployment (`AnalysisTemplate.placeholders`).
+    /// The query, with placeholders filled per deployment (`AnalysisTemplate.placeholders`):
+    /// PromQL for Prometheus; for CloudWatch, what `metricQueries` asks, as shown to people.
     public var query: String
+    /// CloudWatch: GetMetricData's queries (placeholders filled in their dimension values,
+    /// expressions and labels); exactly one returns data, and its newest datapoint is the value.
+    public var metricQueries: [MetricDataQuery] = []
+    /// CloudWatch: how far back GetMetricData reads.
+    public var window: Duration = .seconds(300)
     /// Between measurements.
     public var interval: Duration = .seconds(60)
     /// From the bake's start to the first measurement.
@@ -34,7 +40,8 @@ public struct AnalysisTemplate: Sendable, Equatable {
     }
 
     /// The placeholders a query may use.
-    public static let placeholders = ["cluster", "service", "target_group", "baseline_target_group", "task_set", "canary_weight"]
+    public static let placeholders = ["cluster", "service", "target_group", "baseline_target_group", "load_balancer", "task_set",
+                                      "canary_weight"]
 
     /// `"< 0.01"`, `">= 0.99"`: a comparison with a number.
     public struct Condition: Sendable, Equatable, CustomStringConvertible {
@@ -67,14 +74,34 @@ public struct AnalysisTemplate: Sendable, Equatable {
     }
 
     /// The query with `{{name}}` placeholders replaced (an unknown one is left as it is).
-    func filled(_ values: [String: String]) -> String {
-        var out = query
+    func filled(_ values: [String: String]) -> String { Self.fill(query, values) }
+
+    /// The CloudWatch queries with their placeholders replaced.
+    func filledMetricQueries(_ values: [String: String]) -> [MetricDataQuery] {
+        metricQueries.map { q in
+            var q = q
+            q.expression = q.expression.map { Self.fill($0, values) }
+            q.label = q.label.map { Self.fill($0, values) }
+            if var stat = q.metricStat {
+                stat.metric.dimensions = stat.metric.dimensions.map { MetricDimension(name: $0.name, value: Self.fill($0.value, values)) }
+                q.metricStat = stat
+            }
+            return q
+        }
+    }
+
+    static func fill(_ text: String, _ values: [String: String]) -> String {
+        var out = text
         for (key, value) in values { out = out.replacingOccurrences(of: "{{\(key)}}", with: value) }
         return out
     }
+
+    /// Whether the query (or any CloudWatch query) uses `{{name}}`.
+    func uses(_ placeholder: String) -> Bool { query.contains("{{\(placeholder)}}") }
 }
 
-/// Answers metric queries (the server's Prometheus client).
+/// Answers Prometheus queries (the server's Prometheus client). CloudWatch templates go to
+/// the cloud's `CloudWatchAPI` (`CloudWatchQuery`).
 public protocol MetricsProvider: Sendable {
     /// The query's value now; nil when it has no data (inconclusive). Throws when the provider
     /// cannot be reached or refuses the query (an error, never a success).
@@ -86,6 +113,35 @@ public struct NoMetrics: MetricsProvider {
     public init() {}
     public func value(of query: String, provider: AnalysisTemplate.Provider) async throws -> Double? {
         throw EngineError(.failedPrecondition, "no metrics provider is configured (analysis.prometheus)")
+    }
+}
+
+/// Where templates' queries go: Prometheus's to the server's provider, CloudWatch's to the
+/// cloud (GetMetricData over the template's `window` up to now).
+struct MetricSources: Sendable {
+    let prometheus: any MetricsProvider
+    let cloudWatch: any CloudWatchAPI
+
+    func value(_ template: AnalysisTemplate, _ placeholders: [String: String], now: Date) async throws -> Double? {
+        switch template.provider {
+        case .prometheus:
+            return try await prometheus.value(of: template.filled(placeholders), provider: .prometheus)
+        case .cloudwatch:
+            let queries = template.filledMetricQueries(placeholders)
+            let results = try await cloudWatch.getMetricData(queries: queries, start: now.addingTimeInterval(-template.window.seconds), end: now)
+            guard let result = results.first(where: { r in queries.contains { $0.id == r.id && $0.returnData } }) else {
+                throw CloudWatchQueryError(description: "GetMetricData answered no result for the query that returns data")
+            }
+            guard ["Complete", "PartialData"].contains(result.statusCode) else {
+                throw CloudWatchQueryError(description: "GetMetricData answered \(result.statusCode) for \(result.id)")
+            }
+            // The newest datapoint.
+            return zip(result.timestamps, result.values).max { $0.0 < $1.0 }?.1
+        }
+    }
+
+    struct CloudWatchQueryError: Error, CustomStringConvertible {
+        let description: String
     }
 }
 
@@ -113,7 +169,7 @@ struct AnalysisRun: Sendable {
 
     /// Takes one measurement; throws when the bake fails (the message names the template, the
     /// value and the condition).
-    mutating func measure(_ metrics: any MetricsProvider, placeholders: [String: String], now: Date) async throws {
+    mutating func measure(_ metrics: MetricSources, placeholders: [String: String], now: Date) async throws {
         nextAt = now.adding(template.interval)
         let query = template.filled(placeholders)
         let name = template.name
@@ -131,7 +187,7 @@ struct AnalysisRun: Sendable {
                 throw AnalysisFailure("analysis \(name): compare: baseline needs the new and the previous target groups "
                     + "(a service with the EXTERNAL deployment controller, behind a load balancer)")
             }
-            guard let value = try await metrics.value(of: query, provider: template.provider), value.isFinite else {
+            guard let value = try await metrics.value(template, placeholders, now: now), value.isFinite else {
                 throw AnalysisFailure("analysis \(name): the query returned no data (inconclusive): \(query)")
             }
             var baseline: Double?
@@ -139,7 +195,7 @@ struct AnalysisRun: Sendable {
                 var own = placeholders
                 own["target_group"] = placeholders["baseline_target_group"]
                 let baselineQuery = template.filled(own)
-                guard let b = try await metrics.value(of: baselineQuery, provider: template.provider), b.isFinite else {
+                guard let b = try await metrics.value(template, own, now: now), b.isFinite else {
                     throw AnalysisFailure("analysis \(name): the baseline's query returned no data (inconclusive): \(baselineQuery)")
                 }
                 baseline = b

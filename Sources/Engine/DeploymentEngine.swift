@@ -373,7 +373,7 @@ public actor DeploymentEngine {
                               "config.analysis: no template \(unknown) in analysis.templates (\(known.isEmpty ? "none defined" : known.joined(separator: ", ")))")
         }
         if !settings.alarms.isEmpty {
-            let found = Set(try await cloud.alarms.describeAlarms(names: settings.alarms).map(\.name))
+            let found = Set(try await cloud.cloudWatch.describeAlarms(names: settings.alarms).map(\.name))
             let missing = settings.alarms.filter { !found.contains($0) }
             if !missing.isEmpty {
                 throw EngineError(.failedPrecondition, field: "config.alarms",

@@ -16,7 +16,8 @@ extension DeploymentRunner {
             try await checkHealth(request, facts)
             try await checkAlarms(settings.alarms)
             for i in analyses.indices where clock.now() >= analyses[i].nextAt {
-                try await analyses[i].measure(env.metrics, placeholders: Self.placeholders(request, facts), now: clock.now())
+                try await analyses[i].measure(MetricSources(prometheus: env.metrics, cloudWatch: cloud.cloudWatch),
+                                              placeholders: Self.placeholders(request, facts), now: clock.now())
             }
             if let url = settings.healthCheckURL, clock.now() >= nextProbe {
                 try await probe(url)
@@ -37,16 +38,27 @@ extension DeploymentRunner {
             + (judged.isEmpty ? ")" : "; analysis: \(judged.joined(separator: ", ")))"))
     }
 
-    /// What a template's `{{name}}` stands for in this deployment: target groups as
-    /// CloudWatch's ELB dimensions name them (`targetgroup/NAME/ID`).
+    /// What a template's `{{name}}` stands for in this deployment: target groups and the load
+    /// balancer as CloudWatch's ELB dimensions name them (`targetgroup/NAME/ID`, `app/NAME/ID`).
     static func placeholders(_ request: DeploymentRequest, _ facts: DeploymentFacts) -> [String: String] {
         func suffix(_ arn: String?) -> String { arn.map { String($0.split(separator: ":").last ?? "") } ?? "" }
         return [
             "cluster": request.cluster.arnResourceName, "service": request.service.arnResourceName,
             "target_group": suffix(facts.newTargetGroup), "baseline_target_group": suffix(facts.previousTargetGroup),
+            "load_balancer": facts.trafficTargets.lazy.compactMap(loadBalancerDimension).first ?? "",
             "task_set": facts.newTaskSet ?? "", "canary_weight": String(facts.trafficPercent ?? 0),
         ]
     }
+
+    /// `app/NAME/ID` from a listener's or a rule's ARN (`...:listener/app/NAME/ID/LISTENER`,
+    /// `...:listener-rule/app/NAME/ID/LISTENER/RULE`).
+    static func loadBalancerDimension(_ arn: String) -> String? {
+        let resource = suffixAfterColon(arn).split(separator: "/")
+        guard resource.count >= 4, ["listener", "listener-rule"].contains(resource[0]) else { return nil }
+        return resource[1...3].joined(separator: "/")
+    }
+
+    private static func suffixAfterColon(_ arn: String) -> String { String(arn.split(separator: ":").last ?? "") }
 
     /// The new task set is running all its tasks, none of its targets is unhealthy.
     private func checkHealth(_ request: DeploymentRequest, _ facts: DeploymentFacts) async throws {
@@ -63,7 +75,7 @@ extension DeploymentRunner {
     /// Fails when one of the alarms is in ALARM, or is gone.
     func checkAlarms(_ names: [String]) async throws {
         guard !names.isEmpty else { return }
-        let found = try await cloud.alarms.describeAlarms(names: names)
+        let found = try await cloud.cloudWatch.describeAlarms(names: names)
         if let firing = found.first(where: { $0.state == .alarm }) {
             throw StageError("alarm \(firing.name) is in ALARM" + (firing.reason.isEmpty ? "" : ": \(firing.reason)"))
         }

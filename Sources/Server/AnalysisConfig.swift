@@ -1,3 +1,4 @@
+import CloudModel
 import Engine
 import Foundation
 
@@ -29,14 +30,24 @@ public struct AnalysisConfig: Sendable, Equatable {
             guard DeploymentSettings.isHookName(name) else { throw templates.failure(name, "a template name is letters, digits, - _ .") }
             guard let t = try templates.objectIfPresent(name) else { throw templates.failure(name, "must be a mapping") }
             try t.only(["provider", "query", "interval", "initial_delay", "success", "failure_limit", "consecutive_errors", "inconclusive",
-                        "compare", "max_ratio"])
+                        "compare", "max_ratio", "period", "window"])
             guard let providerName = try t.string("provider"), let provider = AnalysisTemplate.Provider(rawValue: providerName) else {
-                throw t.failure("provider", "is required: prometheus")
+                throw t.failure("provider", "is required: prometheus or cloudwatch")
             }
             if provider == .prometheus, config.prometheus == nil {
                 throw t.failure("provider", "prometheus needs analysis.prometheus.url")
             }
-            guard let query = try t.string("query"), !query.isEmpty else { throw t.failure("query", "is required") }
+            var metricQueries: [MetricDataQuery] = []
+            let query: String
+            switch provider {
+            case .prometheus:
+                guard let promQL = try t.string("query"), !promQL.isEmpty else { throw t.failure("query", "is required") }
+                for key in ["period", "window"] where t.fields[key] != nil { throw t.failure(key, "is for provider: cloudwatch") }
+                query = promQL
+            case .cloudwatch:
+                metricQueries = try CloudWatchQueries.parse(t)
+                query = CloudWatchQueries.shown(metricQueries)
+            }
             for placeholder in placeholders(in: query) where !AnalysisTemplate.placeholders.contains(placeholder) {
                 throw t.failure("query", "{{\(placeholder)}} is not a placeholder (\(AnalysisTemplate.placeholders.map { "{{\($0)}}" }.joined(separator: ", ")))")
             }
@@ -63,6 +74,13 @@ public struct AnalysisConfig: Sendable, Equatable {
                 throw t.failure("success", "is required (e.g. \"< 0.01\"), or compare: baseline with max_ratio")
             }
             var template = AnalysisTemplate(name: name, provider: provider, query: query, success: success, maxRatio: maxRatio)
+            template.metricQueries = metricQueries
+            if provider == .cloudwatch {
+                template.window = try t.duration("window") ?? template.window
+                guard template.window >= .seconds(60), template.window <= .seconds(86400) else {
+                    throw t.failure("window", "must be between 1m and 24h")
+                }
+            }
             template.interval = try t.duration("interval") ?? template.interval
             template.initialDelay = try t.duration("initial_delay") ?? template.initialDelay
             template.failureLimit = try t.int("failure_limit", min: 0, max: 1000) ?? template.failureLimit

@@ -17,6 +17,10 @@
 ///   "Essential container in task exited" (before its health result when N < 10);
 /// - `fail-to-start`: the task never runs; it stops at the end of PENDING with
 ///   "CannotPullContainerError: ...".
+/// - `errors-<N>pct` (e.g. `v2-errors-20pct`): the task is healthy, and N% of the requests it
+///   serves answer 5XX (`HTTPCode_Target_5XX_Count`; see SimulatorState+Metrics.swift);
+/// - `slow-<N>ms` (e.g. `v2-slow-800ms`): the task is healthy, and answers in N ms
+///   (`TargetResponseTime`).
 /// `SimulatedCloud.setImageBehavior(image:_:)` sets the same behaviours for an exact image
 /// string, without encoding them in the tag.
 ///
@@ -42,11 +46,18 @@ public struct ImageBehavior: Sendable, Equatable {
     public var crashAfter: TimeInterval?
     /// The task's health check fails.
     public var unhealthy: Bool
+    /// The fraction of the requests it serves that answer 5XX (0...1).
+    public var errorRate: Double
+    /// Seconds it takes to answer a request (nil: the simulator's usual `baseLatency`).
+    public var latency: TimeInterval?
 
-    public init(failToStart: Bool = false, crashAfter: TimeInterval? = nil, unhealthy: Bool = false) {
+    public init(failToStart: Bool = false, crashAfter: TimeInterval? = nil, unhealthy: Bool = false, errorRate: Double = 0,
+                latency: TimeInterval? = nil) {
         self.failToStart = failToStart
         self.crashAfter = crashAfter
         self.unhealthy = unhealthy
+        self.errorRate = errorRate
+        self.latency = latency
     }
 
     public static let healthy = ImageBehavior()
@@ -60,13 +71,18 @@ public struct ImageBehavior: Sendable, Equatable {
         var behavior = ImageBehavior()
         behavior.failToStart = tag.contains("fail-to-start")
         behavior.unhealthy = tag.contains("unhealthy")
-        if let range = tag.range(of: "crash-after-") {
-            let digits = tag[range.upperBound...].prefix { $0.isNumber }
-            if let seconds = Int(digits), tag[range.upperBound...].dropFirst(digits.count).hasPrefix("s") {
-                behavior.crashAfter = TimeInterval(seconds)
-            }
-        }
+        if let seconds = number(in: tag, after: "crash-after-", unit: "s") { behavior.crashAfter = TimeInterval(seconds) }
+        if let percent = number(in: tag, after: "errors-", unit: "pct") { behavior.errorRate = Double(min(percent, 100)) / 100 }
+        if let ms = number(in: tag, after: "slow-", unit: "ms") { behavior.latency = TimeInterval(ms) / 1000 }
         return behavior
+    }
+
+    /// The N of `<prefix>N<unit>` in the tag (`crash-after-30s`, `errors-20pct`, `slow-800ms`).
+    private static func number(in tag: String, after prefix: String, unit: String) -> Int? {
+        guard let range = tag.range(of: prefix) else { return nil }
+        let digits = tag[range.upperBound...].prefix { $0.isNumber }
+        guard !digits.isEmpty, digits.count < 9, tag[range.upperBound...].dropFirst(digits.count).hasPrefix(unit) else { return nil }
+        return Int(digits)
     }
 
     /// `repo:tag` -> `tag`; nil for an untagged image or a digest reference.
@@ -83,8 +99,12 @@ public struct ImageBehavior: Sendable, Equatable {
         case let (a?, b?): min(a, b)
         case let (a, b): a ?? b
         }
+        let latency: TimeInterval? = switch (latency, other.latency) {
+        case let (a?, b?): max(a, b)
+        case let (a, b): a ?? b
+        }
         return ImageBehavior(failToStart: failToStart || other.failToStart, crashAfter: crash,
-                             unhealthy: unhealthy || other.unhealthy)
+                             unhealthy: unhealthy || other.unhealthy, errorRate: max(errorRate, other.errorRate), latency: latency)
     }
 }
 

@@ -130,6 +130,11 @@ extension SimulatedCloud {
         }
     }
 
+    /// The target groups' metrics, from the simulator's own traffic (SimulatorState+Metrics.swift).
+    public func getMetricData(queries: [MetricDataQuery], start: Date, end: Date) throws -> [MetricDataResult] {
+        try withState("GetMetricData") { s, now in try s.getMetricData(queries: queries, start: start, end: end, now: now) }
+    }
+
     // MARK: SNS
 
     /// In mock mode (`autoCreate`) any topic of the simulated account exists.

@@ -11,7 +11,7 @@ import CloudRuntime
 ///
 /// Use `cloud` to talk to it as the engine does (calls are counted and, with
 /// `settings.throttle`, throttled as AWS throttles); calling the methods directly skips both.
-public final class SimulatedCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, AlarmsAPI, TopicsAPI, Sendable {
+public final class SimulatedCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, CloudWatchAPI, TopicsAPI, Sendable {
     public let clock: any DeployClock
     public let settings: SimulatorSettings
     let state: Mutex<SimulatorState>
@@ -38,7 +38,7 @@ public final class SimulatedCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, Alarm
     /// The simulator as the engine sees it: every call counted, then (with `settings.throttle`)
     /// subject to AWS's throttle buckets.
     public var cloud: Cloud {
-        let inner = Cloud(ecs: self, elb: self, events: self, identity: self, alarms: self, topics: self)
+        let inner = Cloud(ecs: self, elb: self, events: self, identity: self, cloudWatch: self, topics: self)
         let layers: [any CloudMiddleware] = [counter] + (enforcer.map { [$0] } ?? [])
         return MiddlewareCloud(inner, middleware: layers).cloud
     }

@@ -33,6 +33,13 @@ public struct SimulatorSettings: Sendable {
     public var autoCreateController: DeploymentController = .ecs
     /// Seed of the generator behind task ids, deployment ids and ARN suffixes.
     public var seed: UInt64
+    /// Requests per second that each listener and each listener rule receives, split between
+    /// its target groups by weight (the metrics of SimulatorState+Metrics.swift).
+    public var requestsPerSecond: Double = 100
+    /// How long a task answers a request, unless its image says `slow-<N>ms`.
+    public var baseLatency: TimeInterval = 0.05
+    /// The fraction of requests that answer 5XX, unless its image says `errors-<N>pct`.
+    public var baseErrorRate: Double = 0.002
 
     public init(provisioning: TimeInterval = 2, pending: TimeInterval = 3, healthCheck: TimeInterval = 10,
                 unhealthyGrace: TimeInterval = 5, draining: TimeInterval = 3, stopping: TimeInterval = 2,

@@ -25,6 +25,10 @@ struct TaskRecord: Codable {
     /// When the task stops on its own (a fault), and why.
     let failAt: Date?
     let failReason: String?
+    /// The fraction of its requests that answer 5XX, and its response time in seconds, when
+    /// its image says (`errors-<N>pct`, `slow-<N>ms`; nil in state files written before).
+    let errorRate: Double?
+    let latency: TimeInterval?
 
     private(set) var stopRequestedAt: Date?
     private(set) var stopReason: String?
@@ -43,6 +47,8 @@ struct TaskRecord: Codable {
         self.privateIP = privateIP
         self.targets = targets
         self.createdAt = t
+        errorRate = behavior.errorRate > 0 ? behavior.errorRate : nil
+        latency = behavior.latency
         pendingAt = t.addingTimeInterval(settings.provisioning)
         let startAt = pendingAt.addingTimeInterval(settings.pending)
         if behavior.failToStart {

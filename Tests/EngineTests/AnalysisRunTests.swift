@@ -1,3 +1,4 @@
+import CloudModel
 @testable import Engine
 import Foundation
 import Synchronization
@@ -16,6 +17,25 @@ import Testing
         }
     }
 
+    /// Answers GetMetricData with `datapoints` for the query that returns data, and keeps the
+    /// queries and windows asked.
+    final class CloudWatch: CloudWatchAPI {
+        let datapoints: [(Date, Double)]
+        let asked = Mutex<[(queries: [MetricDataQuery], start: Date, end: Date)]>([])
+        init(_ datapoints: [(Date, Double)]) { self.datapoints = datapoints }
+        func describeAlarms(names: [String]) async throws -> [MetricAlarm] { [] }
+        func getMetricData(queries: [MetricDataQuery], start: Date, end: Date) async throws -> [MetricDataResult] {
+            asked.withLock { $0.append((queries, start, end)) }
+            return queries.filter(\.returnData).map {
+                MetricDataResult(id: $0.id, timestamps: datapoints.map(\.0), values: datapoints.map(\.1))
+            }
+        }
+    }
+
+    static func sources(_ prometheus: Answering, cloudWatch: CloudWatch = CloudWatch([])) -> MetricSources {
+        MetricSources(prometheus: prometheus, cloudWatch: cloudWatch)
+    }
+
     static let template = AnalysisTemplate(name: "errors", provider: .prometheus, query: #"x{service="{{service}}"}"#,
                                            success: AnalysisTemplate.Condition("< 0.01"))
 
@@ -25,11 +45,11 @@ import Testing
         let metrics = Answering(0.001)
         var run = AnalysisRun(Self.template, bakeStart: Date(timeIntervalSince1970: 0))
         await #expect(throws: AnalysisFailure.self) {
-            try await run.measure(metrics, placeholders: ["service": #"web"} or vector(0) #"#], now: Date(timeIntervalSince1970: 0))
+            try await run.measure(Self.sources(metrics), placeholders: ["service": #"web"} or vector(0) #"#], now: Date(timeIntervalSince1970: 0))
         }
         #expect(metrics.asked.withLock { $0 }.isEmpty)
 
-        try await run.measure(metrics, placeholders: ["service": "web-1", "cluster": #"not"used{"#], now: Date(timeIntervalSince1970: 0))
+        try await run.measure(Self.sources(metrics), placeholders: ["service": "web-1", "cluster": #"not"used{"#], now: Date(timeIntervalSince1970: 0))
         #expect(metrics.asked.withLock { $0 } == [#"x{service="web-1"}"#], "a placeholder the query does not use is not checked")
     }
 
@@ -38,11 +58,47 @@ import Testing
         template.failureLimit = 1
         let metrics = Answering(0.2)
         var run = AnalysisRun(template, bakeStart: Date(timeIntervalSince1970: 0))
-        try await run.measure(metrics, placeholders: ["service": "web"], now: Date(timeIntervalSince1970: 0))
+        try await run.measure(Self.sources(metrics), placeholders: ["service": "web"], now: Date(timeIntervalSince1970: 0))
         #expect(run.failed == 1 && run.last.hasSuffix("failed"))
         let failure = await #expect(throws: AnalysisFailure.self) {
-            try await run.measure(metrics, placeholders: ["service": "web"], now: Date(timeIntervalSince1970: 60))
+            try await run.measure(Self.sources(metrics), placeholders: ["service": "web"], now: Date(timeIntervalSince1970: 60))
         }
         #expect(failure?.description.hasPrefix("analysis errors failed: 0.2 is not < 0.01 (2 of 2 measurements failed, 1 allowed)") == true)
+    }
+
+    /// A CloudWatch template: its placeholders filled in the dimensions and the expression, a
+    /// window that ends now, and the newest datapoint judged (whatever order they come in).
+    @Test func cloudWatchTemplatesJudgeTheNewestDatapoint() async throws {
+        let errors = MetricName(namespace: "AWS/ApplicationELB", name: "HTTPCode_Target_5XX_Count",
+                                dimensions: [MetricDimension(name: "TargetGroup", value: "{{target_group}}")])
+        var template = AnalysisTemplate(name: "rate", provider: .cloudwatch, query: "shown", success: AnalysisTemplate.Condition("< 0.05"))
+        template.metricQueries = [
+            MetricDataQuery(id: "errors", metricStat: .init(metric: errors, period: 60, stat: "Sum"), returnData: false),
+            MetricDataQuery(id: "rate", expression: "errors / {{canary_weight}}"),
+        ]
+        template.window = .seconds(600)
+        let now = Date(timeIntervalSince1970: 6000)
+        let cloudWatch = CloudWatch([(now.addingTimeInterval(-120), 0.01), (now.addingTimeInterval(-60), 0.2), (now.addingTimeInterval(-180), 0.01)])
+        var run = AnalysisRun(template, bakeStart: now)
+        let failure = await #expect(throws: AnalysisFailure.self) {
+            try await run.measure(Self.sources(Answering(0), cloudWatch: cloudWatch),
+                                  placeholders: ["target_group": "targetgroup/green/1", "canary_weight": "10"], now: now)
+        }
+        #expect(failure?.description.hasPrefix("analysis rate failed: 0.2 is not < 0.05") == true, "\(String(describing: failure))")
+        let asked = try #require(cloudWatch.asked.withLock { $0.first })
+        #expect(asked.start == now.addingTimeInterval(-600) && asked.end == now)
+        #expect(asked.queries[0].metricStat?.metric.dimensions == [MetricDimension(name: "TargetGroup", value: "targetgroup/green/1")])
+        #expect(asked.queries[1].expression == "errors / 10")
+    }
+
+    /// No datapoint in the window is no data: inconclusive, which fails the bake.
+    @Test func cloudWatchWithoutDatapointsIsInconclusive() async throws {
+        var template = AnalysisTemplate(name: "rate", provider: .cloudwatch, query: "q", success: AnalysisTemplate.Condition("< 0.05"))
+        template.metricQueries = [MetricDataQuery(id: "q", expression: "SELECT 1")]
+        var run = AnalysisRun(template, bakeStart: Date(timeIntervalSince1970: 0))
+        let failure = await #expect(throws: AnalysisFailure.self) {
+            try await run.measure(Self.sources(Answering(0)), placeholders: [:], now: Date(timeIntervalSince1970: 0))
+        }
+        #expect(failure?.description.contains("no data (inconclusive)") == true)
     }
 }

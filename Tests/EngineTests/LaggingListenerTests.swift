@@ -12,7 +12,7 @@ import Testing
         let lag = LaggingELB.State()
         let h = try EngineHarness(wrap: { cloud in
             Cloud(ecs: cloud.ecs, elb: LaggingELB(inner: cloud.elb, state: lag, staleReads: 2), events: cloud.events,
-                  identity: cloud.identity, alarms: cloud.alarms, topics: cloud.topics)
+                  identity: cloud.identity, cloudWatch: cloud.cloudWatch, topics: cloud.topics)
         })
         let record = try await h.run(h.request("lag", strategy: .canary, config: ["canary_stages": "50,100", "stage_timeout": "1m"]))
         #expect(record.status == .succeeded, "\(record.error)")

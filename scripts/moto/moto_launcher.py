@@ -20,6 +20,7 @@
 """
 
 import argparse
+import datetime
 import json
 import logging
 import os
@@ -97,6 +98,14 @@ def seed(endpoint, with_user):
                                     ComparisonOperator="GreaterThanThreshold")
     cloudwatch.set_alarm_state(AlarmName="web-5xx", StateValue="OK", StateReason="Threshold not crossed")
     cloudwatch.set_alarm_state(AlarmName="web-latency", StateValue="ALARM", StateReason="Threshold Crossed: 1 datapoint > 10")
+    # Two minutes of a target group's 5XX counts (2 + 5 and 1 + 3), for GetMetricData.
+    dimension = [{"Name": "TargetGroup", "Value": "targetgroup/web-green/" + green.rsplit("/", 1)[-1]}]
+    minute = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
+    for ago, values in ((2, (2, 5)), (1, (1, 3))):
+        cloudwatch.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=[
+            {"MetricName": "HTTPCode_Target_5XX_Count", "Dimensions": dimension, "Value": v, "Unit": "Count",
+             "Timestamp": minute - datetime.timedelta(minutes=ago) + datetime.timedelta(seconds=10 + i)}
+            for i, v in enumerate(values)])
 
     topic = boto3.client("sns", **kw).create_topic(Name="deploys")["TopicArn"]
 
@@ -104,7 +113,7 @@ def seed(endpoint, with_user):
         "region": REGION, "topicArn": topic, "cluster": "demo", "clusterArn": cluster, "taskDefinitionArn": td, "workerTaskDefinitionArn": worker,
         "service": "web", "serviceArn": service, "externalService": "web-ext", "externalServiceArn": external,
         "batchServiceArns": batch, "executionRoleArn": exec_role, "taskRoleArn": task_role,
-        "loadBalancerArn": lb, "blueTargetGroupArn": blue, "greenTargetGroupArn": green,
+        "loadBalancerArn": lb, "blueTargetGroupArn": blue, "greenTargetGroupArn": green, "greenMetricsMinute": minute.isoformat(),
         "listenerArn": listener, "ruleArn": rule, "eventRule": "nightly-report", "subnets": subnets,
     }
     if with_user:

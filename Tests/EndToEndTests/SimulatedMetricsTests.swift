@@ -1,0 +1,113 @@
+import CloudModel
+import DeployAPI
+import Foundation
+@testable import Server
+import Simulator
+import Testing
+
+/// CloudWatch metric templates judged on the simulator's own metrics (GetMetricData of the
+/// target groups, driven by the image tags), through the real server and client in mock mode.
+@Suite struct SimulatedMetricsTests {
+    static let config = """
+        analysis:
+          templates:
+            error-rate:
+              provider: cloudwatch
+              interval: 30s
+              query:
+                - id: errors
+                  metric: HTTPCode_Target_5XX_Count
+                  dimensions: {TargetGroup: "{{target_group}}", LoadBalancer: "{{load_balancer}}"}
+                  stat: Sum
+                - id: requests
+                  metric: RequestCount
+                  dimensions: {TargetGroup: "{{target_group}}", LoadBalancer: "{{load_balancer}}"}
+                  stat: Sum
+                - {id: rate, expression: errors / requests}
+              success: "< 0.05"
+            latency:
+              provider: cloudwatch
+              interval: 30s
+              period: 60
+              query:
+                - {id: p99, metric: TargetResponseTime, dimensions: {TargetGroup: "{{target_group}}"}, stat: p99}
+              compare: baseline
+              max_ratio: 2
+
+        """
+
+    static func server() async throws -> TestServer {
+        try await TestServer(configure: { try! $0.apply(yaml: Self.config, source: "config.yaml") }, simulator: SeedCommandsTests.mockMode)
+    }
+
+    func canary(_ t: TestServer, _ id: String, image: String, analysis: String) async throws -> Deployment_V1_Deployment {
+        let taskdef = #"{"family":"web","containerDefinitions":[{"name":"app","image":"nginx:"# + image + #""}]}"#
+        let accepted = await t.client(["-id", id, "-cluster", "prod", "-service", "web", "-taskdef", taskdef, "-strategy", "canary",
+                                       "-config", #"{"analysis":""# + analysis + #"","canary_stages":"50,100","stage_timeout":"2m"}"#])
+        #expect(accepted.code == 0, "\(accepted.text)")
+        return try await t.waitUntilFinished(id)
+    }
+
+    @Test func aCanaryWithTwentyPercentErrorsIsRolledBackAtItsFirstStep() async throws {
+        let t = try await Self.server()
+        let d = try await canary(t, "m1", image: "v2-errors-20pct", analysis: "error-rate")
+        #expect(d.status == .rolledBack, "\(d.status) \(d.error)")
+        #expect(d.error.contains("analysis error-rate failed: 0.") && d.error.contains("is not < 0.05"), "\(d.error)")
+        #expect(d.error.contains("rate = errors / requests"), "the failure shows the query: \(d.error)")
+        #expect(d.stages.filter { $0.status == .stageFailed }.map(\.name) == ["bake(2m, canary at 50%)"])
+        let left = t.service("web")?.taskSets.map { $0.loadBalancers.first?.targetGroupArn ?? "" } ?? []
+        #expect(left.count == 1 && left[0].contains(":targetgroup/web-blue/"), "the canary's task set is gone, blue serves: \(left)")
+        let metrics = try await t.http("/metrics").body
+        #expect(metrics.contains(#"ecs_aws_api_calls_total{service="monitoring",operation="GetMetricData"}"#))
+        try await t.stop()
+    }
+
+    @Test func aSlowCanaryIsRolledBackByComparingWithTheBaseline() async throws {
+        let t = try await Self.server()
+        let d = try await canary(t, "m2", image: "v2-slow-800ms", analysis: "error-rate,latency")
+        #expect(d.status == .rolledBack, "\(d.status) \(d.error)")
+        #expect(d.error.contains("analysis latency failed: 0.") && d.error.contains("is more than 2 × the baseline's 0.0"), "\(d.error)")
+        #expect(d.stages.filter { $0.status == .stageFailed }.map(\.name) == ["bake(2m, canary at 50%)"])
+        try await t.stop()
+    }
+
+    /// Both templates pass at every step; at 100% the baseline serves no more traffic, and its
+    /// newest datapoint in the window (from the step before) is the one compared.
+    @Test func aHealthyCanaryIsPromoted() async throws {
+        let t = try await Self.server()
+        let d = try await canary(t, "m3", image: "v2", analysis: "error-rate,latency")
+        #expect(d.status == .succeeded, "\(d.status) \(d.error)")
+        let bakes = d.stages.filter { $0.name.hasPrefix("bake(") }
+        #expect(bakes.count == 2)
+        #expect(bakes.allSatisfy { $0.message.contains("analysis: error-rate 5/5 ok, latency 5/5 ok") }, "\(bakes.map(\.message))")
+        try await t.stop()
+    }
+
+    @Test func configNamesTheField() throws {
+        let head = "analysis:\n  templates:\n    e:\n"
+        let cases: [(String, String)] = [
+            (head + "      {provider: cloudwatch, success: \"< 1\"}\n", "analysis.templates.e.query: is required"),
+            (head + "      {provider: cloudwatch, query: [{id: Bad, expression: x}], success: \"< 1\"}\n", "analysis.templates.e.query[0].id: is required: a lowercase letter"),
+            (head + "      {provider: cloudwatch, query: [{id: a, metric: RequestCount}], success: \"< 1\"}\n", "analysis.templates.e.query[0].stat: is required"),
+            (head + "      {provider: cloudwatch, query: [{id: a, expression: x, stat: Sum}], success: \"< 1\"}\n", "analysis.templates.e.query[0].stat: is for a metric entry"),
+            (head + "      {provider: cloudwatch, query: [{id: a, expression: x}, {id: b, expression: a, return_data: false}], success: \"< 1\"}\n",
+             "analysis.templates.e.query: exactly one entry returns data (return_data), the value judged; 0 do"),
+            (head + "      {provider: cloudwatch, query: x, period: 45, success: \"< 1\"}\n", "analysis.templates.e.period: '45' must be 1, 5, 10, 30 seconds or a multiple of 60"),
+            (head + "      {provider: cloudwatch, query: x, window: 10s, success: \"< 1\"}\n", "analysis.templates.e.window: must be between 1m and 24h"),
+            (head + "      {provider: cloudwatch, query: \"x{{pod}}\", success: \"< 1\"}\n", "analysis.templates.e.query: {{pod}} is not a placeholder"),
+            (head + "      {provider: datadog, query: x, success: \"< 1\"}\n", "analysis.templates.e.provider: is required: prometheus or cloudwatch"),
+        ]
+        NotificationTests.expectRefused(cases)
+        var config = ServerConfig()
+        try config.apply(yaml: Self.config, source: "config.yaml")
+        let template = try #require(config.analysis.templates["error-rate"])
+        #expect(template.provider == .cloudwatch && template.window == .seconds(300))
+        #expect(template.metricQueries.map(\.id) == ["errors", "requests", "rate"])
+        #expect(template.metricQueries.map(\.returnData) == [false, false, true], "the last entry is the value judged")
+        #expect(template.metricQueries[0].metricStat?.period == 60)
+        #expect(template.query.hasSuffix("rate = errors / requests"), "\(template.query)")
+        try config.apply(yaml: head + "      {provider: cloudwatch, query: \"SELECT AVG(CPUUtilization) FROM \\\"AWS/ECS\\\"\", period: 5m, success: \"< 80\"}\n",
+                         source: "config.yaml")
+        #expect(config.analysis.templates["e"]?.metricQueries == [MetricDataQuery(id: "q", expression: #"SELECT AVG(CPUUtilization) FROM "AWS/ECS""#, period: 300)])
+    }
+}
