@@ -29,6 +29,9 @@ public struct AWSPreflight: Sendable {
     /// Bakes that watch CloudWatch alarms (`alarms`) read them.
     public static let alarmsAction = "cloudwatch:DescribeAlarms"
 
+    /// Bakes that judge CloudWatch analysis templates read metrics.
+    public static let metricDataAction = "cloudwatch:GetMetricData"
+
     /// Registering a task definition that carries tags also needs ecs:TagResource.
     public static let taggingAction = "ecs:TagResource"
 

@@ -20,8 +20,13 @@ final class AWSPreflightCheck: DeploymentPreflight {
         var running: [String: Task<[String], any Error>] = [:]
     }
     private let state = Mutex(State())
+    /// The analysis templates that read CloudWatch metrics: a deployment that names one needs
+    /// cloudwatch:GetMetricData.
+    private let cloudWatchTemplates: Set<String>
 
-    init(preflight: AWSPreflight, calls: AWSCallSink = AWSCallSink(), clock: any DeployClock, validFor: TimeInterval = 600) {
+    init(preflight: AWSPreflight, calls: AWSCallSink = AWSCallSink(), clock: any DeployClock, validFor: TimeInterval = 600,
+         cloudWatchTemplates: Set<String> = []) {
+        self.cloudWatchTemplates = cloudWatchTemplates
         self.preflight = preflight
         self.calls = calls
         self.clock = clock
@@ -30,6 +35,7 @@ final class AWSPreflightCheck: DeploymentPreflight {
 
     func check(_ request: DeploymentRequest, taskDefinition: JSONValue, settings: DeploymentSettings) async throws -> [String] {
         let actions = AWSPreflight.requiredActions + (settings.alarms.isEmpty ? [] : [AWSPreflight.alarmsAction])
+            + (settings.analysis.contains(where: cloudWatchTemplates.contains) ? [AWSPreflight.metricDataAction] : [])
         return try await check(taskDefinition: taskDefinition, otherRoles: [], actions: actions)
     }
 

@@ -134,7 +134,8 @@ public enum ServerCommand {
         let calls = AWSCallSink()
         return Target(cloud: factory.makeRawCloud(), clock: clock, wallClock: clock,
                       preflight: AWSPreflightCheck(preflight: factory.makePreflight(onCall: { calls.record(service: $0, operation: $1, milliseconds: $2) }),
-                                                   calls: calls, clock: clock),
+                                                   calls: calls, clock: clock,
+                                                   cloudWatchTemplates: Set(config.analysis.templates.values.filter { $0.provider == .cloudwatch }.map(\.name))),
                       description: "AWS mode: region \(factory.environment.region), ECS endpoint \(endpoint)")
     }
 
