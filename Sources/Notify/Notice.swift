@@ -3,9 +3,9 @@ import Engine
 import Foundation
 
 /// What a notice is about.
-public struct NoticeSubject: Sendable, Equatable {
-    public enum Kind: String, Sendable, Hashable, CaseIterable { case deployment, release }
-    public struct Target: Sendable, Equatable {
+public struct NoticeSubject: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Hashable, CaseIterable, Codable { case deployment, release }
+    public struct Target: Sendable, Equatable, Codable {
         public var cluster: String
         public var service: String
         public var strategy: String
@@ -21,7 +21,7 @@ public struct NoticeSubject: Sendable, Equatable {
 
 /// One message to people: a moment of a deployment's or a release's life, with what changed,
 /// who asked, the outcome and how to act on it. Holds no secret.
-public struct Notice: Sendable, Equatable {
+public struct Notice: Sendable, Equatable, Codable {
     public var event: NotificationEvent
     public var subject: NoticeSubject
     /// The status when the event was recorded (SUCCEEDED, ROLLING_BACK, ...).

@@ -10,6 +10,18 @@ public protocol NoticePoster: Sendable {
     func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> Int
 }
 
+/// Where notices are kept while they are sent (the server's SQLite file), so that each is sent
+/// once across restarts: one that was being sent, or was still queued, when the server stopped
+/// goes out at the next start; one sent already does not go out again.
+public protocol NoticeOutbox: Sendable {
+    /// Keeps the notice for the route (unless it is kept already); false when it was sent before.
+    func keep(_ notice: Notice, route: String) async throws -> Bool
+    /// It was sent, or given up: it is not sent again.
+    func sent(_ notice: Notice, route: String) async throws
+    /// Kept and not sent, oldest first; a kept notice that cannot be read is left out.
+    func unsent() async throws -> [(route: String, notice: Notice)]
+}
+
 /// `notifications:` settings other than the routes.
 public struct NotificationSettings: Sendable, Equatable {
     /// Notices waiting per route; past it the oldest is dropped (and counted).
@@ -30,7 +42,8 @@ public struct NotificationSettings: Sendable, Equatable {
 /// service of the server's group) delivers each route's queue in order, retrying 429s, 5xxs,
 /// time-outs and transport failures with backoff (real time). Delivery never blocks or fails a
 /// deployment: a full queue drops its oldest notice. At the shutdown, what is queued is
-/// delivered within `drainTimeout`.
+/// delivered within `drainTimeout`; with an `outbox`, what is left then is kept for the next
+/// start, and a notice is sent once across restarts.
 public final class Notifier: DeploymentObserver, ReleaseObserver, Service, CustomStringConvertible {
     public var description: String { "Notifier" }
 
@@ -43,11 +56,13 @@ public final class Notifier: DeploymentObserver, ReleaseObserver, Service, Custo
     /// Counts each notice's fate per sink kind: delivered, failed, dropped.
     let counted: @Sendable (_ sink: String, _ result: String) -> Void
     let drainTimeout: Duration
+    let outbox: (any NoticeOutbox)?
     private let queues: [WaitQueue<Notice>]
 
     public init(routes: [NotificationRoute], settings: NotificationSettings = NotificationSettings(), poster: any NoticePoster,
-                topics: (any TopicsAPI)? = nil, logger: Logger, drainTimeout: Duration = .seconds(10),
+                topics: (any TopicsAPI)? = nil, logger: Logger, drainTimeout: Duration = .seconds(10), outbox: (any NoticeOutbox)? = nil,
                 counted: @escaping @Sendable (_ sink: String, _ result: String) -> Void = { _, _ in }) {
+        self.outbox = outbox
         self.routes = routes
         self.settings = settings
         self.poster = poster
@@ -89,6 +104,7 @@ public final class Notifier: DeploymentObserver, ReleaseObserver, Service, Custo
     // MARK: Delivering
 
     public func run() async {
+        await resumeUnsent()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withDiscardingTaskGroup { deliveries in
@@ -105,17 +121,60 @@ public final class Notifier: DeploymentObserver, ReleaseObserver, Service, Custo
             group.cancelAll()
         }
         for (route, queue) in zip(routes, queues) {
-            let left = queue.takeAll().count
-            if left > 0 {
-                for _ in 0..<left { counted(route.sink.kind, "dropped") }
-                logger.warning("notification route \(route.name): \(left) notice(s) not sent before the shutdown")
+            let left = queue.takeAll()
+            guard !left.isEmpty else { continue }
+            var kept = 0
+            if outbox != nil {
+                for notice in left where await keep(notice, route) { kept += 1 }
             }
+            for _ in kept..<left.count { counted(route.sink.kind, "dropped") }
+            let keptText = outbox == nil ? "" : ", \(kept) kept for the next start"
+            logger.warning("notification route \(route.name): \(left.count) notice(s) not sent before the shutdown\(keptText)")
+        }
+    }
+
+    /// Queues what the outbox holds unsent (from before a restart) on the routes it was for.
+    private func resumeUnsent() async {
+        guard let outbox else { return }
+        do {
+            for (name, notice) in try await outbox.unsent() {
+                guard let i = routes.firstIndex(where: { $0.name == name }) else {
+                    try? await outbox.sent(notice, route: name)
+                    logger.warning("notification route \(name) is no longer configured: a notice kept for it is not sent")
+                    continue
+                }
+                _ = queues[i].push(notice)
+            }
+        } catch {
+            logger.warning("notifications: the notices kept before the restart cannot be read (\(Self.kind(of: error)))")
         }
     }
 
     private func deliver(_ route: NotificationRoute, _ queue: WaitQueue<Notice>) async {
         while !Task.isCancelled, let notice = await queue.next(upTo: 1).first {
+            // A notice sent before a restart does not go out again.
+            guard await keep(notice, route) else { continue }
             await send(notice, via: route)
+        }
+    }
+
+    /// Keeps the notice in the outbox; false when it was sent before. Without an outbox, or
+    /// when it cannot be written, true: delivery does not wait on the outbox.
+    private func keep(_ notice: Notice, _ route: NotificationRoute) async -> Bool {
+        guard let outbox else { return true }
+        do {
+            return try await outbox.keep(notice, route: route.name)
+        } catch {
+            logger.warning("notification route \(route.name): the outbox cannot keep a notice (\(Self.kind(of: error)))")
+            return true
+        }
+    }
+
+    private func markSent(_ notice: Notice, _ route: NotificationRoute) async {
+        do {
+            try await outbox?.sent(notice, route: route.name)
+        } catch {
+            logger.warning("notification route \(route.name): the outbox cannot record a notice as sent (\(Self.kind(of: error)))")
         }
     }
 
@@ -125,6 +184,7 @@ public final class Notifier: DeploymentObserver, ReleaseObserver, Service, Custo
         let request = Payloads.request(notice, for: route.sink)
         var delay = settings.retryDelay
         var problem = ""
+        var refused = false
         attempts: for number in 1...max(1, settings.maxAttempts) {
             if number > 1 {
                 guard (try? await Task.sleep(for: delay)) != nil else { break }
@@ -133,15 +193,20 @@ public final class Notifier: DeploymentObserver, ReleaseObserver, Service, Custo
             switch await attempt(request, notice, via: route.sink) {
             case .delivered:
                 counted(route.sink.kind, "delivered")
+                await markSent(notice, route)
                 return
             case .retry(let why):
                 problem = why
                 if Task.isCancelled { break attempts }
             case .giveUp(let why):
                 problem = why
+                refused = true
                 break attempts
             }
         }
+        // Stopped mid-delivery: it stays in the outbox, and goes out at the next start.
+        if Task.isCancelled, !refused, outbox != nil { return }
+        await markSent(notice, route)
         counted(route.sink.kind, "failed")
         logger.warning("notification route \(route.name) (\(route.sink.kind)): \(notice.headline): not delivered: \(problem)")
     }

@@ -2,6 +2,7 @@ import Audit
 import Engine
 import Foundation
 import Logging
+import Notify
 import Store
 
 extension DeploymentServer {
@@ -29,7 +30,36 @@ extension DeploymentServer {
                                 store: SQLiteDeploymentStore, audit: AuditLog) throws -> DeploymentServer {
         try DeploymentServer(config: config, cloud: target.cloud, clock: target.clock, wallClock: target.wallClock, logger: logger,
                              preflight: target.preflight, store: store, releaseStore: store,
-                             observers: [audit], releaseObservers: [audit], audit: audit)
+                             observers: [audit], releaseObservers: [audit], audit: audit, outbox: StoreNoticeOutbox(store: store))
+    }
+}
+
+/// The notification outbox, kept in the server's SQLite file.
+public struct StoreNoticeOutbox: NoticeOutbox {
+    let store: SQLiteDeploymentStore
+
+    public init(store: SQLiteDeploymentStore) { self.store = store }
+
+    public func keep(_ notice: Notice, route: String) async throws -> Bool {
+        let json = String(decoding: try JSONEncoder().encode(notice), as: UTF8.self)
+        return try await store.outboxKeep(route: route, key: notice.key, notice: json, at: Date())
+    }
+
+    public func sent(_ notice: Notice, route: String) async throws {
+        try await store.outboxSent(route: route, key: notice.key, at: Date())
+    }
+
+    public func unsent() async throws -> [(route: String, notice: Notice)] {
+        var out: [(route: String, notice: Notice)] = []
+        for row in try await store.outboxUnsent() {
+            // A row this version cannot read is given up, not retried at every start.
+            guard let notice = try? JSONDecoder().decode(Notice.self, from: Data(row.notice.utf8)) else {
+                try await store.outboxSent(route: row.route, key: row.key, at: Date())
+                continue
+            }
+            out.append((row.route, notice))
+        }
+        return out
     }
 }
 

@@ -55,7 +55,7 @@ public final class DeploymentServer: Sendable {
                 preflight: (any DeploymentPreflight)? = nil, store: any DeploymentStore = InMemoryDeploymentStore(),
                 releaseStore: any ReleaseStore = InMemoryReleaseStore(),
                 observers: [any DeploymentObserver] = [], releaseObservers: [any ReleaseObserver] = [],
-                audit: AuditLog? = nil, inProcess: InProcessTransport.Server? = nil) throws {
+                audit: AuditLog? = nil, outbox: (any NoticeOutbox)? = nil, inProcess: InProcessTransport.Server? = nil) throws {
         self.clock = clock
         self.wallClock = wallClock ?? clock
         self.config = config
@@ -73,7 +73,9 @@ public final class DeploymentServer: Sendable {
         let layered = MiddlewareCloud(cloud, middleware: layers).cloud.coalescingServiceReads(clock: clock)
         let notifier = config.notifications.routes.isEmpty ? nil
             : Notifier(routes: config.notifications.routes, settings: config.notifications.settings, poster: network,
-                       topics: layered.topics, logger: logger, drainTimeout: config.gracefulTimeout) { metrics.notification(sink: $0, result: $1) }
+                       topics: layered.topics, logger: logger, drainTimeout: config.gracefulTimeout, outbox: outbox) {
+                metrics.notification(sink: $0, result: $1)
+            }
         self.notifier = notifier
         let notifiers = notifier.map { [$0] } ?? []
         let memory = MemoryRelease()

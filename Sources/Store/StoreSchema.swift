@@ -13,6 +13,7 @@ enum StoreSchema {
         migrator.registerMigration("v3", migrate: v3)
         migrator.registerMigration("v4", migrate: v4)
         migrator.registerMigration("v5", migrate: v5)
+        migrator.registerMigration("v6", migrate: v6)
         return migrator
     }
 
@@ -132,6 +133,22 @@ enum StoreSchema {
                 seq INTEGER NOT NULL,
                 hash TEXT NOT NULL          -- hex SHA-256 of the line
             ) WITHOUT ROWID;
+            """)
+    }
+
+    /// Notifications being sent, and those sent (kept a while, so a notice is sent once even
+    /// across restarts): one row per route and notice key.
+    static func v6(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE notification_outbox (
+                route TEXT NOT NULL,
+                key TEXT NOT NULL,          -- the notice's key: "deployment/d1/7"
+                notice TEXT NOT NULL,       -- the notice as JSON
+                added_at REAL NOT NULL,
+                sent_at REAL,               -- NULL: not sent yet
+                PRIMARY KEY (route, key)
+            ) WITHOUT ROWID;
+            CREATE INDEX notification_outbox_unsent ON notification_outbox (sent_at, added_at);
             """)
     }
 }

@@ -6,6 +6,7 @@ import Foundation
 import Notify
 @testable import Server
 import Simulator
+import Store
 import Testing
 
 /// Notifications through the real server: a deployment run from the client is told of to
@@ -216,6 +217,44 @@ import Testing
         let metrics = t.server.metrics.render()
         #expect(metrics.contains(#"ecs_notifications_total{sink="webhook",result="failed"} 1"#), "\(metrics)")
         #expect(metrics.contains(#"ecs_notifications_total{sink="webhook",result="dropped"} 1"#), "\(metrics)")
+    }
+
+    /// A notice being sent when the server stops, and one still queued, are kept in the SQLite
+    /// file and sent at the next start, once each; a notice sent is not sent again after that.
+    @Test func noticesLeftAtTheShutdownAreSentOnceAfterTheRestart() async throws {
+        let stub = try HookStub.start()
+        defer { stub.stop() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("deployments.sqlite").path
+        func configure(_ url: String) -> (inout ServerConfig) -> Void {
+            { c in
+                c.gracefulTimeout = .milliseconds(200)
+                c.notifications.settings.timeout = .seconds(600)
+                c.notifications.routes = [Self.route("ops", .webhook(url: stub.url(url), secret: nil), [.started, .succeeded])]
+            }
+        }
+        let first = try await TestServer(configure: configure("/hang/ops"), simulator: HookRunnerTests.mockMode, storagePath: path)
+        #expect(try await deploy(first, "n5").status == .succeeded)
+        _ = try await received(stub, "/hang/ops", count: 1)
+        try await first.stop()
+        let metrics = first.server.metrics.render()
+        #expect(!metrics.contains(#"result="failed""#) && !metrics.contains(#"result="dropped""#), "kept, not given up: \(metrics)")
+
+        // The receiver is fixed (a new URL, the same route): both notices arrive, in order.
+        let second = try await TestServer(configure: configure("/ok/ops"), storagePath: path, restarting: first)
+        let delivered = try await received(stub, "/ok/ops", count: 2)
+        let keys = try delivered.map { try JSONDecoder().decode([String: JSONValue].self, from: $0.body)["key"]?.stringValue ?? "" }
+        #expect(keys == ["deployment/n5/\(keys.first?.split(separator: "/").last ?? "")", keys[1]] && Set(keys).count == 2, "\(keys)")
+        #expect(try await metricShows(second, #"ecs_notifications_total{sink="webhook",result="delivered"} 2"#))
+        try await second.stop()
+
+        let store = try SQLiteDeploymentStore(path: path)
+        #expect(try await store.outboxUnsent().isEmpty, "nothing left to send")
+        #expect(try await store.outboxKeep(route: "ops", key: keys[0], notice: "{}", at: Date()) == false, "a notice sent is a repeat")
+        let third = try await TestServer(configure: configure("/ok/ops"), storagePath: path, restarting: second)
+        try await third.stop()
+        #expect(stub.received.filter { $0.path.hasPrefix("/ok/ops") }.count == 2, "nothing sent twice")
     }
 
     @Test func configNamesTheFieldAndNeverShowsASecret() throws {

@@ -41,8 +41,8 @@ final class TestServer: Sendable {
         .appendingPathComponent("Fixtures")
 
     /// - Parameters:
-    ///   - storagePath: an SQLite file for deployment and release records (as the real server
-    ///     has); nil: records in memory.
+    ///   - storagePath: an SQLite file for deployment and release records and the notification
+    ///     outbox (as the real server has); nil: records in memory, no outbox.
     ///   - auditPath: an audit log of deployments and releases; nil: none.
     ///   - previous: a stopped server whose simulator and clock this one takes over (a restart
     ///     against a cloud that outlived the server); `simulator` is then not used.
@@ -76,7 +76,7 @@ final class TestServer: Sendable {
             let store = try SQLiteDeploymentStore(path: storagePath)
             server = try DeploymentServer(config: config, cloud: sim.cloud, clock: clock, logger: logger, preflight: preflight, store: store,
                                           releaseStore: store, observers: observers, releaseObservers: observers, audit: audit,
-                                          inProcess: pair?.server)
+                                          outbox: StoreNoticeOutbox(store: store), inProcess: pair?.server)
         } else {
             server = try DeploymentServer(config: config, cloud: sim.cloud, clock: clock, logger: logger, preflight: preflight,
                                           store: store ?? InMemoryDeploymentStore(),

@@ -174,7 +174,7 @@ import Testing
              try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM approvals") ?? 0,
              try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM releases") ?? -1)
         }
-        #expect(applied == ["v1", "v2", "v3", "v4", "v5"])
+        #expect(applied == ["v1", "v2", "v3", "v4", "v5", "v6"])
         #expect(events == full.events.count)
         #expect(approvals == 2)
         #expect(releases == 0)
@@ -286,7 +286,7 @@ import Testing
              try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM release_entries") ?? 0,
              try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM release_events") ?? 0)
         }
-        #expect(applied == ["v1", "v2", "v3", "v4", "v5"])
+        #expect(applied == ["v1", "v2", "v3", "v4", "v5", "v6"])
         #expect(entries == 4)
         #expect(events == 5)
 

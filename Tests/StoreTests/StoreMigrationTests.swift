@@ -54,7 +54,7 @@ import Testing
              try Row.fetchAll(db, sql: "SELECT * FROM approvals ORDER BY deployment_id"),
              try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0)
         }
-        #expect(applied == ["v1", "v2", "v3", "v4", "v5"])
+        #expect(applied == ["v1", "v2", "v3", "v4", "v5", "v6"])
         #expect(events == approved.events.count)
         #expect(approvals.count == 2)
         #expect(approvals[0]["deployment_id"] as String == "approved")
