@@ -15,7 +15,8 @@ public struct AnalysisTemplate: Sendable, Equatable {
     /// CloudWatch: GetMetricData's queries (placeholders filled in their dimension values,
     /// expressions and labels); exactly one returns data, and its newest datapoint is the value.
     public var metricQueries: [MetricDataQuery] = []
-    /// CloudWatch: how far back GetMetricData reads.
+    /// CloudWatch: how far back GetMetricData reads; Prometheus with `confidence`: the range
+    /// of the range query.
     public var window: Duration = .seconds(300)
     /// Between measurements.
     public var interval: Duration = .seconds(60)
@@ -26,6 +27,12 @@ public struct AnalysisTemplate: Sendable, Equatable {
     /// Canary versus baseline (`compare: baseline`): the same query, filled for the previous
     /// target group, is measured too; a value above `maxRatio` times the baseline's fails.
     public var maxRatio: Double?
+    /// Canary versus baseline with the Mann-Whitney U test (`compare: baseline, confidence:
+    /// 0.95`): the samples of `window` on both sides; the canary fails when its values are
+    /// higher than the baseline's at this confidence.
+    public var confidence: Double?
+    /// Prometheus with `confidence`: the step of the range query over `window`.
+    public var step: Duration = .seconds(60)
     /// Failed measurements tolerated per bake (the next one fails it).
     public var failureLimit = 0
     /// Measurements in a row that could not be made (no answer, an error) before the bake fails.
@@ -96,6 +103,9 @@ public struct AnalysisTemplate: Sendable, Equatable {
         return out
     }
 
+    /// `compare: baseline`, by ratio or by Mann-Whitney.
+    public var comparesWithBaseline: Bool { maxRatio != nil || confidence != nil }
+
     /// Whether the query (or any CloudWatch query) uses `{{name}}`.
     func uses(_ placeholder: String) -> Bool { query.contains("{{\(placeholder)}}") }
 }
@@ -106,6 +116,15 @@ public protocol MetricsProvider: Sendable {
     /// The query's value now; nil when it has no data (inconclusive). Throws when the provider
     /// cannot be reached or refuses the query (an error, never a success).
     func value(of query: String, provider: AnalysisTemplate.Provider) async throws -> Double?
+    /// The query's values over [start, end], one per `step` (a range query); empty when it
+    /// has no data.
+    func samples(of query: String, start: Date, end: Date, step: Duration) async throws -> [Double]
+}
+
+extension MetricsProvider {
+    public func samples(of query: String, start: Date, end: Date, step: Duration) async throws -> [Double] {
+        throw EngineError(.failedPrecondition, "this metrics provider answers no range queries")
+    }
 }
 
 /// For engines without metric providers: any analysis fails with this reason.
@@ -127,16 +146,35 @@ struct MetricSources: Sendable {
         case .prometheus:
             return try await prometheus.value(of: template.filled(placeholders), provider: .prometheus)
         case .cloudwatch:
-            let queries = template.filledMetricQueries(placeholders)
-            let results = try await cloudWatch.getMetricData(queries: queries, start: now.addingTimeInterval(-template.window.seconds), end: now)
-            guard let result = results.first(where: { r in queries.contains { $0.id == r.id && $0.returnData } }) else {
-                throw CloudWatchQueryError(description: "GetMetricData answered no result for the query that returns data")
-            }
-            guard ["Complete", "PartialData"].contains(result.statusCode) else {
-                throw CloudWatchQueryError(description: "GetMetricData answered \(result.statusCode) for \(result.id)")
-            }
+            let result = try await metricData(template, placeholders, start: now.addingTimeInterval(-template.window.seconds), now: now)
             // The newest datapoint.
             return zip(result.timestamps, result.values).max { $0.0 < $1.0 }?.1
+        }
+    }
+
+    /// The result of the template's query that returns data, over [start, now).
+    private func metricData(_ template: AnalysisTemplate, _ placeholders: [String: String], start: Date,
+                            now: Date) async throws -> MetricDataResult {
+        let queries = template.filledMetricQueries(placeholders)
+        let results = try await cloudWatch.getMetricData(queries: queries, start: start, end: now)
+        guard let result = results.first(where: { r in queries.contains { $0.id == r.id && $0.returnData } }) else {
+            throw CloudWatchQueryError(description: "GetMetricData answered no result for the query that returns data")
+        }
+        guard ["Complete", "PartialData"].contains(result.statusCode) else {
+            throw CloudWatchQueryError(description: "GetMetricData answered \(result.statusCode) for \(result.id)")
+        }
+        return result
+    }
+
+    /// The window's values, oldest first.
+    func samples(_ template: AnalysisTemplate, _ placeholders: [String: String], now: Date) async throws -> [Double] {
+        let start = now.addingTimeInterval(-template.window.seconds)
+        switch template.provider {
+        case .prometheus:
+            return try await prometheus.samples(of: template.filled(placeholders), start: start, end: now, step: template.step)
+        case .cloudwatch:
+            let result = try await metricData(template, placeholders, start: start, now: now)
+            return zip(result.timestamps, result.values).sorted { $0.0 < $1.0 }.map(\.1)
         }
     }
 
@@ -182,45 +220,29 @@ struct AnalysisRun: Sendable {
             }) {
                 throw AnalysisFailure("analysis \(name): {{\(key)}} holds characters that cannot go into a query (letters, digits, - _ . / : only)")
             }
-            if template.maxRatio != nil,
+            if template.comparesWithBaseline,
                placeholders["target_group", default: ""].isEmpty || placeholders["baseline_target_group", default: ""].isEmpty {
                 throw AnalysisFailure("analysis \(name): compare: baseline needs the new and the previous target groups "
                     + "(a service with the EXTERNAL deployment controller, behind a load balancer)")
             }
-            guard let value = try await metrics.value(template, placeholders, now: now), value.isFinite else {
-                throw AnalysisFailure("analysis \(name): the query returned no data (inconclusive): \(query)")
-            }
-            var baseline: Double?
-            if template.maxRatio != nil {
-                var own = placeholders
-                own["target_group"] = placeholders["baseline_target_group"]
-                let baselineQuery = template.filled(own)
-                guard let b = try await metrics.value(template, own, now: now), b.isFinite else {
-                    throw AnalysisFailure("analysis \(name): the baseline's query returned no data (inconclusive): \(baselineQuery)")
-                }
-                baseline = b
+            var own = placeholders
+            own["target_group"] = placeholders["baseline_target_group"]
+            let judgement: Judgement
+            if let confidence = template.confidence {
+                judgement = try await compareSamples(metrics, placeholders, baseline: own, confidence: confidence, now: now)
+            } else {
+                judgement = try await compareValues(metrics, placeholders, baseline: own, now: now)
             }
             errorsInARow = 0
             measured += 1
-            let shown = Self.format(value)
-            let meetsCondition = template.success?.holds(for: value)
-            var withinRatio: Bool?
-            if let ratio = template.maxRatio, let b = baseline { withinRatio = value <= ratio * b }
-            let judged = "\(name) \(shown)" + (baseline.map { " (baseline \(Self.format($0)))" } ?? "")
-            // Good when it meets the condition, or stays within the ratio of the baseline.
-            if meetsCondition == true || withinRatio == true {
-                last = "\(judged) ok"
+            if judgement.ok {
+                last = "\(name) \(judgement.shown) ok"
                 return
             }
             failed += 1
-            last = "\(judged) failed"
+            last = "\(name) \(judgement.shown) failed"
             if failed > template.failureLimit {
-                var why: [String] = []
-                if let condition = template.success { why.append("is not \(condition)") }
-                if let ratio = template.maxRatio, let b = baseline {
-                    why.append("is more than \(Self.format(ratio)) × the baseline's \(Self.format(b))")
-                }
-                throw AnalysisFailure("analysis \(name) failed: \(shown) \(why.joined(separator: " and ")) "
+                throw AnalysisFailure("analysis \(name) failed: \(judgement.why) "
                     + "(\(failed) of \(measured) measurements failed, \(template.failureLimit) allowed): \(query)")
             }
         } catch let error as AnalysisFailure {
@@ -235,4 +257,64 @@ struct AnalysisRun: Sendable {
             }
         }
     }
+
+    /// One measurement's verdict: what to show, whether it passed, and why not.
+    struct Judgement {
+        var shown: String
+        var ok: Bool
+        var why: String
+    }
+
+    /// The value now against `success`, and with `max_ratio` against the baseline's value now:
+    /// good when it meets the condition, or stays within the ratio of the baseline.
+    private func compareValues(_ metrics: MetricSources, _ placeholders: [String: String], baseline own: [String: String],
+                               now: Date) async throws -> Judgement {
+        let name = template.name
+        guard let value = try await metrics.value(template, placeholders, now: now), value.isFinite else {
+            throw AnalysisFailure("analysis \(name): the query returned no data (inconclusive): \(template.filled(placeholders))")
+        }
+        var baseline: Double?
+        if template.maxRatio != nil {
+            guard let b = try await metrics.value(template, own, now: now), b.isFinite else {
+                throw AnalysisFailure("analysis \(name): the baseline's query returned no data (inconclusive): \(template.filled(own))")
+            }
+            baseline = b
+        }
+        let shown = Self.format(value) + (baseline.map { " (baseline \(Self.format($0)))" } ?? "")
+        var withinRatio: Bool?
+        if let ratio = template.maxRatio, let b = baseline { withinRatio = value <= ratio * b }
+        var why: [String] = []
+        if let condition = template.success { why.append("is not \(condition)") }
+        if let ratio = template.maxRatio, let b = baseline {
+            why.append("is more than \(Self.format(ratio)) × the baseline's \(Self.format(b))")
+        }
+        return Judgement(shown: shown, ok: template.success?.holds(for: value) == true || withinRatio == true,
+                         why: "\(Self.format(value)) \(why.joined(separator: " and "))")
+    }
+
+    /// The samples of the window, the canary's against the baseline's (Mann-Whitney U): it
+    /// fails when the canary's are higher at the stated confidence (unless the canary's median
+    /// meets `success`). Fewer than `minimumSamples` on a side is no data (inconclusive).
+    private func compareSamples(_ metrics: MetricSources, _ placeholders: [String: String], baseline own: [String: String],
+                                confidence: Double, now: Date) async throws -> Judgement {
+        let name = template.name
+        let canary = try await metrics.samples(template, placeholders, now: now).filter(\.isFinite)
+        let baseline = try await metrics.samples(template, own, now: now).filter(\.isFinite)
+        for (side, samples, filled) in [("canary", canary, placeholders), ("baseline", baseline, own)] where samples.count < Self.minimumSamples {
+            throw AnalysisFailure("analysis \(name): the \(side)'s query returned \(samples.count) samples in its window, "
+                + "\(Self.minimumSamples) are needed (inconclusive): \(template.filled(filled))")
+        }
+        let p = MannWhitney.pHigher(canary, than: baseline)
+        let median = MannWhitney.median(canary), baselineMedian = MannWhitney.median(baseline)
+        let shown = "median \(Self.format(median)) (baseline \(Self.format(baselineMedian)), p \(Self.format(p)))"
+        let higher = p < 1 - confidence
+        return Judgement(shown: shown, ok: !higher || template.success?.holds(for: median) == true,
+                         why: "the canary's \(canary.count) values (median \(Self.format(median))) are higher than the baseline's "
+                            + "\(baseline.count) (median \(Self.format(baselineMedian))) at \(Self.format(confidence * 100))% confidence "
+                            + "(Mann-Whitney U, p = \(Self.format(p)))"
+                            + (template.success.map { ", and the median is not \($0)" } ?? ""))
+    }
+
+    /// Samples per side a Mann-Whitney comparison needs.
+    static let minimumSamples = 5
 }

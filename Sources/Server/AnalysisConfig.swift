@@ -30,7 +30,7 @@ public struct AnalysisConfig: Sendable, Equatable {
             guard DeploymentSettings.isHookName(name) else { throw templates.failure(name, "a template name is letters, digits, - _ .") }
             guard let t = try templates.objectIfPresent(name) else { throw templates.failure(name, "must be a mapping") }
             try t.only(["provider", "query", "interval", "initial_delay", "success", "failure_limit", "consecutive_errors", "inconclusive",
-                        "compare", "max_ratio", "period", "window"])
+                        "compare", "max_ratio", "confidence", "period", "window", "step"])
             guard let providerName = try t.string("provider"), let provider = AnalysisTemplate.Provider(rawValue: providerName) else {
                 throw t.failure("provider", "is required: prometheus or cloudwatch")
             }
@@ -42,9 +42,13 @@ public struct AnalysisConfig: Sendable, Equatable {
             switch provider {
             case .prometheus:
                 guard let promQL = try t.string("query"), !promQL.isEmpty else { throw t.failure("query", "is required") }
-                for key in ["period", "window"] where t.fields[key] != nil { throw t.failure(key, "is for provider: cloudwatch") }
+                if t.fields["period"] != nil { throw t.failure("period", "is for provider: cloudwatch (Prometheus has step, with confidence)") }
+                for key in ["window", "step"] where t.fields[key] != nil && t.fields["confidence"] == nil {
+                    throw t.failure(key, "is for provider: cloudwatch, or with confidence (the range query of a Mann-Whitney comparison)")
+                }
                 query = promQL
             case .cloudwatch:
+                if t.fields["step"] != nil { throw t.failure("step", "is for provider: prometheus (CloudWatch has period)") }
                 metricQueries = try CloudWatchQueries.parse(t)
                 query = CloudWatchQueries.shown(metricQueries)
             }
@@ -52,17 +56,21 @@ public struct AnalysisConfig: Sendable, Equatable {
                 throw t.failure("query", "{{\(placeholder)}} is not a placeholder (\(AnalysisTemplate.placeholders.map { "{{\($0)}}" }.joined(separator: ", ")))")
             }
             var maxRatio: Double?
+            var confidence: Double?
             if let compare = try t.string("compare") {
                 guard compare == "baseline" else { throw t.failure("compare", "'\(compare.prefix(32))' is not baseline") }
-                guard let ratio = try t.double("max_ratio", min: 0.000001) else {
-                    throw t.failure("max_ratio", "is required with compare: baseline (e.g. 1.5: at most 1.5 times the baseline's value)")
+                maxRatio = try t.double("max_ratio", min: 0.000001)
+                confidence = try t.double("confidence", min: 0.5)
+                guard (maxRatio == nil) != (confidence == nil) else {
+                    throw t.failure("max_ratio", "compare: baseline takes max_ratio (e.g. 1.5: at most 1.5 times the baseline's value) "
+                        + "or confidence (e.g. 0.95: the Mann-Whitney U test), one of them")
                 }
+                if let c = confidence, c >= 1 { throw t.failure("confidence", "'\(c)' must be below 1 (e.g. 0.95)") }
                 guard query.contains("{{target_group}}") else {
                     throw t.failure("query", "compare: baseline needs {{target_group}} in the query (filled with each side's target group)")
                 }
-                maxRatio = ratio
-            } else if try t.double("max_ratio", min: 0) != nil {
-                throw t.failure("max_ratio", "needs compare: baseline")
+            } else {
+                for key in ["max_ratio", "confidence"] where t.fields[key] != nil { throw t.failure(key, "needs compare: baseline") }
             }
             var success: AnalysisTemplate.Condition?
             if let text = try t.string("success") {
@@ -70,15 +78,21 @@ public struct AnalysisConfig: Sendable, Equatable {
                     throw t.failure("success", "'\(text.prefix(64))' is not a comparison with a number (<, <=, >, >=, == and a number, e.g. \"< 0.01\")")
                 }
                 success = condition
-            } else if maxRatio == nil {
-                throw t.failure("success", "is required (e.g. \"< 0.01\"), or compare: baseline with max_ratio")
+            } else if maxRatio == nil, confidence == nil {
+                throw t.failure("success", "is required (e.g. \"< 0.01\"), or compare: baseline with max_ratio or confidence")
             }
             var template = AnalysisTemplate(name: name, provider: provider, query: query, success: success, maxRatio: maxRatio)
             template.metricQueries = metricQueries
-            if provider == .cloudwatch {
+            template.confidence = confidence
+            template.step = try t.duration("step") ?? template.step
+            guard template.step >= .seconds(1) else { throw t.failure("step", "must be 1s or more") }
+            if provider == .cloudwatch || confidence != nil {
                 template.window = try t.duration("window") ?? template.window
                 guard template.window >= .seconds(60), template.window <= .seconds(86400) else {
                     throw t.failure("window", "must be between 1m and 24h")
+                }
+                if confidence != nil, provider == .prometheus, template.window.seconds / template.step.seconds > 11000 {
+                    throw t.failure("step", "gives more than 11000 samples in the window (Prometheus's limit): raise step or shorten window")
                 }
             }
             template.interval = try t.duration("interval") ?? template.interval

@@ -3,7 +3,8 @@ import Engine
 import Foundation
 import NIOCore
 
-/// Answers analysis templates from a Prometheus server's HTTP API (`GET /api/v1/query`), with
+/// Answers analysis templates from a Prometheus server's HTTP API (`GET /api/v1/query`, and
+/// `/api/v1/query_range` for Mann-Whitney comparisons), with
 /// the configured bearer token or basic auth. An instant query must come to one number: a
 /// scalar, or a vector of one series (aggregate it with `sum`, `avg`, ...); no series is no
 /// data (inconclusive). Errors name the status or Prometheus's own error, never the secret.
@@ -16,15 +17,38 @@ struct PrometheusQuery: MetricsProvider {
     }
 
     func value(of query: String, provider: AnalysisTemplate.Provider) async throws -> Double? {
+        try Self.number(try await ask("query", ["query": query]))
+    }
+
+    /// A range query (`GET /api/v1/query_range`): the values of its one series, oldest first.
+    func samples(of query: String, start: Date, end: Date, step: Duration) async throws -> [Double] {
+        let data = try await ask("query_range", [
+            "query": query, "start": String(start.timeIntervalSince1970), "end": String(end.timeIntervalSince1970),
+            "step": String(step.seconds),
+        ])
+        guard data.resultType == "matrix" else {
+            throw QueryError(description: "the range query returned a \(data.resultType), not a matrix")
+        }
+        guard case .series(let series)? = data.result, !series.isEmpty else { return [] }
+        guard series.count == 1 else {
+            throw QueryError(description: "the query returned \(series.count) series; aggregate it to one (sum, avg, max)")
+        }
+        return (series[0].values ?? []).compactMap { Double($0.value) }
+    }
+
+    /// GETs `/api/v1/<endpoint>` with the parameters, with the configured credentials; answers
+    /// Prometheus's `data`.
+    private func ask(_ endpoint: String, _ parameters: KeyValuePairs<String, String>) async throws -> Answer.Data {
         guard let settings else { throw QueryError(description: "analysis.prometheus is not configured") }
         guard var components = URLComponents(string: settings.url) else {
             throw QueryError(description: "analysis.prometheus.url is not a URL")
         }
         let base = components.path
-        components.path = base.trimmingSuffix("/") + "/api/v1/query"
+        components.path = base.trimmingSuffix("/") + "/api/v1/" + endpoint
         // Everything but unreserved characters escaped: a `+` in PromQL must not read as a space.
         let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
-        components.percentEncodedQuery = "query=" + (query.addingPercentEncoding(withAllowedCharacters: unreserved) ?? "")
+        components.percentEncodedQuery = parameters.map { "\($0.key)=" + ($0.value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? "") }
+            .joined(separator: "&")
         guard let url = components.url?.absoluteString else { throw QueryError(description: "analysis.prometheus.url is not a URL") }
         var request = HTTPClientRequest(url: url)
         request.method = .GET
@@ -47,7 +71,7 @@ struct PrometheusQuery: MetricsProvider {
             let reason = answer?.error.map { ": \(String($0.prefix(200)))" } ?? ""
             throw QueryError(description: "Prometheus answered HTTP \(response.status.code)\(reason)")
         }
-        return try Self.number(data)
+        return data
     }
 
     static func number(_ data: Answer.Data) throws -> Double? {
@@ -61,7 +85,8 @@ struct PrometheusQuery: MetricsProvider {
             guard series.count == 1 else {
                 throw QueryError(description: "the query returned \(series.count) series; aggregate it to one (sum, avg, max)")
             }
-            return Double(series[0].value.value)
+            guard let sample = series[0].value else { return nil }
+            return Double(sample.value)
         default:
             throw QueryError(description: "the query returned a \(data.resultType), not a number (use an instant vector or a scalar)")
         }
@@ -77,8 +102,10 @@ struct PrometheusQuery: MetricsProvider {
             }
         }
 
+        /// A vector's series has one `value`; a matrix's has `values`.
         struct Series: Decodable {
-            let value: Sample
+            let value: Sample?
+            let values: [Sample]?
         }
 
         enum Result: Decodable {

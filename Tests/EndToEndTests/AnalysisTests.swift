@@ -117,6 +117,39 @@ import Testing
         try await t.stop()
     }
 
+    static func matrix(_ values: [Double]) -> String {
+        let points = values.enumerated().map { #"[\#(1700000000 + 10 * $0.offset),"\#($0.element)"]"# }.joined(separator: ",")
+        return #"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":["# + points + "]}]}}"
+    }
+
+    /// With `confidence`, Prometheus is asked range queries over `window` for both target
+    /// groups, and the Mann-Whitney U test judges the canary's samples against the baseline's.
+    @Test func aMannWhitneyComparisonAsksRangeQueries() async throws {
+        let prometheus = try HookStub.start()
+        defer { prometheus.stop() }
+        prometheus.answer("web-green", with: Self.matrix([0.81, 0.79, 0.83, 0.8, 0.78, 0.82]))
+        prometheus.answer("web-blue", with: Self.matrix([0.05, 0.051, 0.049, 0.052, 0.048, 0.05]))
+        let t = try await TestServer(configure: {
+            Self.configure(&$0, url: prometheus.url("/prom"))
+            var template = AnalysisTemplate(name: "latency", provider: .prometheus, query: #"p99{tg="{{target_group}}"}"#, success: nil)
+            template.confidence = 0.99
+            template.window = .seconds(120)
+            template.step = .seconds(20)
+            $0.analysis.templates = ["error-rate": template]
+        }, simulator: SeedCommandsTests.mockMode)
+        let d = try await canary(t, "a5")
+        #expect(d.status == .rolledBack, "\(d.status) \(d.error)")
+        #expect(d.error.contains("the canary's 6 values (median 0.805) are higher than the baseline's 6 (median 0.05) at 99% confidence"),
+                "\(d.error)")
+        let asked = try #require(prometheus.received.first)
+        let items = URLComponents(string: "http://x\(asked.path)")?.queryItems ?? []
+        #expect(asked.path.hasPrefix("/prom/api/v1/query_range?"), "\(asked.path)")
+        #expect(items.first { $0.name == "step" }?.value == "20.0")
+        let start = Double(items.first { $0.name == "start" }?.value ?? "") ?? 0, end = Double(items.first { $0.name == "end" }?.value ?? "") ?? 0
+        #expect(end - start == 120)
+        try await t.stop()
+    }
+
     @Test func anUnknownTemplateIsRefusedNamingTheKey() async throws {
         let t = try await TestServer(simulator: SeedCommandsTests.mockMode)
         let refused = await t.client(["-id", "a4", "-cluster", "prod", "-service", "web", "-taskdef", Self.taskdef, "-strategy", "canary",
@@ -133,7 +166,10 @@ import Testing
             (head + "      {provider: prometheus, query: x, success: \"< 1\", inconclusive: pause}\n", "analysis.templates.e.inconclusive: 'pause' is not supported"),
             ("analysis:\n  templates:\n    e: {provider: prometheus, query: x, success: \"< 1\"}\n", "analysis.templates.e.provider: prometheus needs analysis.prometheus.url"),
             ("strategy:\n  analysis: [nope]\n", "strategy.analysis: no template nope in analysis.templates"),
-            (head + "      {provider: prometheus, query: x, compare: baseline}\n", "analysis.templates.e.max_ratio: is required with compare: baseline"),
+            (head + "      {provider: prometheus, query: x, compare: baseline}\n", "analysis.templates.e.max_ratio: compare: baseline takes max_ratio"),
+            (head + "      {provider: prometheus, query: x, window: 5m, success: \"< 1\"}\n", "analysis.templates.e.window: is for provider: cloudwatch, or with confidence"),
+            (head + "      {provider: prometheus, query: \"{{target_group}}\", compare: baseline, confidence: 0.9, window: 24h, step: 1s}\n",
+             "analysis.templates.e.step: gives more than 11000 samples in the window"),
             (head + "      {provider: prometheus, query: x, compare: baseline, max_ratio: 2}\n", "analysis.templates.e.query: compare: baseline needs {{target_group}}"),
             (head + "      {provider: prometheus, query: x}\n", "analysis.templates.e.success: is required"),
         ]

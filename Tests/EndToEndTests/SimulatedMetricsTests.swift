@@ -33,6 +33,14 @@ import Testing
                 - {id: p99, metric: TargetResponseTime, dimensions: {TargetGroup: "{{target_group}}"}, stat: p99}
               compare: baseline
               max_ratio: 2
+            latency-mw:
+              provider: cloudwatch
+              period: 10
+              initial_delay: 1m
+              query:
+                - {id: average, metric: TargetResponseTime, dimensions: {TargetGroup: "{{target_group}}"}, stat: Average}
+              compare: baseline
+              confidence: 0.95
 
         """
 
@@ -71,15 +79,28 @@ import Testing
         try await t.stop()
     }
 
-    /// Both templates pass at every step; at 100% the baseline serves no more traffic, and its
+    /// The Mann-Whitney U test on the window's 10-second samples (a minute in: 6 of the canary,
+    /// 30 of the baseline).
+    @Test func aSlowCanaryIsRolledBackByTheMannWhitneyTest() async throws {
+        let t = try await Self.server()
+        let d = try await canary(t, "m4", image: "v2-slow-800ms", analysis: "latency-mw")
+        #expect(d.status == .rolledBack, "\(d.status) \(d.error)")
+        #expect(d.error.contains("analysis latency-mw failed: the canary's ") && d.error.contains("at 95% confidence (Mann-Whitney U, p = 0"),
+                "\(d.error)")
+        #expect(d.stages.filter { $0.status == .stageFailed }.map(\.name) == ["bake(2m, canary at 50%)"])
+        try await t.stop()
+    }
+
+    /// Every template passes at every step; at 100% the baseline serves no more traffic, and its
     /// newest datapoint in the window (from the step before) is the one compared.
     @Test func aHealthyCanaryIsPromoted() async throws {
         let t = try await Self.server()
-        let d = try await canary(t, "m3", image: "v2", analysis: "error-rate,latency")
+        let d = try await canary(t, "m3", image: "v2", analysis: "error-rate,latency,latency-mw")
         #expect(d.status == .succeeded, "\(d.status) \(d.error)")
         let bakes = d.stages.filter { $0.name.hasPrefix("bake(") }
         #expect(bakes.count == 2)
-        #expect(bakes.allSatisfy { $0.message.contains("analysis: error-rate 5/5 ok, latency 5/5 ok") }, "\(bakes.map(\.message))")
+        #expect(bakes.allSatisfy { $0.message.contains("analysis: error-rate 5/5 ok, latency 5/5 ok, latency-mw 2/2 ok") },
+                "\(bakes.map(\.message))")
         try await t.stop()
     }
 
@@ -96,6 +117,12 @@ import Testing
             (head + "      {provider: cloudwatch, query: x, window: 10s, success: \"< 1\"}\n", "analysis.templates.e.window: must be between 1m and 24h"),
             (head + "      {provider: cloudwatch, query: \"x{{pod}}\", success: \"< 1\"}\n", "analysis.templates.e.query: {{pod}} is not a placeholder"),
             (head + "      {provider: datadog, query: x, success: \"< 1\"}\n", "analysis.templates.e.provider: is required: prometheus or cloudwatch"),
+            (head + "      {provider: cloudwatch, query: \"{{target_group}}\", compare: baseline, max_ratio: 2, confidence: 0.9}\n",
+             "analysis.templates.e.max_ratio: compare: baseline takes max_ratio (e.g. 1.5: at most 1.5 times the baseline's value) or confidence"),
+            (head + "      {provider: cloudwatch, query: \"{{target_group}}\", compare: baseline, confidence: 1}\n",
+             "analysis.templates.e.confidence: '1.0' must be below 1"),
+            (head + "      {provider: cloudwatch, query: x, confidence: 0.9, success: \"< 1\"}\n", "analysis.templates.e.confidence: needs compare: baseline"),
+            (head + "      {provider: cloudwatch, query: x, step: 10s, success: \"< 1\"}\n", "analysis.templates.e.step: is for provider: prometheus"),
         ]
         NotificationTests.expectRefused(cases)
         var config = ServerConfig()

@@ -102,3 +102,52 @@ import Testing
         #expect(failure?.description.contains("no data (inconclusive)") == true)
     }
 }
+
+/// The Mann-Whitney U test against SciPy's `mannwhitneyu(..., alternative="greater",
+/// method="asymptotic")` (with ties and the continuity correction).
+@Suite struct MannWhitneyTests {
+    @Test func pValuesMatchSciPy() {
+        let cases: [([Double], [Double], Double)] = [
+            ([5, 6, 7, 8, 9, 10], [1, 2, 3, 4, 5, 6], 0.006374398634189963),
+            ([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], 0.5422350133116141),
+            ([1.1, 0.9, 1.0, 1.2, 0.95, 1.05], [1.0, 1.1, 0.9, 1.02, 0.98, 1.01], 0.37374555030231266),
+        ]
+        for (canary, baseline, expected) in cases {
+            #expect(abs(MannWhitney.pHigher(canary, than: baseline) - expected) < 1e-9, "\(canary) vs \(baseline)")
+        }
+        #expect(MannWhitney.pHigher([1, 1, 1], than: [1, 1, 1]) == 1, "all tied: no evidence")
+        #expect(MannWhitney.median([3, 1, 2]) == 2 && MannWhitney.median([4, 1, 3, 2]) == 2.5)
+    }
+
+    /// Slow samples against fast ones fail at 95%; alike ones pass; too few are inconclusive.
+    @Test func judgesTheWindowsSamples() async throws {
+        var template = AnalysisTemplate(name: "p99", provider: .cloudwatch, query: "q", success: nil)
+        template.confidence = 0.95
+        template.metricQueries = [MetricDataQuery(id: "q", expression: "{{target_group}}")]
+        let now = Date(timeIntervalSince1970: 6000)
+        final class BySide: CloudWatchAPI {
+            let sides: [String: [Double]]
+            init(_ sides: [String: [Double]]) { self.sides = sides }
+            func describeAlarms(names: [String]) async throws -> [MetricAlarm] { [] }
+            func getMetricData(queries: [MetricDataQuery], start: Date, end: Date) async throws -> [MetricDataResult] {
+                let values = sides[queries[0].expression ?? ""] ?? []
+                return [MetricDataResult(id: "q", timestamps: values.indices.map { end.addingTimeInterval(Double(-10 * $0)) }, values: values)]
+            }
+        }
+        let placeholders = ["target_group": "green", "baseline_target_group": "blue"]
+        func run(_ sides: [String: [Double]]) async throws -> AnalysisRun {
+            var run = AnalysisRun(template, bakeStart: now)
+            try await run.measure(MetricSources(prometheus: AnalysisRunTests.Answering(0), cloudWatch: BySide(sides)), placeholders: placeholders, now: now)
+            return run
+        }
+        let alike = try await run(["green": [1.1, 0.9, 1.0, 1.2, 0.95, 1.05], "blue": [1.0, 1.1, 0.9, 1.02, 0.98, 1.01]])
+        #expect(alike.last.hasPrefix("p99 median 1.025 (baseline 1.005, p 0.373746) ok"), "\(alike.last)")
+        let slow = await #expect(throws: AnalysisFailure.self) {
+            _ = try await run(["green": [5, 6, 7, 8, 9, 10], "blue": [1, 2, 3, 4, 5, 6]])
+        }
+        #expect(slow?.description.hasPrefix("analysis p99 failed: the canary's 6 values (median 7.5) are higher than the baseline's 6 "
+            + "(median 3.5) at 95% confidence (Mann-Whitney U, p = 0.006374)") == true, "\(String(describing: slow))")
+        let few = await #expect(throws: AnalysisFailure.self) { _ = try await run(["green": [5, 6, 7], "blue": [1, 2, 3, 4, 5, 6]]) }
+        #expect(few?.description.contains("the canary's query returned 3 samples in its window, 5 are needed (inconclusive)") == true)
+    }
+}
