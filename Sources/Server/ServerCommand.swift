@@ -110,6 +110,7 @@ public enum ServerCommand {
             settings.autoCreate = true
             settings.autoCreateController = config.mockController
             settings.throttle = config.mockThrottle ? .aws : nil
+            settings.metricAlarms = config.mockAlarms
             // The simulated cloud lives beside the history, so that deployments resume after a restart.
             let file = SimulatorStateFile(url: URL(fileURLWithPath: config.storagePath).deletingLastPathComponent()
                 .appendingPathComponent("simulator.json"), onError: { logger.error("\($0)") })

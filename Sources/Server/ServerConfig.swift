@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Yams
 import CloudRuntime
+import Simulator
 
 /// The server's settings: config.yaml (every key of the seed's, plus the ones below), then
 /// environment overrides. Unknown keys and malformed values are refused with their path.
@@ -37,6 +38,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var mockSpeedup = 100.0
     /// Whether the simulator enforces AWS's throttle buckets (`mock.throttle`).
     public var mockThrottle = false
+    /// CloudWatch alarms on the simulator's load balancer metrics (`mock.alarms`).
+    public var mockAlarms: [SimulatedMetricAlarm] = []
     /// The deployment controller of services the simulator creates on the fly
     /// (`mock.controller`): EXTERNAL (with a load balancer, for every strategy) or ECS.
     public var mockController: DeploymentController = .external
@@ -179,7 +182,8 @@ public struct ServerConfig: Sendable, Equatable {
         }
         if let st = try root.objectIfPresent("strategy") { try applyStrategy(st) }
         if let m = try root.objectIfPresent("mock") {
-            try m.only(["enabled", "speedup", "throttle", "controller"])
+            try m.only(["enabled", "speedup", "throttle", "controller", "alarms"])
+            if let alarms = try m.objectIfPresent("alarms") { mockAlarms = try Self.mockAlarms(alarms) }
             if let c = try m.string("controller") {
                 guard let controller = DeploymentController(rawValue: c.uppercased()), controller != .codeDeploy else {
                     throw ConfigError("\(source): mock.controller: '\(c)' is not external or ecs")
@@ -294,4 +298,34 @@ extension ServerConfig: CustomStringConvertible, CustomDebugStringConvertible {
 public struct ConfigError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+extension ServerConfig {
+    /// `mock.alarms.<name>: {metric, target_group | load_balancer, stat, period, threshold, evaluation_periods}`.
+    static func mockAlarms(_ alarms: ConfigObject) throws -> [SimulatedMetricAlarm] {
+        try alarms.fields.keys.sorted().map { name in
+            guard let a = try alarms.objectIfPresent(name) else { throw alarms.failure(name, "must be a mapping") }
+            try a.only(["metric", "target_group", "load_balancer", "stat", "period", "threshold", "evaluation_periods"])
+            guard let metric = try a.string("metric"), SimulatedMetricAlarm.metrics.contains(metric) else {
+                throw a.failure("metric", "is required: one of \(SimulatedMetricAlarm.metrics.joined(separator: ", "))")
+            }
+            let scope: SimulatedMetricAlarm.Scope
+            switch (try a.string("target_group"), try a.string("load_balancer")) {
+            case (let group?, nil): scope = .targetGroup(group)
+            case (nil, let balancer?): scope = .loadBalancer(balancer)
+            default: throw a.failure("target_group", "or load_balancer is required, one of them (a name: web-green, web-alb)")
+            }
+            let text = try a.string("threshold") ?? ""
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            guard let comparison = SimulatedMetricAlarm.Comparison.allCases.first(where: { trimmed.hasPrefix($0.rawValue) }),
+                  let threshold = Double(trimmed.dropFirst(comparison.rawValue.count).trimmingCharacters(in: .whitespaces)), threshold.isFinite else {
+                throw a.failure("threshold", "'\(text.prefix(32))' is not a comparison with a number (>, >=, <, <= and a number, e.g. \"> 10\")")
+            }
+            let period = try a.int("period", min: 10, max: 86400) ?? 60
+            guard period % 60 == 0 || [10, 30].contains(period) else { throw a.failure("period", "must be 10, 30 or a multiple of 60 (seconds)") }
+            return SimulatedMetricAlarm(name: name, metric: metric, stat: try a.string("stat") ?? (metric == "TargetResponseTime" ? "Average" : "Sum"),
+                                        period: period, scope: scope, comparison: comparison, threshold: threshold,
+                                        evaluationPeriods: try a.int("evaluation_periods", min: 1, max: 100) ?? 1)
+        }
+    }
 }

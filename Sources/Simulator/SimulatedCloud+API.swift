@@ -117,16 +117,19 @@ extension SimulatedCloud {
 
     // MARK: CloudWatch
 
-    /// In mock mode (`autoCreate`) an alarm asked about that does not exist is created, OK.
+    /// An alarm on the simulator's metrics (`SimulatorSettings.metricAlarms`) is evaluated
+    /// now; in mock mode (`autoCreate`) another alarm asked about that does not exist is
+    /// created, OK.
     public func describeAlarms(names: [String]) throws -> [MetricAlarm] {
-        try withState("DescribeAlarms") { s, _ in
+        try withState("DescribeAlarms") { s, now in
+            let evaluated = Dictionary(s.settings.metricAlarms.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             if s.settings.autoCreate {
-                for name in names where s.alarms?[name] == nil {
+                for name in names where s.alarms?[name] == nil && evaluated[name] == nil {
                     s.alarms = (s.alarms ?? [:]).merging([name: MetricAlarm(name: name, state: .ok, reason: "created by the simulator")]) { a, _ in a }
                     s.createdOnRead = true
                 }
             }
-            return names.compactMap { s.alarms?[$0] }
+            return try names.compactMap { name in try evaluated[name].map { try s.evaluate($0, now: now) } ?? s.alarms?[name] }
         }
     }
 

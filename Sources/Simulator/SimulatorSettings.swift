@@ -40,6 +40,9 @@ public struct SimulatorSettings: Sendable {
     public var baseLatency: TimeInterval = 0.05
     /// The fraction of requests that answer 5XX, unless its image says `errors-<N>pct`.
     public var baseErrorRate: Double = 0.002
+    /// CloudWatch alarms on the simulator's metrics (mock mode's `mock.alarms`), evaluated
+    /// whenever they are described.
+    public var metricAlarms: [SimulatedMetricAlarm] = []
 
     public init(provisioning: TimeInterval = 2, pending: TimeInterval = 3, healthCheck: TimeInterval = 10,
                 unhealthyGrace: TimeInterval = 5, draining: TimeInterval = 3, stopping: TimeInterval = 2,

@@ -2,8 +2,8 @@
 ///
 /// The simulator answers GetMetricData for the Application Load Balancer's per-target-group
 /// metrics (namespace `AWS/ApplicationELB`, dimension `TargetGroup=targetgroup/NAME/ID`, and
-/// optionally `LoadBalancer=app/NAME/ID`, which must be the target group's), computed from its
-/// own state:
+/// optionally `LoadBalancer=app/NAME/ID`, which must be the target group's; or `LoadBalancer`
+/// alone, for all its target groups together), computed from its own state:
 /// - every listener and every listener rule receives `SimulatorSettings.requestsPerSecond`
 ///   (100), split between the target groups of its forward action by weight;
 /// - a target group's requests are served by its `healthy` targets, each answering like its
@@ -59,14 +59,31 @@ extension SimulatorState {
         guard stat.period > 0, stat.period == 1 || stat.period % 60 == 0 || [5, 10, 30].contains(stat.period) else {
             throw Self.metricValidation("The parameter MetricStat.Period must be 1, 5, 10, 30 or a multiple of 60")
         }
-        // CloudWatch keeps these metrics by TargetGroup, or by TargetGroup and LoadBalancer:
-        // another set of dimensions names no metric, and has no datapoints.
-        let dimensions = Dictionary(stat.metric.dimensions.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
-        guard stat.metric.namespace == Self.elbNamespace, Set(dimensions.keys).isSubset(of: ["TargetGroup", "LoadBalancer"]),
-              let group = targetGroupOrder.first(where: { Self.dimensionValue(of: $0) == dimensions["TargetGroup"] }) else { return [:] }
-        if let balancer = dimensions["LoadBalancer"],
-           !(targetGroups[group]?.loadBalancerArns ?? []).contains(where: { Self.dimensionValue(of: $0) == balancer }) { return [:] }
-        for key in (targetGroupServices[group] ?? []).sorted() {
+        guard stat.metric.namespace == Self.elbNamespace, let groups = groups(named: stat.metric.dimensions) else { return [:] }
+        return try series(of: groups, stat, start: start, end: end, now: now)
+    }
+
+    /// The target groups whose metric the dimensions name: one (`TargetGroup`, with its
+    /// `LoadBalancer` or not), or all of a load balancer's (`LoadBalancer` alone); nil when
+    /// they name no metric (CloudWatch keeps no other set of dimensions for these).
+    private func groups(named dimensions: [MetricDimension]) -> [String]? {
+        let named = Dictionary(dimensions.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+        guard Set(named.keys).isSubset(of: ["TargetGroup", "LoadBalancer"]) else { return nil }
+        let onBalancer = { (group: String) in
+            named["LoadBalancer"].map { lb in (self.targetGroups[group]?.loadBalancerArns ?? []).contains { Self.dimensionValue(of: $0) == lb } } ?? true
+        }
+        if let value = named["TargetGroup"] {
+            guard let group = targetGroupOrder.first(where: { Self.dimensionValue(of: $0) == value }), onBalancer(group) else { return nil }
+            return [group]
+        }
+        guard named["LoadBalancer"] != nil else { return nil }
+        let groups = targetGroupOrder.filter(onBalancer)
+        return groups.isEmpty ? nil : groups
+    }
+
+    /// One datapoint per period of [start, end) in which the groups had requests.
+    mutating func series(of groups: [String], _ stat: MetricDataQuery.Stat, start: Date, end: Date, now: Date) throws -> [Date: Double] {
+        for key in Set(groups.flatMap { targetGroupServices[$0] ?? [] }).sorted() {
             if let svc = services[key] { advance(svc, to: now) }
         }
         let period = TimeInterval(stat.period)
@@ -80,8 +97,8 @@ extension SimulatorState {
             let at = min(Date(timeIntervalSince1970: bucket), now)
             let covered = at.timeIntervalSince(max(from, start))
             guard covered > 0 else { continue }
-            let load = targetGroupLoad(group, at: at)
-            let noise = 0.9 + 0.2 * Self.unitNoise("\(group) \(stat.metric.name) \(from.timeIntervalSince1970)")
+            let load = groups.map { targetGroupLoad($0, at: at) }.reduce(TargetGroupLoad(), +)
+            let noise = 0.9 + 0.2 * Self.unitNoise("\(groups.joined(separator: ",")) \(stat.metric.name) \(from.timeIntervalSince1970)")
             if let value = try Self.statistic(stat, load, seconds: covered, noise: noise) { out[from] = value }
         }
         return out
@@ -98,19 +115,18 @@ extension SimulatorState {
     private static func statistic(_ stat: MetricDataQuery.Stat, _ load: TargetGroupLoad, seconds: TimeInterval,
                                   noise: Double) throws -> Double? {
         let requests = load.requestsPerSecond * seconds
+        let served = load.servedPerSecond * seconds
         func count(_ value: Double) throws -> Double? {
-            guard requests > 0 else { return nil }
             guard ["Sum", "SampleCount"].contains(stat.stat) else {
                 throw metricValidation("The simulator keeps \(stat.metric.name) as Sum or SampleCount, not \(stat.stat)")
             }
             return (value * noise).rounded()
         }
-        let served = load.healthyTargets > 0 ? requests : 0
         switch stat.metric.name {
-        case "RequestCount": return try count(requests)
+        case "RequestCount": return requests > 0 ? try count(requests) : nil
         case "HTTPCode_Target_5XX_Count": return served > 0 ? try count(served * load.errorRate) : nil
         case "HTTPCode_Target_2XX_Count": return served > 0 ? try count(served * (1 - load.errorRate)) : nil
-        case "HTTPCode_ELB_5XX_Count": return served == 0 ? try count(requests) : nil
+        case "HTTPCode_ELB_5XX_Count": return requests > served ? try count(requests - served) : nil
         case "TargetResponseTime":
             guard served > 0 else { return nil }
             switch stat.stat {
@@ -141,11 +157,22 @@ extension SimulatorState {
 
     struct TargetGroupLoad {
         var requestsPerSecond = 0.0
+        /// Those its healthy targets answer (the rest the load balancer answers 503).
+        var servedPerSecond = 0.0
         var healthyTargets = 0
         var unhealthyTargets = 0
-        /// Averages over the healthy targets.
+        /// Averages over the requests served.
         var errorRate = 0.0
         var latency = 0.0
+
+        /// Two groups' traffic together (a load balancer's metrics).
+        static func + (a: TargetGroupLoad, b: TargetGroupLoad) -> TargetGroupLoad {
+            let served = a.servedPerSecond + b.servedPerSecond
+            func mean(_ x: Double, _ y: Double) -> Double { served > 0 ? (x * a.servedPerSecond + y * b.servedPerSecond) / served : 0 }
+            return TargetGroupLoad(requestsPerSecond: a.requestsPerSecond + b.requestsPerSecond, servedPerSecond: served,
+                                   healthyTargets: a.healthyTargets + b.healthyTargets, unhealthyTargets: a.unhealthyTargets + b.unhealthyTargets,
+                                   errorRate: mean(a.errorRate, b.errorRate), latency: mean(a.latency, b.latency))
+        }
     }
 
     /// The traffic a target group receives at `t`, and how its targets answer it.
@@ -176,6 +203,7 @@ extension SimulatorState {
         if load.healthyTargets > 0 {
             load.errorRate /= Double(load.healthyTargets)
             load.latency /= Double(load.healthyTargets)
+            load.servedPerSecond = load.requestsPerSecond
         }
         return load
     }

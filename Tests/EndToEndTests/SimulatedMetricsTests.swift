@@ -104,6 +104,25 @@ import Testing
         try await t.stop()
     }
 
+    /// `mock.alarms`: an alarm on the load balancer's 5XX count, watched by the deployment
+    /// (`alarms`), goes to ALARM once the canary's errors fill a period, and rolls it back.
+    @Test func aMockAlarmOnTheSimulatorsMetricsRollsACanaryBack() async throws {
+        let yaml = Self.config + "mock:\n  alarms:\n    web-5xx: {metric: HTTPCode_Target_5XX_Count, load_balancer: web-alb, threshold: \"> 50\"}\n"
+        var config = ServerConfig()
+        try config.apply(yaml: yaml, source: "config.yaml")
+        var simulator = SeedCommandsTests.mockMode
+        simulator.metricAlarms = config.mockAlarms
+        let t = try await TestServer(configure: { try! $0.apply(yaml: yaml, source: "config.yaml") }, simulator: simulator)
+        let taskdef = #"{"family":"web","containerDefinitions":[{"name":"app","image":"nginx:v2-errors-20pct"}]}"#
+        let accepted = await t.client(["-id", "m5", "-cluster", "prod", "-service", "web", "-taskdef", taskdef, "-strategy", "canary",
+                                       "-config", #"{"alarms":"web-5xx","canary_stages":"10,100","stage_timeout":"3m"}"#])
+        #expect(accepted.code == 0, "\(accepted.text)")
+        let d = try await t.waitUntilFinished("m5")
+        #expect(d.status == .rolledBack, "\(d.status) \(d.error)")
+        #expect(d.error.contains("bake(3m, canary at 10%): alarm web-5xx is in ALARM: Threshold Crossed: 1 datapoint(s) ["), "\(d.error)")
+        try await t.stop()
+    }
+
     @Test func configNamesTheField() throws {
         let head = "analysis:\n  templates:\n    e:\n"
         let cases: [(String, String)] = [
@@ -123,6 +142,9 @@ import Testing
              "analysis.templates.e.confidence: '1.0' must be below 1"),
             (head + "      {provider: cloudwatch, query: x, confidence: 0.9, success: \"< 1\"}\n", "analysis.templates.e.confidence: needs compare: baseline"),
             (head + "      {provider: cloudwatch, query: x, step: 10s, success: \"< 1\"}\n", "analysis.templates.e.step: is for provider: prometheus"),
+            ("mock:\n  alarms:\n    a: {metric: CPUUtilization, load_balancer: web-alb, threshold: \"> 1\"}\n", "mock.alarms.a.metric: is required: one of RequestCount"),
+            ("mock:\n  alarms:\n    a: {metric: RequestCount, threshold: \"> 1\"}\n", "mock.alarms.a.target_group: or load_balancer is required"),
+            ("mock:\n  alarms:\n    a: {metric: RequestCount, target_group: g, threshold: \"lots\"}\n", "mock.alarms.a.threshold: 'lots' is not a comparison"),
         ]
         NotificationTests.expectRefused(cases)
         var config = ServerConfig()

@@ -7,15 +7,22 @@ import Testing
 /// listener's weights, served by the healthy targets as their images say.
 @Suite struct MetricsTests {
     struct Estate {
-        let w = World(settings: { var s = SimulatorSettings(autoCreate: true); s.autoCreateController = .external; return s }())
+        let w: World
         var blue = ""
         var green = ""
         var listener = ""
         var balancer = ""
 
         /// Mock mode's `web` (EXTERNAL, blue 100%), and a task set of `image` in green.
-        static func make(green image: String) async throws -> Estate {
-            var e = Estate()
+        init(alarms: [SimulatedMetricAlarm] = []) {
+            var settings = SimulatorSettings(autoCreate: true)
+            settings.autoCreateController = .external
+            settings.metricAlarms = alarms
+            w = World(settings: settings)
+        }
+
+        static func make(green image: String, alarms: [SimulatedMetricAlarm] = []) async throws -> Estate {
+            var e = Estate(alarms: alarms)
             let service = try await e.w.describe()
             e.blue = try #require(service.loadBalancers.first?.targetGroupArn)
             e.green = try #require(try await e.w.elb.describeTargetGroups(arns: []).first { $0.targetGroupName == "web-green" }?.targetGroupArn)
@@ -107,5 +114,24 @@ import Testing
         #expect(try await e.value([MetricDataQuery(id: "m", metricStat: .init(
             metric: MetricName(namespace: "AWS/ECS", name: "CPUUtilization"), period: 60, stat: "Average"))]) == nil,
         "a metric the simulator does not keep has no datapoints, as in CloudWatch")
+    }
+
+    /// Alarms on the simulator's metrics: a load balancer's 5XX count crosses the threshold
+    /// once a canary with errors serves a full period; without traffic there is no data.
+    @Test func metricAlarmsFollowTheTraffic() async throws {
+        let alarm = SimulatedMetricAlarm(name: "web-5xx", metric: "HTTPCode_Target_5XX_Count", scope: .loadBalancer("web-alb"),
+                                         comparison: .greater, threshold: 50)
+        let quiet = SimulatedMetricAlarm(name: "green-requests", metric: "RequestCount", scope: .targetGroup("web-green"),
+                                         comparison: .greater, threshold: 0)
+        let e = try await Estate.make(green: "nginx:v2-errors-20pct", alarms: [alarm, quiet])
+        e.w.advance(120)
+        var states = try await e.w.cloud.cloudWatch.describeAlarms(names: ["web-5xx", "green-requests"])
+        #expect(states.map(\.state) == [.ok, .insufficientData], "blue's 0.2% of 6000 requests a minute: \(states)")
+        try await e.shift(green: 10)
+        e.w.advance(120)
+        states = try await e.w.cloud.cloudWatch.describeAlarms(names: ["web-5xx", "green-requests"])
+        #expect(states.map(\.state) == [.alarm, .alarm], "\(states)")
+        #expect(states[0].reason.hasPrefix("Threshold Crossed: 1 datapoint(s) [") && states[0].reason.hasSuffix("] was greater than the threshold (50.0)."),
+                "\(states[0].reason)")
     }
 }
