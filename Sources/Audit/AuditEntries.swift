@@ -12,7 +12,8 @@ enum AuditEntries {
         case .deploymentAccepted, .deploymentStarted, .deploymentResumed, .deploymentRecovered, .deploymentSucceeded,
              .deploymentFailed, .deploymentRolledBack, .deploymentRejected, .deploymentInterrupted, .deploymentCheckpointed,
              .approvalRequested, .approvalRecorded, .approvalApproved, .approvalRejected, .approvalExpired,
-             .rollbackRequested, .rollbackStarted, .stageFailed, .preflightWarning, .analysisFailed:
+             .rollbackRequested, .rollbackStarted, .stageFailed, .preflightWarning, .analysisFailed,
+             .analysisPaused, .analysisResumed:
             true
         case .stageStarted, .stageProgress, .stageSucceeded, .stageCancelled, .stageCheckpointed, .factsRecorded,
              .hookSucceeded, .hookFailed:

@@ -33,6 +33,9 @@ public struct AnalysisTemplate: Sendable, Equatable {
     public var confidence: Double?
     /// Prometheus with `confidence`: the step of the range query over `window`.
     public var step: Duration = .seconds(60)
+    /// `inconclusive: pause`: a measurement without data pauses the bake until someone approves
+    /// (or rolls back), rather than failing it.
+    public var pausesWhenInconclusive = false
     /// Failed measurements tolerated per bake (the next one fails it).
     public var failureLimit = 0
     /// Measurements in a row that could not be made (no answer, an error) before the bake fails.
@@ -183,10 +186,15 @@ struct MetricSources: Sendable {
     }
 }
 
-/// A bake's analysis failed: the judgement, or the provider that could not answer.
+/// A bake's analysis failed: the judgement, or the provider that could not answer; or it was
+/// inconclusive (no data).
 struct AnalysisFailure: Error, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    let inconclusive: Bool
+    init(_ description: String, inconclusive: Bool = false) {
+        self.description = description
+        self.inconclusive = inconclusive
+    }
 }
 
 /// One template's measurements within one bake.
@@ -271,12 +279,14 @@ struct AnalysisRun: Sendable {
                                now: Date) async throws -> Judgement {
         let name = template.name
         guard let value = try await metrics.value(template, placeholders, now: now), value.isFinite else {
-            throw AnalysisFailure("analysis \(name): the query returned no data (inconclusive): \(template.filled(placeholders))")
+            throw AnalysisFailure("analysis \(name): the query returned no data (inconclusive): \(template.filled(placeholders))",
+                                  inconclusive: true)
         }
         var baseline: Double?
         if template.maxRatio != nil {
             guard let b = try await metrics.value(template, own, now: now), b.isFinite else {
-                throw AnalysisFailure("analysis \(name): the baseline's query returned no data (inconclusive): \(template.filled(own))")
+                throw AnalysisFailure("analysis \(name): the baseline's query returned no data (inconclusive): \(template.filled(own))",
+                                      inconclusive: true)
             }
             baseline = b
         }
@@ -302,7 +312,7 @@ struct AnalysisRun: Sendable {
         let baseline = try await metrics.samples(template, own, now: now).filter(\.isFinite)
         for (side, samples, filled) in [("canary", canary, placeholders), ("baseline", baseline, own)] where samples.count < Self.minimumSamples {
             throw AnalysisFailure("analysis \(name): the \(side)'s query returned \(samples.count) samples in its window, "
-                + "\(Self.minimumSamples) are needed (inconclusive): \(template.filled(filled))")
+                + "\(Self.minimumSamples) are needed (inconclusive): \(template.filled(filled))", inconclusive: true)
         }
         let p = MannWhitney.pHigher(canary, than: baseline)
         let median = MannWhitney.median(canary), baselineMedian = MannWhitney.median(baseline)

@@ -191,6 +191,12 @@ public actor DeploymentEngine {
     }
 
     public func approve(id: String, approver: String, reason: String, required: Int = 1) async throws -> DeploymentRecord {
+        if let paused = active[id], paused.status == .inProgress, paused.analysisPause != nil {
+            // A bake paused on an inconclusive analysis: one approver (not the requester) lets it go on.
+            let tally = try ApprovalRecord.tally([], adding: approver, reason: reason, at: wallClock.now(), required: 1,
+                                                 requester: paused.request.requestedBy, subject: "deployment \(id)")
+            return await mutate(id, event: .analysisResumed, message: tally.message + "; the analysis goes on") { $0.analysisPause = nil }
+        }
         let record = try await pendingDecision(id)
         // An approval starts a run that this process would not finish; with a durable store the
         // deployment still waits for it after the restart.
@@ -207,8 +213,13 @@ public actor DeploymentEngine {
         return updated
     }
 
-    /// Rejects the deployment: one approver's rejection ends it.
+    /// Rejects the deployment: one approver's rejection ends it (a deployment paused on its
+    /// analysis rolls back).
     public func reject(id: String, approver: String, reason: String) async throws -> DeploymentRecord {
+        if let paused = active[id], paused.status == .inProgress, paused.analysisPause != nil {
+            _ = try ApprovalRecord.decision(approved: false, approver: approver, reason: reason, at: wallClock.now())
+            return try await rollback(id: id, requestedBy: approver, reason: "rejected while paused on its analysis" + (reason.isEmpty ? "" : ": \(reason)"))
+        }
         let record = try await pendingDecision(id)
         let decision = try ApprovalRecord.decision(approved: false, approver: approver, reason: reason, at: wallClock.now())
         let because = reason.isEmpty ? "" : ": \(reason)"
@@ -217,6 +228,25 @@ public actor DeploymentEngine {
         let last = active[id] ?? record
         await perform(id, effects)
         return (try? await store.load(id: id)) ?? last
+    }
+
+    /// A bake waits for a person: its analysis was inconclusive (`inconclusive: pause`).
+    func pauseAnalysis(_ id: String, template: String, reason: String) async {
+        guard active[id] != nil else { return }
+        let message = "\(reason); paused: approve to go on (grpc-client -action approve -id \(id)), "
+            + "or roll back (grpc-client -action rollback -id \(id))"
+        await mutate(id, event: .analysisPaused, message: message) {
+            $0.analysisPause = AnalysisPause(template: template, reason: reason, since: self.wallClock.now())
+        }
+    }
+
+    /// Whether the bake still waits (no one approved yet).
+    func isAnalysisPaused(_ id: String) -> Bool { active[id]?.analysisPause != nil }
+
+    /// The pause ended without an approval (the bake failed, or was stopped).
+    func endAnalysisPause(_ id: String, _ why: String) async {
+        guard active[id]?.analysisPause != nil else { return }
+        await mutate(id, event: .analysisResumed, message: "the pause ended: \(why)") { $0.analysisPause = nil }
     }
 
     private func pendingDecision(_ id: String) async throws -> DeploymentRecord {

@@ -73,6 +73,21 @@ public struct DeploymentFacts: Sendable, Codable, Equatable {
     public init() {}
 }
 
+/// A bake paused on an inconclusive analysis: it goes on when someone approves (the
+/// deployment's approve), or rolls back when someone rejects it or asks for a rollback.
+public struct AnalysisPause: Sendable, Codable, Equatable {
+    public var template: String
+    /// The inconclusive measurement's message.
+    public var reason: String
+    public var since: Date
+
+    public init(template: String, reason: String, since: Date) {
+        self.template = template
+        self.reason = reason
+        self.since = since
+    }
+}
+
 public struct ApprovalRecord: Sendable, Codable, Equatable {
     public var approved: Bool
     public var approver: String
@@ -198,6 +213,8 @@ public struct DeploymentRecord: Sendable, Codable, Equatable {
     public var rollbackRequestedBy: String?
     /// What the deployment went on despite (a pre-flight check that could not be made).
     public var warnings: [String]?
+    /// Set while a bake waits for a person, its analysis inconclusive (`inconclusive: pause`).
+    public var analysisPause: AnalysisPause?
     public var events: [DeploymentEvent]
 
     public init(request: DeploymentRequest, settings: DeploymentSettings, plan: [Stage], at: Date) {

@@ -7,7 +7,8 @@ import Foundation
 extension DeploymentRunner {
     func bake(_ c: StageContext, _ request: DeploymentRequest, seconds: Double) async throws -> StageResult {
         let start = clock.now()
-        let end = start.addingTimeInterval(seconds)
+        var end = start.addingTimeInterval(seconds)
+        var paused = 0.0
         var nextProbe = start
         var checks = 0
         var analyses = settings.analysis.compactMap { env.analysisTemplates[$0] }.map { AnalysisRun($0, bakeStart: start) }
@@ -16,8 +17,15 @@ extension DeploymentRunner {
             try await checkHealth(request, facts)
             try await checkAlarms(settings.alarms)
             for i in analyses.indices where clock.now() >= analyses[i].nextAt {
-                try await analyses[i].measure(MetricSources(prometheus: env.metrics, cloudWatch: cloud.cloudWatch),
-                                              placeholders: Self.placeholders(request, facts), now: clock.now())
+                do {
+                    try await analyses[i].measure(MetricSources(prometheus: env.metrics, cloudWatch: cloud.cloudWatch),
+                                                  placeholders: Self.placeholders(request, facts), now: clock.now())
+                } catch let failure as AnalysisFailure where failure.inconclusive && analyses[i].template.pausesWhenInconclusive {
+                    // The bake's time stands still while it waits for a person.
+                    let waited = try await waitWhilePaused(c, request, failure, template: analyses[i].template.name)
+                    paused += waited
+                    end = end.addingTimeInterval(waited)
+                }
             }
             if let url = settings.healthCheckURL, clock.now() >= nextProbe {
                 try await probe(url)
@@ -26,7 +34,7 @@ extension DeploymentRunner {
             checks += 1
             let now = clock.now()
             if now >= end { break }
-            let elapsed = now.timeIntervalSince(start)
+            let elapsed = now.timeIntervalSince(start) - paused
             let measured = analyses.map(\.last).filter { !$0.isEmpty }
             await progress(c, "healthy for \(GoDuration.format(.seconds(elapsed))) of \(GoDuration.format(.seconds(seconds)))"
                 + (measured.isEmpty ? "" : "; analysis: " + measured.joined(separator: ", ")),
@@ -36,6 +44,32 @@ extension DeploymentRunner {
         let judged = analyses.map { "\($0.template.name) \($0.measured - $0.failed)/\($0.measured) ok" }
         return StageResult("healthy for \(GoDuration.format(.seconds(seconds))) (\(checks) checks"
             + (judged.isEmpty ? ")" : "; analysis: \(judged.joined(separator: ", ")))"))
+    }
+
+    /// An inconclusive analysis with `inconclusive: pause`: the bake waits until someone
+    /// approves (the deployment's approve), still watching the health and the alarms; a
+    /// rollback, a rejection, trouble, or `approval_timeout` (else the deployment's `timeout`)
+    /// without a decision ends it. Answers how long it waited.
+    private func waitWhilePaused(_ c: StageContext, _ request: DeploymentRequest, _ failure: AnalysisFailure,
+                                 template: String) async throws -> TimeInterval {
+        let since = clock.now()
+        let limit = settings.approvalTimeout ?? settings.timeout
+        await engine.pauseAnalysis(c.id, template: template, reason: failure.description)
+        await progress(c, "paused: \(failure.description); approve to go on", fraction: 0)
+        do {
+            while await engine.isAnalysisPaused(c.id) {
+                try await checkHealth(request, try await facts(c.id))
+                try await checkAlarms(settings.alarms)
+                if clock.now().timeIntervalSince(since) >= limit.seconds {
+                    throw StageError("\(failure.description); paused \(GoDuration.format(limit)) without a decision")
+                }
+                try await clock.sleep(for: min(settings.pollInterval, .seconds(max(0.001, limit.seconds - clock.now().timeIntervalSince(since)))))
+            }
+        } catch {
+            await engine.endAnalysisPause(c.id, error is CancellationError ? "the bake was stopped" : "\(error)")
+            throw error
+        }
+        return clock.now().timeIntervalSince(since)
     }
 
     /// What a template's `{{name}}` stands for in this deployment: target groups and the load

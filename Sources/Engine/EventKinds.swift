@@ -40,6 +40,10 @@ public enum DeploymentEventKind: String, Sendable, Codable, CaseIterable {
 
     /// A bake's metric analysis failed (the stage's failure follows).
     case analysisFailed = "analysis.failed"
+    /// A bake's analysis was inconclusive and it waits for a person (`inconclusive: pause`);
+    /// then someone let it go on.
+    case analysisPaused = "analysis.paused"
+    case analysisResumed = "analysis.resumed"
 }
 
 extension DeploymentEventKind {

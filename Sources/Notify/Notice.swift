@@ -53,7 +53,7 @@ extension Notice {
         let moment: NotificationEvent
         switch event.kind {
         case .deploymentStarted: moment = .started
-        case .approvalRequested: moment = .approvalRequested
+        case .approvalRequested, .analysisPaused: moment = .approvalRequested
         case .approvalApproved: moment = .approved
         case .deploymentRejected: moment = .rejected
         case .deploymentSucceeded: moment = .succeeded

@@ -99,8 +99,10 @@ public struct AnalysisConfig: Sendable, Equatable {
             template.initialDelay = try t.duration("initial_delay") ?? template.initialDelay
             template.failureLimit = try t.int("failure_limit", min: 0, max: 1000) ?? template.failureLimit
             template.consecutiveErrors = try t.int("consecutive_errors", min: 0, max: 1000) ?? template.consecutiveErrors
-            if let inconclusive = try t.string("inconclusive"), inconclusive != "fail" {
-                throw t.failure("inconclusive", "'\(inconclusive.prefix(32))' is not supported: a measurement without data fails the bake (fail)")
+            switch try t.string("inconclusive") {
+            case nil, "fail"?: break
+            case "pause"?: template.pausesWhenInconclusive = true
+            case let other?: throw t.failure("inconclusive", "'\(other.prefix(32))' is not fail or pause")
             }
             config.templates[name] = template
         }

@@ -163,7 +163,7 @@ import Testing
         let cases: [(String, String)] = [
             (head + "      {provider: prometheus, query: \"x{{pod}}\", success: \"< 1\"}\n", "analysis.templates.e.query: {{pod}} is not a placeholder"),
             (head + "      {provider: prometheus, query: x, success: \"small\"}\n", "analysis.templates.e.success: 'small' is not a comparison"),
-            (head + "      {provider: prometheus, query: x, success: \"< 1\", inconclusive: pause}\n", "analysis.templates.e.inconclusive: 'pause' is not supported"),
+            (head + "      {provider: prometheus, query: x, success: \"< 1\", inconclusive: wait}\n", "analysis.templates.e.inconclusive: 'wait' is not fail or pause"),
             ("analysis:\n  templates:\n    e: {provider: prometheus, query: x, success: \"< 1\"}\n", "analysis.templates.e.provider: prometheus needs analysis.prometheus.url"),
             ("strategy:\n  analysis: [nope]\n", "strategy.analysis: no template nope in analysis.templates"),
             (head + "      {provider: prometheus, query: x, compare: baseline}\n", "analysis.templates.e.max_ratio: compare: baseline takes max_ratio"),

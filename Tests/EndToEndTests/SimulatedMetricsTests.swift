@@ -1,5 +1,6 @@
 import CloudModel
 import DeployAPI
+import Engine
 import Foundation
 @testable import Server
 import Simulator
@@ -33,6 +34,13 @@ import Testing
                 - {id: p99, metric: TargetResponseTime, dimensions: {TargetGroup: "{{target_group}}"}, stat: p99}
               compare: baseline
               max_ratio: 2
+            no-data:
+              provider: cloudwatch
+              interval: 1h
+              query:
+                - {id: cpu, namespace: AWS/ECS, metric: CPUUtilization, dimensions: {ServiceName: "{{service}}"}, stat: Average}
+              success: "< 80"
+              inconclusive: pause
             latency-mw:
               provider: cloudwatch
               period: 10
@@ -120,6 +128,65 @@ import Testing
         let d = try await t.waitUntilFinished("m5")
         #expect(d.status == .rolledBack, "\(d.status) \(d.error)")
         #expect(d.error.contains("bake(3m, canary at 10%): alarm web-5xx is in ALARM: Threshold Crossed: 1 datapoint(s) ["), "\(d.error)")
+        try await t.stop()
+    }
+
+    /// Drives the clock until the deployment's running stage says it is paused; answers that
+    /// message (time then stands still until the test acts).
+    func pausedMessage(_ t: TestServer, _ id: String) async throws -> String {
+        try await t.driving {
+            while true {
+                let d = try await t.status(id)
+                if let message = d.stages.first(where: { $0.status == .stageRunning && $0.message.hasPrefix("paused: ") })?.message {
+                    return message
+                }
+                if d.status != .inProgress && d.status != .pending { throw TestFailure("\(id) ended \(d.status): \(d.error)") }
+                try await Task.sleep(for: .milliseconds(1))
+            }
+        }
+    }
+
+    /// `inconclusive: pause`: a measurement without data pauses the bake until someone
+    /// approves; the requester cannot; each step's pause is approved, and the canary is promoted.
+    @Test func anInconclusiveAnalysisPausesUntilSomeoneApproves() async throws {
+        let t = try await Self.server()
+        let taskdef = #"{"family":"web","containerDefinitions":[{"name":"app","image":"nginx:v2"}]}"#
+        let accepted = await t.client(["-id", "m6", "-cluster", "prod", "-service", "web", "-taskdef", taskdef, "-strategy", "canary",
+                                       "-config", #"{"analysis":"no-data","canary_stages":"50,100","stage_timeout":"2m","timeout":"1h"}"#])
+        #expect(accepted.code == 0, "\(accepted.text)")
+        for step in [50, 100] {
+            let message = try await pausedMessage(t, "m6")
+            #expect(message.contains("analysis no-data: the query returned no data (inconclusive)"), "\(message)")
+            let d = try await t.status("m6")
+            #expect(d.status == .inProgress && d.currentStage.hasPrefix("bake(2m, canary at \(step)%)"), "\(d.currentStage)")
+            let events = try await t.server.engine.status(id: "m6").events
+            #expect(events.contains { $0.kind == .analysisPaused && $0.message.contains("grpc-client -action approve -id m6") })
+            let approved = await t.client(["-id", "m6", "-action", "approve", "-approver", "alice", "-reason", "CPU metrics are late"])
+            #expect(approved.code == 0, "\(approved.text)")
+        }
+        let d = try await t.waitUntilFinished("m6")
+        #expect(d.status == .succeeded, "\(d.status) \(d.error)")
+        let resumed = try await t.server.engine.status(id: "m6").events.filter { $0.kind == .analysisResumed }.map(\.message)
+        #expect(resumed == Array(repeating: "approved by alice: CPU metrics are late; the analysis goes on", count: 2), "\(resumed)")
+        try await t.stop()
+    }
+
+    /// Paused, then rolled back by a person: traffic goes back, the pause ends with why.
+    @Test func aPausedBakeCanBeRolledBack() async throws {
+        let t = try await Self.server()
+        let taskdef = #"{"family":"web","containerDefinitions":[{"name":"app","image":"nginx:v2"}]}"#
+        let accepted = await t.client(["-id", "m7", "-cluster", "prod", "-service", "web", "-taskdef", taskdef, "-strategy", "canary",
+                                       "-config", #"{"analysis":"no-data","canary_stages":"50,100","stage_timeout":"2m","timeout":"1h"}"#])
+        #expect(accepted.code == 0, "\(accepted.text)")
+        _ = try await pausedMessage(t, "m7")
+        let rejected = await t.client(["-id", "m7", "-action", "reject", "-approver", "bob", "-reason", "no CPU data, no release"])
+        #expect(rejected.code == 0, "\(rejected.text)")
+        let d = try await t.waitUntilFinished("m7")
+        #expect(d.status == .rolledBack, "\(d.status) \(d.error)")
+        #expect(d.error.contains("rollback requested by bob: rejected while paused on its analysis: no CPU data, no release"), "\(d.error)")
+        #expect(try await t.server.engine.status(id: "m7").events.contains { $0.kind == .analysisResumed && $0.message == "the pause ended: the bake was stopped" })
+        let left = t.service("web")?.taskSets.map { $0.loadBalancers.first?.targetGroupArn ?? "" } ?? []
+        #expect(left.count == 1 && left[0].contains(":targetgroup/web-blue/"), "\(left)")
         try await t.stop()
     }
 
