@@ -303,25 +303,19 @@ struct MetricExpression {
 
         mutating func skipSpaces() { while at < text.count, text[at] == " " { at += 1 } }
 
-        mutating func expression() throws -> Node {
-            var node = try term()
-            while true {
-                skipSpaces()
-                guard at < text.count, text[at] == "+" || text[at] == "-" else { return node }
-                let op = text[at]
-                at += 1
-                node = .binary(op, node, try term())
-            }
-        }
+        mutating func expression() throws -> Node { try chain(["+", "-"]) { try $0.term() } }
 
-        mutating func term() throws -> Node {
-            var node = try factor()
+        mutating func term() throws -> Node { try chain(["*", "/"]) { try $0.factor() } }
+
+        /// Operands joined by operators of one precedence, left to right.
+        private mutating func chain(_ operators: Set<Character>, _ operand: (inout Parser) throws -> Node) throws -> Node {
+            var node = try operand(&self)
             while true {
                 skipSpaces()
-                guard at < text.count, text[at] == "*" || text[at] == "/" else { return node }
+                guard at < text.count, operators.contains(text[at]) else { return node }
                 let op = text[at]
                 at += 1
-                node = .binary(op, node, try factor())
+                node = .binary(op, node, try operand(&self))
             }
         }
 
