@@ -16,7 +16,7 @@ enum AuditEntries {
              .analysisPaused, .analysisResumed:
             true
         case .stageStarted, .stageProgress, .stageSucceeded, .stageCancelled, .stageCheckpointed, .factsRecorded,
-             .hookSucceeded, .hookFailed:
+             .hookSucceeded, .hookFailed, .analysisMeasured:
             false
         }
     }

@@ -204,7 +204,9 @@ struct AnalysisRun: Sendable {
     var measured = 0
     var failed = 0
     var errorsInARow = 0
+    /// The last measurement, short (`error-rate 0.002 ok`), and with its condition and query.
     var last = ""
+    var lastMeasurement = ""
 
     static func format(_ v: Double) -> String { AnalysisTemplate.Condition.format((v * 1e6).rounded() / 1e6) }
 
@@ -243,12 +245,10 @@ struct AnalysisRun: Sendable {
             }
             errorsInARow = 0
             measured += 1
-            if judgement.ok {
-                last = "\(name) \(judgement.shown) ok"
-                return
-            }
+            last = "\(name) \(judgement.shown) \(judgement.ok ? "ok" : "failed")"
+            lastMeasurement = "\(last) (\(criteria)): \(query)"
+            if judgement.ok { return }
             failed += 1
-            last = "\(name) \(judgement.shown) failed"
             if failed > template.failureLimit {
                 throw AnalysisFailure("analysis \(name) failed: \(judgement.why) "
                     + "(\(failed) of \(measured) measurements failed, \(template.failureLimit) allowed): \(query)")
@@ -260,10 +260,23 @@ struct AnalysisRun: Sendable {
         } catch {
             errorsInARow += 1
             last = "\(name): error \(errorsInARow) of \(template.consecutiveErrors + 1) allowed in a row"
+            lastMeasurement = "\(last): \(error)"
             if errorsInARow > template.consecutiveErrors {
                 throw AnalysisFailure("analysis \(name) failed: its provider could not answer \(errorsInARow) times in a row (\(error))")
             }
         }
+    }
+
+    /// What a value is judged on: `< 0.01`, `at most 1.5 × the baseline`, `not higher than the
+    /// baseline at 95% (Mann-Whitney)`.
+    var criteria: String {
+        var parts: [String] = []
+        if let condition = template.success { parts.append("\(condition)") }
+        if let ratio = template.maxRatio { parts.append("at most \(Self.format(ratio)) × the baseline") }
+        if let confidence = template.confidence {
+            parts.append("not higher than the baseline at \(Self.format(confidence * 100))% (Mann-Whitney)")
+        }
+        return parts.joined(separator: " or ")
     }
 
     /// One measurement's verdict: what to show, whether it passed, and why not.

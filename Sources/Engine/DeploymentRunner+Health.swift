@@ -20,6 +20,8 @@ extension DeploymentRunner {
                 do {
                     try await analyses[i].measure(MetricSources(prometheus: env.metrics, cloudWatch: cloud.cloudWatch),
                                                   placeholders: Self.placeholders(request, facts), now: clock.now())
+                    // Recorded on the stage: the value, the verdict, the query.
+                    await engine.mutate(c.id, event: .analysisMeasured, message: analyses[i].lastMeasurement, durable: false) { _ in }
                 } catch let failure as AnalysisFailure where failure.inconclusive && analyses[i].template.pausesWhenInconclusive {
                     // The bake's time stands still while it waits for a person.
                     let waited = try await waitWhilePaused(c, request, failure, template: analyses[i].template.name)

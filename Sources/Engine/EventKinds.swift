@@ -38,6 +38,8 @@ public enum DeploymentEventKind: String, Sendable, Codable, CaseIterable {
 
     case preflightWarning = "preflight.warning"
 
+    /// One measurement of a bake's metric analysis: the value, the verdict, the query.
+    case analysisMeasured = "analysis.measured"
     /// A bake's metric analysis failed (the stage's failure follows).
     case analysisFailed = "analysis.failed"
     /// A bake's analysis was inconclusive and it waits for a person (`inconclusive: pause`);

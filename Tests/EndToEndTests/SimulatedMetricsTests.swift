@@ -109,6 +109,15 @@ import Testing
         #expect(bakes.count == 2)
         #expect(bakes.allSatisfy { $0.message.contains("analysis: error-rate 5/5 ok, latency 5/5 ok, latency-mw 2/2 ok") },
                 "\(bakes.map(\.message))")
+        // Each measurement is recorded on its stage: the value, the verdict, the query.
+        let measured = try await t.server.engine.status(id: "m3").events.filter { $0.kind == .analysisMeasured }
+        #expect(measured.count == 24)
+        let first = try #require(measured.first)
+        #expect(first.stage == "bake(2m, canary at 50%)")
+        #expect(first.message.hasPrefix("error-rate 0.00") && first.message.contains(" ok (< 0.05): errors = AWS/ApplicationELB HTTPCode_Target_5XX_Count"),
+                "\(first.message)")
+        #expect(measured.contains { $0.message.hasPrefix("latency-mw median 0.0") && $0.message.contains("ok (not higher than the baseline at 95% (Mann-Whitney))") },
+                "\(measured.map(\.message))")
         try await t.stop()
     }
 

@@ -192,7 +192,8 @@ import Testing
             "stage.started", "stage.progress", "stage.succeeded", "stage.failed", "stage.cancelled", "stage.checkpointed",
             "facts.recorded", "hook.succeeded", "hook.failed",
             "approval.requested", "approval.recorded", "approval.approved", "approval.rejected", "approval.expired",
-            "rollback.requested", "rollback.started", "preflight.warning", "analysis.failed", "analysis.paused", "analysis.resumed",
+            "rollback.requested", "rollback.started", "preflight.warning", "analysis.measured", "analysis.failed", "analysis.paused",
+            "analysis.resumed",
         ])
     }
 
