@@ -11,6 +11,7 @@ enum AuditEntries {
         switch kind {
         case .deploymentAccepted, .deploymentStarted, .deploymentResumed, .deploymentRecovered, .deploymentSucceeded,
              .deploymentFailed, .deploymentRolledBack, .deploymentRejected, .deploymentInterrupted, .deploymentCheckpointed,
+             .deploymentQueued,
              .approvalRequested, .approvalRecorded, .approvalApproved, .approvalRejected, .approvalExpired,
              .rollbackRequested, .rollbackStarted, .stageFailed, .preflightWarning, .analysisFailed,
              .analysisPaused, .analysisResumed:

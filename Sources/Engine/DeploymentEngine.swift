@@ -24,6 +24,11 @@ public actor DeploymentEngine {
     var locks: [String: String] = [:]
     /// Approval timeouts of deployments waiting for approval.
     var approvalTimers: [String: Work] = [:]
+    /// `limits:`; the deployments waiting for them, in order, and the timer that looks again
+    /// when a rate limit lets the first of them start.
+    let limits: DeploymentLimits
+    var queued: [String] = []
+    var queueTimer: (at: Date, work: Work)?
     var accepting = true
     /// Where the deployments' work runs (the registry's), held by `run()`.
     nonisolated let work: WorkGroup
@@ -36,7 +41,8 @@ public actor DeploymentEngine {
     ///   - drainTimeout: at a graceful shutdown, how long running deployments may go on
     ///     before they are checkpointed (`server.graceful_timeout`).
     public init(environment: EngineEnvironment, defaults: DeploymentSettings = DeploymentSettings(),
-                drainTimeout: Duration = .seconds(30)) {
+                drainTimeout: Duration = .seconds(30), limits: DeploymentLimits = DeploymentLimits()) {
+        self.limits = limits
         self.env = environment
         self.defaults = defaults
         self.drainTimeout = drainTimeout
@@ -47,9 +53,10 @@ public actor DeploymentEngine {
 
     // MARK: Requests
 
-    /// Accepts a deployment: idempotent on the id, refused while the service is busy.
-    /// Returns the record and whether it already existed.
-    public func submit(_ request: DeploymentRequest) async throws -> (DeploymentRecord, existing: Bool) {
+    /// Accepts a deployment: idempotent on the id, refused while the service is busy, and over
+    /// a limit (`limits`) unless it asked to queue (`queue`) or `queueWhenLimited` (a release's
+    /// entry). Returns the record and whether it already existed.
+    public func submit(_ request: DeploymentRequest, queueWhenLimited: Bool = false) async throws -> (DeploymentRecord, existing: Bool) {
         guard accepting else { throw EngineError(.unavailable, "the server is shutting down; try again later") }
         if let existing = active[request.id] { return (try sameOrConflict(existing, request), true) }
         let settings = try defaults.applying(request.config)
@@ -70,6 +77,11 @@ public actor DeploymentEngine {
             let (service, found) = try await preflight(request, settings: settings)
             warnings = found
             plan = Plan.stages(for: request.strategy, settings: settings, controller: service.deploymentController)
+            // Refused now rather than queued (one waiting for approval is checked when it may start).
+            if !settings.requireApproval, !queueWhenLimited, settings.queueWhenLimited != true,
+               let block = await limitBlock(request, id: request.id) {
+                throw Self.refusal(block, clock: wallClock)
+            }
         } catch {
             releaseLock(key, id: request.id)
             throw error
@@ -436,13 +448,25 @@ public actor DeploymentEngine {
         for effect in effects {
             switch effect {
             case .startRun(let resumed):
+                // One that never started waits while a limit holds it.
+                if let record = active[id], !record.events.contains(where: { $0.kind == .deploymentStarted }),
+                   let block = await limitBlock(record.request, id: id) {
+                    await enqueue(id, block)
+                    continue
+                }
                 await launch(id, ifNotStarted: .forwardEnded(.cancelled)) { engine in await engine.drive(id, resumed: resumed) }
             case .armApprovalTimer:
                 armApprovalTimer(id)
             case .disarmApprovalTimer:
                 approvalTimers.removeValue(forKey: id)?.cancel()
             case .cancelRun:
-                registry.task(id)?.cancel()
+                if let task = registry.task(id) {
+                    task.cancel()
+                } else if let i = queued.firstIndex(of: id) {
+                    // Queued: it never ran, so it ends here as a run stopped before its first stage.
+                    queued.remove(at: i)
+                    await follow(id, .forwardEnded(.cancelled))
+                }
             case .startRollback(let reason):
                 await launch(id, ifNotStarted: .rollbackEnded(.cancelled, reason: reason)) { engine in
                     await engine.runRollback(id, reason: reason)
@@ -477,7 +501,7 @@ public actor DeploymentEngine {
     /// recorded while it drained) nothing starts: the lifecycle learns that the work stopped
     /// at once (`ifNotStarted`), and the deployment is checkpointed (or interrupted) as one
     /// stopped by the shutdown.
-    private func launch(_ id: String, ifNotStarted: DeploymentLifecycle.Input,
+    func launch(_ id: String, ifNotStarted: DeploymentLifecycle.Input,
                         _ body: @escaping @Sendable (DeploymentEngine) async -> Void) async {
         guard !work.isClosed else {
             _ = try? transition(id, .shutdown)
@@ -534,6 +558,8 @@ public actor DeploymentEngine {
         // Those waiting for the end go on with the work.
         clock.handOff(registry.watchers.endWaiters(id))
         registry.drop(id)
+        // A slot may have freed.
+        if !queued.isEmpty, accepting { await startQueued() }
     }
 
     func record(_ id: String) -> DeploymentRecord? { active[id] }

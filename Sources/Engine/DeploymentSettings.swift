@@ -67,6 +67,9 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
     /// (`post_deploy_watch`; zero: no watch). Optional in stored records.
     public var postDeployWatchTime: Duration?
     public var postDeployWatch: Duration { postDeployWatchTime ?? .zero }
+    /// Over a limit (`limits:` in config.yaml), wait in the queue rather than be refused
+    /// (`queue`). Optional in stored records.
+    public var queueWhenLimited: Bool?
 
     public init() {}
 
@@ -109,6 +112,7 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
             "alarms": { s, v, f in s.alarmNames = try alarmNames(f, v) },
             "post_deploy_watch": { s, v, f in s.postDeployWatchTime = try duration(f, v, allowZero: true) },
             "analysis": { s, v, f in s.analysisNames = try names(f, v) },
+            "queue": { s, v, f in s.queueWhenLimited = try bool(f, v) },
         ]
         for point in HookPoint.allCases {
             k["hook_\(point.rawValue)"] = { s, v, f in s.hooks[point] = try hook(f, v) }

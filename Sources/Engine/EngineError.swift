@@ -4,6 +4,8 @@ import Foundation
 public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable {
         case invalidArgument, notFound, alreadyExists, failedPrecondition, unavailable, unimplemented, permissionDenied
+        /// A limit (`limits:`) refuses it for now; the message says when to retry.
+        case resourceExhausted
     }
 
     public var kind: Kind

@@ -14,6 +14,8 @@ public enum DeploymentEventKind: String, Sendable, Codable, CaseIterable {
     case deploymentRejected = "deployment.rejected"
     case deploymentInterrupted = "deployment.interrupted"
     case deploymentCheckpointed = "deployment.checkpointed"
+    /// Over a limit (`limits:`): it waits, and starts when the limits let it.
+    case deploymentQueued = "deployment.queued"
 
     case stageStarted = "stage.started"
     case stageProgress = "stage.progress"

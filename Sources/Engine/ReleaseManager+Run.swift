@@ -103,7 +103,8 @@ extension ReleaseManager {
             let request = DeploymentRequest(id: deploymentID, cluster: e.cluster, service: e.service, strategy: e.strategy,
                                             taskDefinition: json, config: e.config, requestedBy: "release \(id)")
             do {
-                _ = try await engine.submit(request)
+                // Over a limit, an entry waits its turn rather than fail the release.
+                _ = try await engine.submit(request, queueWhenLimited: true)
             } catch {
                 // Refused because the server is stopping: the entry starts at the next start.
                 if !accepting { return }

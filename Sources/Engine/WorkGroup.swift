@@ -113,9 +113,12 @@ final class Work: Sendable {
     fileprivate func untilStopAsked() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                // Cancellation is read once: read twice, a cancellation in between let both this
+                // and the cancellation handler (`cancel()`) resume the waiter.
                 let asked = state.withLock { s -> Bool in
-                    if !s.stopAsked && !Task.isCancelled { s.stopWaiter = waiter }
-                    return s.stopAsked || Task.isCancelled
+                    if s.stopAsked || Task.isCancelled { return true }
+                    s.stopWaiter = waiter
+                    return false
                 }
                 if asked { waiter.resume() }
             }

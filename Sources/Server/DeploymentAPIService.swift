@@ -42,7 +42,13 @@ struct DeploymentAPIService: Deployment_V1_DeploymentService.SimpleServiceProtoc
                 id: request.deploymentID, cluster: request.cluster, service: request.service, strategy: request.strategy,
                 taskDefinition: request.taskDefinition, config: request.config,
                 requestedBy: access.identity(principal, given: request.requestedBy))
-            let (record, existing) = try await engine.submit(validated)
+            let (record, existing): (DeploymentRecord, Bool)
+            do {
+                (record, existing) = try await engine.submit(validated)
+            } catch let error as EngineError where error.kind == .resourceExhausted {
+                metrics.limitRefused(error.field ?? "")
+                throw error
+            }
             var response = Deployment_V1_DeployResponse()
             response.deployment = ProtoMapping.deployment(record)
             response.existing = existing

@@ -84,7 +84,8 @@ public final class DeploymentServer: Sendable {
                                             observers: [MetricsObserver(metrics: metrics)] + observers + notifiers + [memory], logger: logger,
                                             wallClock: self.wallClock, analysisTemplates: config.analysis.templates,
                                             metrics: PrometheusQuery(settings: config.analysis.prometheus, client: .shared))
-        self.engine = DeploymentEngine(environment: environment, defaults: config.deployment, drainTimeout: config.gracefulTimeout)
+        self.engine = DeploymentEngine(environment: environment, defaults: config.deployment, drainTimeout: config.gracefulTimeout,
+                                       limits: config.limits)
         memory.attach(engine)
         self.releases = ReleaseManager(engine: engine, environment: environment, store: releaseStore,
                                        observers: [ReleaseMetricsObserver(metrics: metrics)] + releaseObservers + notifiers)

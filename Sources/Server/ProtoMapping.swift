@@ -133,6 +133,7 @@ enum ProtoMapping {
         case .unavailable: .unavailable
         case .unimplemented: .unimplemented
         case .permissionDenied: .permissionDenied
+        case .resourceExhausted: .resourceExhausted
         }
         return RPCError(code: code, message: e.message)
     }

@@ -38,6 +38,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var mockSpeedup = 100.0
     /// Whether the simulator enforces AWS's throttle buckets (`mock.throttle`).
     public var mockThrottle = false
+    /// `limits:`: deployments per service over a period, in flight per cluster and in all.
+    public var limits = DeploymentLimits()
     /// CloudWatch alarms on the simulator's load balancer metrics (`mock.alarms`).
     public var mockAlarms: [SimulatedMetricAlarm] = []
     /// The deployment controller of services the simulator creates on the fly
@@ -118,7 +120,8 @@ public struct ServerConfig: Sendable, Equatable {
         guard let node else { return }
         let root = try ConfigNode(value: node, path: "", source: source).object()
         try root.only(["server", "aws", "strategy", "mock", "tls", "log_level", "storage", "audit", "recovery", "gitops",
-                       "auth", "approvals", "security", "notifications", "analysis"])
+                       "auth", "approvals", "security", "notifications", "analysis", "limits"])
+        if let l = try root.objectIfPresent("limits") { try applyLimits(l) }
         if let a = try root.objectIfPresent("analysis") { analysis = try AnalysisConfig.parse(a, environment: environment) }
         if let n = try root.objectIfPresent("notifications") { notifications = try NotificationConfig.parse(n, environment: environment) }
         if let a = try root.objectIfPresent("auth") { try security.apply(auth: a) }
@@ -301,6 +304,25 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable {
 }
 
 extension ServerConfig {
+    /// `limits: {per_service: {deployments, per}, per_cluster: {in_flight}, global: {in_flight}, queue}`.
+    mutating func applyLimits(_ l: ConfigObject) throws {
+        try l.only(["per_service", "per_cluster", "global", "queue"])
+        if let s = try l.objectIfPresent("per_service") {
+            try s.only(["deployments", "per"])
+            guard let count = try s.int("deployments", min: 1, max: 100_000) else { throw s.failure("deployments", "is required (e.g. 3)") }
+            guard let period = try s.duration("per") else { throw s.failure("per", "is required (e.g. 1h)") }
+            limits.perService = DeploymentLimits.Rate(count: count, period: period)
+        }
+        for (key, set) in [("per_cluster", { (c: inout ServerConfig, n: Int) in c.limits.perClusterInFlight = n }),
+                           ("global", { (c: inout ServerConfig, n: Int) in c.limits.globalInFlight = n })] {
+            guard let o = try l.objectIfPresent(key) else { continue }
+            try o.only(["in_flight"])
+            guard let n = try o.int("in_flight", min: 1, max: 100_000) else { throw o.failure("in_flight", "is required (e.g. 2)") }
+            set(&self, n)
+        }
+        if let queue = try l.bool("queue") { deployment.queueWhenLimited = queue }
+    }
+
     /// `mock.alarms.<name>: {metric, target_group | load_balancer, stat, period, threshold, evaluation_periods}`.
     static func mockAlarms(_ alarms: ConfigObject) throws -> [SimulatedMetricAlarm] {
         try alarms.fields.keys.sorted().map { name in

@@ -28,6 +28,9 @@ public final class ServerMetrics: Sendable {
     static var releaseEntries: MetricNameDescriptor { name("ecs_release_entries_total", "Release entries finished, by kind and status") }
     static var releaseDuration: MetricNameDescriptor { name("ecs_release_duration_seconds", "Release duration from start to final status, in seconds") }
 
+    static var limitRefusals: MetricNameDescriptor { name("ecs_limit_refusals_total", "Deployments refused by a limit (limits:), by limit") }
+    static var queued: MetricNameDescriptor { name("ecs_deployments_queued", "Deployments waiting in the queue of the limits") }
+
     static var notifications: MetricNameDescriptor { name("ecs_notifications_total", "Notifications, by sink kind and result (delivered, failed, dropped)") }
 
     static let durationBuckets: [Double] = [1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600]
@@ -43,6 +46,10 @@ public final class ServerMetrics: Sendable {
         _ = registry.makeValueHistogram(descriptor: Self.duration, buckets: Self.durationBuckets)
         _ = registry.makeGauge(descriptor: Self.active)
         _ = registry.makeGauge(descriptor: Self.pendingApprovals)
+        _ = registry.makeGauge(descriptor: Self.queued)
+        for limit in ["per_service", "per_cluster", "global"] {
+            _ = registry.makeCounter(descriptor: Self.limitRefusals, labels: [("limit", limit)])
+        }
         // The one error series with a fixed label set (the others are named by AWS's and gRPC's codes).
         _ = registry.makeCounter(descriptor: Self.errors, labels: [("component", "engine"), ("type", "stage_failed")])
         for reason in ["missing", "bad_token", "bad_jwt", "permission"] {
@@ -54,6 +61,13 @@ public final class ServerMetrics: Sendable {
         registry.makeCounter(descriptor: Self.deploymentsTotal, labels: [("strategy", strategy), ("status", status)]).increment()
         registry.makeValueHistogram(descriptor: Self.duration, buckets: Self.durationBuckets).record(seconds)
     }
+
+    /// A deployment refused by `limits.<limit>`.
+    public func limitRefused(_ limit: String) {
+        registry.makeCounter(descriptor: Self.limitRefusals, labels: [("limit", limit.replacingOccurrences(of: "limits.", with: ""))]).increment()
+    }
+
+    public func setQueued(_ count: Int) { registry.makeGauge(descriptor: Self.queued).set(Double(count)) }
 
     public func setActive(_ count: Int) { registry.makeGauge(descriptor: Self.active).set(Double(count)) }
     private let pending = Mutex<(deployments: Int, releases: Int)>((0, 0))
@@ -107,7 +121,7 @@ public final class ServerMetrics: Sendable {
 /// Feeds the deployment metrics from the engine's events.
 final class MetricsObserver: DeploymentObserver {
     let metrics: ServerMetrics
-    private let state = Mutex<(active: Set<String>, pending: Set<String>)>(([], []))
+    private let state = Mutex<(active: Set<String>, pending: Set<String>, queued: Set<String>)>(([], [], []))
 
     init(metrics: ServerMetrics) { self.metrics = metrics }
 
@@ -117,13 +131,15 @@ final class MetricsObserver: DeploymentObserver {
 
     func observe(_ event: DeploymentEvent, record: DeploymentRecord) {
         let id = record.id
-        let (active, pending) = state.withLock { s -> (Int, Int) in
+        let (active, pending, queued) = state.withLock { s -> (Int, Int, Int) in
             if record.status.isTerminal { s.active.remove(id) } else { s.active.insert(id) }
             if record.status == .pendingApproval { s.pending.insert(id) } else { s.pending.remove(id) }
-            return (s.active.count, s.pending.count)
+            if event.kind == .deploymentQueued { s.queued.insert(id) } else if event.kind.isLifecycle { s.queued.remove(id) }
+            return (s.active.count, s.pending.count, s.queued.count)
         }
         metrics.setActive(active)
         metrics.setPendingApprovals(pending)
+        metrics.setQueued(queued)
         if event.kind == .stageFailed {
             metrics.error(component: "engine", type: "stage_failed")
         }

@@ -1,0 +1,97 @@
+import CloudModel
+import Foundation
+
+/// `limits:`: what may start now, the queue of what may not, and the refusal's words.
+extension DeploymentEngine {
+    /// Why a deployment of `request` cannot start now (nil: it can). Running: held, not
+    /// finished, not waiting for approval, not queued.
+    func limitBlock(_ request: DeploymentRequest, id: String) async -> LimitBlock? {
+        guard !limits.isEmpty else { return nil }
+        let queuedNow = Set(queued)
+        let running = active.all.values.filter {
+            $0.id != id && !$0.status.isTerminal && $0.status != .pendingApproval && !queuedNow.contains($0.id)
+        }
+        if let max = limits.globalInFlight, running.count >= max {
+            return LimitBlock(limit: "limits.global", message: "\(running.count) deployments are running on this server "
+                + "(limits.global.in_flight: \(max))", retryAt: nil)
+        }
+        let cluster = request.cluster.arnResourceName
+        if let max = limits.perClusterInFlight {
+            let here = running.filter { $0.request.cluster.arnResourceName == cluster }.count
+            if here >= max {
+                return LimitBlock(limit: "limits.per_cluster", message: "\(here) deployments are running in cluster \(cluster) "
+                    + "(limits.per_cluster.in_flight: \(max))", retryAt: nil)
+            }
+        }
+        guard let rate = limits.perService else { return nil }
+        let now = wallClock.now()
+        let filter = DeploymentFilter(cluster: cluster, service: request.service.arnResourceName, since: now.addingTimeInterval(-rate.period.seconds))
+        let stored = (try? await store.list(filter, limit: rate.count + 1, offset: 0)) ?? []
+        var accepted: [String: Date] = [:]
+        // In the window: accepted less than `period` ago (one accepted exactly then has left it).
+        let windowStart = now.addingTimeInterval(-rate.period.seconds)
+        for record in stored + active.all.values.filter(filter.matches)
+        where record.id != id && record.status != .rejected && record.createdAt > windowStart {
+            accepted[record.id] = record.createdAt
+        }
+        guard accepted.count >= rate.count else { return nil }
+        let times = accepted.values.sorted(by: >)
+        // When the oldest of the newest `count` leaves the window.
+        let retryAt = times[rate.count - 1].addingTimeInterval(rate.period.seconds)
+        return LimitBlock(limit: "limits.per_service", message: "service \(request.serviceKey) had \(accepted.count) deployments in the last "
+            + "\(GoDuration.format(rate.period)) (limits.per_service: \(rate.count) per \(GoDuration.format(rate.period)))", retryAt: retryAt)
+    }
+
+    /// RESOURCE_EXHAUSTED naming the limit and when to retry.
+    static func refusal(_ block: LimitBlock, clock: any DeployClock) -> EngineError {
+        let retry = block.retryAt.map { at in
+            "retry after \(at.ISO8601Format()) (in \(GoDuration.format(.seconds(max(1, at.timeIntervalSince(clock.now()).rounded(.up))))))"
+        } ?? "retry when one of them ends"
+        return EngineError(.resourceExhausted, field: block.limit, "\(block.message): \(retry), or deploy with -config '{\"queue\":\"true\"}' to wait in the queue")
+    }
+
+    /// Holds the deployment in the queue (recorded once per reason).
+    func enqueue(_ id: String, _ block: LimitBlock) async {
+        if !queued.contains(id) { queued.append(id) }
+        let starts = block.retryAt.map { "at \($0.ISO8601Format())" } ?? "when one of them ends"
+        let message = "queued: \(block.message); starts \(starts)"
+        if active[id]?.events.last(where: { $0.kind == .deploymentQueued })?.message != message {
+            await mutate(id, event: .deploymentQueued, message: message) { _ in }
+        }
+        if let at = block.retryAt { armQueueTimer(at) }
+    }
+
+    /// Starts, in order, the queued deployments the limits let start now.
+    func startQueued() async {
+        for id in queued {
+            guard let record = active[id], queued.contains(id) else {
+                queued.removeAll { $0 == id }
+                continue
+            }
+            if let block = await limitBlock(record.request, id: id) {
+                await enqueue(id, block)
+                continue
+            }
+            queued.removeAll { $0 == id }
+            await launch(id, ifNotStarted: .forwardEnded(.cancelled)) { engine in await engine.drive(id, resumed: false) }
+        }
+    }
+
+    /// Looks at the queue again at `at` (the earliest such time wins).
+    private func armQueueTimer(_ at: Date) {
+        if let timer = queueTimer, timer.at <= at { return }
+        queueTimer?.work.cancel()
+        let clock = self.clock
+        // At least a second: a retry time that has come already must not loop at once.
+        let delay = Duration.seconds(max(1, at.timeIntervalSince(wallClock.now())))
+        queueTimer = (at, work.start(on: clock) {
+            guard (try? await clock.sleep(for: delay)) != nil else { return }
+            await self.queueTimerFired()
+        })
+    }
+
+    private func queueTimerFired() async {
+        queueTimer = nil
+        if accepting { await startQueued() }
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+
+/// `limits:` in config.yaml: how many deployments may start, per service over a period, and
+/// run at once, per cluster and in all. A deployment over a limit is refused
+/// (RESOURCE_EXHAUSTED, with when to retry), or queued when it asked to be (`queue`) or is a
+/// release's entry; a queued one starts, in order, when the limits let it.
+public struct DeploymentLimits: Sendable, Equatable {
+    /// At most `count` deployments of one service accepted within `period`.
+    public struct Rate: Sendable, Equatable {
+        public var count: Int
+        public var period: Duration
+        public init(count: Int, period: Duration) {
+            self.count = count
+            self.period = period
+        }
+    }
+
+    public var perService: Rate?
+    /// Deployments running at once in one cluster (waiting for approval or queued: not running).
+    public var perClusterInFlight: Int?
+    public var globalInFlight: Int?
+
+    public init(perService: Rate? = nil, perClusterInFlight: Int? = nil, globalInFlight: Int? = nil) {
+        self.perService = perService
+        self.perClusterInFlight = perClusterInFlight
+        self.globalInFlight = globalInFlight
+    }
+
+    public var isEmpty: Bool { perService == nil && perClusterInFlight == nil && globalInFlight == nil }
+}
+
+/// Why a deployment cannot start now: the limit (its config key), the words, and when it may
+/// (nil: when another deployment ends).
+struct LimitBlock: Sendable, Equatable {
+    var limit: String
+    var message: String
+    var retryAt: Date?
+}
