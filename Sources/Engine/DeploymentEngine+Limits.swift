@@ -55,7 +55,9 @@ extension DeploymentEngine {
         if !queued.contains(id) { queued.append(id) }
         let starts = block.retryAt.map { "at \($0.ISO8601Format())" } ?? "when one of them ends"
         let message = "queued: \(block.message); starts \(starts)"
-        if active[id]?.events.last(where: { $0.kind == .deploymentQueued })?.message != message {
+        // Not again for a look that found the same (a recovery in between does record it again).
+        let last = active[id]?.events.last
+        if last?.kind != .deploymentQueued || last?.message != message {
             await mutate(id, event: .deploymentQueued, message: message) { _ in }
         }
         if let at = block.retryAt { armQueueTimer(at) }

@@ -122,7 +122,13 @@ extension DeploymentEngine {
     /// Picks up every deployment the store has unfinished. Returns how many.
     @discardableResult
     public func recover(_ policy: RecoveryPolicy) async throws -> Int {
-        let records = try await store.unfinished().sorted { $0.createdAt < $1.createdAt }
+        // Those that ran come back first, so that the limits count them before one that never
+        // started asks to; then in the order they were accepted.
+        let records = try await store.unfinished().map { record in
+            (record, ran: record.events.contains { $0.kind == .deploymentStarted })
+        }.sorted { a, b in
+            a.ran != b.ran ? a.ran : (a.0.createdAt, a.0.id) < (b.0.createdAt, b.0.id)
+        }.map(\.0)
         for record in records {
             let id = record.id
             guard active[id] == nil else { continue }

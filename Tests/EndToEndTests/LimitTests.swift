@@ -82,6 +82,34 @@ import Testing
         try await t.stop()
     }
 
+    /// A queued deployment outlives a restart: it is queued again, and starts after the one
+    /// that holds the cluster ends.
+    @Test func aQueuedDeploymentIsQueuedAgainAfterARestart() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("limits-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("deployments.sqlite").path
+        let configure: (inout ServerConfig) -> Void = {
+            try! $0.apply(yaml: "limits:\n  per_cluster: {in_flight: 1}\n", source: "config.yaml")
+            $0.gracefulTimeout = .zero  // r1 is checkpointed at the stop, not finished
+        }
+        let first = try await TestServer(configure: configure, simulator: SeedCommandsTests.mockMode, storagePath: path)
+        #expect(await deploy(first, "r1", service: "a").code == 0)
+        #expect(await deploy(first, "r2", service: "b", config: #"{"queue":"true"}"#).code == 0)
+        #expect(try await first.status("r2").status == .pending)
+        try await first.stop()
+
+        let second = try await TestServer(configure: configure, storagePath: path, restarting: first)
+        let r2 = try await second.waitUntilFinished("r2")
+        #expect(r2.status == .succeeded, "\(r2.status) \(r2.error)")
+        let r1 = try await second.server.engine.status(id: "r1")
+        #expect(r1.status == .succeeded, "\(r1.events.map { "\($0.kind) \($0.message)" })")
+        let events = try await second.server.engine.status(id: "r2").events
+        #expect(events.filter { $0.kind == .deploymentQueued }.count == 2, "queued before the stop and after the start: \(events.map(\.kind))")
+        let started = try #require(events.first { $0.kind == .deploymentStarted }?.at)
+        #expect(started >= (r1.finishedAt ?? .distantFuture))
+        try await second.stop()
+    }
+
     /// A release's entries wait their turn under the cluster limit; the release succeeds.
     @Test func releaseEntriesQueueUnderTheLimit() async throws {
         let t = try await Self.server("limits:\n  per_cluster: {in_flight: 1}\n")
