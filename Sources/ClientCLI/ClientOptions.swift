@@ -53,6 +53,9 @@ struct ClientOptions: ParsableArguments {
     @Option(name: name("file"), help: "release/plan: the deployment.yaml to release.")
     var file = ""
 
+    @Option(name: name("at"), help: "deploy: start then, not now: 2026-12-24T02:00:00Z, 2026-12-24T11:00:00+09:00 or '2026-12-24T11:00:00 Asia/Tokyo'.")
+    var at = ""
+
     @Flag(name: name("wait"), help: "deploy/release/rollback: follow progress until it ends.")
     var wait = false
 

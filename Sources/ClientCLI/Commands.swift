@@ -44,6 +44,10 @@ struct Commands {
         request.taskDefinition = options.taskdef
         request.strategy = options.strategy
         request.config = try ConfigArgument.parse(options.config)
+        if !options.at.isEmpty {
+            guard request.config["start_at"] == nil else { throw UsageError("-at and -config start_at: give one of them") }
+            request.config["start_at"] = options.at
+        }
         request.requestedBy = options.approver.isEmpty ? (ProcessInfo.processInfo.environment["USER"] ?? "") : options.approver
         for (flag, value) in [("-cluster", options.cluster), ("-service", options.service), ("-taskdef", options.taskdef)]
         where value.isEmpty {

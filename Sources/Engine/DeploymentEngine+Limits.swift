@@ -3,8 +3,17 @@ import Foundation
 
 /// `limits:`: what may start now, the queue of what may not, and the refusal's words.
 extension DeploymentEngine {
-    /// Why a deployment of `request` cannot start now (nil: it can). Running: held, not
-    /// finished, not waiting for approval, not queued.
+    /// Why a deployment cannot start now (nil: it can): its start time has not come
+    /// (`start_at`), or a limit holds it.
+    func startBlock(_ record: DeploymentRecord) async -> LimitBlock? {
+        if let at = record.settings.startAt, at > wallClock.now() {
+            return LimitBlock(limit: "start_at", message: "scheduled", retryAt: at)
+        }
+        return await limitBlock(record.request, id: record.id)
+    }
+
+    /// Why a deployment of `request` cannot start now for a limit (nil: none holds it).
+    /// Running: held, not finished, not waiting for approval, not queued.
     func limitBlock(_ request: DeploymentRequest, id: String) async -> LimitBlock? {
         guard !limits.isEmpty else { return nil }
         let queuedNow = Set(queued)
@@ -54,7 +63,8 @@ extension DeploymentEngine {
     func enqueue(_ id: String, _ block: LimitBlock) async {
         if !queued.contains(id) { queued.append(id) }
         let starts = block.retryAt.map { "at \($0.ISO8601Format())" } ?? "when one of them ends"
-        let message = "queued: \(block.message); starts \(starts)"
+        let message = block.limit == "start_at" ? "scheduled: starts at \(block.retryAt?.ISO8601Format() ?? "-")"
+            : "queued: \(block.message); starts \(starts)"
         // Not again for a look that found the same (a recovery in between does record it again).
         let last = active[id]?.events.last
         if last?.kind != .deploymentQueued || last?.message != message {
@@ -70,7 +80,7 @@ extension DeploymentEngine {
                 queued.removeAll { $0 == id }
                 continue
             }
-            if let block = await limitBlock(record.request, id: id) {
+            if let block = await startBlock(record) {
                 await enqueue(id, block)
                 continue
             }

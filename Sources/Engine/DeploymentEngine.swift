@@ -78,7 +78,8 @@ public actor DeploymentEngine {
             warnings = found
             plan = Plan.stages(for: request.strategy, settings: settings, controller: service.deploymentController)
             // Refused now rather than queued (one waiting for approval is checked when it may start).
-            if !settings.requireApproval, !queueWhenLimited, settings.queueWhenLimited != true,
+            let scheduled = settings.startAt.map { $0 > wallClock.now() } ?? false
+            if !settings.requireApproval, !scheduled, !queueWhenLimited, settings.queueWhenLimited != true,
                let block = await limitBlock(request, id: request.id) {
                 throw Self.refusal(block, clock: wallClock)
             }
@@ -450,7 +451,7 @@ public actor DeploymentEngine {
             case .startRun(let resumed):
                 // One that never started waits while a limit holds it.
                 if let record = active[id], !record.events.contains(where: { $0.kind == .deploymentStarted }),
-                   let block = await limitBlock(record.request, id: id) {
+                   let block = await startBlock(record) {
                     await enqueue(id, block)
                     continue
                 }

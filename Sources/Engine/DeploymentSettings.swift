@@ -70,6 +70,8 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
     /// Over a limit (`limits:` in config.yaml), wait in the queue rather than be refused
     /// (`queue`). Optional in stored records.
     public var queueWhenLimited: Bool?
+    /// Not before then (`start_at`, or the client's `-at`): accepted now, started then.
+    public var startAt: Date?
 
     public init() {}
 
@@ -113,6 +115,7 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
             "post_deploy_watch": { s, v, f in s.postDeployWatchTime = try duration(f, v, allowZero: true) },
             "analysis": { s, v, f in s.analysisNames = try names(f, v) },
             "queue": { s, v, f in s.queueWhenLimited = try bool(f, v) },
+            "start_at": { s, v, f in s.startAt = try instant(f, v) },
         ]
         for point in HookPoint.allCases {
             k["hook_\(point.rawValue)"] = { s, v, f in s.hooks[point] = try hook(f, v) }
@@ -196,6 +199,38 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
         }
         var seen: Set<String> = []
         return names.filter { seen.insert($0).inserted }
+    }
+
+    /// `2026-12-24T02:00:00Z`, `2026-12-24T11:00:00+09:00`, or a local time and a time zone:
+    /// `2026-12-24T11:00:00 Asia/Tokyo` (seconds optional).
+    static func instant(_ f: String, _ v: String) throws -> Date {
+        let text = v.trimmingCharacters(in: .whitespaces)
+        let expected = "is not a time: 2026-12-24T02:00:00Z, 2026-12-24T11:00:00+09:00 or 2026-12-24T11:00:00 Asia/Tokyo"
+        let parts = text.split(separator: " ", maxSplits: 1).map(String.init)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        if parts.count == 2 {
+            let local = { (zone: TimeZone) -> Date? in
+                formatter.timeZone = zone
+                for format in ["yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm"] {
+                    formatter.dateFormat = format
+                    if let date = formatter.date(from: parts[0]) { return date }
+                }
+                return nil
+            }
+            if local(TimeZone(identifier: "UTC")!) != nil {
+                guard let zone = TimeZone(identifier: parts[1]), let date = local(zone) else {
+                    throw EngineError.invalid(f, "'\(String(v.prefix(64)))': no time zone \(parts[1].prefix(40))")
+                }
+                return date
+            }
+        } else {
+            let iso = ISO8601DateFormatter()
+            if let date = iso.date(from: text) { return date }
+            iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            if let date = iso.date(from: text) { return date }
+        }
+        throw EngineError.invalid(f, "'\(String(v.prefix(64)))' \(expected)")
     }
 
     static func nonEmpty(_ f: String, _ v: String) throws -> String {
