@@ -56,6 +56,9 @@ struct ClientOptions: ParsableArguments {
     @Option(name: name("at"), help: "deploy: start then, not now: 2026-12-24T02:00:00Z, 2026-12-24T11:00:00+09:00 or '2026-12-24T11:00:00 Asia/Tokyo'.")
     var at = ""
 
+    @Flag(name: name("no-wait-window"), help: "deploy: outside its deploy window, be refused at once rather than wait for one.")
+    var noWaitWindow = false
+
     @Flag(name: name("wait"), help: "deploy/release/rollback: follow progress until it ends.")
     var wait = false
 

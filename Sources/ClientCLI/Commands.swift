@@ -48,6 +48,7 @@ struct Commands {
             guard request.config["start_at"] == nil else { throw UsageError("-at and -config start_at: give one of them") }
             request.config["start_at"] = options.at
         }
+        if options.noWaitWindow { request.config["wait_window"] = "false" }
         request.requestedBy = options.approver.isEmpty ? (ProcessInfo.processInfo.environment["USER"] ?? "") : options.approver
         for (flag, value) in [("-cluster", options.cluster), ("-service", options.service), ("-taskdef", options.taskdef)]
         where value.isEmpty {

@@ -15,6 +15,7 @@ enum Format {
         case .rolledBack: "ROLLED_BACK"
         case .rejected: "REJECTED"
         case .interrupted: "INTERRUPTED"
+        case .waitingWindow: "WAITING_WINDOW"
         case .unspecified, .UNRECOGNIZED: "UNKNOWN"
         }
     }

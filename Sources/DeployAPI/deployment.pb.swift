@@ -40,6 +40,9 @@ public nonisolated enum Deployment_V1_DeploymentStatus: SwiftProtobuf.Enum, Swif
 
   /// The server stopped while the deployment ran; the record says where it stopped.
   case interrupted // = 9
+
+  /// Outside its deploy window (windows in config.yaml): it starts when one opens.
+  case waitingWindow // = 10
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -58,6 +61,7 @@ public nonisolated enum Deployment_V1_DeploymentStatus: SwiftProtobuf.Enum, Swif
     case 7: self = .rolledBack
     case 8: self = .rejected
     case 9: self = .interrupted
+    case 10: self = .waitingWindow
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -74,6 +78,7 @@ public nonisolated enum Deployment_V1_DeploymentStatus: SwiftProtobuf.Enum, Swif
     case .rolledBack: return 7
     case .rejected: return 8
     case .interrupted: return 9
+    case .waitingWindow: return 10
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -90,6 +95,7 @@ public nonisolated enum Deployment_V1_DeploymentStatus: SwiftProtobuf.Enum, Swif
     .rolledBack,
     .rejected,
     .interrupted,
+    .waitingWindow,
   ]
 
 }
@@ -833,7 +839,7 @@ public nonisolated struct Deployment_V1_ReleaseEvent: Sendable {
 fileprivate nonisolated let _protobuf_package = "deployment.v1"
 
 nonisolated extension Deployment_V1_DeploymentStatus: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DEPLOYMENT_STATUS_UNSPECIFIED\0\u{1}PENDING\0\u{1}PENDING_APPROVAL\0\u{1}IN_PROGRESS\0\u{1}SUCCEEDED\0\u{1}FAILED\0\u{1}ROLLING_BACK\0\u{1}ROLLED_BACK\0\u{1}REJECTED\0\u{1}INTERRUPTED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DEPLOYMENT_STATUS_UNSPECIFIED\0\u{1}PENDING\0\u{1}PENDING_APPROVAL\0\u{1}IN_PROGRESS\0\u{1}SUCCEEDED\0\u{1}FAILED\0\u{1}ROLLING_BACK\0\u{1}ROLLED_BACK\0\u{1}REJECTED\0\u{1}INTERRUPTED\0\u{1}WAITING_WINDOW\0")
 }
 
 nonisolated extension Deployment_V1_StageStatus: SwiftProtobuf._ProtoNameProviding {

@@ -5,11 +5,20 @@ import Foundation
 extension DeploymentEngine {
     /// Why a deployment cannot start now (nil: it can): its start time has not come
     /// (`start_at`), or a limit holds it.
-    func startBlock(_ record: DeploymentRecord) async -> LimitBlock? {
-        if let at = record.settings.startAt, at > wallClock.now() {
+    func startBlock(_ request: DeploymentRequest, settings: DeploymentSettings, id: String) async -> LimitBlock? {
+        let now = wallClock.now()
+        if let at = settings.startAt, at > now {
             return LimitBlock(limit: "start_at", message: "scheduled", retryAt: at)
         }
-        return await limitBlock(record.request, id: record.id)
+        let applying = windows.applying(cluster: request.cluster, service: request.service)
+        if let why = DeployWindows.closed(applying, at: now) {
+            return LimitBlock(limit: "windows", message: why, retryAt: DeployWindows.nextOpening(applying, from: now))
+        }
+        return await limitBlock(request, id: id)
+    }
+
+    func startBlock(_ record: DeploymentRecord) async -> LimitBlock? {
+        await startBlock(record.request, settings: record.settings, id: record.id)
     }
 
     /// Why a deployment of `request` cannot start now for a limit (nil: none holds it).
@@ -62,14 +71,24 @@ extension DeploymentEngine {
     /// Holds the deployment in the queue (recorded once per reason).
     func enqueue(_ id: String, _ block: LimitBlock) async {
         if !queued.contains(id) { queued.append(id) }
-        let starts = block.retryAt.map { "at \($0.ISO8601Format())" } ?? "when one of them ends"
-        let message = block.limit == "start_at" ? "scheduled: starts at \(block.retryAt?.ISO8601Format() ?? "-")"
-            : "queued: \(block.message); starts \(starts)"
+        let message: String
+        switch block.limit {
+        case "start_at":
+            message = "scheduled: starts at \(block.retryAt?.ISO8601Format() ?? "-")"
+        case "windows":
+            message = "waiting for a deploy window: \(block.message); "
+                + (block.retryAt.map { "starts at \($0.ISO8601Format())" } ?? "no window opens within 35 days")
+        default:
+            message = "queued: \(block.message); starts " + (block.retryAt.map { "at \($0.ISO8601Format())" } ?? "when one of them ends")
+        }
+        let waiting = block.limit == "windows"
+        let effects = (try? transition(id, waiting ? .windowClosed : .windowOpened)) ?? []
         // Not again for a look that found the same (a recovery in between does record it again).
         let last = active[id]?.events.last
-        if last?.kind != .deploymentQueued || last?.message != message {
-            await mutate(id, event: .deploymentQueued, message: message) { _ in }
+        if last?.kind != .deploymentQueued || last?.message != message || active[id]?.status != lifecycleStatus(id) {
+            await mutate(id, status: lifecycleStatus(id), event: .deploymentQueued, message: message) { _ in }
         }
+        await perform(id, effects)
         if let at = block.retryAt { armQueueTimer(at) }
     }
 
@@ -85,6 +104,7 @@ extension DeploymentEngine {
                 continue
             }
             queued.removeAll { $0 == id }
+            _ = try? transition(id, .windowOpened)
             await launch(id, ifNotStarted: .forwardEnded(.cancelled)) { engine in await engine.drive(id, resumed: false) }
         }
     }

@@ -27,6 +27,8 @@ public actor DeploymentEngine {
     /// `limits:`; the deployments waiting for them, in order, and the timer that looks again
     /// when a rate limit lets the first of them start.
     let limits: DeploymentLimits
+    /// `windows`: when deployments may start.
+    let windows: DeployWindows
     var queued: [String] = []
     var queueTimer: (at: Date, work: Work)?
     var accepting = true
@@ -41,8 +43,10 @@ public actor DeploymentEngine {
     ///   - drainTimeout: at a graceful shutdown, how long running deployments may go on
     ///     before they are checkpointed (`server.graceful_timeout`).
     public init(environment: EngineEnvironment, defaults: DeploymentSettings = DeploymentSettings(),
-                drainTimeout: Duration = .seconds(30), limits: DeploymentLimits = DeploymentLimits()) {
+                drainTimeout: Duration = .seconds(30), limits: DeploymentLimits = DeploymentLimits(),
+                windows: DeployWindows = DeployWindows()) {
         self.limits = limits
+        self.windows = windows
         self.env = environment
         self.defaults = defaults
         self.drainTimeout = drainTimeout
@@ -77,11 +81,20 @@ public actor DeploymentEngine {
             let (service, found) = try await preflight(request, settings: settings)
             warnings = found
             plan = Plan.stages(for: request.strategy, settings: settings, controller: service.deploymentController)
-            // Refused now rather than queued (one waiting for approval is checked when it may start).
-            let scheduled = settings.startAt.map { $0 > wallClock.now() } ?? false
-            if !settings.requireApproval, !scheduled, !queueWhenLimited, settings.queueWhenLimited != true,
-               let block = await limitBlock(request, id: request.id) {
-                throw Self.refusal(block, clock: wallClock)
+            // Refused now rather than waiting, where asked (one waiting for approval is checked
+            // when it may start).
+            if !settings.requireApproval, let block = await startBlock(request, settings: settings, id: request.id) {
+                switch block.limit {
+                case "start_at":
+                    break
+                case "windows":
+                    if settings.waitForWindow == false {
+                        throw EngineError(.failedPrecondition, field: "windows", "\(request.serviceKey) may not be deployed now: \(block.message)"
+                            + (block.retryAt.map { "; the next opening is at \($0.ISO8601Format())" } ?? "") + " (-no-wait-window)")
+                    }
+                default:
+                    if !queueWhenLimited, settings.queueWhenLimited != true { throw Self.refusal(block, clock: wallClock) }
+                }
             }
         } catch {
             releaseLock(key, id: request.id)
@@ -137,7 +150,7 @@ public actor DeploymentEngine {
             var lifecycle = registry.lifecycles[id] ?? DeploymentLifecycle(record, durable: store.isDurable)
             _ = try lifecycle.handle(.rollbackRequested(why))
             throw EngineError(.failedPrecondition, "deployment \(id) cannot be rolled back (status \(record.status.rawValue))")
-        case .pending, .inProgress:
+        case .pending, .waitingWindow, .inProgress:
             // Not run by this process: the shutdown checkpointed it (or is checkpointing it), or
             // it is left from a previous run; it resumes at the next start.
             guard active[id] != nil else {

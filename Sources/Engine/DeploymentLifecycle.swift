@@ -17,6 +17,8 @@ struct DeploymentLifecycle: Equatable, Sendable {
         case approved
         /// The forward stages start (or resume).
         case started
+        /// It may not start yet: outside its deploy window; then a window opened.
+        case windowClosed, windowOpened
         /// Rejected by an approver, or not approved in time (`why` is the record's error).
         case rejected(String)
         /// A rollback asked by a caller (`why` is recorded).
@@ -93,6 +95,12 @@ struct DeploymentLifecycle: Equatable, Sendable {
         case .started:
             if stop == nil { status = .inProgress }
             return []
+        case .windowClosed:
+            if status == .pending { status = .waitingWindow }
+            return []
+        case .windowOpened:
+            if status == .waitingWindow { status = .pending }
+            return []
         case .rejected(let why):
             guard status == .pendingApproval else { throw notWaiting }
             status = .rejected
@@ -100,7 +108,7 @@ struct DeploymentLifecycle: Equatable, Sendable {
         case .rollbackRequested(let why):
             return try rollbackRequested(why)
         case .shutdown:
-            guard status == .pending || status == .inProgress || status == .rollingBack else { return [] }
+            guard [.pending, .waitingWindow, .inProgress, .rollingBack].contains(status) else { return [] }
             stop = .shutdown
             return [.cancelRun]
         case .forwardEnded(let outcome):
@@ -159,7 +167,7 @@ struct DeploymentLifecycle: Equatable, Sendable {
 
     private mutating func rollbackRequested(_ why: String) throws -> [Effect] {
         if let refusal = LifecycleRefusals.rollback(subject, status: status, ending: ending) { throw refusal }
-        guard status == .pending || status == .inProgress else {
+        guard status == .pending || status == .waitingWindow || status == .inProgress else {
             // Finished: the rollback runs on a task of its own.
             status = .rollingBack
             return [.startRollback(why)]

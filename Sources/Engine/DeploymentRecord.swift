@@ -10,6 +10,8 @@ public enum DeploymentStatus: String, Sendable, Codable, CaseIterable {
     case rolledBack = "ROLLED_BACK"
     case rejected = "REJECTED"
     case interrupted = "INTERRUPTED"
+    /// Outside its deploy window (`windows`): it starts when one opens.
+    case waitingWindow = "WAITING_WINDOW"
 
     public var isTerminal: Bool {
         switch self {

@@ -72,6 +72,9 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
     public var queueWhenLimited: Bool?
     /// Not before then (`start_at`, or the client's `-at`): accepted now, started then.
     public var startAt: Date?
+    /// Outside its deploy window: wait for one to open (the default), or be refused at once
+    /// (`wait_window: false`, the client's `-no-wait-window`).
+    public var waitForWindow: Bool?
 
     public init() {}
 
@@ -116,6 +119,7 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
             "analysis": { s, v, f in s.analysisNames = try names(f, v) },
             "queue": { s, v, f in s.queueWhenLimited = try bool(f, v) },
             "start_at": { s, v, f in s.startAt = try instant(f, v) },
+            "wait_window": { s, v, f in s.waitForWindow = try bool(f, v) },
         ]
         for point in HookPoint.allCases {
             k["hook_\(point.rawValue)"] = { s, v, f in s.hooks[point] = try hook(f, v) }

@@ -14,7 +14,7 @@ enum LifecycleRefusals {
             EngineError(.failedPrecondition, "\(subject) was rejected; nothing to roll back")
         case .succeeded, .failed, .interrupted:
             ending ? EngineError(.failedPrecondition, "\(subject) is ending (\(status.rawValue)); roll it back once it has ended") : nil
-        case .pending, .inProgress:
+        case .pending, .inProgress, .waitingWindow:
             nil
         }
     }

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// What a notification is about: the moments of a deployment's or a release's life that people
@@ -76,32 +77,5 @@ public struct NotificationRoute: Sendable, Equatable {
                 && (service.map { Glob.matches($0, target.service) } ?? true)
                 && (strategy.map { $0 == target.strategy } ?? true)
         }
-    }
-}
-
-/// `*` matches any run of characters (none included); everything else matches itself.
-enum Glob {
-    static func matches(_ pattern: String, _ text: String) -> Bool {
-        let p = Array(pattern), t = Array(text)
-        var (pi, ti) = (0, 0)
-        var star: Int?, mark = 0
-        while ti < t.count {
-            if pi < p.count, p[pi] != "*", p[pi] == t[ti] {
-                pi += 1
-                ti += 1
-            } else if pi < p.count, p[pi] == "*" {
-                star = pi
-                mark = ti
-                pi += 1
-            } else if let s = star {
-                pi = s + 1
-                mark += 1
-                ti = mark
-            } else {
-                return false
-            }
-        }
-        while pi < p.count, p[pi] == "*" { pi += 1 }
-        return pi == p.count
     }
 }

@@ -85,7 +85,7 @@ public final class DeploymentServer: Sendable {
                                             wallClock: self.wallClock, analysisTemplates: config.analysis.templates,
                                             metrics: PrometheusQuery(settings: config.analysis.prometheus, client: .shared))
         self.engine = DeploymentEngine(environment: environment, defaults: config.deployment, drainTimeout: config.gracefulTimeout,
-                                       limits: config.limits)
+                                       limits: config.limits, windows: config.windows)
         memory.attach(engine)
         self.releases = ReleaseManager(engine: engine, environment: environment, store: releaseStore,
                                        observers: [ReleaseMetricsObserver(metrics: metrics)] + releaseObservers + notifiers)

@@ -92,6 +92,7 @@ enum ProtoMapping {
         case .rolledBack: .rolledBack
         case .rejected: .rejected
         case .interrupted: .interrupted
+        case .waitingWindow: .waitingWindow
         }
     }
 
@@ -106,6 +107,7 @@ enum ProtoMapping {
         case .rolledBack: return .rolledBack
         case .rejected: return .rejected
         case .interrupted: return .interrupted
+        case .waitingWindow: return .waitingWindow
         case .unspecified, .UNRECOGNIZED:
             throw RPCError(code: .invalidArgument, message: "statuses: \(s) is not a deployment status")
         }

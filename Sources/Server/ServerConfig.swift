@@ -40,6 +40,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var mockThrottle = false
     /// `limits:`: deployments per service over a period, in flight per cluster and in all.
     public var limits = DeploymentLimits()
+    /// `windows:`: when deployments may start.
+    public var windows = DeployWindows()
     /// CloudWatch alarms on the simulator's load balancer metrics (`mock.alarms`).
     public var mockAlarms: [SimulatedMetricAlarm] = []
     /// The deployment controller of services the simulator creates on the fly
@@ -120,7 +122,8 @@ public struct ServerConfig: Sendable, Equatable {
         guard let node else { return }
         let root = try ConfigNode(value: node, path: "", source: source).object()
         try root.only(["server", "aws", "strategy", "mock", "tls", "log_level", "storage", "audit", "recovery", "gitops",
-                       "auth", "approvals", "security", "notifications", "analysis", "limits"])
+                       "auth", "approvals", "security", "notifications", "analysis", "limits", "windows"])
+        if let list = try root.objects("windows") { windows = DeployWindows(try list.map(Self.window)) }
         if let l = try root.objectIfPresent("limits") { try applyLimits(l) }
         if let a = try root.objectIfPresent("analysis") { analysis = try AnalysisConfig.parse(a, environment: environment) }
         if let n = try root.objectIfPresent("notifications") { notifications = try NotificationConfig.parse(n, environment: environment) }
@@ -304,6 +307,27 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable {
 }
 
 extension ServerConfig {
+    /// `windows[]: {kind: allow | deny, schedule: <cron>, duration, time_zone, match: {cluster, service}, description}`.
+    static func window(_ w: ConfigObject) throws -> DeployWindow {
+        try w.only(["kind", "schedule", "duration", "time_zone", "match", "description"])
+        guard let kindText = try w.string("kind"), let kind = DeployWindow.Kind(rawValue: kindText) else {
+            throw w.failure("kind", "is required: allow or deny")
+        }
+        let zoneName = try w.string("time_zone") ?? "UTC"
+        guard let zone = TimeZone(identifier: zoneName) else { throw w.failure("time_zone", "'\(zoneName.prefix(40))' is not a time zone (e.g. Europe/Paris)") }
+        guard let cron = try w.string("schedule") else { throw w.failure("schedule", "is required: a cron schedule (minute hour day month weekday)") }
+        let schedule: CronSchedule
+        do { schedule = try CronSchedule(cron, timeZone: zone, named: zoneName) } catch { throw w.failure("schedule", "\(error)") }
+        guard let duration = try w.duration("duration") else { throw w.failure("duration", "is required (e.g. 4h)") }
+        var window = DeployWindow(kind: kind, schedule: schedule, duration: duration, description: try w.string("description") ?? "")
+        if let match = try w.objectIfPresent("match") {
+            try match.only(["cluster", "service"])
+            window.cluster = try match.string("cluster")
+            window.service = try match.string("service")
+        }
+        return window
+    }
+
     /// `limits: {per_service: {deployments, per}, per_cluster: {in_flight}, global: {in_flight}, queue}`.
     mutating func applyLimits(_ l: ConfigObject) throws {
         try l.only(["per_service", "per_cluster", "global", "queue"])

@@ -30,6 +30,7 @@ public final class ServerMetrics: Sendable {
 
     static var limitRefusals: MetricNameDescriptor { name("ecs_limit_refusals_total", "Deployments refused by a limit (limits:), by limit") }
     static var queued: MetricNameDescriptor { name("ecs_deployments_queued", "Deployments waiting in the queue of the limits") }
+    static var waitingWindow: MetricNameDescriptor { name("ecs_deployments_waiting_window", "Deployments waiting for a deploy window") }
 
     static var notifications: MetricNameDescriptor { name("ecs_notifications_total", "Notifications, by sink kind and result (delivered, failed, dropped)") }
 
@@ -47,6 +48,7 @@ public final class ServerMetrics: Sendable {
         _ = registry.makeGauge(descriptor: Self.active)
         _ = registry.makeGauge(descriptor: Self.pendingApprovals)
         _ = registry.makeGauge(descriptor: Self.queued)
+        _ = registry.makeGauge(descriptor: Self.waitingWindow)
         for limit in ["per_service", "per_cluster", "global"] {
             _ = registry.makeCounter(descriptor: Self.limitRefusals, labels: [("limit", limit)])
         }
@@ -68,6 +70,7 @@ public final class ServerMetrics: Sendable {
     }
 
     public func setQueued(_ count: Int) { registry.makeGauge(descriptor: Self.queued).set(Double(count)) }
+    public func setWaitingWindow(_ count: Int) { registry.makeGauge(descriptor: Self.waitingWindow).set(Double(count)) }
 
     public func setActive(_ count: Int) { registry.makeGauge(descriptor: Self.active).set(Double(count)) }
     private let pending = Mutex<(deployments: Int, releases: Int)>((0, 0))
@@ -121,7 +124,7 @@ public final class ServerMetrics: Sendable {
 /// Feeds the deployment metrics from the engine's events.
 final class MetricsObserver: DeploymentObserver {
     let metrics: ServerMetrics
-    private let state = Mutex<(active: Set<String>, pending: Set<String>, queued: Set<String>)>(([], [], []))
+    private let state = Mutex<(active: Set<String>, pending: Set<String>, queued: Set<String>, window: Set<String>)>(([], [], [], []))
 
     init(metrics: ServerMetrics) { self.metrics = metrics }
 
@@ -131,15 +134,17 @@ final class MetricsObserver: DeploymentObserver {
 
     func observe(_ event: DeploymentEvent, record: DeploymentRecord) {
         let id = record.id
-        let (active, pending, queued) = state.withLock { s -> (Int, Int, Int) in
+        let (active, pending, queued, window) = state.withLock { s -> (Int, Int, Int, Int) in
             if record.status.isTerminal { s.active.remove(id) } else { s.active.insert(id) }
             if record.status == .pendingApproval { s.pending.insert(id) } else { s.pending.remove(id) }
-            if event.kind == .deploymentQueued { s.queued.insert(id) } else if event.kind.isLifecycle { s.queued.remove(id) }
-            return (s.active.count, s.pending.count, s.queued.count)
+            if event.kind == .deploymentQueued, record.status != .waitingWindow { s.queued.insert(id) } else if event.kind.isLifecycle { s.queued.remove(id) }
+            if record.status == .waitingWindow { s.window.insert(id) } else { s.window.remove(id) }
+            return (s.active.count, s.pending.count, s.queued.count, s.window.count)
         }
         metrics.setActive(active)
         metrics.setPendingApprovals(pending)
         metrics.setQueued(queued)
+        metrics.setWaitingWindow(window)
         if event.kind == .stageFailed {
             metrics.error(component: "engine", type: "stage_failed")
         }
