@@ -11,7 +11,7 @@ enum AuditEntries {
         switch kind {
         case .deploymentAccepted, .deploymentStarted, .deploymentResumed, .deploymentRecovered, .deploymentSucceeded,
              .deploymentFailed, .deploymentRolledBack, .deploymentRejected, .deploymentInterrupted, .deploymentCheckpointed,
-             .deploymentQueued,
+             .deploymentQueued, .windowOverridden,
              .approvalRequested, .approvalRecorded, .approvalApproved, .approvalRejected, .approvalExpired,
              .rollbackRequested, .rollbackStarted, .stageFailed, .preflightWarning, .analysisFailed,
              .analysisPaused, .analysisResumed:

@@ -5,12 +5,12 @@ import Foundation
 extension DeploymentEngine {
     /// Why a deployment cannot start now (nil: it can): its start time has not come
     /// (`start_at`), or a limit holds it.
-    func startBlock(_ request: DeploymentRequest, settings: DeploymentSettings, id: String) async -> LimitBlock? {
+    func startBlock(_ request: DeploymentRequest, settings: DeploymentSettings, id: String, overridden: Bool = false) async -> LimitBlock? {
         let now = wallClock.now()
         if let at = settings.startAt, at > now {
             return LimitBlock(limit: "start_at", message: "scheduled", retryAt: at)
         }
-        let applying = windows.applying(cluster: request.cluster, service: request.service)
+        let applying = overridden ? [] : windows.applying(cluster: request.cluster, service: request.service)
         if let why = DeployWindows.closed(applying, at: now) {
             return LimitBlock(limit: "windows", message: why, retryAt: DeployWindows.nextOpening(applying, from: now))
         }
@@ -18,7 +18,24 @@ extension DeploymentEngine {
     }
 
     func startBlock(_ record: DeploymentRecord) async -> LimitBlock? {
-        await startBlock(record.request, settings: record.settings, id: record.id)
+        await startBlock(record.request, settings: record.settings, id: record.id, overridden: record.windowOverride == true)
+    }
+
+    /// An admin starts a deployment waiting for its deploy window now (the other conditions
+    /// still apply: its start time, the limits). The reason is required and recorded.
+    public func overrideWindow(id: String, by admin: String, reason: String) async throws -> DeploymentRecord {
+        guard let record = active[id], record.status == .waitingWindow, queued.contains(id) else {
+            throw EngineError(.failedPrecondition, "deployment \(id) is not waiting for a deploy window")
+        }
+        guard !admin.trimmingCharacters(in: .whitespaces).isEmpty else { throw EngineError.invalid("approver", "is required to override a window") }
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw EngineError.invalid("reason", "is required to start a deployment outside its deploy window")
+        }
+        let updated = await mutate(id, event: .windowOverridden, message: "started outside its deploy window by \(admin): \(reason)") {
+            $0.windowOverride = true
+        }
+        await startQueued()
+        return active[id] ?? updated
     }
 
     /// Why a deployment of `request` cannot start now for a limit (nil: none holds it).
@@ -106,6 +123,11 @@ extension DeploymentEngine {
             queued.removeAll { $0 == id }
             _ = try? transition(id, .windowOpened)
             await launch(id, ifNotStarted: .forwardEnded(.cancelled)) { engine in await engine.drive(id, resumed: false) }
+        }
+        // Nothing left to wait for: the timer goes.
+        if queued.isEmpty, let timer = queueTimer {
+            timer.work.cancel()
+            queueTimer = nil
         }
     }
 

@@ -215,6 +215,8 @@ public struct DeploymentRecord: Sendable, Codable, Equatable {
     public var rollbackRequestedBy: String?
     /// What the deployment went on despite (a pre-flight check that could not be made).
     public var warnings: [String]?
+    /// Started outside its deploy windows by an admin's override.
+    public var windowOverride: Bool?
     /// Set while a bake waits for a person, its analysis inconclusive (`inconclusive: pause`).
     public var analysisPause: AnalysisPause?
     public var events: [DeploymentEvent]

@@ -16,6 +16,8 @@ public enum DeploymentEventKind: String, Sendable, Codable, CaseIterable {
     case deploymentCheckpointed = "deployment.checkpointed"
     /// Over a limit (`limits:`): it waits, and starts when the limits let it.
     case deploymentQueued = "deployment.queued"
+    /// An admin started it outside its deploy windows (with a reason).
+    case windowOverridden = "window.overridden"
 
     case stageStarted = "stage.started"
     case stageProgress = "stage.progress"

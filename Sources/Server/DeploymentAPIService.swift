@@ -85,6 +85,12 @@ struct DeploymentAPIService: Deployment_V1_DeploymentService.SimpleServiceProtoc
 
     func approve(request: Deployment_V1_ApprovalRequest, context: ServerContext) async throws -> Deployment_V1_Deployment {
         try await handle {
+            // Waiting for a deploy window: an admin's override (with a reason) starts it now.
+            if try await engine.status(id: try Self.id(request.deploymentID)).status == .waitingWindow {
+                let (record, principal) = try await authorized(request.deploymentID, .override, context)
+                return ProtoMapping.deployment(try await engine.overrideWindow(id: record.id, by: access.identity(principal, given: request.approver),
+                                                                               reason: request.reason))
+            }
             let (record, principal) = try await authorized(request.deploymentID, .approve, context)
             let required = access.policy.requiredApprovals(for: [Self.scope(of: record)])
             return ProtoMapping.deployment(try await engine.approve(id: record.id, approver: access.identity(principal, given: request.approver),

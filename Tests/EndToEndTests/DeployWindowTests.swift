@@ -56,6 +56,29 @@ import Testing
         try await t.stop()
     }
 
+    /// An admin's override with a reason starts a waiting deployment now, recorded in the audit
+    /// log; without a reason it is refused.
+    @Test func anAdminOverrideStartsItNowAndIsAudited() async throws {
+        let audit = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: audit) }
+        let t = try await TestServer(configure: {
+            try! $0.apply(yaml: "windows:\n  - {kind: deny, schedule: \"0 18 * * FRI\", duration: 63h}\n", source: "config.yaml")
+        }, simulator: SeedCommandsTests.mockMode, auditPath: audit)
+        #expect(await deploy(t, "o1", service: "web").code == 0)
+        #expect(try await t.status("o1").status == .waitingWindow)
+        let noReason = await t.client(["-id", "o1", "-action", "approve", "-approver", "root"])
+        #expect(noReason.err == ["error: reason: is required to start a deployment outside its deploy window (INVALID_ARGUMENT)"], "\(noReason.text)")
+        let overridden = await t.client(["-id", "o1", "-action", "approve", "-approver", "root", "-reason", "hotfix for INC-42"])
+        #expect(overridden.code == 0, "\(overridden.text)")
+        let done = try await t.waitUntilFinished("o1")
+        #expect(done.status == .succeeded, "\(done.error)")
+        #expect(t.clock.sleeperCount == 0, "the queue's timer went with the queue")
+        #expect(try await started(t, "o1") < Self.utc("2025-06-15T15:07:00Z"), "started at once, on Sunday")
+        try await t.stop()
+        let log = try String(contentsOfFile: audit, encoding: .utf8)
+        #expect(log.contains("window.overridden") && log.contains("started outside its deploy window by root: hotfix for INC-42"), "\(log)")
+    }
+
     /// Allow windows across midnight in Tokyo (UTC+9): 23:00-02:00 is open at 00:06 JST, so
     /// `a` starts at once; 01:00-03:00 is not yet, so `b` waits for 01:00 JST (16:00 UTC).
     @Test func allowWindowsInTokyoTime() async throws {

@@ -189,7 +189,7 @@ import Testing
         #expect(DeploymentEventKind.allCases.map(\.rawValue) == [
             "deployment.accepted", "deployment.started", "deployment.resumed", "deployment.recovered", "deployment.succeeded",
             "deployment.failed", "deployment.rolled_back", "deployment.rejected", "deployment.interrupted", "deployment.checkpointed",
-            "deployment.queued",
+            "deployment.queued", "window.overridden",
             "stage.started", "stage.progress", "stage.succeeded", "stage.failed", "stage.cancelled", "stage.checkpointed",
             "facts.recorded", "hook.succeeded", "hook.failed",
             "approval.requested", "approval.recorded", "approval.approved", "approval.rejected", "approval.expired",
