@@ -109,8 +109,6 @@ public struct AnalysisTemplate: Sendable, Equatable {
     /// `compare: baseline`, by ratio or by Mann-Whitney.
     public var comparesWithBaseline: Bool { maxRatio != nil || confidence != nil }
 
-    /// Whether the query (or any CloudWatch query) uses `{{name}}`.
-    func uses(_ placeholder: String) -> Bool { query.contains("{{\(placeholder)}}") }
 }
 
 /// Answers Prometheus queries (the server's Prometheus client). CloudWatch templates go to

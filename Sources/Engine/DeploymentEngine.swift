@@ -78,22 +78,25 @@ public actor DeploymentEngine {
                 releaseLock(key, id: request.id)
                 return (try sameOrConflict(old, request), true)
             }
+            if let at = settings.startAt, at.timeIntervalSince(wallClock.now()) > 366 * 86400 {
+                throw EngineError.invalid("config.start_at", "'\(at.ISO8601Format())' is more than a year ahead")
+            }
             let (service, found) = try await preflight(request, settings: settings)
             warnings = found
             plan = Plan.stages(for: request.strategy, settings: settings, controller: service.deploymentController)
             // Refused now rather than waiting, where asked (one waiting for approval is checked
             // when it may start).
             if !settings.requireApproval, let block = await startBlock(request, settings: settings, id: request.id) {
-                switch block.limit {
-                case "start_at":
+                switch block.reason {
+                case .scheduled:
                     break
-                case "windows":
+                case .window:
                     if settings.waitForWindow == false {
                         throw EngineError(.failedPrecondition, field: "windows", "\(request.serviceKey) may not be deployed now: \(block.message)"
                             + (block.retryAt.map { "; the next opening is at \($0.ISO8601Format())" } ?? "") + " (-no-wait-window)")
                     }
-                default:
-                    if !queueWhenLimited, settings.queueWhenLimited != true { throw Self.refusal(block, clock: wallClock) }
+                case .limit(let limit):
+                    if !queueWhenLimited, settings.queueWhenLimited != true { throw Self.refusal(block, limit: limit, clock: wallClock) }
                 }
             }
         } catch {
@@ -370,6 +373,9 @@ public actor DeploymentEngine {
             for job in running { await job.finished() }
         }
         for (id, timer) in approvalTimers { timer.cancel(); approvalTimers[id] = nil }
+        // Queued and scheduled deployments stay as recorded; they are looked at again at the next start.
+        queueTimer?.work.cancel()
+        queueTimer = nil
         for id in Array(registry.lifecycles.keys) { await follow(id, .serverStopped) }
         registry.watchers.finishAll()
         work.close()

@@ -29,10 +29,19 @@ public struct DeploymentLimits: Sendable, Equatable {
     public var isEmpty: Bool { perService == nil && perClusterInFlight == nil && globalInFlight == nil }
 }
 
-/// Why a deployment cannot start now: the limit (its config key), the words, and when it may
-/// (nil: when another deployment ends).
-struct LimitBlock: Sendable, Equatable {
-    var limit: String
+/// Why a deployment cannot start now, the words, and when it may (nil: when another
+/// deployment ends, or no window opens soon).
+struct StartBlock: Sendable, Equatable {
+    enum Reason: Sendable, Equatable {
+        /// Its start time (`start_at`) has not come.
+        case scheduled
+        /// Outside its deploy windows.
+        case window
+        /// A limit holds it: the limit's config key (`limits.per_cluster`).
+        case limit(String)
+    }
+
+    var reason: Reason
     var message: String
     var retryAt: Date?
 }

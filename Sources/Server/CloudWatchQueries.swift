@@ -69,7 +69,7 @@ enum CloudWatchQueries {
     /// `period`: seconds (`60`) or a duration (`1m`), as CloudWatch allows it.
     static func period(_ o: ConfigObject) throws -> Int? {
         guard let text = try o.string("period") else { return nil }
-        let seconds = Int(text) ?? GoDuration.parse(text).map { Int($0.seconds) }
+        let seconds = Int(text) ?? GoDuration.parse(text).flatMap { $0.seconds <= 86400 ? Int($0.seconds) : nil }
         guard let seconds, [1, 5, 10, 30].contains(seconds) || (seconds >= 60 && seconds % 60 == 0 && seconds <= 86400) else {
             throw o.failure("period", "'\(text.prefix(32))' must be 1, 5, 10, 30 seconds or a multiple of 60 (e.g. 60 or 1m)")
         }

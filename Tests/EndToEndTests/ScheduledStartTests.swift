@@ -46,6 +46,8 @@ import Testing
         let bad = await deploy(t, "at3", at: "next friday")
         #expect(bad.err == ["error: config.start_at: 'next friday' is not a time: 2026-12-24T02:00:00Z, 2026-12-24T11:00:00+09:00 "
             + "or 2026-12-24T11:00:00 Asia/Tokyo (INVALID_ARGUMENT)"], "\(bad.text)")
+        let far = await deploy(t, "at6", at: "2030-01-01T00:00:00Z")
+        #expect(far.err == ["error: config.start_at: '2030-01-01T00:00:00Z' is more than a year ahead (INVALID_ARGUMENT)"], "\(far.text)")
         let zone = await deploy(t, "at4", at: "2026-12-24T11:00:00 Mars/Olympus")
         #expect(zone.err.first?.contains("no time zone Mars/Olympus") == true, "\(zone.text)")
         try await t.stop()
