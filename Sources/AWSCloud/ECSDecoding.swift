@@ -24,6 +24,7 @@ struct ECSDecoding: Sendable {
             deployments: try read.array(v, "deployments").map(deployment),
             taskSets: try read.array(v, "taskSets").map(taskSet),
             loadBalancers: read.array(v, "loadBalancers").compactMap(loadBalancer),
+            launchSettings: Self.launchSettings(of: v),
             createdAt: read.date(v, "createdAt"))
     }
 
@@ -65,7 +66,7 @@ struct ECSDecoding: Sendable {
             updatedAt: read.date(v, "updatedAt"))
     }
 
-    /// The launch fields of a task set as AWS described them (nil when it gave none).
+    /// The launch fields of a service or task set as AWS described them (nil when it gave none).
     static func launchSettings(of v: JSONValue) -> JSONValue? {
         var out: [String: JSONValue] = [:]
         for key in TaskSet.launchSettingKeys {

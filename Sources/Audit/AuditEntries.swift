@@ -31,6 +31,7 @@ enum AuditEntries {
         metadata["error"] = record.status.isTerminal ? nonEmpty(record.error) : nil
         metadata["task_definition"] = record.facts.newTaskDefinition ?? request.taskDefinitionJSON["family"]?.stringValue
         metadata["previous_task_definition"] = record.facts.previousTaskDefinition
+        if [.deploymentAccepted, .approvalRequested].contains(event.kind) { metadata["cost"] = record.cost?.summary }
         var user = request.requestedBy
         if [.rollbackRequested, .rollbackStarted].contains(event.kind), let by = record.rollbackRequestedBy, !by.isEmpty {
             user = by

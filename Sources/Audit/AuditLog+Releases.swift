@@ -17,7 +17,7 @@ enum ReleaseAuditEntries {
     /// The audit event type of a release event, nil when the event is not a state change.
     ///
     /// release.accepted, release.started, release.stopping, release.rolling_back,
-    /// release.succeeded, release.failed, release.rolled_back, release.rejected,
+    /// release.queued, release.succeeded, release.failed, release.rolled_back, release.rejected,
     /// release.interrupted, release.checkpointed, release.recovered as they are;
     /// approval.requested -> release.approval_requested, approval.approved -> release.approved,
     /// rollback.requested -> release.rollback_requested, preflight.warning ->
@@ -32,7 +32,7 @@ enum ReleaseAuditEntries {
         case .rollbackRequested: "release.rollback_requested"
         case .preflightWarning: "release.preflight_warning"
         case .approvalRejected, .entryRegistered, .entryResumed: nil
-        case .releaseAccepted, .releaseStarted, .releaseSucceeded, .releaseFailed, .releaseRejected, .releaseRollingBack,
+        case .releaseAccepted, .releaseQueued, .releaseStarted, .releaseSucceeded, .releaseFailed, .releaseRejected, .releaseRollingBack,
              .releaseRolledBack, .releaseStopping, .releaseCheckpointed, .releaseInterrupted, .releaseRecovered:
             kind.rawValue
         case .entryStarted, .entrySkipped, .entrySucceeded, .entryFailed, .entryNotStarted, .entryRollingBack,
@@ -51,6 +51,7 @@ enum ReleaseAuditEntries {
         metadata["message"] = nonEmpty(event.message)
         metadata["error"] = release.status.isTerminal ? nonEmpty(release.error) : nil
         metadata["commit"] = request.origin?.commit
+        if event.kind == .releaseAccepted { metadata["cost"] = release.cost?.summary }
         var user = request.requestedBy
         var (cluster, service, strategy) = ("", "", "")
         if !event.entry.isEmpty, let state = release.entries.first(where: { $0.entry.label == event.entry }) {

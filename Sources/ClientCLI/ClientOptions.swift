@@ -8,7 +8,7 @@ struct ClientOptions: ParsableArguments {
     @Option(name: name("server"), help: "Server address host:port.")
     var server = "localhost:50051"
 
-    @Option(name: name("action"), help: "deploy, status, rollback, approve, reject, list, watch, drift, release or plan.")
+    @Option(name: name("action"), help: "deploy, status, rollback, approve, reject, list, watch, drift, release, plan or windows.")
     var action = "deploy"
 
     @Option(name: name("id"), help: "Deployment id (the idempotency key of deploy).")
@@ -53,7 +53,7 @@ struct ClientOptions: ParsableArguments {
     @Option(name: name("file"), help: "release/plan: the deployment.yaml to release.")
     var file = ""
 
-    @Option(name: name("at"), help: "deploy: start then, not now: 2026-12-24T02:00:00Z, 2026-12-24T11:00:00+09:00 or '2026-12-24T11:00:00 Asia/Tokyo'.")
+    @Option(name: name("at"), help: "deploy, release: start then, not now: 2026-12-24T02:00:00Z, 2026-12-24T11:00:00+09:00 or '2026-12-24T11:00:00 Asia/Tokyo'.")
     var at = ""
 
     @Flag(name: name("no-wait-window"), help: "deploy: outside its deploy window, be refused at once rather than wait for one.")
@@ -88,7 +88,7 @@ struct ClientOptions: ParsableArguments {
 }
 
 enum Action: String, CaseIterable {
-    case deploy, status, rollback, approve, reject, list, watch, drift, release, plan
+    case deploy, status, rollback, approve, reject, list, watch, drift, release, plan, windows
 }
 
 /// Parses `-config` JSON: an object whose values are strings (numbers and booleans are

@@ -27,6 +27,7 @@ struct Commands {
             let id = try requireID()
             return try await deploymentOrRelease({ try await watch(id) }, release: { try await releases.watch(id) })
         case .drift: return try await drift()
+        case .windows: return try await windows()
         case .release, .plan: return try await releases.submit(planOnly: action == .plan)
         }
     }
@@ -171,6 +172,19 @@ struct Commands {
             output.out("  \(item.field): expected \(item.expected), found \(item.actual)")
         }
         return 1
+    }
+
+    /// The deploy windows of a service; exit code 0 when it may deploy now, 1 when not.
+    private func windows() async throws -> Int32 {
+        guard !options.cluster.isEmpty, !options.service.isEmpty else {
+            throw UsageError("-cluster and -service are required for -action windows")
+        }
+        var request = Deployment_V1_DriftRequest()
+        request.cluster = options.cluster
+        request.service = options.service
+        let report = try await api.getWindows(request, options: callOptions)
+        for line in Format.windows(report) { output.out(line) }
+        return report.mayDeployNow ? 0 : 1
     }
 
     /// Prints events until the deployment ends; the exit code says how it ended. With

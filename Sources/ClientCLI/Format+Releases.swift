@@ -12,8 +12,11 @@ extension Format {
             } else {
                 let strategy = e.kind == "service" ? ", \(e.strategy)" + (e.wave > 0 ? ", wave \(e.wave)" : "") : ""
                 lines.append("  ~ \(target): \(e.oldImages.joined(separator: ", ")) -> \(e.newImage)\(strategy)")
+                if e.hasCost { lines.append("      cost: \(e.cost.summary)") }
             }
         }
+        if r.hasCost { lines.append("Cost of the release: \(r.cost.summary)") }
+        if r.hasStartAt { lines.append("Starts at: \(time(r.startAt))") }
         return lines
     }
 
@@ -33,6 +36,8 @@ extension Format {
             "On failure:  \(r.onFailure)",
         ]
         if !r.commit.isEmpty { lines.append("Commit:      \(r.commit) by \(r.author): \(r.commitMessage)") }
+        if r.hasStartAt { lines.append("Starts at:   \(time(r.startAt))") }
+        if r.hasCost { lines.append("Cost:        \(r.cost.summary)") }
         lines.append("Created:     \(time(r.createdAt))")
         if r.hasFinishedAt { lines.append("Finished:    \(time(r.finishedAt))") }
         if r.hasApproval {

@@ -81,6 +81,7 @@ enum Format {
         if !d.previousTaskDefinitionArn.isEmpty { lines.append("Previous:    \(d.previousTaskDefinitionArn)") }
         if !d.requestedBy.isEmpty { lines.append("Requested by: \(d.requestedBy)") }
         for warning in d.warnings { lines.append("Warning:     \(warning)") }
+        if d.hasCost { lines.append("Cost:        \(d.cost.summary)") }
         lines.append("Created:     \(time(d.createdAt))")
         lines.append("Updated:     \(time(d.updatedAt))")
         if d.hasFinishedAt { lines.append("Finished:    \(time(d.finishedAt))") }
@@ -93,6 +94,16 @@ enum Format {
         if !d.rollbackStages.isEmpty {
             lines.append("Rollback stages:")
             for s in d.rollbackStages { lines.append(stageLine(s)) }
+        }
+        return lines
+    }
+
+    /// `-action windows`: the service's windows, and when it may deploy.
+    static func windows(_ r: Deployment_V1_WindowsReport) -> [String] {
+        var lines = ["Service \(r.cluster)/\(r.service): \(r.summary)"]
+        for w in r.windows {
+            let state = w.openNow ? "open now" : (w.hasNextOpen ? "next opens \(time(w.nextOpen))" : "does not open within a year")
+            lines.append("  \(w.kind) \(w.schedule) for \(w.duration) (\(w.timeZone))\(w.description_p.isEmpty ? "" : ": \(w.description_p)") - \(state)")
         }
         return lines
     }

@@ -19,13 +19,16 @@ struct ReleaseCommands {
         request.manifest = String(decoding: data, as: UTF8.self)
         request.fileName = URL(fileURLWithPath: options.file).lastPathComponent
         request.planOnly = planOnly
+        request.startAt = options.at
         request.requestedBy = options.approver.isEmpty ? (ProcessInfo.processInfo.environment["USER"] ?? "") : options.approver
         let release = try await api.submitRelease(request, options: callOptions)
         if planOnly {
             for line in Format.plan(release) { output.out(line) }
             return 0
         }
-        output.out("Release \(release.releaseID) accepted: \(release.entries.filter { $0.status != "SKIPPED" }.count) of \(release.entries.count) entries to change, status \(Format.status(release.status))")
+        output.out("Release \(release.releaseID) accepted: \(release.entries.filter { $0.status != "SKIPPED" }.count) of \(release.entries.count) entries to change, status \(Format.status(release.status))"
+            + (release.hasStartAt ? ", starts at \(Format.time(release.startAt))" : ""))
+        if release.hasCost { output.out("Cost: \(release.cost.summary)") }
         if options.wait { return try await watch(release.releaseID) }
         return Format.exitCode(release.status, finishedOnly: false)
     }

@@ -112,6 +112,9 @@ public struct TaskSet: Sendable, Equatable, Codable {
     public var createdAt: Date?
     public var updatedAt: Date?
 
+    public var launchType: String? { launchSettings?["launchType"]?.stringValue }
+    public var capacityProviders: [String] { JSONValue.capacityProviders(launchSettings) }
+
     /// The fields of a task set that say how its tasks launch.
     public static let launchSettingKeys = ["launchType", "platformVersion", "capacityProviderStrategy",
                                            "networkConfiguration", "serviceRegistries"]
@@ -155,13 +158,16 @@ public struct ECSService: Sendable, Equatable, Codable {
     public var deployments: [ServiceDeployment]
     public var taskSets: [TaskSet]
     public var loadBalancers: [LoadBalancerRef]
+    /// How its tasks launch (launchType, capacityProviderStrategy, ...), as for a task set.
+    public var launchSettings: JSONValue?
     public var createdAt: Date?
 
     public init(serviceArn: String, serviceName: String, clusterArn: String, status: String = "ACTIVE",
                 desiredCount: Int, runningCount: Int = 0, pendingCount: Int = 0, taskDefinition: String?,
                 deploymentController: DeploymentController = .ecs, deploymentConfiguration: DeploymentConfiguration? = nil,
                 deployments: [ServiceDeployment] = [], taskSets: [TaskSet] = [], loadBalancers: [LoadBalancerRef] = [],
-                createdAt: Date?) {
+                launchSettings: JSONValue? = nil, createdAt: Date?) {
+        self.launchSettings = launchSettings
         self.serviceArn = serviceArn
         self.serviceName = serviceName
         self.clusterArn = clusterArn
@@ -179,6 +185,8 @@ public struct ECSService: Sendable, Equatable, Codable {
     }
 
     public var primaryDeployment: ServiceDeployment? { deployments.first { $0.status == "PRIMARY" } }
+    public var launchType: String? { launchSettings?["launchType"]?.stringValue }
+    public var capacityProviders: [String] { JSONValue.capacityProviders(launchSettings) }
     public var primaryTaskSet: TaskSet? { taskSets.first { $0.status == "PRIMARY" } }
 }
 
@@ -270,5 +278,12 @@ public struct ServicePage: Sendable, Equatable {
     public init(serviceArns: [String], nextToken: String?) {
         self.serviceArns = serviceArns
         self.nextToken = nextToken
+    }
+}
+
+extension JSONValue {
+    /// The capacity providers of launch settings' `capacityProviderStrategy`, in order.
+    static func capacityProviders(_ settings: JSONValue?) -> [String] {
+        (settings?["capacityProviderStrategy"]?.arrayValue ?? []).compactMap { $0["capacityProvider"]?.stringValue }
     }
 }

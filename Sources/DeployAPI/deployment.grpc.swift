@@ -130,6 +130,19 @@ public enum Deployment_V1_DeploymentService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetWindows" metadata.
+        public enum GetWindows: Sendable {
+            /// Request type for "GetWindows".
+            public typealias Input = Deployment_V1_DriftRequest
+            /// Response type for "GetWindows".
+            public typealias Output = Deployment_V1_WindowsReport
+            /// Descriptor for "GetWindows".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "deployment.v1.DeploymentService"),
+                method: "GetWindows",
+                type: .unary
+            )
+        }
         /// Namespace for "SubmitRelease" metadata.
         public enum SubmitRelease: Sendable {
             /// Request type for "SubmitRelease".
@@ -231,6 +244,7 @@ public enum Deployment_V1_DeploymentService: Sendable {
             ListDeployments.descriptor,
             WatchDeployment.descriptor,
             DetectDrift.descriptor,
+            GetWindows.descriptor,
             SubmitRelease.descriptor,
             GetRelease.descriptor,
             ListReleases.descriptor,
@@ -407,6 +421,24 @@ extension Deployment_V1_DeploymentService {
             request: GRPCCore.StreamingServerRequest<Deployment_V1_DriftRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_DriftReport>
+
+        /// Handle the "GetWindows" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The deploy windows (config `windows`) that apply to a service, and when it may deploy.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Deployment_V1_DriftRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Deployment_V1_WindowsReport` messages.
+        func getWindows(
+            request: GRPCCore.StreamingServerRequest<Deployment_V1_DriftRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_WindowsReport>
 
         /// Handle the "SubmitRelease" method.
         ///
@@ -672,6 +704,24 @@ extension Deployment_V1_DeploymentService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Deployment_V1_DriftReport>
 
+        /// Handle the "GetWindows" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The deploy windows (config `windows`) that apply to a service, and when it may deploy.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_DriftRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Deployment_V1_WindowsReport` message.
+        func getWindows(
+            request: GRPCCore.ServerRequest<Deployment_V1_DriftRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Deployment_V1_WindowsReport>
+
         /// Handle the "SubmitRelease" method.
         ///
         /// > Source IDL Documentation:
@@ -935,6 +985,24 @@ extension Deployment_V1_DeploymentService {
             context: GRPCCore.ServerContext
         ) async throws -> Deployment_V1_DriftReport
 
+        /// Handle the "GetWindows" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The deploy windows (config `windows`) that apply to a service, and when it may deploy.
+        ///
+        /// - Parameters:
+        ///   - request: A `Deployment_V1_DriftRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Deployment_V1_WindowsReport` to respond with.
+        func getWindows(
+            request: Deployment_V1_DriftRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Deployment_V1_WindowsReport
+
         /// Handle the "SubmitRelease" method.
         ///
         /// > Source IDL Documentation:
@@ -1142,6 +1210,17 @@ extension Deployment_V1_DeploymentService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Deployment_V1_DeploymentService.Method.GetWindows.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_DriftRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_WindowsReport>(),
+            handler: { request, context in
+                try await self.getWindows(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Deployment_V1_DeploymentService.Method.SubmitRelease.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_ReleaseRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_Release>(),
@@ -1306,6 +1385,17 @@ extension Deployment_V1_DeploymentService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_DriftReport> {
         let response = try await self.detectDrift(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getWindows(
+        request: GRPCCore.StreamingServerRequest<Deployment_V1_DriftRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Deployment_V1_WindowsReport> {
+        let response = try await self.getWindows(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1494,6 +1584,19 @@ extension Deployment_V1_DeploymentService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Deployment_V1_DriftReport> {
         return GRPCCore.ServerResponse<Deployment_V1_DriftReport>(
             message: try await self.detectDrift(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getWindows(
+        request: GRPCCore.ServerRequest<Deployment_V1_DriftRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Deployment_V1_WindowsReport> {
+        return GRPCCore.ServerResponse<Deployment_V1_WindowsReport>(
+            message: try await self.getWindows(
                 request: request.message,
                 context: context
             ),
@@ -1788,6 +1891,29 @@ extension Deployment_V1_DeploymentService {
             deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_DriftReport>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_DriftReport>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetWindows" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The deploy windows (config `windows`) that apply to a service, and when it may deploy.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_DriftRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_DriftRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_WindowsReport` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getWindows<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_DriftRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_DriftRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_WindowsReport>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_WindowsReport>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "SubmitRelease" method.
@@ -2216,6 +2342,40 @@ extension Deployment_V1_DeploymentService {
             try await self.client.unary(
                 request: request,
                 descriptor: Deployment_V1_DeploymentService.Method.DetectDrift.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetWindows" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The deploy windows (config `windows`) that apply to a service, and when it may deploy.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Deployment_V1_DriftRequest` message.
+        ///   - serializer: A serializer for `Deployment_V1_DriftRequest` messages.
+        ///   - deserializer: A deserializer for `Deployment_V1_WindowsReport` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getWindows<Result>(
+            request: GRPCCore.ClientRequest<Deployment_V1_DriftRequest>,
+            serializer: some GRPCCore.MessageSerializer<Deployment_V1_DriftRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Deployment_V1_WindowsReport>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_WindowsReport>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Deployment_V1_DeploymentService.Method.GetWindows.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -2679,6 +2839,35 @@ extension Deployment_V1_DeploymentService.ClientProtocol {
         )
     }
 
+    /// Call the "GetWindows" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The deploy windows (config `windows`) that apply to a service, and when it may deploy.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Deployment_V1_DriftRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getWindows<Result>(
+        request: GRPCCore.ClientRequest<Deployment_V1_DriftRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_WindowsReport>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getWindows(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Deployment_V1_DriftRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Deployment_V1_WindowsReport>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "SubmitRelease" method.
     ///
     /// > Source IDL Documentation:
@@ -3125,6 +3314,39 @@ extension Deployment_V1_DeploymentService.ClientProtocol {
             metadata: metadata
         )
         return try await self.detectDrift(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetWindows" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The deploy windows (config `windows`) that apply to a service, and when it may deploy.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getWindows<Result>(
+        _ message: Deployment_V1_DriftRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Deployment_V1_WindowsReport>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Deployment_V1_DriftRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getWindows(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -505,11 +505,124 @@ public nonisolated struct Deployment_V1_Deployment: @unchecked Sendable {
     set {_uniqueStorage()._warnings = newValue}
   }
 
+  /// What the change costs (config `pricing`), worked out when it was accepted.
+  public var cost: Deployment_V1_Cost {
+    get {_storage._cost ?? Deployment_V1_Cost()}
+    set {_uniqueStorage()._cost = newValue}
+  }
+  /// Returns true if `cost` has been explicitly set.
+  public var hasCost: Bool {_storage._cost != nil}
+  /// Clears the value of `cost`. Subsequent reads from it will return its default value.
+  public mutating func clearCost() {_uniqueStorage()._cost = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// What a change costs: Fargate on-demand, in the price table's currency.
+public nonisolated struct Deployment_V1_Cost: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Set when the change is not priced: why (EC2 launch type, no prices for the region, ...).
+  public var notEstimated: String = String()
+
+  public var monthlyBefore: Double = 0
+
+  public var monthlyAfter: Double = 0
+
+  /// One-off: the bakes during which two revisions run side by side.
+  public var rolloutExtra: Double = 0
+
+  public var currency: String = String()
+
+  public var region: String = String()
+
+  /// The date of the prices (YYYY-MM-DD).
+  public var pricesDate: String = String()
+
+  /// A release's total: how many entries could not be estimated (left out of it).
+  public var unestimated: Int32 = 0
+
+  /// One line: "$43.80/month -> $87.60/month (+$43.80/month), rollout +$0.12 (...)".
+  public var summary: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One deploy window (config `windows`).
+public nonisolated struct Deployment_V1_Window: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// allow or deny.
+  public var kind: String = String()
+
+  public var schedule: String = String()
+
+  public var duration: String = String()
+
+  public var timeZone: String = String()
+
+  public var description_p: String = String()
+
+  public var openNow: Bool = false
+
+  /// The window's next opening (now when it is open).
+  public var nextOpen: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_nextOpen ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_nextOpen = newValue}
+  }
+  /// Returns true if `nextOpen` has been explicitly set.
+  public var hasNextOpen: Bool {self._nextOpen != nil}
+  /// Clears the value of `nextOpen`. Subsequent reads from it will return its default value.
+  public mutating func clearNextOpen() {self._nextOpen = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _nextOpen: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Deployment_V1_WindowsReport: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var cluster: String = String()
+
+  public var service: String = String()
+
+  /// The windows that match the service (none: it may deploy at any time).
+  public var windows: [Deployment_V1_Window] = []
+
+  public var mayDeployNow: Bool = false
+
+  /// When it may deploy next, when it may not now (unset when no opening is found within a year).
+  public var nextOpening: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_nextOpening ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_nextOpening = newValue}
+  }
+  /// Returns true if `nextOpening` has been explicitly set.
+  public var hasNextOpening: Bool {self._nextOpening != nil}
+  /// Clears the value of `nextOpening`. Subsequent reads from it will return its default value.
+  public mutating func clearNextOpening() {self._nextOpening = nil}
+
+  public var summary: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _nextOpening: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Deployment_V1_DeploymentEvent: Sendable {
@@ -622,51 +735,106 @@ public nonisolated struct Deployment_V1_ReleaseRequest: Sendable {
 
   public var requestedBy: String = String()
 
+  /// Not before then (the client's -at): RFC 3339, or a local time and a time zone
+  /// ("2026-12-24T02:00:00 Asia/Tokyo"). Overrides the manifest's `schedule`.
+  public var startAt: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-public nonisolated struct Deployment_V1_ReleaseEntry: Sendable {
+public nonisolated struct Deployment_V1_ReleaseEntry: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The manifest's `service` label.
-  public var label: String = String()
+  public var label: String {
+    get {_storage._label}
+    set {_uniqueStorage()._label = newValue}
+  }
 
   /// service or scheduled_task.
-  public var kind: String = String()
+  public var kind: String {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
 
-  public var cluster: String = String()
+  public var cluster: String {
+    get {_storage._cluster}
+    set {_uniqueStorage()._cluster = newValue}
+  }
 
-  public var service: String = String()
+  public var service: String {
+    get {_storage._service}
+    set {_uniqueStorage()._service = newValue}
+  }
 
   /// Scheduled tasks: the EventBridge rule.
-  public var rule: String = String()
+  public var rule: String {
+    get {_storage._rule}
+    set {_uniqueStorage()._rule = newValue}
+  }
 
   /// container=image before the release.
-  public var oldImages: [String] = []
+  public var oldImages: [String] {
+    get {_storage._oldImages}
+    set {_uniqueStorage()._oldImages = newValue}
+  }
 
-  public var newImage: String = String()
+  public var newImage: String {
+    get {_storage._newImage}
+    set {_uniqueStorage()._newImage = newValue}
+  }
 
-  public var strategy: String = String()
+  public var strategy: String {
+    get {_storage._strategy}
+    set {_uniqueStorage()._strategy = newValue}
+  }
 
-  public var wave: Int32 = 0
+  public var wave: Int32 {
+    get {_storage._wave}
+    set {_uniqueStorage()._wave = newValue}
+  }
 
   /// PENDING, SKIPPED, IN_PROGRESS, SUCCEEDED, FAILED, ROLLING_BACK, ROLLED_BACK, NOT_STARTED.
-  public var status: String = String()
+  public var status: String {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
 
-  public var deploymentID: String = String()
+  public var deploymentID: String {
+    get {_storage._deploymentID}
+    set {_uniqueStorage()._deploymentID = newValue}
+  }
 
-  public var error: String = String()
+  public var error: String {
+    get {_storage._error}
+    set {_uniqueStorage()._error = newValue}
+  }
 
   /// file:line in the manifest.
-  public var source: String = String()
+  public var source: String {
+    get {_storage._source}
+    set {_uniqueStorage()._source = newValue}
+  }
+
+  /// Services: what the change costs (config `pricing`).
+  public var cost: Deployment_V1_Cost {
+    get {_storage._cost ?? Deployment_V1_Cost()}
+    set {_uniqueStorage()._cost = newValue}
+  }
+  /// Returns true if `cost` has been explicitly set.
+  public var hasCost: Bool {_storage._cost != nil}
+  /// Clears the value of `cost`. Subsequent reads from it will return its default value.
+  public mutating func clearCost() {_uniqueStorage()._cost = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Deployment_V1_Release: @unchecked Sendable {
@@ -767,6 +935,26 @@ public nonisolated struct Deployment_V1_Release: @unchecked Sendable {
     get {_storage._requestedBy}
     set {_uniqueStorage()._requestedBy = newValue}
   }
+
+  /// The entries' costs added up.
+  public var cost: Deployment_V1_Cost {
+    get {_storage._cost ?? Deployment_V1_Cost()}
+    set {_uniqueStorage()._cost = newValue}
+  }
+  /// Returns true if `cost` has been explicitly set.
+  public var hasCost: Bool {_storage._cost != nil}
+  /// Clears the value of `cost`. Subsequent reads from it will return its default value.
+  public mutating func clearCost() {_uniqueStorage()._cost = nil}
+
+  /// A scheduled release: when it starts.
+  public var startAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._startAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._startAt = newValue}
+  }
+  /// Returns true if `startAt` has been explicitly set.
+  public var hasStartAt: Bool {_storage._startAt != nil}
+  /// Clears the value of `startAt`. Subsequent reads from it will return its default value.
+  public mutating func clearStartAt() {_uniqueStorage()._startAt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1289,7 +1477,7 @@ nonisolated extension Deployment_V1_Approval: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Deployment_V1_Deployment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Deployment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deployment_id\0\u{1}cluster\0\u{1}service\0\u{1}strategy\0\u{1}status\0\u{3}progress_percent\0\u{3}current_stage\0\u{1}stages\0\u{1}error\0\u{3}task_definition_arn\0\u{3}previous_task_definition_arn\0\u{1}config\0\u{3}created_at\0\u{3}updated_at\0\u{3}finished_at\0\u{3}requested_by\0\u{1}approval\0\u{3}rollback_stages\0\u{1}warnings\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deployment_id\0\u{1}cluster\0\u{1}service\0\u{1}strategy\0\u{1}status\0\u{3}progress_percent\0\u{3}current_stage\0\u{1}stages\0\u{1}error\0\u{3}task_definition_arn\0\u{3}previous_task_definition_arn\0\u{1}config\0\u{3}created_at\0\u{3}updated_at\0\u{3}finished_at\0\u{3}requested_by\0\u{1}approval\0\u{3}rollback_stages\0\u{1}warnings\0\u{1}cost\0")
 
   fileprivate class _StorageClass {
     var _deploymentID: String = String()
@@ -1311,6 +1499,7 @@ nonisolated extension Deployment_V1_Deployment: SwiftProtobuf.Message, SwiftProt
     var _approval: Deployment_V1_Approval? = nil
     var _rollbackStages: [Deployment_V1_Stage] = []
     var _warnings: [String] = []
+    var _cost: Deployment_V1_Cost? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1340,6 +1529,7 @@ nonisolated extension Deployment_V1_Deployment: SwiftProtobuf.Message, SwiftProt
       _approval = source._approval
       _rollbackStages = source._rollbackStages
       _warnings = source._warnings
+      _cost = source._cost
     }
   }
 
@@ -1377,6 +1567,7 @@ nonisolated extension Deployment_V1_Deployment: SwiftProtobuf.Message, SwiftProt
         case 17: try { try decoder.decodeSingularMessageField(value: &_storage._approval) }()
         case 18: try { try decoder.decodeRepeatedMessageField(value: &_storage._rollbackStages) }()
         case 19: try { try decoder.decodeRepeatedStringField(value: &_storage._warnings) }()
+        case 20: try { try decoder.decodeSingularMessageField(value: &_storage._cost) }()
         default: break
         }
       }
@@ -1446,6 +1637,9 @@ nonisolated extension Deployment_V1_Deployment: SwiftProtobuf.Message, SwiftProt
       if !_storage._warnings.isEmpty {
         try visitor.visitRepeatedStringField(value: _storage._warnings, fieldNumber: 19)
       }
+      try { if let v = _storage._cost {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1474,10 +1668,204 @@ nonisolated extension Deployment_V1_Deployment: SwiftProtobuf.Message, SwiftProt
         if _storage._approval != rhs_storage._approval {return false}
         if _storage._rollbackStages != rhs_storage._rollbackStages {return false}
         if _storage._warnings != rhs_storage._warnings {return false}
+        if _storage._cost != rhs_storage._cost {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Deployment_V1_Cost: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Cost"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}not_estimated\0\u{3}monthly_before\0\u{3}monthly_after\0\u{3}rollout_extra\0\u{1}currency\0\u{1}region\0\u{3}prices_date\0\u{1}unestimated\0\u{1}summary\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.notEstimated) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.monthlyBefore) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.monthlyAfter) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.rolloutExtra) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.region) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.pricesDate) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self.unestimated) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.summary) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.notEstimated.isEmpty {
+      try visitor.visitSingularStringField(value: self.notEstimated, fieldNumber: 1)
+    }
+    if self.monthlyBefore.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.monthlyBefore, fieldNumber: 2)
+    }
+    if self.monthlyAfter.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.monthlyAfter, fieldNumber: 3)
+    }
+    if self.rolloutExtra.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.rolloutExtra, fieldNumber: 4)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 5)
+    }
+    if !self.region.isEmpty {
+      try visitor.visitSingularStringField(value: self.region, fieldNumber: 6)
+    }
+    if !self.pricesDate.isEmpty {
+      try visitor.visitSingularStringField(value: self.pricesDate, fieldNumber: 7)
+    }
+    if self.unestimated != 0 {
+      try visitor.visitSingularInt32Field(value: self.unestimated, fieldNumber: 8)
+    }
+    if !self.summary.isEmpty {
+      try visitor.visitSingularStringField(value: self.summary, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Deployment_V1_Cost, rhs: Deployment_V1_Cost) -> Bool {
+    if lhs.notEstimated != rhs.notEstimated {return false}
+    if lhs.monthlyBefore != rhs.monthlyBefore {return false}
+    if lhs.monthlyAfter != rhs.monthlyAfter {return false}
+    if lhs.rolloutExtra != rhs.rolloutExtra {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs.region != rhs.region {return false}
+    if lhs.pricesDate != rhs.pricesDate {return false}
+    if lhs.unestimated != rhs.unestimated {return false}
+    if lhs.summary != rhs.summary {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Deployment_V1_Window: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Window"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}schedule\0\u{1}duration\0\u{3}time_zone\0\u{1}description\0\u{3}open_now\0\u{3}next_open\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.schedule) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.duration) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.openNow) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._nextOpen) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 1)
+    }
+    if !self.schedule.isEmpty {
+      try visitor.visitSingularStringField(value: self.schedule, fieldNumber: 2)
+    }
+    if !self.duration.isEmpty {
+      try visitor.visitSingularStringField(value: self.duration, fieldNumber: 3)
+    }
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 4)
+    }
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 5)
+    }
+    if self.openNow != false {
+      try visitor.visitSingularBoolField(value: self.openNow, fieldNumber: 6)
+    }
+    try { if let v = self._nextOpen {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Deployment_V1_Window, rhs: Deployment_V1_Window) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.schedule != rhs.schedule {return false}
+    if lhs.duration != rhs.duration {return false}
+    if lhs.timeZone != rhs.timeZone {return false}
+    if lhs.description_p != rhs.description_p {return false}
+    if lhs.openNow != rhs.openNow {return false}
+    if lhs._nextOpen != rhs._nextOpen {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Deployment_V1_WindowsReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WindowsReport"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cluster\0\u{1}service\0\u{1}windows\0\u{3}may_deploy_now\0\u{3}next_opening\0\u{1}summary\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.cluster) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.service) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.windows) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.mayDeployNow) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._nextOpening) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.summary) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.cluster.isEmpty {
+      try visitor.visitSingularStringField(value: self.cluster, fieldNumber: 1)
+    }
+    if !self.service.isEmpty {
+      try visitor.visitSingularStringField(value: self.service, fieldNumber: 2)
+    }
+    if !self.windows.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.windows, fieldNumber: 3)
+    }
+    if self.mayDeployNow != false {
+      try visitor.visitSingularBoolField(value: self.mayDeployNow, fieldNumber: 4)
+    }
+    try { if let v = self._nextOpening {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if !self.summary.isEmpty {
+      try visitor.visitSingularStringField(value: self.summary, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Deployment_V1_WindowsReport, rhs: Deployment_V1_WindowsReport) -> Bool {
+    if lhs.cluster != rhs.cluster {return false}
+    if lhs.service != rhs.service {return false}
+    if lhs.windows != rhs.windows {return false}
+    if lhs.mayDeployNow != rhs.mayDeployNow {return false}
+    if lhs._nextOpening != rhs._nextOpening {return false}
+    if lhs.summary != rhs.summary {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1684,7 +2072,7 @@ nonisolated extension Deployment_V1_DriftReport: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Deployment_V1_ReleaseRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReleaseRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}release_id\0\u{1}manifest\0\u{3}file_name\0\u{3}plan_only\0\u{3}requested_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}release_id\0\u{1}manifest\0\u{3}file_name\0\u{3}plan_only\0\u{3}requested_by\0\u{3}start_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1697,6 +2085,7 @@ nonisolated extension Deployment_V1_ReleaseRequest: SwiftProtobuf.Message, Swift
       case 3: try { try decoder.decodeSingularStringField(value: &self.fileName) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.planOnly) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.requestedBy) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.startAt) }()
       default: break
       }
     }
@@ -1718,6 +2107,9 @@ nonisolated extension Deployment_V1_ReleaseRequest: SwiftProtobuf.Message, Swift
     if !self.requestedBy.isEmpty {
       try visitor.visitSingularStringField(value: self.requestedBy, fieldNumber: 5)
     }
+    if !self.startAt.isEmpty {
+      try visitor.visitSingularStringField(value: self.startAt, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1727,6 +2119,7 @@ nonisolated extension Deployment_V1_ReleaseRequest: SwiftProtobuf.Message, Swift
     if lhs.fileName != rhs.fileName {return false}
     if lhs.planOnly != rhs.planOnly {return false}
     if lhs.requestedBy != rhs.requestedBy {return false}
+    if lhs.startAt != rhs.startAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1734,89 +2127,160 @@ nonisolated extension Deployment_V1_ReleaseRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Deployment_V1_ReleaseEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReleaseEntry"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}label\0\u{1}kind\0\u{1}cluster\0\u{1}service\0\u{1}rule\0\u{3}old_images\0\u{3}new_image\0\u{1}strategy\0\u{1}wave\0\u{1}status\0\u{3}deployment_id\0\u{1}error\0\u{1}source\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}label\0\u{1}kind\0\u{1}cluster\0\u{1}service\0\u{1}rule\0\u{3}old_images\0\u{3}new_image\0\u{1}strategy\0\u{1}wave\0\u{1}status\0\u{3}deployment_id\0\u{1}error\0\u{1}source\0\u{1}cost\0")
+
+  fileprivate class _StorageClass {
+    var _label: String = String()
+    var _kind: String = String()
+    var _cluster: String = String()
+    var _service: String = String()
+    var _rule: String = String()
+    var _oldImages: [String] = []
+    var _newImage: String = String()
+    var _strategy: String = String()
+    var _wave: Int32 = 0
+    var _status: String = String()
+    var _deploymentID: String = String()
+    var _error: String = String()
+    var _source: String = String()
+    var _cost: Deployment_V1_Cost? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _label = source._label
+      _kind = source._kind
+      _cluster = source._cluster
+      _service = source._service
+      _rule = source._rule
+      _oldImages = source._oldImages
+      _newImage = source._newImage
+      _strategy = source._strategy
+      _wave = source._wave
+      _status = source._status
+      _deploymentID = source._deploymentID
+      _error = source._error
+      _source = source._source
+      _cost = source._cost
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.label) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.cluster) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.service) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.rule) }()
-      case 6: try { try decoder.decodeRepeatedStringField(value: &self.oldImages) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.newImage) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.strategy) }()
-      case 9: try { try decoder.decodeSingularInt32Field(value: &self.wave) }()
-      case 10: try { try decoder.decodeSingularStringField(value: &self.status) }()
-      case 11: try { try decoder.decodeSingularStringField(value: &self.deploymentID) }()
-      case 12: try { try decoder.decodeSingularStringField(value: &self.error) }()
-      case 13: try { try decoder.decodeSingularStringField(value: &self.source) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._label) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._kind) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._cluster) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._service) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._rule) }()
+        case 6: try { try decoder.decodeRepeatedStringField(value: &_storage._oldImages) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._newImage) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._strategy) }()
+        case 9: try { try decoder.decodeSingularInt32Field(value: &_storage._wave) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._status) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._deploymentID) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._error) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._source) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._cost) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.label.isEmpty {
-      try visitor.visitSingularStringField(value: self.label, fieldNumber: 1)
-    }
-    if !self.kind.isEmpty {
-      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
-    }
-    if !self.cluster.isEmpty {
-      try visitor.visitSingularStringField(value: self.cluster, fieldNumber: 3)
-    }
-    if !self.service.isEmpty {
-      try visitor.visitSingularStringField(value: self.service, fieldNumber: 4)
-    }
-    if !self.rule.isEmpty {
-      try visitor.visitSingularStringField(value: self.rule, fieldNumber: 5)
-    }
-    if !self.oldImages.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.oldImages, fieldNumber: 6)
-    }
-    if !self.newImage.isEmpty {
-      try visitor.visitSingularStringField(value: self.newImage, fieldNumber: 7)
-    }
-    if !self.strategy.isEmpty {
-      try visitor.visitSingularStringField(value: self.strategy, fieldNumber: 8)
-    }
-    if self.wave != 0 {
-      try visitor.visitSingularInt32Field(value: self.wave, fieldNumber: 9)
-    }
-    if !self.status.isEmpty {
-      try visitor.visitSingularStringField(value: self.status, fieldNumber: 10)
-    }
-    if !self.deploymentID.isEmpty {
-      try visitor.visitSingularStringField(value: self.deploymentID, fieldNumber: 11)
-    }
-    if !self.error.isEmpty {
-      try visitor.visitSingularStringField(value: self.error, fieldNumber: 12)
-    }
-    if !self.source.isEmpty {
-      try visitor.visitSingularStringField(value: self.source, fieldNumber: 13)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._label.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._label, fieldNumber: 1)
+      }
+      if !_storage._kind.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._kind, fieldNumber: 2)
+      }
+      if !_storage._cluster.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._cluster, fieldNumber: 3)
+      }
+      if !_storage._service.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._service, fieldNumber: 4)
+      }
+      if !_storage._rule.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._rule, fieldNumber: 5)
+      }
+      if !_storage._oldImages.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._oldImages, fieldNumber: 6)
+      }
+      if !_storage._newImage.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._newImage, fieldNumber: 7)
+      }
+      if !_storage._strategy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._strategy, fieldNumber: 8)
+      }
+      if _storage._wave != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._wave, fieldNumber: 9)
+      }
+      if !_storage._status.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._status, fieldNumber: 10)
+      }
+      if !_storage._deploymentID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._deploymentID, fieldNumber: 11)
+      }
+      if !_storage._error.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._error, fieldNumber: 12)
+      }
+      if !_storage._source.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._source, fieldNumber: 13)
+      }
+      try { if let v = _storage._cost {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Deployment_V1_ReleaseEntry, rhs: Deployment_V1_ReleaseEntry) -> Bool {
-    if lhs.label != rhs.label {return false}
-    if lhs.kind != rhs.kind {return false}
-    if lhs.cluster != rhs.cluster {return false}
-    if lhs.service != rhs.service {return false}
-    if lhs.rule != rhs.rule {return false}
-    if lhs.oldImages != rhs.oldImages {return false}
-    if lhs.newImage != rhs.newImage {return false}
-    if lhs.strategy != rhs.strategy {return false}
-    if lhs.wave != rhs.wave {return false}
-    if lhs.status != rhs.status {return false}
-    if lhs.deploymentID != rhs.deploymentID {return false}
-    if lhs.error != rhs.error {return false}
-    if lhs.source != rhs.source {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._label != rhs_storage._label {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._cluster != rhs_storage._cluster {return false}
+        if _storage._service != rhs_storage._service {return false}
+        if _storage._rule != rhs_storage._rule {return false}
+        if _storage._oldImages != rhs_storage._oldImages {return false}
+        if _storage._newImage != rhs_storage._newImage {return false}
+        if _storage._strategy != rhs_storage._strategy {return false}
+        if _storage._wave != rhs_storage._wave {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._deploymentID != rhs_storage._deploymentID {return false}
+        if _storage._error != rhs_storage._error {return false}
+        if _storage._source != rhs_storage._source {return false}
+        if _storage._cost != rhs_storage._cost {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1824,7 +2288,7 @@ nonisolated extension Deployment_V1_ReleaseEntry: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Deployment_V1_Release: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Release"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}release_id\0\u{1}name\0\u{1}status\0\u{1}entries\0\u{1}error\0\u{3}created_at\0\u{3}updated_at\0\u{3}finished_at\0\u{1}commit\0\u{1}author\0\u{3}commit_message\0\u{1}approval\0\u{3}planned_only\0\u{3}on_failure\0\u{3}requested_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}release_id\0\u{1}name\0\u{1}status\0\u{1}entries\0\u{1}error\0\u{3}created_at\0\u{3}updated_at\0\u{3}finished_at\0\u{1}commit\0\u{1}author\0\u{3}commit_message\0\u{1}approval\0\u{3}planned_only\0\u{3}on_failure\0\u{3}requested_by\0\u{1}cost\0\u{3}start_at\0")
 
   fileprivate class _StorageClass {
     var _releaseID: String = String()
@@ -1842,6 +2306,8 @@ nonisolated extension Deployment_V1_Release: SwiftProtobuf.Message, SwiftProtobu
     var _plannedOnly: Bool = false
     var _onFailure: String = String()
     var _requestedBy: String = String()
+    var _cost: Deployment_V1_Cost? = nil
+    var _startAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1867,6 +2333,8 @@ nonisolated extension Deployment_V1_Release: SwiftProtobuf.Message, SwiftProtobu
       _plannedOnly = source._plannedOnly
       _onFailure = source._onFailure
       _requestedBy = source._requestedBy
+      _cost = source._cost
+      _startAt = source._startAt
     }
   }
 
@@ -1900,6 +2368,8 @@ nonisolated extension Deployment_V1_Release: SwiftProtobuf.Message, SwiftProtobu
         case 13: try { try decoder.decodeSingularBoolField(value: &_storage._plannedOnly) }()
         case 14: try { try decoder.decodeSingularStringField(value: &_storage._onFailure) }()
         case 15: try { try decoder.decodeSingularStringField(value: &_storage._requestedBy) }()
+        case 16: try { try decoder.decodeSingularMessageField(value: &_storage._cost) }()
+        case 17: try { try decoder.decodeSingularMessageField(value: &_storage._startAt) }()
         default: break
         }
       }
@@ -1957,6 +2427,12 @@ nonisolated extension Deployment_V1_Release: SwiftProtobuf.Message, SwiftProtobu
       if !_storage._requestedBy.isEmpty {
         try visitor.visitSingularStringField(value: _storage._requestedBy, fieldNumber: 15)
       }
+      try { if let v = _storage._cost {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+      } }()
+      try { if let v = _storage._startAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1981,6 +2457,8 @@ nonisolated extension Deployment_V1_Release: SwiftProtobuf.Message, SwiftProtobu
         if _storage._plannedOnly != rhs_storage._plannedOnly {return false}
         if _storage._onFailure != rhs_storage._onFailure {return false}
         if _storage._requestedBy != rhs_storage._requestedBy {return false}
+        if _storage._cost != rhs_storage._cost {return false}
+        if _storage._startAt != rhs_storage._startAt {return false}
         return true
       }
       if !storagesAreEqual {return false}

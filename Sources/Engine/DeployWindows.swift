@@ -181,6 +181,59 @@ public struct DeployWindows: Sendable, Equatable {
     }
 }
 
+extension DeployWindows {
+    /// The first time from `t` when every list of windows allows a start at once (several
+    /// services started together); nil when none comes within `horizon`.
+    public static func nextOpening(allOf lists: [[DeployWindow]], from t: Date, horizon: TimeInterval = 35 * 86400) -> Date? {
+        var candidate = t
+        // Each round moves to the latest of the next openings; at the fixed point all are open.
+        for _ in 0..<1000 {
+            var latest = candidate
+            for windows in lists {
+                guard let next = nextOpening(windows, from: candidate, horizon: horizon - candidate.timeIntervalSince(t)) else { return nil }
+                latest = max(latest, next)
+            }
+            if latest == candidate { return candidate }
+            candidate = latest
+        }
+        return nil
+    }
+}
+
+/// The windows that apply to one service at one time, and when it may deploy (`-action windows`).
+public struct WindowReport: Sendable, Equatable {
+    public struct Item: Sendable, Equatable {
+        public var window: DeployWindow
+        public var isOpen: Bool
+        /// Now when it is open, else its next opening (nil: none within a year).
+        public var nextOpen: Date?
+    }
+
+    public var items: [Item]
+    public var mayDeployNow: Bool
+    /// When it may deploy (now when it may), nil when no opening comes within a year.
+    public var nextOpening: Date?
+    /// "may deploy now", or why not and the next opening.
+    public var summary: String
+
+    public init(_ windows: [DeployWindow], at t: Date) {
+        items = windows.map { w in
+            let open = w.isOpen(at: t)
+            return Item(window: w, isOpen: open, nextOpen: open ? t : w.schedule.next(after: t))
+        }
+        let why = DeployWindows.closed(windows, at: t)
+        mayDeployNow = why == nil
+        nextOpening = DeployWindows.nextOpening(windows, from: t, horizon: 366 * 86400)
+        if windows.isEmpty {
+            summary = "no window applies: it may deploy at any time"
+        } else if let why {
+            summary = "may not deploy now: \(why); " + (nextOpening.map { "next opening \($0.ISO8601Format())" } ?? "no opening within a year")
+        } else {
+            summary = "may deploy now"
+        }
+    }
+}
+
 /// `*` matches any run of characters (none included); everything else matches itself (the
 /// windows' and the notification routes' patterns).
 public enum Glob {

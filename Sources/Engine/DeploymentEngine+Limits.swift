@@ -17,6 +17,11 @@ extension DeploymentEngine {
         return await limitBlock(request, id: id)
     }
 
+    /// The windows that apply to a service now, and when it may deploy.
+    public nonisolated func windowReport(cluster: String, service: String) -> WindowReport {
+        WindowReport(windows.applying(cluster: cluster, service: service), at: env.wallClock.now())
+    }
+
     func startBlock(_ record: DeploymentRecord) async -> StartBlock? {
         await startBlock(record.request, settings: record.settings, id: record.id, overridden: record.windowOverride == true)
     }

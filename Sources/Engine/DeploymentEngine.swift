@@ -59,8 +59,10 @@ public actor DeploymentEngine {
 
     /// Accepts a deployment: idempotent on the id, refused while the service is busy, and over
     /// a limit (`limits`) unless it asked to queue (`queue`) or `queueWhenLimited` (a release's
-    /// entry). Returns the record and whether it already existed.
-    public func submit(_ request: DeploymentRequest, queueWhenLimited: Bool = false) async throws -> (DeploymentRecord, existing: Bool) {
+    /// entry). `known`: what a release's plan already knows of the change's cost, so that
+    /// nothing is read twice. Returns the record and whether it already existed.
+    public func submit(_ request: DeploymentRequest, queueWhenLimited: Bool = false,
+                       known: KnownCost? = nil) async throws -> (DeploymentRecord, existing: Bool) {
         guard accepting else { throw EngineError(.unavailable, "the server is shutting down; try again later") }
         if let existing = active[request.id] { return (try sameOrConflict(existing, request), true) }
         let settings = try defaults.applying(request.config)
@@ -73,6 +75,7 @@ public actor DeploymentEngine {
         locks[key] = request.id
         let plan: [Stage]
         var warnings: [String] = []
+        var cost: ChangeCost?
         do {
             if let old = try await store.load(id: request.id) {
                 releaseLock(key, id: request.id)
@@ -84,6 +87,7 @@ public actor DeploymentEngine {
             let (service, found) = try await preflight(request, settings: settings)
             warnings = found
             plan = Plan.stages(for: request.strategy, settings: settings, controller: service.deploymentController)
+            if let pricing = env.pricing { cost = await self.cost(of: request, service: service, plan: plan, pricing: pricing, known: known) }
             // Refused now rather than waiting, where asked (one waiting for approval is checked
             // when it may start).
             if !settings.requireApproval, let block = await startBlock(request, settings: settings, id: request.id) {
@@ -103,9 +107,12 @@ public actor DeploymentEngine {
             releaseLock(key, id: request.id)
             throw error
         }
-        hold(DeploymentRecord(request: request, settings: settings, plan: plan, at: wallClock.now()))
+        var accepted = DeploymentRecord(request: request, settings: settings, plan: plan, at: wallClock.now())
+        accepted.cost = cost
+        hold(accepted)
         var record = await mutate(request.id, event: .deploymentAccepted,
-                                  message: "accepted \(request.strategy.rawValue) deployment of \(key)") { _ in }
+                                  message: "accepted \(request.strategy.rawValue) deployment of \(key)"
+                                      + (cost.map { "; cost: \($0.summary)" } ?? "")) { _ in }
         for warning in warnings {
             logger.warning("deployment \(request.id): pre-flight: \(warning)")
             record = await mutate(request.id, event: .preflightWarning, message: warning) { $0.warnings = ($0.warnings ?? []) + [warning] }
@@ -449,6 +456,25 @@ public actor DeploymentEngine {
             }
         }
         return (service, warnings)
+    }
+
+    /// The cost of the change: the live task definition against the one to register. A read
+    /// that fails leaves the cost not estimated; it never refuses the deployment.
+    private func cost(of request: DeploymentRequest, service: ECSService, plan: [Stage], pricing: Pricing,
+                      known: KnownCost?) async -> ChangeCost {
+        do {
+            var live: TaskDefinition?
+            switch known {
+            case .cost(let cost)?: return cost
+            case .liveDefinition(let definition)?: live = definition
+            case nil:
+                if let arn = service.primaryTaskSet?.taskDefinition ?? service.taskDefinition { live = try await cloud.ecs.describeTaskDefinition(arn) }
+            }
+            let next = TaskDefinitionInput.definitionToRegister(request: request.taskDefinitionJSON, current: live)
+            return ChangeCost.estimate(service: service, before: live?.json, after: next.json, plan: plan, pricing: pricing)
+        } catch {
+            return .notEstimated("the live task definition could not be read: \(error)", pricing: pricing)
+        }
     }
 
     /// Starts holding a deployment (new, or read from the store), with its lifecycle.

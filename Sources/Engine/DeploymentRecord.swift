@@ -219,6 +219,8 @@ public struct DeploymentRecord: Sendable, Codable, Equatable {
     public var windowOverride: Bool?
     /// Set while a bake waits for a person, its analysis inconclusive (`inconclusive: pause`).
     public var analysisPause: AnalysisPause?
+    /// What the change costs, worked out when it was accepted (`pricing`).
+    public var cost: ChangeCost?
     public var events: [DeploymentEvent]
 
     public init(request: DeploymentRequest, settings: DeploymentSettings, plan: [Stage], at: Date) {

@@ -207,7 +207,8 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
 
     /// `2026-12-24T02:00:00Z`, `2026-12-24T11:00:00+09:00`, or a local time and a time zone:
     /// `2026-12-24T11:00:00 Asia/Tokyo` (seconds optional).
-    static func instant(_ f: String, _ v: String) throws -> Date {
+    /// A time as `start_at`, `-at` and a manifest's `schedule` take it; the error names `f`.
+    public static func instant(_ f: String, _ v: String) throws -> Date {
         let text = v.trimmingCharacters(in: .whitespaces)
         let expected = "is not a time: 2026-12-24T02:00:00Z, 2026-12-24T11:00:00+09:00 or 2026-12-24T11:00:00 Asia/Tokyo"
         let parts = text.split(separator: " ", maxSplits: 1).map(String.init)

@@ -70,12 +70,15 @@ public struct EngineEnvironment: Sendable {
     public var analysisTemplates: [String: AnalysisTemplate]
     /// Answers the templates' queries.
     public var metrics: any MetricsProvider
+    /// Prices changes (`pricing`); nil: no cost is worked out.
+    public var pricing: Pricing?
 
     public init(cloud: Cloud, clock: any DeployClock, store: any DeploymentStore = InMemoryDeploymentStore(),
                 hooks: any HookRunner = NoHooks(), probe: any HealthProbe = NoProbe(), preflight: (any DeploymentPreflight)? = nil,
                 observers: [any DeploymentObserver] = [], logger: Logger = Logger(label: "ecs-deploy.engine"),
                 wallClock: (any DeployClock)? = nil, analysisTemplates: [String: AnalysisTemplate] = [:],
-                metrics: any MetricsProvider = NoMetrics()) {
+                metrics: any MetricsProvider = NoMetrics(), pricing: Pricing? = nil) {
+        self.pricing = pricing
         self.preflight = preflight
         self.analysisTemplates = analysisTemplates
         self.metrics = metrics

@@ -60,6 +60,8 @@ extension DeploymentEventKind {
 /// What happened to a release or one of its entries; raw values as for `DeploymentEventKind`.
 public enum ReleaseEventKind: String, Sendable, Codable, CaseIterable {
     case releaseAccepted = "release.accepted"
+    /// Held before it starts: for its start time or its services' deploy windows.
+    case releaseQueued = "release.queued"
     case releaseStarted = "release.started"
     case releaseSucceeded = "release.succeeded"
     case releaseFailed = "release.failed"

@@ -9,6 +9,9 @@ struct ReleaseLifecycle: Equatable, Sendable {
         case approved
         /// Rejected by an approver (`why` is the release's error).
         case rejected(String)
+        /// The run waits before it starts: for its start time, or (`window`) for the deploy
+        /// windows of its services.
+        case held(window: Bool)
         /// The run starts (or resumes).
         case started
         /// A caller asked for a rollback (recorded as the release's error).
@@ -95,6 +98,10 @@ struct ReleaseLifecycle: Equatable, Sendable {
             guard status == .pendingApproval else { throw notWaiting }
             status = .rejected
             return [.reject(why)]
+        case .held(let window):
+            guard status == .pending || status == .waitingWindow else { return [] }
+            status = window ? .waitingWindow : .pending
+            return []
         case .started:
             status = .inProgress
             return []
@@ -162,7 +169,7 @@ struct ReleaseLifecycle: Equatable, Sendable {
 
     private mutating func rollbackRequested() throws -> [Effect] {
         if let refusal = LifecycleRefusals.rollback(subject, status: status, ending: ending) { throw refusal }
-        guard status == .pending || status == .inProgress else {
+        guard status == .pending || status == .inProgress || status == .waitingWindow else {
             // Finished: every entry it changed rolls back, on a task of its own.
             status = .rollingBack
             return [.startRollback]

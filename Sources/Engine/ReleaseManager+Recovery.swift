@@ -49,6 +49,8 @@ extension ReleaseManager {
     /// the next start (with a durable store) or ends INTERRUPTED.
     public func shutdown(timeout: Duration) async {
         accepting = false
+        // Releases waiting to start wait again at the next start.
+        for sleeper in startWaits.values { sleeper.cancel() }
         await engine.shutdown(timeout: timeout)
         // Each release task ends once its deployments have ended or been checkpointed.
         // Including work started while this waits.

@@ -8,8 +8,10 @@ extension ReleaseManager {
     /// - Parameter resumed: the release was picked up after a restart: entries in progress are
     ///   continued (their deployments awaited, not started again) along with those not started.
     func run(_ id: String, resumed: Bool = false) async {
-        guard let record = registry[id] else { return }
+        guard var record = registry[id] else { return }
         if record.status != .inProgress {
+            guard await waitToStart(id), let current = registry[id] else { return }
+            record = current
             _ = try? transition(id, .started)
             await mutate(id, status: lifecycleStatus(id), event: .releaseStarted,
                          message: "\(record.entries.filter(\.needsChange).count) entries to change")
@@ -25,6 +27,52 @@ extension ReleaseManager {
             await forEach(members, limit: limit) { index in await self.runService(id, index, resumed: resumed) }
         }
         await conclude(id)
+    }
+
+    /// Holds a release that may not start yet: before its start time (`-at`, `schedule`), and
+    /// while a deploy window of one of its services is closed (WAITING_WINDOW), all the
+    /// services' windows being open at once when it starts. Returns false when the server
+    /// stops meanwhile (it waits again at the next start); a rollback asked meanwhile cancels
+    /// it (the run goes on, starts nothing and ends ROLLED_BACK).
+    func waitToStart(_ id: String) async -> Bool {
+        while let record = registry[id], accepting {
+            if isStopping(id) { return true }
+            let now = wallClock.now()
+            let services = record.entries.filter { $0.needsChange && $0.entry.kind == .service }.map(\.entry)
+            let windows = services.map { engine.windows.applying(cluster: $0.cluster, service: $0.service) }
+            let message: String
+            let until: Date?
+            let window: Bool
+            if let at = record.request.startAt, at > now {
+                (message, until, window) = ("scheduled: starts at \(at.ISO8601Format())", at, false)
+            } else if let closed = zip(services, windows).first(where: { DeployWindows.closed($0.1, at: now) != nil }) {
+                let opening = DeployWindows.nextOpening(allOf: windows, from: now)
+                message = "waiting for a deploy window: \(closed.0.label): \(DeployWindows.closed(closed.1, at: now) ?? ""); "
+                    + (opening.map { "starts at \($0.ISO8601Format())" } ?? "no window opens for all its services within 35 days")
+                (until, window) = (opening, true)
+            } else {
+                return true
+            }
+            _ = try? transition(id, .held(window: window))
+            if record.events.last?.message != message || record.status != lifecycleStatus(id) {
+                await mutate(id, status: lifecycleStatus(id), event: .releaseQueued, message: message)
+            }
+            // Looked at again then, or in an hour when no time is known (the config may not
+            // change, but a window's hour passes).
+            let delay = Duration.seconds(max(1, min(until?.timeIntervalSince(now) ?? 3600, 366 * 86400)))
+            let clock = env.clock
+            let wait = ParentWait(clock: clock)
+            let sleeper = work.start(on: clock) {
+                _ = try? await clock.sleep(for: delay)
+                wait.childEnds()
+            }
+            startWaits[id] = sleeper
+            wait.waits()
+            await sleeper.finished()
+            wait.resumes()
+            startWaits[id] = nil
+        }
+        return false
     }
 
     /// Runs `body` for every index, at most `limit` at a time.
@@ -89,12 +137,15 @@ extension ReleaseManager {
                 $0.deploymentID = deploymentID
             }
         } else {
+            // The cost from the plan, or the live definition the entry was just planned from.
+            var known = state.cost.map(KnownCost.cost)
             if state.status == .pending {
                 guard await startable(id, index) else { return }
                 if state.newTaskDefinitionJSON == nil {
                     // Reading the task definition may have waited: the release may have stopped.
-                    guard let planned = await planEntry(id, index), await startable(id, index) else { return }
+                    guard let (planned, live) = await planEntry(id, index), await startable(id, index) else { return }
                     state = planned
+                    known = .liveDefinition(live)
                 }
             } else {
                 guard accepting else { return }
@@ -104,7 +155,7 @@ extension ReleaseManager {
                                             taskDefinition: json, config: e.config, requestedBy: "release \(id)")
             do {
                 // Over a limit, an entry waits its turn rather than fail the release.
-                _ = try await engine.submit(request, queueWhenLimited: true)
+                state.cost = try await engine.submit(request, queueWhenLimited: true, known: known).0.cost ?? state.cost
             } catch {
                 // Refused because the server is stopping: the entry starts at the next start.
                 if !accepting { return }
@@ -116,6 +167,7 @@ extension ReleaseManager {
                 $0.deploymentID = deploymentID
                 $0.oldImages = plan.oldImages
                 $0.newTaskDefinitionJSON = plan.newTaskDefinitionJSON
+                $0.cost = plan.cost
             }
         }
         do {
@@ -140,16 +192,16 @@ extension ReleaseManager {
     /// is recorded with the entry's start (a deployment started but not recorded is found by
     /// its id when the release resumes). Nil when there is nothing to start: the entry is at
     /// its image already (SKIPPED) or could not be planned (FAILED, and the policy applies).
-    func planEntry(_ id: String, _ index: Int) async -> EntryState? {
+    func planEntry(_ id: String, _ index: Int) async -> (EntryState, live: TaskDefinition)? {
         guard let state = entry(id, index), let live = state.previousTaskDefinition else { return nil }
         do {
-            let planned = try await ReleasePlanner(cloud: env.cloud).plan(state.entry, live: live, targets: state.updatedTargets)
+            let (planned, definition) = try await planner.plan(state.entry, live: live, targets: state.updatedTargets)
             let change = "\(planned.oldImages.joined(separator: ", ")) -> \(planned.newImage)"
             if planned.status == .skipped {
                 await updateEntry(id, index, status: .skipped, event: .entrySkipped, message: "already at its image: \(change)") { $0 = planned }
                 return nil
             }
-            return planned
+            return (planned, definition)
         } catch {
             await entryFailed(id, index, "the entry cannot be planned: " + ReleasePlanner.problem(state.entry, error))
             return nil

@@ -10,7 +10,7 @@ extension ReleaseManager {
             guard await startable(id, index) else { return }
             if state.newTaskDefinitionJSON == nil {
                 // Reading the task definition may have waited: the release may have stopped.
-                guard let planned = await planEntry(id, index), await startable(id, index) else { return }
+                guard let (planned, _) = await planEntry(id, index), await startable(id, index) else { return }
                 state = planned
             }
             let plan = state

@@ -32,6 +32,8 @@ public actor ReleaseManager {
     var registry = Registry<ReleaseRecord, ReleaseLifecycle>()
     /// What of each held release the store has not been given yet.
     var unsaved: [String: UnsavedRelease] = [:]
+    /// The sleeps of releases waiting to start (`waitToStart`), woken by a rollback.
+    var startWaits: [String: Work] = [:]
     /// False once the shutdown began: no new release, approval or rollback, and running
     /// releases start no new entry.
     var accepting = true
@@ -60,14 +62,20 @@ public actor ReleaseManager {
 
     /// What the release would change, without changing anything.
     public func plan(_ request: ReleaseRequest) async throws -> ReleaseRecord {
-        ReleaseRecord(request: request, entries: try await ReleasePlanner(cloud: env.cloud).plan(request), at: wallClock.now())
+        ReleaseRecord(request: request, entries: try await planner.plan(request), at: wallClock.now())
     }
+
+    /// Plans with the server's settings and prices.
+    var planner: ReleasePlanner { ReleasePlanner(cloud: env.cloud, defaults: engine.defaults, pricing: env.pricing) }
 
     /// Plans and starts a release (or waits for its approval). Idempotent on the id, across
     /// restarts too (a stored release answers for its id).
     public func submit(_ request: ReleaseRequest) async throws -> (ReleaseRecord, existing: Bool) {
         guard accepting else { throw Self.shuttingDown }
         if let existing = try await known(request.id) { return (try sameOrConflict(existing, request), true) }
+        if let at = request.startAt, at.timeIntervalSince(wallClock.now()) > 366 * 86400 {
+            throw EngineError.invalid("start_at", "'\(at.ISO8601Format())' is more than a year ahead")
+        }
         // Pipelining. A release is checked whole before anything changes: every service and
         // rule it names exists (reads of 10 services a call). Reading every live task
         // definition first as well would hold back every deployment behind DescribeTaskDefinition's
@@ -78,14 +86,14 @@ public actor ReleaseManager {
         // a problem found there (a container not found) fails that entry, and the release's
         // policy applies, instead of refusing the release. Smaller releases, and those that
         // wait for an approval (whose plan is what is approved), are planned whole first.
-        let planner = ReleasePlanner(cloud: env.cloud)
         let checked = try await planner.check(request)
-        let pipelined = !request.requireApproval && checked.definitions.count > ReleasePlanner.wholePlanLimit
+        // A scheduled release is planned whole now: the plan is what starts then.
+        let pipelined = !request.requireApproval && request.startAt == nil && checked.definitions.count > ReleasePlanner.wholePlanLimit
         let entries: [EntryState]
         if pipelined {
             guard checked.problems.isEmpty else { throw ReleasePlanner.refusal(checked.problems) }
             entries = zip(request.entries, checked.entries).map { entry, live in
-                guard case .found(let td, let targets) = live else { preconditionFailure("checked") }
+                guard case .found(let td, _, let targets) = live else { preconditionFailure("checked") }
                 return ReleasePlanner.unplanned(entry, live: td, targets: targets)
             }
         } else {
@@ -99,7 +107,8 @@ public actor ReleaseManager {
         let changes = planned.entries.filter(\.needsChange).count
         let record = await mutate(request.id, event: .releaseAccepted,
                                   message: pipelined ? "\(planned.entries.count) entries, each planned as it starts"
-                                      : "\(changes) of \(planned.entries.count) entries to change")
+                                      : "\(changes) of \(planned.entries.count) entries to change"
+                                      + (planned.cost.map { "; cost: \($0.summary)" } ?? ""))
         return (await follow(request.id, .accepted(changes: changes, needsApproval: request.requireApproval)) ?? record, false)
     }
 
@@ -198,6 +207,8 @@ public actor ReleaseManager {
             $0.error = why
             $0.rollbackRequestedBy = requestedBy
         }
+        // Waiting to start: it starts nothing now.
+        startWaits[id]?.cancel()
         await perform(id, effects)
         return updated
     }

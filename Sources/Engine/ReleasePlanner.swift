@@ -5,6 +5,10 @@ import Foundation
 /// containers that get the new image, and entries already at it (skipped).
 struct ReleasePlanner {
     let cloud: Cloud
+    /// The server's deployment settings, which each entry's `config` changes (for the cost of its strategy).
+    var defaults = DeploymentSettings()
+    /// Prices each entry's change; nil: no cost.
+    var pricing: Pricing?
 
     /// Releases reading at most this many live task definitions are planned whole before
     /// anything changes (DescribeTaskDefinition's burst, 50, reads them at once). Larger ones,
@@ -13,8 +17,9 @@ struct ReleasePlanner {
 
     /// What one entry runs now, read without its task definition.
     enum Live: Sendable {
-        /// The live task definition and, for a scheduled task, the rule's targets running it.
-        case found(String, targets: [String])
+        /// The live task definition, the service (nil for a scheduled task) and, for a
+        /// scheduled task, the rule's targets running it.
+        case found(String, service: ECSService?, targets: [String])
         case problem(String)
     }
 
@@ -29,7 +34,7 @@ struct ReleasePlanner {
         }
 
         var definitions: Set<String> {
-            Set(entries.compactMap { if case .found(let td, _) = $0 { td } else { nil } })
+            Set(entries.compactMap { if case .found(let td, _, _) = $0 { td } else { nil } })
         }
     }
 
@@ -57,13 +62,13 @@ struct ReleasePlanner {
                     guard let td = service.primaryTaskSet?.taskDefinition ?? service.taskDefinition else {
                         throw StageError("service \(entry.service) has no task definition")
                     }
-                    live.append(.found(td, targets: []))
+                    live.append(.found(td, service: service, targets: []))
                 } else {
                     let ecsTargets = try await cloud.events.listTargetsByRule(rule: entry.ruleName).filter { $0.taskDefinitionArn != nil }
                     guard let first = ecsTargets.first?.taskDefinitionArn else {
                         throw StageError("rule \(entry.ruleName) has no ECS task target")
                     }
-                    live.append(.found(first, targets: ecsTargets.filter { $0.taskDefinitionArn == first }.compactMap(\.id)))
+                    live.append(.found(first, service: nil, targets: ecsTargets.filter { $0.taskDefinitionArn == first }.compactMap(\.id)))
                 }
             } catch {
                 live.append(.problem(Self.problem(entry, error)))
@@ -85,10 +90,12 @@ struct ReleasePlanner {
             switch live {
             case .problem(let problem):
                 problems.append(problem)
-            case .found(let td, let targets):
+            case .found(let td, let service, let targets):
                 do {
                     if definitions[td] == nil { definitions[td] = try await cloud.ecs.describeTaskDefinition(td) }
-                    states.append(try Self.state(for: entry, live: definitions[td]!, targets: targets))
+                    var state = try Self.state(for: entry, live: definitions[td]!, targets: targets)
+                    if let service { state.cost = try cost(of: state, service: service, live: definitions[td]!) }
+                    states.append(state)
                 } catch {
                     problems.append(Self.problem(entry, error))
                 }
@@ -98,9 +105,20 @@ struct ReleasePlanner {
         return states
     }
 
-    /// One entry planned on its own (pipelined releases, just before it starts).
-    func plan(_ entry: ReleaseEntry, live: String, targets: [String]) async throws -> EntryState {
-        try Self.state(for: entry, live: try await cloud.ecs.describeTaskDefinition(live), targets: targets)
+    /// One entry planned on its own (pipelined releases, just before it starts), with the live
+    /// definition it read (the deployment prices the change with it).
+    func plan(_ entry: ReleaseEntry, live: String, targets: [String]) async throws -> (EntryState, live: TaskDefinition) {
+        let definition = try await cloud.ecs.describeTaskDefinition(live)
+        return (try Self.state(for: entry, live: definition, targets: targets), definition)
+    }
+
+    /// What a service entry's change costs with its strategy and settings; nil for an entry
+    /// that changes nothing, or without prices.
+    func cost(of state: EntryState, service: ECSService, live: TaskDefinition) throws -> ChangeCost? {
+        guard let pricing, state.needsChange, let json = state.newTaskDefinitionJSON else { return nil }
+        let settings = try defaults.applying(state.entry.config)
+        let plan = Plan.stages(for: state.entry.strategy, settings: settings, controller: service.deploymentController)
+        return ChangeCost.estimate(service: service, before: live.json, after: try JSONValue.parse(json), plan: plan, pricing: pricing)
     }
 
     /// A checked entry of a pipelined release, planned when it starts: pending, with its live
@@ -142,9 +160,16 @@ struct ReleasePlanner {
             }
         }
         let old = images.filter { chosen.contains($0.container) }
-        let upToDate = old.allSatisfy { $0.image == entry.image }
         var next = live.registrationInput()
         for container in chosen { next = next.withImage(entry.image, container: container) }
+        // The task's size, where the entry sets it (`cpu`, `memory`).
+        var resized = false
+        for (key, value) in [("cpu", entry.cpu), ("memory", entry.memory)] {
+            guard let value else { continue }
+            if live.json[key]?.stringValue != value, live.json[key]?.intValue.map(String.init) != value { resized = true }
+            next.json[key] = .string(value)
+        }
+        let upToDate = old.allSatisfy { $0.image == entry.image } && !resized
         return EntryState(entry: entry, status: upToDate ? .skipped : .pending, oldImages: old.map { "\($0.container)=\($0.image)" },
                           newImage: entry.image, previousTaskDefinition: live.arn, newTaskDefinitionJSON: next.json.serialized(),
                           deploymentID: nil, newTaskDefinition: nil, updatedTargets: targets, error: "")

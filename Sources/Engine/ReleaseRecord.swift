@@ -32,6 +32,8 @@ public struct EntryState: Sendable, Codable, Equatable {
     public var newTaskDefinition: String?
     public var updatedTargets: [String]
     public var error: String
+    /// Services: what the change costs (`pricing`), from the plan.
+    public var cost: ChangeCost?
 
     public var needsChange: Bool { status != .skipped }
 }
@@ -96,6 +98,9 @@ public struct ReleaseRecord: Sendable, Codable, Equatable {
         self.updatedAt = at
         self.events = []
     }
+
+    /// The cost of every entry's change added up (nil without prices).
+    public var cost: ChangeCost? { ChangeCost.total(entries.filter(\.needsChange).map(\.cost)) }
 
     /// Entries by status, e.g. ["SUCCEEDED": 48, "SKIPPED": 2].
     public var counts: [String: Int] {

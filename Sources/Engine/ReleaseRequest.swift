@@ -28,6 +28,10 @@ public struct ReleaseEntry: Sendable, Codable, Equatable {
     /// repository, or the only container.
     public var containerName: String?
     public var strategy: StrategyKind
+    /// Services: the task's size to set (task-level `cpu` and `memory`, as ECS writes them:
+    /// "512", "1 vCPU", "2 GB"); nil keeps the live one.
+    public var cpu: String?
+    public var memory: String?
     /// Per-entry deployment settings (the same keys as a deployment's `-config`).
     public var config: [String: String]
     /// Wave n+1 starts when wave n is done. Scheduled tasks always go before services.
@@ -84,6 +88,8 @@ public struct ReleaseRequest: Sendable, Codable, Equatable {
     public var maxParallel: Int?
     public var origin: ReleaseOrigin?
     public var requestedBy: String
+    /// Not before then (the manifest's `schedule`, or `-at`): planned now, started then.
+    public var startAt: Date?
 
     public init(id: String, name: String, entries: [ReleaseEntry], requireApproval: Bool = false,
                 onFailure: ReleaseFailurePolicy = .rollback, maxParallel: Int? = nil, origin: ReleaseOrigin? = nil,

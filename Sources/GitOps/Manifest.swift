@@ -9,6 +9,7 @@ import Yams
 /// approval: required             # optional: required | true | false (default false)
 /// onFailure: rollback            # optional: rollback (default) | stop | continue
 /// maxParallel: 50                # optional positive integer
+/// schedule: "2026-12-24T02:00:00Z"  # optional: planned now, started then (or a local time and a time zone)
 /// tasks:                         # scheduled tasks (EventBridge rules), deployed first
 ///   - service: rating-cleanup
 ///     cwRuleName: test-rating-cleanup
@@ -22,11 +23,13 @@ import Yams
 ///     strategy: canary           # optional, default quicksync
 ///     config: {canary_stages: "50,100"}
 ///     wave: 2                    # optional, default 0
+///     cpu: 512                   # optional: the task's size (CPU units or "1 vCPU")
+///     memory: 2048               # optional: MiB or "2 GB"
 /// ```
 public enum Manifest {
     /// Larger manifests are refused before they are parsed.
     public static let maxBytes = 1 << 20
-    public static let topLevelKeys = ["release", "approval", "onFailure", "maxParallel", "tasks", "services"]
+    public static let topLevelKeys = ["release", "approval", "onFailure", "maxParallel", "schedule", "tasks", "services"]
 
     /// Parses and validates a manifest. Every problem found is reported, each with file, line
     /// and field; the error thrown is the first, the others are in its `others`.
@@ -61,6 +64,17 @@ public enum Manifest {
         if let field = fields["maxParallel"], !field.isNull {
             maxParallel = reader.integer(field, in: 1...Int(Int32.max), what: "a positive integer")
         }
+        var startAt: Date?
+        if let field = fields["schedule"], !field.isNull,
+           let text = reader.string(field, required: false, owner: root, ownerPath: "", name: "schedule") {
+            do {
+                startAt = try DeploymentSettings.instant("schedule", text)
+            } catch let error as EngineError {
+                reader.report(line: field.line, field.path, error.detail)
+            } catch {
+                reader.report(line: field.line, field.path, "\(error)")
+            }
+        }
         let tasks = fields["tasks"].map { reader.entries($0, kind: .scheduledTask) } ?? []
         let services = fields["services"].map { reader.entries($0, kind: .service) } ?? []
         reader.reportDuplicates(tasks + services)
@@ -68,9 +82,11 @@ public enum Manifest {
             reader.report(line: root.mark?.line, nil, "no entries to release: add a 'services:' or 'tasks:' list")
         }
         if let problem = reader.firstProblem { throw problem }
-        return ReleaseRequest(id: releaseID, name: name, entries: (tasks + services).map(\.entry), requireApproval: approval,
-                              onFailure: onFailure, maxParallel: maxParallel, origin: origin,
-                              requestedBy: requestedBy ?? origin?.author ?? "")
+        var request = ReleaseRequest(id: releaseID, name: name, entries: (tasks + services).map(\.entry), requireApproval: approval,
+                                     onFailure: onFailure, maxParallel: maxParallel, origin: origin,
+                                     requestedBy: requestedBy ?? origin?.author ?? "")
+        request.startAt = startAt
+        return request
     }
 
     /// The document's root node; YAML syntax errors keep their line.

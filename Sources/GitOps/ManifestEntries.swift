@@ -6,13 +6,15 @@ import Yams
 enum ManifestEntryKeys {
     static let task = ["service", "cwRuleName", "image", "containerName", "config", "wave"]
     static let service = ["service", "clusterName", "serviceName", "image", "containerName", "strategy", "config", "wave",
-                          "alarms", "analysis"]
+                          "alarms", "analysis", "cpu", "memory"]
     /// Lists that stand for a `config:` key of the same name (CloudWatch alarms, metric templates).
     static let listSettings = ["alarms", "analysis"]
 
     static let taskHints = [
         "strategy": "scheduled tasks are repointed to the new task definition; they have no strategy",
         "clusterName": "tasks are found by their EventBridge rule: use cwRuleName",
+        "cpu": "a scheduled task's size is its task definition's; cpu and memory belong to services",
+        "memory": "a scheduled task's size is its task definition's; cpu and memory belong to services",
         "serviceName": "tasks are found by their EventBridge rule: use cwRuleName",
     ]
     static let serviceHints = [
@@ -59,6 +61,16 @@ extension ManifestReader {
             report(line: field.line, field.path, "'\(image)' is not an image reference (it contains spaces)")
         }
         let container = text("containerName", required: false)
+        // The task's size: CPU units or "N vCPU", MiB or "N GB", as a task definition takes them.
+        var size: [String: String] = [:]
+        for (key, read, example) in [("cpu", TaskSize.vcpu, "256, 1024 or \"1 vCPU\""), ("memory", TaskSize.gigabytes, "512, 2048 or \"2 GB\"")] {
+            guard let value = text(key, required: false), let field = fields[key] else { continue }
+            if read(value) == nil {
+                report(line: field.line, field.path, "'\(value)' is not a task \(key) (e.g. \(example))")
+            } else {
+                size[key] = value
+            }
+        }
         var strategy = StrategyKind.quicksync
         if let field = fields["strategy"], let name = string(field, required: false, owner: node, ownerPath: path, name: "strategy") {
             do {
@@ -92,9 +104,11 @@ extension ManifestReader {
         }
         guard problems.count == before, let label, let image else { return nil }
         let line = node.mark?.line
-        let entry = ReleaseEntry(kind: kind, label: label, cluster: cluster ?? "", service: service ?? "", ruleName: rule ?? "",
+        var entry = ReleaseEntry(kind: kind, label: label, cluster: cluster ?? "", service: service ?? "", ruleName: rule ?? "",
                                  image: image, containerName: container, strategy: strategy, config: config, wave: wave,
                                  source: line.map { "\(file):\($0)" } ?? file)
+        entry.cpu = size["cpu"]
+        entry.memory = size["memory"]
         return ManifestEntry(entry: entry, path: path, line: line)
     }
 

@@ -36,6 +36,8 @@ public struct Notice: Sendable, Equatable, Codable {
     public var detail: String
     /// The command that approves it (approval_requested).
     public var approveCommand: String?
+    /// What the change costs (`pricing`), when it is asked to be approved or starts.
+    public var cost: String?
     public var at: Date
     /// Unique per event ("deployment/d1/7"): the receiver can drop a message it has seen.
     public var key: String
@@ -75,6 +77,7 @@ extension Notice {
                       duration: record.status.isTerminal ? event.at.timeIntervalSince(record.createdAt) : nil,
                       error: record.status.isTerminal ? record.error : "", detail: event.message,
                       approveCommand: moment == .approvalRequested ? "grpc-client -action approve -id \(record.id)" : nil,
+                      cost: [.approvalRequested, .started].contains(moment) ? record.cost?.summary : nil,
                       at: event.at, key: "deployment/\(record.id)/\(event.sequence)")
     }
 
@@ -104,6 +107,7 @@ extension Notice {
                       change: counts, duration: record.status.isTerminal ? event.at.timeIntervalSince(record.createdAt) : nil,
                       error: record.status.isTerminal ? record.error : "", detail: event.message,
                       approveCommand: moment == .approvalRequested ? "grpc-client -action approve -id \(record.id)" : nil,
+                      cost: [.approvalRequested, .started].contains(moment) ? record.cost?.summary : nil,
                       at: event.at, key: "release/\(record.id)/\(event.sequence)")
     }
 
@@ -115,7 +119,7 @@ extension Notice {
                                     title: "service \(key)", targets: [.init(cluster: report.cluster.arnResourceName,
                                                                             service: report.service.arnResourceName, strategy: "")])
         return Notice(event: .driftFound, subject: subject, status: "DRIFTED", requestedBy: "", change: report.summary, duration: nil,
-                      error: "", detail: report.summary, approveCommand: nil, at: now,
+                      error: "", detail: report.summary, approveCommand: nil, cost: nil, at: now,
                       key: "drift/\(key)/\(Int(now.timeIntervalSince1970))")
     }
 }

@@ -45,6 +45,7 @@ enum Payloads {
         if let d = notice.duration { facts.append(("Duration", duration(d))) }
         if !notice.error.isEmpty { facts.append(("Error", notice.error)) }
         if notice.detail != notice.error && !notice.detail.isEmpty { facts.append(("Detail", notice.detail)) }
+        if let cost = notice.cost { facts.append(("Cost", cost)) }
         if let command = notice.approveCommand { facts.append(("Approve with", command)) }
         return facts
     }

@@ -24,6 +24,7 @@ extension DeploymentAPIService {
             let principal = try access.require(caller, request.planOnly ? .view : .deploy, scopes: Self.scopes(of: parsed))
             try access.checkRelease(parsed, principal: principal, method: caller.method)
             parsed.requestedBy = access.identity(principal, given: request.requestedBy)
+            if !request.startAt.isEmpty { parsed.startAt = try DeploymentSettings.instant("start_at", request.startAt) }
             if request.planOnly { return ProtoMapping.release(try await releases.plan(parsed), plannedOnly: true) }
             return ProtoMapping.release(try await releases.submit(parsed).0)
         }

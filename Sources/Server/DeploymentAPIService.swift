@@ -172,6 +172,16 @@ struct DeploymentAPIService: Deployment_V1_DeploymentService.SimpleServiceProtoc
         }
     }
 
+    func getWindows(request: Deployment_V1_DriftRequest, context: ServerContext) async throws -> Deployment_V1_WindowsReport {
+        try await handle {
+            guard !request.cluster.isEmpty else { throw EngineError.invalid("cluster", "is required") }
+            guard !request.service.isEmpty else { throw EngineError.invalid("service", "is required") }
+            try access.require(Self.caller(context), .view, scopes: [AccessPolicy.scope(cluster: request.cluster, service: request.service)])
+            return ProtoMapping.windows(engine.windowReport(cluster: request.cluster, service: request.service),
+                                        cluster: request.cluster, service: request.service)
+        }
+    }
+
     static func id(_ id: String) throws -> String {
         guard !id.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw EngineError.invalid("id", "is required")

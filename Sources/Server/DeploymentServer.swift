@@ -83,7 +83,8 @@ public final class DeploymentServer: Sendable {
                                             probe: network, preflight: preflight,
                                             observers: [MetricsObserver(metrics: metrics)] + observers + notifiers + [memory], logger: logger,
                                             wallClock: self.wallClock, analysisTemplates: config.analysis.templates,
-                                            metrics: PrometheusQuery(settings: config.analysis.prometheus, client: .shared))
+                                            metrics: PrometheusQuery(settings: config.analysis.prometheus, client: .shared),
+                                            pricing: config.prices.map { Pricing(table: $0, region: config.region) })
         self.engine = DeploymentEngine(environment: environment, defaults: config.deployment, drainTimeout: config.gracefulTimeout,
                                        limits: config.limits, windows: config.windows)
         memory.attach(engine)

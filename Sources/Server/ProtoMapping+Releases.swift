@@ -23,6 +23,8 @@ extension ProtoMapping {
         p.plannedOnly = plannedOnly
         p.onFailure = r.request.onFailure.rawValue
         p.requestedBy = r.request.requestedBy
+        if let c = r.cost { p.cost = cost(c) }
+        if let at = r.request.startAt { p.startAt = Google_Protobuf_Timestamp(date: at) }
         return p
     }
 
@@ -41,6 +43,7 @@ extension ProtoMapping {
         p.deploymentID = e.deploymentID ?? ""
         p.error = e.error
         p.source = e.entry.source
+        if let c = e.cost { p.cost = cost(c) }
         return p
     }
 

@@ -29,7 +29,43 @@ enum ProtoMapping {
         d.requestedBy = r.request.requestedBy
         if let a = approval(r.approval, given: r.approvals, required: r.approvalsRequired) { d.approval = a }
         d.warnings = r.warnings ?? []
+        if let c = r.cost { d.cost = cost(c) }
         return d
+    }
+
+    static func cost(_ c: ChangeCost) -> Deployment_V1_Cost {
+        var p = Deployment_V1_Cost()
+        p.notEstimated = c.notEstimated ?? ""
+        p.monthlyBefore = c.monthlyBefore
+        p.monthlyAfter = c.monthlyAfter
+        p.rolloutExtra = c.rolloutExtra
+        p.currency = c.currency
+        p.region = c.region
+        p.pricesDate = c.pricesDate
+        p.unestimated = Int32(c.unestimated ?? 0)
+        p.summary = c.summary
+        return p
+    }
+
+    static func windows(_ report: WindowReport, cluster: String, service: String) -> Deployment_V1_WindowsReport {
+        var p = Deployment_V1_WindowsReport()
+        p.cluster = cluster
+        p.service = service
+        p.mayDeployNow = report.mayDeployNow
+        if let next = report.nextOpening { p.nextOpening = Google_Protobuf_Timestamp(date: next) }
+        p.summary = report.summary
+        p.windows = report.items.map { item in
+            var w = Deployment_V1_Window()
+            w.kind = item.window.kind.rawValue
+            w.schedule = item.window.schedule.text
+            w.duration = GoDuration.format(item.window.duration)
+            w.timeZone = item.window.schedule.timeZoneName
+            w.description_p = item.window.description
+            w.openNow = item.isOpen
+            if let next = item.nextOpen { w.nextOpen = Google_Protobuf_Timestamp(date: next) }
+            return w
+        }
+        return p
     }
 
     /// The decision; while more approvers are needed, `pending` with those who approved and how

@@ -42,6 +42,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var limits = DeploymentLimits()
     /// `windows:`: when deployments may start.
     public var windows = DeployWindows()
+    /// `pricing:`: the prices changes are costed with (nil: `pricing.enabled: false`).
+    public var prices: PriceTable? = .published
     /// CloudWatch alarms on the simulator's load balancer metrics (`mock.alarms`).
     public var mockAlarms: [SimulatedMetricAlarm] = []
     /// The deployment controller of services the simulator creates on the fly
@@ -122,9 +124,10 @@ public struct ServerConfig: Sendable, Equatable {
         guard let node else { return }
         let root = try ConfigNode(value: node, path: "", source: source).object()
         try root.only(["server", "aws", "strategy", "mock", "tls", "log_level", "storage", "audit", "recovery", "gitops",
-                       "auth", "approvals", "security", "notifications", "analysis", "limits", "windows"])
+                       "auth", "approvals", "security", "notifications", "analysis", "limits", "windows", "pricing"])
         if let list = try root.objects("windows") { windows = DeployWindows(try list.map(Self.window)) }
         if let l = try root.objectIfPresent("limits") { try applyLimits(l) }
+        if let p = try root.objectIfPresent("pricing") { try applyPricing(p) }
         if let a = try root.objectIfPresent("analysis") { analysis = try AnalysisConfig.parse(a, environment: environment) }
         if let n = try root.objectIfPresent("notifications") { notifications = try NotificationConfig.parse(n, environment: environment) }
         if let a = try root.objectIfPresent("auth") { try security.apply(auth: a) }
@@ -326,6 +329,37 @@ extension ServerConfig {
             window.service = try match.string("service")
         }
         return window
+    }
+
+    /// `pricing: {enabled, date, currency, regions: {<region>: {vcpu_hour, gb_hour, arm_vcpu_hour, arm_gb_hour}}}`:
+    /// the regions given replace or add to the published defaults, and `date` (required with
+    /// them) is then the date shown with every cost.
+    mutating func applyPricing(_ p: ConfigObject) throws {
+        try p.only(["enabled", "date", "currency", "regions"])
+        if try p.bool("enabled") == false {
+            prices = nil
+            return
+        }
+        var table = PriceTable.published
+        if let currency = try p.string("currency") { table.currency = currency }
+        if let regions = try p.objectIfPresent("regions") {
+            guard let date = try p.string("date") else { throw p.failure("date", "is required with pricing.regions: the date of the prices given (YYYY-MM-DD)") }
+            table.date = date
+            for name in regions.fields.keys.sorted() {
+                guard let r = try regions.objectIfPresent(name) else { throw regions.failure(name, "must be a mapping of prices per hour") }
+                let keys = ["vcpu_hour", "gb_hour", "arm_vcpu_hour", "arm_gb_hour"]
+                try r.only(Set(keys))
+                var values: [Double] = []
+                for key in keys {
+                    guard let v = try r.double(key, min: 0) else { throw r.failure(key, "is required (a price per hour, e.g. 0.04048)") }
+                    values.append(v)
+                }
+                table.regions[name] = FargatePrices(vcpuHour: values[0], gbHour: values[1], armVcpuHour: values[2], armGBHour: values[3])
+            }
+        } else if let date = try p.string("date") {
+            throw p.failure("date", "'\(date.prefix(20))' is given without pricing.regions; the published prices are of \(table.date)")
+        }
+        prices = table
     }
 
     /// `limits: {per_service: {deployments, per}, per_cluster: {in_flight}, global: {in_flight}, queue}`.

@@ -25,6 +25,8 @@ final class ServiceRecord: Codable {
     var lastCompleted: CompletedDeployment?
     /// EXTERNAL: the PRIMARY task set's task definition, kept when there is no PRIMARY.
     var externalTaskDefinition: String?
+    /// FARGATE or EC2 (nil in state files written before it was kept: FARGATE).
+    var launchType: String?
 
     init(name: String, cluster: String, controller: DeploymentController, desiredCount: Int,
          configuration: DeploymentConfiguration, loadBalancers: [LoadBalancerRef], at t: Date) {
@@ -52,6 +54,7 @@ final class ServiceRecord: Codable {
         copy.evaluatedAt = evaluatedAt
         copy.lastCompleted = lastCompleted
         copy.externalTaskDefinition = externalTaskDefinition
+        copy.launchType = launchType
         return copy
     }
 
@@ -129,6 +132,7 @@ final class ServiceRecord: Codable {
             deploymentConfiguration: configuration,
             deployments: ordered.map { $0.snapshot(tasks: tasks, serviceDesired: desiredCount, at: t) },
             taskSets: taskSets.map { $0.snapshot(tasks: tasks, at: t) },
-            loadBalancers: loadBalancers, createdAt: createdAt)
+            loadBalancers: loadBalancers, launchSettings: .object(["launchType": .string(launchType ?? "FARGATE")]),
+            createdAt: createdAt)
     }
 }

@@ -15,13 +15,10 @@ extension SimulatedCloud {
         try withState(nil) { s, now in try s.register(definition, now: now) }
     }
 
-    /// Registers a one-container task definition (`{"name", "image", "memory": 512}`).
+    /// Registers a one-container task definition (`TaskDefinition.fargate`).
     @discardableResult
     public func seedTaskDefinition(family: String, image: String, containerName: String = "app") throws -> TaskDefinition {
-        let container: JSONValue = .object(["name": .string(containerName), "image": .string(image), "memory": .number(512)])
-        return try seedTaskDefinition(TaskDefinition(json: .object([
-            "family": .string(family), "containerDefinitions": .array([container]),
-        ])))
+        try seedTaskDefinition(.fargate(family: family, image: image, containerName: containerName))
     }
 
     /// Creates a service in steady state: every task RUNNING and HEALTHY now; with the ECS
@@ -31,11 +28,14 @@ extension SimulatedCloud {
     @discardableResult
     public func createService(cluster: String, name: String, taskDefinition: String, desiredCount: Int = 3,
                               controller: DeploymentController = .ecs, loadBalancers: [LoadBalancerRef] = [],
-                              circuitBreaker: CircuitBreaker? = CircuitBreaker(enable: true, rollback: false)) throws -> ECSService {
+                              circuitBreaker: CircuitBreaker? = CircuitBreaker(enable: true, rollback: false),
+                              launchType: String = "FARGATE") throws -> ECSService {
         try withState(nil) { s, now in
-            try s.createService(cluster: cluster, name: name, taskDefinition: taskDefinition, desiredCount: desiredCount,
-                                controller: controller, loadBalancers: loadBalancers, circuitBreaker: circuitBreaker,
-                                now: now).snapshot(at: now)
+            let service = try s.createService(cluster: cluster, name: name, taskDefinition: taskDefinition, desiredCount: desiredCount,
+                                              controller: controller, loadBalancers: loadBalancers, circuitBreaker: circuitBreaker,
+                                              now: now)
+            service.launchType = launchType
+            return service.snapshot(at: now)
         }
     }
 
@@ -111,5 +111,19 @@ extension SimulatedCloud {
             s.advance(svc, to: now)
             return svc.allTasks.map { $0.snapshot(at: now) }
         }) ?? []
+    }
+}
+
+extension TaskDefinition {
+    /// The image of the definitions mock mode creates on the fly.
+    static let mockImage = "public.ecr.aws/nginx/nginx:stable"
+
+    /// A one-container definition sized for Fargate: `{"name", "image", "memory": 512}` in a
+    /// task of cpu 256 and memory 512.
+    public static func fargate(family: String, image: String, containerName: String = "app") -> TaskDefinition {
+        let container: JSONValue = .object(["name": .string(containerName), "image": .string(image), "memory": .number(512)])
+        return TaskDefinition(json: .object([
+            "family": .string(family), "containerDefinitions": .array([container]), "cpu": .string("256"), "memory": .string("512"),
+        ]))
     }
 }

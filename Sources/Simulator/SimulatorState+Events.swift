@@ -28,11 +28,7 @@ extension SimulatorState {
         if let latest = taskDefinitions[rule]?.last {
             definition = latest
         } else {
-            let container: JSONValue = .object([
-                "name": .string("app"), "image": .string("public.ecr.aws/nginx/nginx:stable"), "memory": .number(512),
-            ])
-            definition = try register(TaskDefinition(json: .object(["family": .string(rule), "containerDefinitions": .array([container])])),
-                                      now: now)
+            definition = try register(.fargate(family: rule, image: TaskDefinition.mockImage), now: now)
         }
         let target = RuleTarget(json: .object([
             "Id": .string("1"), "Arn": .string(ARN.cluster("default")),

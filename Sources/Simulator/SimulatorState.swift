@@ -122,12 +122,7 @@ struct SimulatorState: Codable {
         if let latest = taskDefinitions[name]?.last {
             definition = latest
         } else {
-            let container: JSONValue = .object([
-                "name": .string("app"), "image": .string("public.ecr.aws/nginx/nginx:stable"), "memory": .number(512),
-            ])
-            definition = try register(TaskDefinition(json: .object([
-                "family": .string(name), "containerDefinitions": .array([container]),
-            ])), now: now)
+            definition = try register(.fargate(family: name, image: TaskDefinition.mockImage), now: now)
         }
         var loadBalancers: [LoadBalancerRef] = []
         if settings.autoCreateController == .external {

@@ -63,7 +63,7 @@ import Testing
         let t = try await TestServer()
         let result = await t.client(["-id", "x", "-action", "explode"])
         #expect(result.code == 2)
-        #expect(result.err == ["error: unknown action 'explode' (use one of: deploy, status, rollback, approve, reject, list, watch, drift, release, plan)"])
+        #expect(result.err == ["error: unknown action 'explode' (use one of: deploy, status, rollback, approve, reject, list, watch, drift, release, plan, windows)"])
         try await t.stop()
     }
 

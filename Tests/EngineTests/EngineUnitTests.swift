@@ -200,7 +200,7 @@ import Testing
 
     @Test func releaseEventNamesStayAsTheyAre() {
         #expect(ReleaseEventKind.allCases.map(\.rawValue) == [
-            "release.accepted", "release.started", "release.succeeded", "release.failed", "release.rejected",
+            "release.accepted", "release.queued", "release.started", "release.succeeded", "release.failed", "release.rejected",
             "release.rolling_back", "release.rolled_back", "release.stopping", "release.checkpointed", "release.interrupted",
             "release.recovered", "approval.requested", "approval.recorded", "approval.approved", "approval.rejected",
             "rollback.requested", "preflight.warning", "entry.started", "entry.resumed", "entry.registered", "entry.skipped",
