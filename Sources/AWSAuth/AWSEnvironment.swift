@@ -89,7 +89,7 @@ public struct AWSEnvironment: Sendable {
 
     /// The SigV4 region: the region, or the partition's signing region for IAM.
     public func signingRegion(for service: AWSService) -> String {
-        service.isGlobal ? Partition(region: region).globalSigningRegion : region
+        service.fixedRegion ?? (service.isGlobal ? Partition(region: region).globalSigningRegion : region)
     }
 
     /// A signer for `service` with `credentials`.
@@ -101,7 +101,7 @@ public struct AWSEnvironment: Sendable {
     public static func defaultEndpoint(for service: AWSService, region: String) -> URL {
         let partition = Partition(region: region)
         if service.isGlobal { return URL(string: partition.iamEndpoint)! }
-        return URL(string: "https://\(service.endpointPrefix).\(region).\(partition.dnsSuffix)")!
+        return URL(string: "https://\(service.endpointPrefix).\(service.fixedRegion ?? region).\(partition.dnsSuffix)")!
     }
 
     static func isValidRegion(_ region: String) -> Bool {

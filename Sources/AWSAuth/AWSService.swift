@@ -9,6 +9,8 @@ public enum AWSService: String, Sendable, CaseIterable, CustomStringConvertible 
     case iam
     case cloudWatch = "cloudwatch"
     case sns
+    /// The Price List query API (`pricing.refresh`).
+    case pricing
 
     public var description: String { rawValue }
 
@@ -22,11 +24,16 @@ public enum AWSService: String, Sendable, CaseIterable, CustomStringConvertible 
         case .iam: "iam"
         case .cloudWatch: "monitoring"
         case .sns: "sns"
+        case .pricing: "pricing"
         }
     }
 
-    /// The first label of the service's default host name.
-    public var endpointPrefix: String { signingName }
+    /// The first labels of the service's default host name.
+    public var endpointPrefix: String { self == .pricing ? "api.pricing" : signingName }
+
+    /// The one region a service answers in, whatever the region of the rest: the Price List
+    /// API's (also in eu-central-1 and ap-south-1; it prices every region).
+    public var fixedRegion: String? { self == .pricing ? "us-east-1" : nil }
 
     /// The variable holding this service's endpoint (`AWS_ENDPOINT_URL_<SERVICE ID>`).
     public var endpointVariable: String {
@@ -38,6 +45,7 @@ public enum AWSService: String, Sendable, CaseIterable, CustomStringConvertible 
         case .iam: "AWS_ENDPOINT_URL_IAM"
         case .cloudWatch: "AWS_ENDPOINT_URL_CLOUDWATCH"
         case .sns: "AWS_ENDPOINT_URL_SNS"
+        case .pricing: "AWS_ENDPOINT_URL_PRICING"
         }
     }
 

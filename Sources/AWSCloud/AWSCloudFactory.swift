@@ -27,6 +27,7 @@ public struct AWSCloudFactory: Sendable {
     public var iam: IAMClient { IAMClient(transport: transport, environment: environment) }
     public var cloudWatch: CloudWatchClient { CloudWatchClient(transport: transport, environment: environment) }
     public var sns: SNSClient { SNSClient(transport: transport, environment: environment) }
+    public var pricing: PricingClient { PricingClient(transport: transport, environment: environment) }
 
     /// The clients as they are: every call is one HTTP request, errors as AWS answered them.
     public func makeRawCloud() -> Cloud {

@@ -14,6 +14,7 @@ extension AWSService {
         case .iam: "2010-05-08"
         case .cloudWatch: "2010-08-01"
         case .sns: "2010-03-31"
+        case .pricing: "2017-10-15"
         }
     }
 
@@ -22,6 +23,7 @@ extension AWSService {
         switch self {
         case .ecs: "AmazonEC2ContainerServiceV20141113"
         case .eventBridge: "AWSEvents"
+        case .pricing: "AWSPriceListService"
         case .elasticLoadBalancingV2, .sts, .iam, .cloudWatch, .sns: nil
         }
     }

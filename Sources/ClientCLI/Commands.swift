@@ -150,14 +150,19 @@ struct Commands {
     }
 
     /// Exit 0 when the service matches its last successful deployment, 1 when it drifted.
-    private func drift() async throws -> Int32 {
+    /// The service that -cluster and -service name (drift, windows).
+    private func serviceRequest() throws -> Deployment_V1_DriftRequest {
         guard !options.cluster.isEmpty, !options.service.isEmpty else {
-            throw UsageError("-cluster and -service are required for -action drift")
+            throw UsageError("-cluster and -service are required for -action \(options.action)")
         }
         var request = Deployment_V1_DriftRequest()
         request.cluster = options.cluster
         request.service = options.service
-        let report = try await api.detectDrift(request, options: callOptions)
+        return request
+    }
+
+    private func drift() async throws -> Int32 {
+        let report = try await api.detectDrift(try serviceRequest(), options: callOptions)
         let name = "\(report.cluster)/\(report.service)"
         guard !report.baselineDeploymentID.isEmpty else {
             output.out("Service \(name): no successful deployment is recorded, nothing to compare")
@@ -176,13 +181,7 @@ struct Commands {
 
     /// The deploy windows of a service; exit code 0 when it may deploy now, 1 when not.
     private func windows() async throws -> Int32 {
-        guard !options.cluster.isEmpty, !options.service.isEmpty else {
-            throw UsageError("-cluster and -service are required for -action windows")
-        }
-        var request = Deployment_V1_DriftRequest()
-        request.cluster = options.cluster
-        request.service = options.service
-        let report = try await api.getWindows(request, options: callOptions)
+        let report = try await api.getWindows(try serviceRequest(), options: callOptions)
         for line in Format.windows(report) { output.out(line) }
         return report.mayDeployNow ? 0 : 1
     }

@@ -1,21 +1,6 @@
 import CloudModel
 import Foundation
 
-/// Fargate's on-demand prices in one region, per hour (Linux).
-public struct FargatePrices: Sendable, Codable, Equatable {
-    public var vcpuHour: Double
-    public var gbHour: Double
-    public var armVcpuHour: Double
-    public var armGBHour: Double
-
-    public init(vcpuHour: Double, gbHour: Double, armVcpuHour: Double, armGBHour: Double) {
-        self.vcpuHour = vcpuHour
-        self.gbHour = gbHour
-        self.armVcpuHour = armVcpuHour
-        self.armGBHour = armGBHour
-    }
-}
-
 /// The prices a cost is worked out with, and where they come from.
 public struct PriceTable: Sendable, Equatable {
     public var regions: [String: FargatePrices]

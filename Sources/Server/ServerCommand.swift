@@ -42,7 +42,7 @@ public enum ServerCommand {
             }
         }
         if configPath == nil, FileManager.default.fileExists(atPath: "config.yaml") { configPath = "config.yaml" }
-        let config: ServerConfig
+        var config: ServerConfig
         do { config = try ServerConfig.load(path: configPath, environment: environment) } catch {
             return fail("\(error)")
         }
@@ -55,6 +55,9 @@ public enum ServerCommand {
         let logger = Logger(label: "ecs-deploy")
         do {
             let target = try makeCloud(config, environment: environment, logger: logger)
+            if config.refreshPrices, let list = target.priceList, let table = config.prices {
+                config.prices = await PriceRefresh.refreshed(table, region: config.region, from: list, logger: logger)
+            }
             let server = try DeploymentServer.standard(config: config, target: target, logger: logger)
             // SIGHUP reads the API tokens file again (and no longer ends the server).
             let reloads = Task {
@@ -102,6 +105,8 @@ public enum ServerCommand {
         public var wallClock: any DeployClock = SystemClock()
         public var preflight: (any DeploymentPreflight)?
         public var description: String
+        /// AWS mode: the Price List API (`pricing.refresh`).
+        public var priceList: (any PriceListAPI)?
     }
 
     public static func makeCloud(_ config: ServerConfig, environment: [String: String], logger: Logger) throws -> Target {
@@ -133,11 +138,13 @@ public enum ServerCommand {
                                                    clock: clock, logger: logger)
         let endpoint = factory.environment.endpoint(for: .ecs)
         let calls = AWSCallSink()
-        return Target(cloud: factory.makeRawCloud(), clock: clock, wallClock: clock,
+        var target = Target(cloud: factory.makeRawCloud(), clock: clock, wallClock: clock,
                       preflight: AWSPreflightCheck(preflight: factory.makePreflight(onCall: { calls.record(service: $0, operation: $1, milliseconds: $2) }),
                                                    calls: calls, clock: clock,
                                                    cloudWatchTemplates: Set(config.analysis.templates.values.filter { $0.provider == .cloudwatch }.map(\.name))),
                       description: "AWS mode: region \(factory.environment.region), ECS endpoint \(endpoint)")
+        target.priceList = factory.pricing
+        return target
     }
 
     static let auditUsage = """

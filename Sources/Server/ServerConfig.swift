@@ -44,6 +44,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var windows = DeployWindows()
     /// `pricing:`: the prices changes are costed with (nil: `pricing.enabled: false`).
     public var prices: PriceTable? = .published
+    /// `pricing.refresh`: read the region's prices from the Price List API at start (AWS mode).
+    public var refreshPrices = false
     /// CloudWatch alarms on the simulator's load balancer metrics (`mock.alarms`).
     public var mockAlarms: [SimulatedMetricAlarm] = []
     /// The deployment controller of services the simulator creates on the fly
@@ -331,11 +333,12 @@ extension ServerConfig {
         return window
     }
 
-    /// `pricing: {enabled, date, currency, regions: {<region>: {vcpu_hour, gb_hour, arm_vcpu_hour, arm_gb_hour}}}`:
+    /// `pricing: {enabled, date, currency, refresh, regions: {<region>: {vcpu_hour, gb_hour, arm_vcpu_hour, arm_gb_hour}}}`:
     /// the regions given replace or add to the published defaults, and `date` (required with
     /// them) is then the date shown with every cost.
     mutating func applyPricing(_ p: ConfigObject) throws {
-        try p.only(["enabled", "date", "currency", "regions"])
+        try p.only(["enabled", "date", "currency", "regions", "refresh"])
+        refreshPrices = try p.bool("refresh") ?? refreshPrices
         if try p.bool("enabled") == false {
             prices = nil
             return

@@ -42,10 +42,11 @@ struct AWSEnvironmentTests {
         #expect(aws.endpoint(for: .sts).absoluteString == "https://sts.eu-west-1.amazonaws.com")
         #expect(aws.endpoint(for: .iam).absoluteString == "https://iam.amazonaws.com")
         #expect(aws.endpoint(for: .cloudWatch).absoluteString == "https://monitoring.eu-west-1.amazonaws.com")
+        #expect(aws.endpoint(for: .pricing).absoluteString == "https://api.pricing.us-east-1.amazonaws.com")
         #expect(AWSService.allCases.map { aws.signingName(for: $0) }
-            == ["ecs", "elasticloadbalancing", "events", "sts", "iam", "monitoring", "sns"])
+            == ["ecs", "elasticloadbalancing", "events", "sts", "iam", "monitoring", "sns", "pricing"])
         #expect(AWSService.allCases.map { aws.signingRegion(for: $0) }
-            == ["eu-west-1", "eu-west-1", "eu-west-1", "eu-west-1", "us-east-1", "eu-west-1", "eu-west-1"])
+            == ["eu-west-1", "eu-west-1", "eu-west-1", "eu-west-1", "us-east-1", "eu-west-1", "eu-west-1", "us-east-1"])
         #expect(AWSService.allCases.allSatisfy { aws.endpointSource(for: $0) == "default" })
     }
 

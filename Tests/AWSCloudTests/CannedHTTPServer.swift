@@ -19,6 +19,8 @@ final class CannedHTTPServer: Sendable {
 
     /// Requests answered so far.
     var requestCount: Int { box.answered }
+    /// The requests received: headers and body.
+    var requests: [(headers: [(String, String)], body: String)] { box.received }
 
     private init(channel: any Channel, box: Box) {
         self.channel = channel
@@ -45,8 +47,11 @@ final class CannedHTTPServer: Sendable {
     /// Hands the canned responses out, one per request.
     final class Box: Sendable {
         private let state: Mutex<(responses: [Canned], answered: Int)>
+        private let requests = Mutex<[(headers: [(String, String)], body: String)]>([])
         init(_ responses: [Canned]) { state = Mutex((responses, 0)) }
         var answered: Int { state.withLock { $0.answered } }
+        var received: [(headers: [(String, String)], body: String)] { requests.withLock { $0 } }
+        func record(_ headers: [(String, String)], _ body: String) { requests.withLock { $0.append((headers, body)) } }
         func next() -> Canned {
             state.withLock { s in
                 s.answered += 1
@@ -59,10 +64,22 @@ final class CannedHTTPServer: Sendable {
         typealias InboundIn = HTTPServerRequestPart
         typealias OutboundOut = HTTPServerResponsePart
         let box: Box
+        private var headers: [(String, String)] = []
+        private var body = ""
         init(box: Box) { self.box = box }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            guard case .end = unwrapInboundIn(data) else { return }
+            switch unwrapInboundIn(data) {
+            case .head(let head):
+                headers = head.headers.map { ($0.name, $0.value) }
+                body = ""
+                return
+            case .body(let buffer):
+                body += String(buffer: buffer)
+                return
+            case .end:
+                box.record(headers, body)
+            }
             let canned = box.next()
             var headers = HTTPHeaders(canned.headers)
             headers.add(name: "Content-Length", value: "\(canned.body.utf8.count)")

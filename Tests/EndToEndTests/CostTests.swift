@@ -3,6 +3,7 @@ import DeployAPI
 import Engine
 import Notify
 import Foundation
+import Logging
 @testable import Server
 import Simulator
 import Testing
@@ -113,5 +114,29 @@ import Testing
         } catch {
             #expect("\(error)" == "config.yaml: pricing.regions.us-east-1.arm_gb_hour: is required (a price per hour, e.g. 0.04048)")
         }
+    }
+
+    struct FixedPriceList: PriceListAPI {
+        let answer: Result<FargatePrices, CloudError>
+        func fargatePrices(region: String) async throws -> (prices: FargatePrices, published: String) {
+            (try answer.get(), "2026-11-27")
+        }
+    }
+
+    /// `pricing.refresh`: the region's prices from the Price List API, dated as published; the
+    /// table as it was when the API cannot be read.
+    @Test func pricesAreRefreshedWhereThePriceListAPIIsReachable() async throws {
+        let read = FargatePrices(vcpuHour: 0.05, gbHour: 0.006, armVcpuHour: 0.04, armGBHour: 0.005)
+        let logger = Logger(label: "test")
+        let refreshed = await PriceRefresh.refreshed(.published, region: "eu-west-1", from: FixedPriceList(answer: .success(read)), logger: logger)
+        #expect(refreshed.regions["eu-west-1"] == read && refreshed.date == "2026-11-27")
+        #expect(refreshed.regions["us-east-1"] == PriceTable.published.regions["us-east-1"])
+        let failed = await PriceRefresh.refreshed(.published, region: "eu-west-1",
+                                                  from: FixedPriceList(answer: .failure(CloudError(code: "AccessDeniedException", message: "no"))),
+                                                  logger: logger)
+        #expect(failed == .published)
+        var config = ServerConfig()
+        try config.apply(yaml: "pricing: {refresh: true}", source: "config.yaml")
+        #expect(config.refreshPrices && config.prices == .published)
     }
 }
