@@ -156,6 +156,23 @@ import Testing
         #expect(rejected.status == .rejected)
     }
 
+    /// Held before it starts (its time, its windows); a rollback then cancels it: the run
+    /// starts nothing and rolls back nothing.
+    @Test func heldBeforeItStartsAndCancelledByARollback() throws {
+        var held = lifecycle(.pending)
+        #expect(try held.handle(.held(window: true)) == [])
+        #expect(held.status == .waitingWindow)
+        #expect(try held.handle(.held(window: false)) == [])
+        #expect(held.status == .pending)
+        _ = try held.handle(.held(window: true))
+        #expect(try held.handle(.rollbackRequested) == [])
+        #expect(held.stopping && held.rollbackAsked && held.status == .waitingWindow)
+        #expect(try held.handle(.runEnded(unfinished: false, failed: false)) == [.rollBackEntries])
+        var running = lifecycle(.inProgress)
+        #expect(try running.handle(.held(window: true)) == [])
+        #expect(running.status == .inProgress)
+    }
+
     @Test func aFailureStopsNewStartsOnceUnderAStoppingPolicy() throws {
         var rollback = lifecycle(.inProgress, onFailure: .rollback)
         #expect(try rollback.handle(.entryFailed(1)) == [.stopStarts(after: 1, rollBackRunning: true)])
