@@ -32,6 +32,10 @@ test:
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 	@command -v prometheus >/dev/null || \
 		{ echo "make test: prometheus is missing (apt-get install prometheus; the analysis test runs a real one)" >&2; exit 1; }
+	@command -v chromedriver >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; }
+	@command -v chromedriver >/dev/null || \
+		{ echo "make test: chromedriver is missing (apt-get install chromium chromium-driver; the dashboard test drives a real browser)" >&2; exit 1; }
 	python3 scripts/check-imports.py
 	$(SWIFT) test
 

@@ -24,6 +24,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 echo "== server is up: $(curl -fs http://localhost:9090/health)"
+echo "== dashboard: http://localhost:9090/ (open it to watch the deployments below live)"
 
 step() { echo; echo "== $*"; }
 

@@ -135,7 +135,9 @@ public final class DeploymentServer: Sendable {
         }
         var onGitHook: (@Sendable () -> Void)?
         if let git = gitops { onGitHook = { git.trigger() } }
-        http = HTTPEndpoint(config: config, metrics: metrics, logger: logger, onGitHook: onGitHook)
+        let dashboard = config.dashboardEnabled
+            ? Dashboard(api: api, authenticator: authenticator, metrics: metrics, prefix: config.dashboardPrefix) : nil
+        http = HTTPEndpoint(config: config, metrics: metrics, logger: logger, onGitHook: onGitHook, dashboard: dashboard)
     }
 
     /// Reads the API tokens file again (SIGHUP).

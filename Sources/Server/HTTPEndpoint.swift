@@ -7,17 +7,21 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// The HTTP port: `GET /health` (200, `OK`) and `GET /metrics` (Prometheus text).
+/// The HTTP port: `GET /health` (200, `OK`), `GET /metrics` (Prometheus text) and the dashboard.
 final class HTTPEndpoint: Service, Sendable {
     let config: ServerConfig
     let metrics: ServerMetrics
     let logger: Logger
     /// `POST /hooks/git` (when GitOps is configured): poll the repository now.
     let onGitHook: (@Sendable () -> Void)?
+    /// The web dashboard (`dashboard.enabled`).
+    let dashboard: Dashboard?
     private let state = Mutex<(port: Result<Int, any Error>?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
 
-    init(config: ServerConfig, metrics: ServerMetrics, logger: Logger, onGitHook: (@Sendable () -> Void)? = nil) {
+    init(config: ServerConfig, metrics: ServerMetrics, logger: Logger, onGitHook: (@Sendable () -> Void)? = nil,
+         dashboard: Dashboard? = nil) {
         self.onGitHook = onGitHook
+        self.dashboard = dashboard
         self.config = config
         self.metrics = metrics
         self.logger = logger
@@ -40,6 +44,7 @@ final class HTTPEndpoint: Service, Sendable {
                          body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
             }
         }
+        dashboard?.register(on: router)
         // Idle connections are closed and only so many are open at once (more wait in the
         // backlog): half-open connections cannot use up the process's file descriptors.
         let idle = TimeAmount.nanoseconds(Int64(min(max(config.httpIdleTimeout.seconds, 0.001), 86400) * 1e9))

@@ -44,6 +44,10 @@ public struct ServerConfig: Sendable, Equatable {
     public var windows = DeployWindows()
     /// `pricing:`: the prices changes are costed with (nil: `pricing.enabled: false`).
     public var prices: PriceTable? = .published
+    /// `dashboard.enabled`: the web dashboard on the HTTP port.
+    public var dashboardEnabled = true
+    /// `dashboard.path_prefix`: where it is served ("" : at the root; "/ops" behind a proxy).
+    public var dashboardPrefix = ""
     /// `pricing.refresh`: read the region's prices from the Price List API at start (AWS mode).
     public var refreshPrices = false
     /// CloudWatch alarms on the simulator's load balancer metrics (`mock.alarms`).
@@ -126,10 +130,23 @@ public struct ServerConfig: Sendable, Equatable {
         guard let node else { return }
         let root = try ConfigNode(value: node, path: "", source: source).object()
         try root.only(["server", "aws", "strategy", "mock", "tls", "log_level", "storage", "audit", "recovery", "gitops",
-                       "auth", "approvals", "security", "notifications", "analysis", "limits", "windows", "pricing"])
+                       "auth", "approvals", "security", "notifications", "analysis", "limits", "windows", "pricing", "dashboard"])
         if let list = try root.objects("windows") { windows = DeployWindows(try list.map(Self.window)) }
         if let l = try root.objectIfPresent("limits") { try applyLimits(l) }
         if let p = try root.objectIfPresent("pricing") { try applyPricing(p) }
+        if let d = try root.objectIfPresent("dashboard") {
+            try d.only(["enabled", "path_prefix"])
+            dashboardEnabled = try d.bool("enabled") ?? dashboardEnabled
+            if let prefix = try d.string("path_prefix") {
+                let trimmed = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+                let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_/"))
+                guard trimmed.isEmpty || (trimmed.hasPrefix("/") && trimmed.unicodeScalars.allSatisfy(allowed.contains) && !trimmed.contains("//")),
+                      trimmed.count <= 100 else {
+                    throw d.failure("path_prefix", "'\(prefix.prefix(100))' is not a path (e.g. /ops: letters, digits, - _ /)")
+                }
+                dashboardPrefix = trimmed
+            }
+        }
         if let a = try root.objectIfPresent("analysis") { analysis = try AnalysisConfig.parse(a, environment: environment) }
         if let n = try root.objectIfPresent("notifications") { notifications = try NotificationConfig.parse(n, environment: environment) }
         if let a = try root.objectIfPresent("auth") { try security.apply(auth: a) }

@@ -217,10 +217,20 @@ struct TestFailure: Error, CustomStringConvertible {
 enum HTTPGet {
     static func fetch(host: String, port: Int, path: String, method: String = "GET", headers: [String: String] = [:],
                       body: String = "") async throws -> (status: Int, body: String) {
+        let answer = try await exchange(host: host, port: port, path: path, method: method, headers: headers, body: body)
+        return (answer.status, answer.body)
+    }
+
+    /// The status, the headers (names in lower case, in order) and the body.
+    static func exchange(host: String, port: Int, path: String, method: String = "GET", headers: [String: String] = [:],
+                         body: String = "") async throws -> (status: Int, headers: [(String, String)], body: String) {
         try await offThePool {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw TestFailure("socket() failed") }
             defer { close(fd) }
+            // A bound on a silent peer: the read fails rather than hang the test run.
+            var limit = timeval(tv_sec: 60, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
             var addr = sockaddr_in()
             addr.sin_family = sa_family_t(AF_INET)
             addr.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -235,10 +245,20 @@ enum HTTPGet {
             _ = request.withCString { send(fd, $0, strlen($0), 0) }
             var data = Data()
             var buffer = [UInt8](repeating: 0, count: 65536)
+            // To the end of the connection, or of the body its Content-Length gives (a server
+            // may keep the connection open: chromedriver does).
             while true {
                 let n = recv(fd, &buffer, buffer.count, 0)
                 if n <= 0 { break }
                 data.append(buffer, count: n)
+                if let end = data.range(of: Data("\r\n\r\n".utf8)) {
+                    let head = String(decoding: data[..<end.lowerBound], as: UTF8.self).lowercased()
+                    if let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+                       let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)),
+                       data.count - end.upperBound >= length {
+                        break
+                    }
+                }
             }
             let text = String(decoding: data, as: UTF8.self)
             guard let headerEnd = text.range(of: "\r\n\r\n") else { throw TestFailure("no HTTP response") }
@@ -246,7 +266,11 @@ enum HTTPGet {
             let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") ?? 0
             var body = String(text[headerEnd.upperBound...])
             if text[..<headerEnd.lowerBound].lowercased().contains("transfer-encoding: chunked") { body = dechunk(body) }
-            return (status, body)
+            let fields = text[..<headerEnd.lowerBound].split(separator: "\r\n").dropFirst().compactMap { line -> (String, String)? in
+                guard let colon = line.firstIndex(of: ":") else { return nil }
+                return (line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+            }
+            return (status, Array(fields), body)
         }
     }
 

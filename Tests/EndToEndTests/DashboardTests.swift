@@ -1,0 +1,194 @@
+import Access
+import CloudModel
+import DeployAPI
+import Foundation
+@testable import Server
+import Simulator
+import Testing
+
+/// The web dashboard on the real HTTP port of the real server in mock mode: its pages and
+/// their security over HTTP, and real headless Chromium (WebDriver) following a canary live
+/// and approving a deployment with a click.
+@Suite struct DashboardTests {
+    /// A server with an admin's and a viewer's API tokens, and an audit log.
+    struct Setup {
+        let t: TestServer
+        let admin: String
+        let viewer: String
+        let deployer: String
+        let audit: String
+    }
+
+    static func setup() async throws -> Setup {
+        let (path, tokens) = try AccessControlTests.tokens(["admin": ([.admin], [], nil), "viewer": ([.viewer], [], nil), "ci": ([.deployer], [], nil)])
+        let audit = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString).log").path
+        let t = try await TestServer(configure: { $0.security.tokensFile = path }, simulator: AccessControlTests.autoCreate, auditPath: audit,
+                                     apiToken: tokens["admin"])
+        return Setup(t: t, admin: tokens["admin"]!, viewer: tokens["viewer"]!, deployer: tokens["ci"]!, audit: audit)
+    }
+
+    static func deploy(_ t: TestServer, _ id: String, service: String = "web", strategy: String = "quicksync", config: String = "{}",
+                       token: String) async -> ClientResult {
+        await t.client(["-token", token, "-id", id, "-cluster", "prod", "-service", service, "-taskdef", AccessControlTests.taskdef,
+                        "-strategy", strategy, "-config", config])
+    }
+
+    /// Signs in over HTTP; answers the session cookie (`name=value`).
+    static func signIn(_ t: TestServer, _ token: String) async throws -> String {
+        let answer = try await HTTPGet.exchange(host: "127.0.0.1", port: t.httpPort, path: "/login", method: "POST",
+                                                headers: ["Content-Type": "application/x-www-form-urlencoded"], body: "token=\(token)")
+        #expect(answer.status == 303)
+        let cookie = try #require(answer.headers.first { $0.0 == "set-cookie" }?.1)
+        #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"), "\(cookie)")
+        return String(cookie.prefix { $0 != ";" })
+    }
+
+    static func csrf(in page: String) throws -> String {
+        let marker = "name=\"csrf\" value=\""
+        let start = try #require(page.range(of: marker)).upperBound
+        return String(page[start...].prefix { $0 != "\"" })
+    }
+
+    @Test func pagesAreSafeAndActionsNeedARoleAndTheFormToken() async throws {
+        let s = try await Self.setup()
+        let t = s.t
+        defer { try? FileManager.default.removeItem(atPath: s.audit) }
+        // Strangers are sent to sign in; a wrong token is refused.
+        let stranger = try await HTTPGet.exchange(host: "127.0.0.1", port: t.httpPort, path: "/")
+        #expect(stranger.status == 303 && stranger.headers.contains { $0 == ("location", "/login") })
+        let wrong = try await t.http("/login", method: "POST", headers: ["Content-Type": "application/x-www-form-urlencoded"],
+                                     body: "token=ecsd_wrong")
+        #expect(wrong.status == 401 && wrong.body.contains("That token was not accepted."))
+
+        // A name ECS would refuse, seeded straight into the simulator: the page must not trust names.
+        let evil = "<script>alert(1)</script>"
+        let td = try t.sim.seedTaskDefinition(family: "evil", image: "nginx:1.0")
+        try t.sim.createService(cluster: "prod", name: evil, taskDefinition: td.arn!)
+        let submitted = await Self.deploy(t, "x1", service: evil, config: #"{"require_approval":"true"}"#, token: s.admin)
+        #expect(submitted.code == 0, "\(submitted.text)")
+        let viewer = try await Self.signIn(t, s.viewer)
+        let page = try await HTTPGet.exchange(host: "127.0.0.1", port: t.httpPort, path: "/deployments/x1", headers: ["Cookie": viewer])
+        #expect(page.status == 200)
+        let csp = page.headers.first { $0.0 == "content-security-policy" }?.1 ?? ""
+        #expect(csp.contains("script-src 'self'") && csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"))
+        #expect(!page.body.contains(evil) && page.body.contains("prod/&lt;script&gt;alert(1)&lt;/script&gt;"))
+        #expect(!page.body.contains("<script>") || page.body.components(separatedBy: "<script").count == 2, "only the script file's tag")
+        // A viewer sees no action, and its own token does not let it approve.
+        #expect(!page.body.contains("id=\"approve\"") && !page.body.contains("id=\"rollback\""))
+        let viewerToken = try Self.csrf(in: page.body)
+        let denied = try await t.http("/deployments/x1/approve", method: "POST",
+                                      headers: ["Cookie": viewer, "Content-Type": "application/x-www-form-urlencoded"],
+                                      body: "csrf=\(viewerToken)&confirm=yes&reason=mine")
+        #expect(denied.status == 403 && denied.body.contains("PERMISSION_DENIED") == false && denied.body.contains("approve"), "\(denied.body)")
+
+        // An admin's page has the buttons; a POST without the form's token (another site's) is refused.
+        let admin = try await Self.signIn(t, s.admin)
+        let adminPage = try await t.http("/deployments/x1", headers: ["Cookie": admin])
+        #expect(adminPage.body.contains("id=\"approve\"") && adminPage.body.contains("id=\"reject\""))
+        let forged = try await t.http("/deployments/x1/approve", method: "POST",
+                                      headers: ["Cookie": admin, "Content-Type": "application/x-www-form-urlencoded"],
+                                      body: "confirm=yes&reason=forged")
+        #expect(forged.status == 403, "\(forged.body)")
+        let crossed = try await t.http("/deployments/x1/approve", method: "POST",
+                                       headers: ["Cookie": admin, "Content-Type": "application/x-www-form-urlencoded"],
+                                       body: "csrf=\(viewerToken)&confirm=yes")
+        #expect(crossed.status == 403)
+        let unconfirmed = try await t.http("/deployments/x1/approve", method: "POST",
+                                           headers: ["Cookie": admin, "Content-Type": "application/x-www-form-urlencoded"],
+                                           body: "csrf=\(try Self.csrf(in: adminPage.body))&reason=quick")
+        #expect(unconfirmed.status == 400)
+        #expect(try await t.status("x1").status == .pendingApproval)
+        // Nobody approves their own change, through the dashboard too.
+        let own = try await t.http("/deployments/x1/approve", method: "POST",
+                                   headers: ["Cookie": admin, "Content-Type": "application/x-www-form-urlencoded"],
+                                   body: "csrf=\(try Self.csrf(in: adminPage.body))&reason=quick&confirm=yes")
+        #expect(own.status == 403 && own.body.contains("token:admin requested deployment x1 and cannot approve it"), "\(own.body)")
+        // Signed in, the overview lists it under the approvals waiting, escaped.
+        let overview = try await t.http("/", headers: ["Cookie": admin])
+        #expect(overview.status == 200 && overview.body.contains("Waiting for approval") && overview.body.contains("&lt;script&gt;"))
+        let js = try await HTTPGet.exchange(host: "127.0.0.1", port: t.httpPort, path: "/static/dashboard.js")
+        #expect(js.status == 200 && js.headers.contains { $0.0 == "content-type" && $0.1.hasPrefix("text/javascript") })
+        #expect(!js.body.contains("innerHTML"))
+        #expect(try await t.http("/deployments/nope", headers: ["Cookie": admin]).status == 404)
+        try await t.stop()
+    }
+
+    @Test func aPathPrefixAndAnonymousMockMode() async throws {
+        let t = try await TestServer(configure: { try! $0.apply(yaml: "dashboard: {path_prefix: /ops}", source: "config.yaml") },
+                                     simulator: SeedCommandsTests.mockMode)
+        let page = try await HTTPGet.exchange(host: "127.0.0.1", port: t.httpPort, path: "/ops/")
+        #expect(page.status == 200 && page.body.contains("href=\"/ops/static/dashboard.css\""))
+        let cookie = try #require(page.headers.first { $0.0 == "set-cookie" }?.1)
+        #expect(cookie.contains("Path=/ops") && cookie.contains("HttpOnly"))
+        #expect(try await t.http("/").status == 404)
+        var off = ServerConfig()
+        try off.apply(yaml: "dashboard: {enabled: false}", source: "config.yaml")
+        #expect(!off.dashboardEnabled)
+        #expect(throws: ConfigError.self) { try off.apply(yaml: "dashboard: {path_prefix: \"ops<x>\"}", source: "config.yaml") }
+        try await t.stop()
+    }
+
+    /// Real Chromium: the overview lists a running canary; its page turns SUCCEEDED live
+    /// (the same element, never reloaded); a deployment waiting for approval is approved with a
+    /// click, and the audit log names the admin.
+    @Test func aBrowserFollowsACanaryAndApprovesWithAClick() async throws {
+        let s = try await Self.setup()
+        let t = s.t
+        defer { try? FileManager.default.removeItem(atPath: s.audit) }
+        let browser = try await WebDriver.start()
+        do {
+            let base = "http://127.0.0.1:\(t.httpPort)"
+            #expect(await Self.deploy(t, "c1", strategy: "canary", config: #"{"canary_stages":"25,100","stage_timeout":"2m"}"#,
+                                      token: s.admin).code == 0)
+            try await browser.open(base + "/login")
+            try await browser.type(try await browser.require("input[name=token]"), s.admin)
+            try await browser.click(try await browser.require("form.login button"))
+            try await browser.wait("the overview") { try await browser.element("a[href='/deployments/c1']") != nil }
+            try await Self.screenshot(browser, "dashboard-overview.png")
+
+            try await browser.open(base + "/deployments/c1")
+            let status = try await browser.require("#status")
+            let before = try await browser.text(status)
+            #expect(["IN_PROGRESS", "PENDING"].contains(before), "\(before)")
+            let done = try await t.driving {
+                try await browser.wait("SUCCEEDED on the page") { try await browser.text(status) == "SUCCEEDED" }
+                return try await t.status("c1")
+            }
+            #expect(done.status == .succeeded)
+            // Updated in place: the element read before is still the page's.
+            #expect(try await browser.text(status) == "SUCCEEDED")
+            let events = try await browser.text(try await browser.require("#events"))
+            #expect(events.contains("deployment.succeeded"), "\(events)")
+            try await Self.screenshot(browser, "dashboard-deployment.png")
+
+            // Requested by CI, approved by the admin (nobody approves their own change).
+            #expect(await Self.deploy(t, "a1", service: "api", config: #"{"require_approval":"true"}"#, token: s.deployer).code == 0)
+            try await browser.open(base + "/deployments/a1")
+            try await browser.type(try await browser.require("form.action input[name=reason]"), "looks good")
+            try await browser.click(try await browser.require("form.action input[name=confirm]"))
+            try await browser.click(try await browser.require("#approve"))
+            try await browser.wait("the approval") { (try await browser.source()).contains("Approved.") }
+            let approved = try await t.status("a1")
+            #expect(approved.approval.decision == "approved" && approved.approval.approver == "token:admin", "\(approved.approval)")
+        } catch {
+            await browser.quit()
+            throw error
+        }
+        await browser.quit()
+        _ = try await t.waitUntilFinished("a1")
+        try await t.stop()
+        let log = try String(contentsOfFile: s.audit, encoding: .utf8)
+        let approval = log.split(separator: "\n").first { $0.contains("\"event_type\":\"approval.approved\"") && $0.contains("\"a1\"") }
+        #expect(approval?.contains("\"user\":\"token:admin\"") == true, "\(log)")
+    }
+
+    /// With `DASHBOARD_SCREENSHOTS=DIR`, the browser's screenshots for the README go there.
+    static func screenshot(_ browser: WebDriver, _ name: String) async throws {
+        let png = try await browser.screenshot()
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "a PNG")
+        if let dir = ProcessInfo.processInfo.environment["DASHBOARD_SCREENSHOTS"] {
+            try png.write(to: URL(fileURLWithPath: dir).appendingPathComponent(name))
+        }
+    }
+}
+
