@@ -20,7 +20,7 @@ public final class AuditLog: DeploymentObserver, Sendable {
     private let onError: (@Sendable (any Error) -> Void)?
     private let state: Mutex<State>
     /// The chain's key (`audit.key_file`): lines are chained by HMAC-SHA256 under it.
-    private let key: SymmetricKey?
+    let key: SymmetricKey?
     private let anchors: (any AuditAnchorStore)?
     /// Where observed lines are flushed: off Swift's cooperative pool, which an fsync would hold.
     private let syncQueue = DispatchQueue(label: "ecs-deploy.audit-sync")

@@ -1,4 +1,5 @@
 import Access
+import Audit
 import CloudModel
 import DeployAPI
 import Engine
@@ -15,6 +16,8 @@ struct Dashboard: Sendable {
     let api: DeploymentAPIService
     let authenticator: Authenticator
     let metrics: ServerMetrics
+    /// The audit log the audit page reads (nil: none configured).
+    let audit: AuditLog?
     /// Where it is served ("" or "/ops", behind a reverse proxy).
     let prefix: String
     let sessions = DashboardSessions()
@@ -38,6 +41,12 @@ struct Dashboard: Sendable {
         root.get("releases/:id") { request, context in
             await page(request) { try await release(try context.parameters.require("id"), request, $0) }
         }
+        root.get("services/:cluster/:service") { request, context in
+            await page(request) {
+                try await service(cluster: try context.parameters.require("cluster"), service: try context.parameters.require("service"), request, $0)
+            }
+        }
+        root.get("audit") { request, _ in await page(request) { try auditPage(request, $0) } }
         root.get("deployments/:id/events") { request, context in await events(try context.parameters.require("id"), request) }
         for action in ["approve", "reject", "rollback"] {
             root.post("deployments/:id/\(action)") { request, context in
@@ -153,6 +162,45 @@ struct Dashboard: Sendable {
         let actions = DashboardPages.Actions(approve: scopes.allSatisfy { policy.allows(viewer.principal, .approve, in: $0) },
                                              rollback: scopes.allSatisfy { policy.allows(viewer.principal, .rollback, in: $0) })
         return DashboardPages.release(shown, actions: actions, pageContext(viewer, notice: Self.notice(request)))
+    }
+
+    func service(cluster: String, service: String, _ request: Request, _ viewer: Viewer) async throws -> String {
+        var list = Deployment_V1_ListDeploymentsRequest()
+        list.cluster = cluster
+        list.service = service
+        list.pageSize = 100
+        let history = try await api.listDeployments(request: list,
+                                                    context: context(viewer.principal, Deployment_V1_DeploymentService.Method.ListDeployments.descriptor))
+        var drift: Deployment_V1_DriftReport?
+        if request.uri.queryParameters["drift"] == "1" {
+            var ask = Deployment_V1_DriftRequest()
+            ask.cluster = cluster
+            ask.service = service
+            drift = try await api.detectDrift(request: ask, context: context(viewer.principal, Deployment_V1_DeploymentService.Method.DetectDrift.descriptor))
+        }
+        return DashboardPages.service(cluster: cluster, service: service, history: history.deployments, drift: drift, pageContext(viewer))
+    }
+
+    /// The newest 500 entries the viewer may see (entries of a service: a view grant on it;
+    /// the others, such as refused calls: a view grant on every scope), filtered; the chain
+    /// verified on demand.
+    func auditPage(_ request: Request, _ viewer: Viewer) throws -> String {
+        let query = request.uri.queryParameters
+        let filter = DashboardPages.AuditFilter(type: String(query["type"] ?? ""), user: String(query["user"] ?? ""),
+                                                service: String(query["service"] ?? ""))
+        guard let audit else {
+            return DashboardPages.message("Audit log", "No audit log is configured (audit.path).", pageContext(viewer))
+        }
+        let policy = api.access.policy
+        let entries = try audit.recentEntries(limit: 5000).filter { e in
+            let scope = e.cluster.isEmpty ? AccessPolicy.scope(cluster: "*", service: "*") : AccessPolicy.scope(cluster: e.cluster, service: e.service)
+            return policy.allows(viewer.principal, .view, in: scope)
+                && (filter.type.isEmpty || e.eventType.contains(filter.type))
+                && (filter.user.isEmpty || e.user.contains(filter.user))
+                && (filter.service.isEmpty || "\(e.cluster)/\(e.service)".contains(filter.service))
+        }
+        let verification = query["verify"] == "1" ? ((try? audit.verifyNow()).map { "Chain: \($0)" } ?? "The audit log cannot be read.") : nil
+        return DashboardPages.audit(Array(entries.prefix(500)), filter: filter, verification: verification, pageContext(viewer))
     }
 
     /// `?done=approve` after an action: the line shown above the page.

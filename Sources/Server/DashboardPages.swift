@@ -1,3 +1,4 @@
+import Audit
 import DeployAPI
 import Engine
 import Foundation
@@ -43,6 +44,7 @@ struct PageContext {
 enum DashboardPages {
     static func layout(_ title: String, _ page: PageContext, _ body: String) -> String {
         var header = "<header><a class=\"home\" href=\"\(page.link("/"))\">ecs-deploy</a>"
+            + "<nav><a href=\"\(page.link("/"))\">Deployments</a> <a href=\"\(page.link("/audit"))\">Audit log</a></nav>"
         header += "<span class=\"who\">\(HTML.escape(page.who))</span>"
         if page.signedIn {
             header += "<form method=\"post\" action=\"\(page.link("/logout"))\" class=\"inline\">"
@@ -151,7 +153,7 @@ enum DashboardPages {
         var body = "<h1>Deployment \(HTML.escape(d.deploymentID))</h1>"
         body += "<dl class=\"facts\">"
         let facts: [(String, String)] = [
-            ("Service", "\(HTML.escape(d.cluster))/\(HTML.escape(d.service))"),
+            ("Service", serviceLink(cluster: d.cluster, service: d.service, page)),
             ("Strategy", HTML.escape(d.strategy)),
             ("Status", badge(status(d.status), id: "status")),
             ("Progress", "<progress id=\"progress\" max=\"100\" value=\"\(d.progressPercent)\">\(d.progressPercent)%</progress> "
@@ -265,6 +267,63 @@ enum DashboardPages {
                     "\(e.wave)", badge(e.status) + (e.error.isEmpty ? "" : " <span class=\"msg\">\(HTML.escape(e.error))</span>"), deployment]
         }, empty: "No entries.")
         return layout("Release \(r.releaseID)", page, body)
+    }
+
+    static func serviceLink(cluster: String, service: String, _ page: PageContext) -> String {
+        "<a href=\"\(page.link("/services/\(HTML.component(cluster))/\(HTML.component(service))"))\">"
+            + "\(HTML.escape(cluster))/\(HTML.escape(service))</a>"
+    }
+
+    // MARK: A service
+
+    static func service(cluster: String, service: String, history: [Deployment_V1_Deployment], drift: Deployment_V1_DriftReport?,
+                        _ page: PageContext) -> String {
+        var body = "<h1>Service \(HTML.escape(cluster))/\(HTML.escape(service))</h1>"
+        body += "<form method=\"get\" class=\"filter\"><input type=\"hidden\" name=\"drift\" value=\"1\">"
+            + "<button id=\"drift\">Check drift now</button></form>"
+        if let drift {
+            if drift.baselineDeploymentID.isEmpty {
+                body += "<p class=\"notice\" id=\"drift-report\">No successful deployment is recorded: nothing to compare.</p>"
+            } else if !drift.drifted {
+                body += "<p class=\"notice\" id=\"drift-report\">No drift since deployment \(HTML.escape(drift.baselineDeploymentID)).</p>"
+            } else {
+                body += "<div class=\"notice\" id=\"drift-report\"><p>Drift against deployment \(HTML.escape(drift.baselineDeploymentID)):</p><ul>"
+                    + drift.items.map { "<li>\(HTML.escape($0.field)): expected \(HTML.escape($0.expected)), found \(HTML.escape($0.actual))</li>" }.joined()
+                    + "</ul></div>"
+            }
+        }
+        body += "<h2>History</h2>"
+        body += table(["ID", "Strategy", "Status", "Task definition", "Requested by", "Created"], history.map { d in
+            ["<a href=\"\(page.link("/deployments/" + HTML.component(d.deploymentID)))\">\(HTML.escape(d.deploymentID))</a>",
+             HTML.escape(d.strategy), badge(status(d.status)), HTML.escape(d.taskDefinitionArn), HTML.escape(d.requestedBy), time(d.createdAt)]
+        }, empty: "No deployments of this service.")
+        return layout("Service \(cluster)/\(service)", page, body)
+    }
+
+    // MARK: The audit log
+
+    struct AuditFilter {
+        var type = ""
+        var user = ""
+        var service = ""
+    }
+
+    static func audit(_ entries: [AuditEntry], filter: AuditFilter, verification: String?, _ page: PageContext) -> String {
+        var body = "<h1>Audit log</h1>"
+        body += "<form method=\"get\" class=\"filter\">"
+            + "<label>Event <input name=\"type\" value=\"\(HTML.escape(filter.type))\" placeholder=\"approval.approved\"></label>"
+            + "<label>User <input name=\"user\" value=\"\(HTML.escape(filter.user))\"></label>"
+            + "<label>Service <input name=\"service\" value=\"\(HTML.escape(filter.service))\"></label>"
+            + "<label class=\"confirm\"><input type=\"checkbox\" name=\"verify\" value=\"1\"> verify the chain</label>"
+            + "<button>Show</button></form>"
+        if let verification { body += "<p class=\"notice\" id=\"verification\">\(HTML.escape(verification))</p>" }
+        body += table(["Seq", "Time", "Event", "User", "Service", "Deployment", "Detail"], entries.map { e in
+            let detail = e.metadata["message"] ?? e.metadata["reason"] ?? e.metadata["detail"] ?? ""
+            let target = e.cluster.isEmpty ? "" : "\(e.cluster)/\(e.service)"
+            return ["\(e.seq)", HTML.escape(e.timestamp), HTML.escape(e.eventType), HTML.escape(e.user), HTML.escape(target),
+                    HTML.escape(e.deploymentID), HTML.escape(detail)]
+        }, empty: "No entries.")
+        return layout("Audit log", page, body)
     }
 
     // MARK: Signing in

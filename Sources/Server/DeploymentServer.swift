@@ -136,7 +136,7 @@ public final class DeploymentServer: Sendable {
         var onGitHook: (@Sendable () -> Void)?
         if let git = gitops { onGitHook = { git.trigger() } }
         let dashboard = config.dashboardEnabled
-            ? Dashboard(api: api, authenticator: authenticator, metrics: metrics, prefix: config.dashboardPrefix) : nil
+            ? Dashboard(api: api, authenticator: authenticator, metrics: metrics, audit: audit, prefix: config.dashboardPrefix) : nil
         http = HTTPEndpoint(config: config, metrics: metrics, logger: logger, onGitHook: onGitHook, dashboard: dashboard)
     }
 

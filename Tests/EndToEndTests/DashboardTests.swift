@@ -110,6 +110,17 @@ import Testing
         #expect(js.status == 200 && js.headers.contains { $0.0 == "content-type" && $0.1.hasPrefix("text/javascript") })
         #expect(!js.body.contains("innerHTML"))
         #expect(try await t.http("/deployments/nope", headers: ["Cookie": admin]).status == 404)
+
+        // A service's history, with a drift check on demand.
+        #expect(await Self.deploy(t, "w1", token: s.deployer).code == 0)
+        _ = try await t.waitUntilFinished("w1")
+        let service = try await t.http("/services/prod/web?drift=1", headers: ["Cookie": viewer])
+        #expect(service.status == 200 && service.body.contains("href=\"/deployments/w1\"") && service.body.contains("No drift since deployment w1"),
+                "\(service.body)")
+        // The audit log, filtered, its chain verified.
+        let log = try await t.http("/audit?type=approval&verify=1", headers: ["Cookie": admin])
+        #expect(log.status == 200 && log.body.contains("approval.requested") && !log.body.contains("deployment.succeeded"), "\(log.body)")
+        #expect(log.body.contains("lines, chain intact"), "\(log.body)")
         try await t.stop()
     }
 
