@@ -47,7 +47,9 @@ struct Dashboard: Sendable {
             }
         }
         root.get("audit") { request, _ in await page(request) { try auditPage(request, $0) } }
-        root.get("deployments/:id/events") { request, context in await events(try context.parameters.require("id"), request) }
+        for kind in ["deployments", "releases"] {
+            root.get("\(kind)/:id/events") { request, context in await events(kind, try context.parameters.require("id"), request) }
+        }
         for action in ["approve", "reject", "rollback"] {
             root.post("deployments/:id/\(action)") { request, context in
                 await act(action, kind: "deployments", id: try context.parameters.require("id"), request)
@@ -161,7 +163,8 @@ struct Dashboard: Sendable {
         let policy = api.access.policy
         let actions = DashboardPages.Actions(approve: scopes.allSatisfy { policy.allows(viewer.principal, .approve, in: $0) },
                                              rollback: scopes.allSatisfy { policy.allows(viewer.principal, .rollback, in: $0) })
-        return DashboardPages.release(shown, actions: actions, pageContext(viewer, notice: Self.notice(request)))
+        let events = try await api.releases.status(id: shown.releaseID).events.map(ProtoMapping.releaseEvent)
+        return DashboardPages.release(shown, events: events, actions: actions, pageContext(viewer, notice: Self.notice(request)))
     }
 
     func service(cluster: String, service: String, _ request: Request, _ viewer: Viewer) async throws -> String {
@@ -215,37 +218,53 @@ struct Dashboard: Sendable {
 
     // MARK: Live
 
-    /// Server-Sent Events of a deployment (`WatchDeployment`'s stream), after the sequence
-    /// the page already shows (`after`, or the browser's `Last-Event-ID` on a reconnection).
-    func events(_ id: String, _ request: Request) async -> Response {
+    /// Server-Sent Events of a deployment (`WatchDeployment`'s stream) or a release
+    /// (`WatchRelease`'s), after the sequence the page already shows (`after`, or the browser's
+    /// `Last-Event-ID` on a reconnection).
+    func events(_ kind: String, _ id: String, _ request: Request) async -> Response {
         guard let viewer = viewer(request) else { return Response(status: .unauthorized) }
-        var watchRequest = Deployment_V1_WatchRequest()
-        watchRequest.deploymentID = id
-        let watch = watchRequest
         let after = max(Int64(request.uri.queryParameters["after"].flatMap { Int64(String($0)) } ?? 0),
                         Int64(request.headers[.init("Last-Event-ID")!] ?? "") ?? 0)
-        let (stream, continuation) = AsyncStream<Deployment_V1_DeploymentEvent>.makeStream(bufferingPolicy: .bufferingNewest(1000))
-        let api = self.api
-        let call = context(viewer.principal, Deployment_V1_DeploymentService.Method.WatchDeployment.descriptor)
-        // Refused (not found, not allowed, too many streams): answered before the stream starts.
+        let methods = Deployment_V1_DeploymentService.Method.self
         var get = Deployment_V1_GetStatusRequest()
         get.deploymentID = id
+        var watch = Deployment_V1_WatchRequest()
+        watch.deploymentID = id
+        let api = self.api
+        // Refused (not found, not allowed): answered before the stream starts.
         do {
-            _ = try await api.getStatus(request: get, context: context(viewer.principal, Deployment_V1_DeploymentService.Method.GetStatus.descriptor))
+            if kind == "releases" {
+                _ = try await api.getRelease(request: get, context: context(viewer.principal, methods.GetRelease.descriptor))
+                let call = context(viewer.principal, methods.WatchRelease.descriptor)
+                return stream(after: after, sequence: \.sequence, frame: Self.frame) { [watch] writer in
+                    try await api.watchRelease(request: watch, response: writer, context: call)
+                }
+            }
+            _ = try await api.getStatus(request: get, context: context(viewer.principal, methods.GetStatus.descriptor))
+            let call = context(viewer.principal, methods.WatchDeployment.descriptor)
+            return stream(after: after, sequence: \.sequence, frame: Self.frame) { [watch] writer in
+                try await api.watchDeployment(request: watch, response: writer, context: call)
+            }
         } catch {
             let (status, text) = Self.describe(error)
             return Response(status: status, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
+    }
+
+    /// An SSE response of what `watch` writes, after sequence `after`; the watch ends with the
+    /// response (the page went away) or ends it (the deployment or release ended).
+    func stream<Event: Sendable>(after: Int64, sequence: @escaping @Sendable (Event) -> Int64, frame: @escaping @Sendable (Event) -> String,
+                                 watch: @escaping @Sendable (RPCWriter<Event>) async throws -> Void) -> Response {
         let body = ResponseBody { writer in
+            let (events, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingNewest(1000))
             let watching = Task {
-                try? await api.watchDeployment(request: watch, response: RPCWriter(wrapping: StreamWriter(continuation: continuation)),
-                                               context: call)
+                try? await watch(RPCWriter(wrapping: StreamWriter(continuation: continuation)))
                 continuation.finish()
             }
             defer { watching.cancel() }
             try await writer.write(ByteBuffer(string: "retry: 3000\n\n"))
-            for await event in stream where event.sequence > after {
-                try await writer.write(ByteBuffer(string: Self.frame(event)))
+            for await event in events where sequence(event) > after {
+                try await writer.write(ByteBuffer(string: frame(event)))
             }
             try await writer.finish(nil)
         }
@@ -256,18 +275,29 @@ struct Dashboard: Sendable {
 
     /// One event as an SSE frame: its sequence as the id, its fields as JSON.
     static func frame(_ e: Deployment_V1_DeploymentEvent) -> String {
-        let json: JSONValue = .object([
-            "sequence": .number(Double(e.sequence)), "type": .string(e.type), "stage": .string(e.stage),
-            "status": .string(DashboardPages.status(e.status)), "progress": .number(Double(e.progressPercent)),
-            "message": .string(e.message), "at": .string(e.at.date.ISO8601Format()),
+        frame(e.sequence, [
+            "type": .string(e.type), "stage": .string(e.stage), "status": .string(DashboardPages.status(e.status)),
+            "progress": .number(Double(e.progressPercent)), "message": .string(e.message), "at": .string(e.at.date.ISO8601Format()),
         ])
-        return "id: \(e.sequence)\ndata: \(json.serialized())\n\n"
     }
 
-    struct StreamWriter: RPCWriterProtocol {
-        let continuation: AsyncStream<Deployment_V1_DeploymentEvent>.Continuation
-        func write(_ element: Deployment_V1_DeploymentEvent) async throws { continuation.yield(element) }
-        func write(contentsOf elements: some Sequence<Deployment_V1_DeploymentEvent>) async throws {
+    static func frame(_ e: Deployment_V1_ReleaseEvent) -> String {
+        frame(e.sequence, [
+            "type": .string(e.type), "entry": .string(e.entry), "status": .string(DashboardPages.status(e.status)),
+            "message": .string(e.message), "at": .string(e.at.date.ISO8601Format()),
+        ])
+    }
+
+    static func frame(_ sequence: Int64, _ fields: [String: JSONValue]) -> String {
+        var fields = fields
+        fields["sequence"] = .number(Double(sequence))
+        return "id: \(sequence)\ndata: \(JSONValue.object(fields).serialized())\n\n"
+    }
+
+    struct StreamWriter<Event: Sendable>: RPCWriterProtocol {
+        let continuation: AsyncStream<Event>.Continuation
+        func write(_ element: Event) async throws { continuation.yield(element) }
+        func write(contentsOf elements: some Sequence<Event>) async throws {
             for e in elements { continuation.yield(e) }
         }
     }

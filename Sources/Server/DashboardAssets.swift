@@ -29,8 +29,19 @@ enum DashboardAssets {
               status.className = "status s-" + e.status.toLowerCase();
             }
             var bar = document.getElementById("progress");
-            if (bar) { bar.value = e.progress; }
-            setText("progress-text", e.progress + "%");
+            if (bar && e.progress !== undefined) { bar.value = e.progress; setText("progress-text", e.progress + "%"); }
+            if (e.entry && /^entry\./.test(e.type)) {
+              var cells = document.querySelectorAll("[data-entry]");
+              var named = {"started": "IN_PROGRESS", "rollback_failed": "FAILED"};
+              var state = (named[e.type.slice(6)] || e.type.slice(6)).toUpperCase();
+              for (var j = 0; j < cells.length; j++) {
+                if (cells[j].getAttribute("data-entry") === e.entry && state !== "REGISTERED" && state !== "RESUMED") {
+                  var badge = cells[j].querySelector(".status") || cells[j];
+                  badge.textContent = state;
+                  badge.className = "status s-" + state.toLowerCase();
+                }
+              }
+            }
             if (e.stage) {
               setText("stage", e.stage);
               var rows = document.querySelectorAll("#stages li");
@@ -48,7 +59,8 @@ enum DashboardAssets {
             item.appendChild(time);
             item.appendChild(document.createTextNode(" "));
             item.appendChild(span("type", e.type));
-            if (e.stage) { item.appendChild(document.createTextNode(" ")); item.appendChild(span("stage", e.stage)); }
+            var about = e.stage || e.entry;
+            if (about) { item.appendChild(document.createTextNode(" ")); item.appendChild(span("stage", about)); }
             if (e.message) { item.appendChild(document.createTextNode(" ")); item.appendChild(span("msg", e.message)); }
             list.appendChild(item);
             if (finals.indexOf(e.status) >= 0) {

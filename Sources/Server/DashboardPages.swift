@@ -245,7 +245,7 @@ enum DashboardPages {
 
     // MARK: A release
 
-    static func release(_ r: Deployment_V1_Release, actions: Actions, _ page: PageContext) -> String {
+    static func release(_ r: Deployment_V1_Release, events: [Deployment_V1_ReleaseEvent], actions: Actions, _ page: PageContext) -> String {
         var body = "<h1>Release \(HTML.escape(r.releaseID))</h1><dl class=\"facts\">"
         let facts: [(String, String)] = [
             ("Name", HTML.escape(r.name)), ("Status", badge(status(r.status), id: "status")),
@@ -264,8 +264,18 @@ enum DashboardPages {
             let deployment = e.deploymentID.isEmpty ? "" :
                 "<a href=\"\(page.link("/deployments/" + HTML.component(e.deploymentID)))\">\(HTML.escape(e.deploymentID))</a>"
             return [HTML.escape(e.label), HTML.escape(target), HTML.escape(e.oldImages.joined(separator: ", ")), HTML.escape(e.newImage),
-                    "\(e.wave)", badge(e.status) + (e.error.isEmpty ? "" : " <span class=\"msg\">\(HTML.escape(e.error))</span>"), deployment]
+                    "\(e.wave)", "<span data-entry=\"\(HTML.escape(e.label))\">\(badge(e.status))</span>"
+                        + (e.error.isEmpty ? "" : " <span class=\"msg\">\(HTML.escape(e.error))</span>"), deployment]
         }, empty: "No entries.")
+        let last = events.last?.sequence ?? 0
+        body += "<h2>Events</h2><ol class=\"events\" id=\"events\" "
+            + "data-events=\"\(page.link("/releases/\(HTML.component(r.releaseID))/events?after=\(last)"))\">"
+        for e in events {
+            body += "<li><time>\(time(e.at))</time> <span class=\"type\">\(HTML.escape(e.type))</span>"
+                + (e.entry.isEmpty ? "" : " <span class=\"stage\">\(HTML.escape(e.entry))</span>")
+                + (e.message.isEmpty ? "" : " <span class=\"msg\">\(HTML.escape(e.message))</span>") + "</li>"
+        }
+        body += "</ol>"
         return layout("Release \(r.releaseID)", page, body)
     }
 

@@ -172,6 +172,22 @@ import Testing
             #expect(events.contains("deployment.succeeded"), "\(events)")
             try await Self.screenshot(browser, "dashboard-deployment.png")
 
+            // A release's page follows its entries live too.
+            let file = try ReleaseTests.write(ReleaseTests.manifest(services: [("shop", "repo/shop:2")]))
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            #expect(await t.client(["-token", s.deployer, "-action", "release", "-file", file, "-id", "r1"]).code == 0)
+            try await browser.open(base + "/releases/r1")
+            let releaseStatus = try await browser.require("#status")
+            let entry = try await browser.require("[data-entry='shop'] .status")
+            let running = try await browser.text(releaseStatus)
+            #expect(running != "SUCCEEDED", "the page was loaded before the release ran")
+            _ = try await t.driving {
+                try await browser.wait("the release SUCCEEDED on the page") {
+                    let (whole, one) = (try await browser.text(releaseStatus), try await browser.text(entry))
+                    return whole == "SUCCEEDED" && one == "SUCCEEDED"
+                }
+            }
+
             // Requested by CI, approved by the admin (nobody approves their own change).
             #expect(await Self.deploy(t, "a1", service: "api", config: #"{"require_approval":"true"}"#, token: s.deployer).code == 0)
             try await browser.open(base + "/deployments/a1")
