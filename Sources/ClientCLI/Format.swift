@@ -4,21 +4,7 @@ import SwiftProtobuf
 
 /// How the client prints what the server answers.
 enum Format {
-    static func status(_ s: Deployment_V1_DeploymentStatus) -> String {
-        switch s {
-        case .pending: "PENDING"
-        case .pendingApproval: "PENDING_APPROVAL"
-        case .inProgress: "IN_PROGRESS"
-        case .succeeded: "SUCCEEDED"
-        case .failed: "FAILED"
-        case .rollingBack: "ROLLING_BACK"
-        case .rolledBack: "ROLLED_BACK"
-        case .rejected: "REJECTED"
-        case .interrupted: "INTERRUPTED"
-        case .waitingWindow: "WAITING_WINDOW"
-        case .unspecified, .UNRECOGNIZED: "UNKNOWN"
-        }
-    }
+    static func status(_ s: Deployment_V1_DeploymentStatus) -> String { s.name }
 
     static func isTerminal(_ s: Deployment_V1_DeploymentStatus) -> Bool {
         [.succeeded, .failed, .rolledBack, .rejected, .interrupted].contains(s)

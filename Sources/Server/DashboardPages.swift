@@ -62,21 +62,7 @@ enum DashboardPages {
             """
     }
 
-    static func status(_ s: Deployment_V1_DeploymentStatus) -> String {
-        switch s {
-        case .pending: "PENDING"
-        case .pendingApproval: "PENDING_APPROVAL"
-        case .inProgress: "IN_PROGRESS"
-        case .succeeded: "SUCCEEDED"
-        case .failed: "FAILED"
-        case .rollingBack: "ROLLING_BACK"
-        case .rolledBack: "ROLLED_BACK"
-        case .rejected: "REJECTED"
-        case .interrupted: "INTERRUPTED"
-        case .waitingWindow: "WAITING_WINDOW"
-        default: "UNKNOWN"
-        }
-    }
+    static func status(_ s: Deployment_V1_DeploymentStatus) -> String { s.name }
 
     static func badge(_ status: String, id: String? = nil) -> String {
         "<span class=\"status s-\(HTML.escape(status.lowercased()))\"\(id.map { " id=\"\($0)\"" } ?? "")>\(HTML.escape(status))</span>"
