@@ -18,6 +18,8 @@ struct Dashboard: Sendable {
     let metrics: ServerMetrics
     /// The audit log the audit page reads (nil: none configured).
     let audit: AuditLog?
+    /// Every change, for the live overview.
+    let feed: DashboardFeed
     /// Where it is served ("" or "/ops", behind a reverse proxy).
     let prefix: String
     let sessions = DashboardSessions()
@@ -47,6 +49,7 @@ struct Dashboard: Sendable {
             }
         }
         root.get("audit") { request, _ in await page(request) { try auditPage(request, $0) } }
+        root.get("events") { request, _ in overviewEvents(request) }
         for kind in ["deployments", "releases"] {
             root.get("\(kind)/:id/events") { request, context in await events(kind, try context.parameters.require("id"), request) }
         }
@@ -249,6 +252,31 @@ struct Dashboard: Sendable {
             let (status, text) = Self.describe(error)
             return Response(status: status, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
+    }
+
+    /// The overview's live rows: each change the viewer may see, as it happens.
+    func overviewEvents(_ request: Request) -> Response {
+        guard let viewer = viewer(request) else { return Response(status: .unauthorized) }
+        let policy = api.access.policy
+        let principal = viewer.principal
+        let feed = self.feed
+        let body = ResponseBody { writer in
+            let changes = feed.subscribe()
+            var sequence: Int64 = 0
+            try await writer.write(ByteBuffer(string: "retry: 3000\n\n"))
+            for await change in changes where change.scopes.allSatisfy({ policy.allows(principal, .view, in: $0) }) {
+                sequence += 1
+                try await writer.write(ByteBuffer(string: Self.frame(sequence, [
+                    "kind": .string(change.kind.rawValue), "id": .string(change.id), "title": .string(change.title),
+                    "strategy": .string(change.strategy), "status": .string(change.status.rawValue),
+                    "progress": .number(Double(change.progress)), "updated": .string(change.updated.ISO8601Format()),
+                ])))
+            }
+            try await writer.finish(nil)
+        }
+        var headers = Self.securityHeaders
+        headers[.contentType] = "text/event-stream; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: body)
     }
 
     /// An SSE response of what `watch` writes, after sequence `after`; the watch ends with the

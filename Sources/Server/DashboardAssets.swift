@@ -5,6 +5,58 @@ enum DashboardAssets {
     /// WatchDeployment) and updates the page; every value is set as text, never as HTML.
     static let script = #"""
         "use strict";
+        // The overview: each change becomes its row (updated in place, or added on top).
+        (function () {
+          var feed = document.getElementById("overview");
+          if (!feed || !window.EventSource) { return; }
+          var prefix = feed.getAttribute("data-prefix");
+          var source = new EventSource(feed.getAttribute("data-events"));
+          function cell(row, text) {
+            var td = document.createElement("td");
+            if (text !== undefined) { td.textContent = text; }
+            row.appendChild(td);
+            return td;
+          }
+          function badge(td, status) {
+            td.textContent = "";
+            var span = document.createElement("span");
+            span.className = "status s-" + status.toLowerCase();
+            span.textContent = status;
+            td.appendChild(span);
+          }
+          source.onmessage = function (message) {
+            var c = JSON.parse(message.data);
+            var deployment = c.kind === "deployment";
+            var table = document.querySelector(deployment ? "#deployments tbody" : "#releases tbody");
+            if (!table) { return; }
+            var row = null;
+            for (var i = 0; i < table.rows.length; i++) {
+              if (table.rows[i].getAttribute("data-id") === c.id) { row = table.rows[i]; }
+            }
+            if (!row) {
+              row = document.createElement("tr");
+              row.setAttribute("data-id", c.id);
+              var link = document.createElement("a");
+              link.href = prefix + (deployment ? "/deployments/" : "/releases/") + encodeURIComponent(c.id);
+              link.textContent = c.id;
+              cell(row).appendChild(link);
+              cell(row, c.title);
+              if (deployment) { cell(row, c.strategy); }
+              cell(row); cell(row); cell(row);
+              table.insertBefore(row, table.firstChild);
+            }
+            var cells = row.cells;
+            if (deployment) {
+              badge(cells[3], c.status);
+              cells[4].textContent = c.progress + "%";
+              cells[5].textContent = c.updated;
+            } else {
+              badge(cells[2], c.status);
+              cells[3].textContent = c.strategy;
+              cells[4].textContent = c.updated;
+            }
+          };
+        })();
         (function () {
           var list = document.getElementById("events");
           if (!list || !window.EventSource) { return; }
@@ -77,6 +129,7 @@ enum DashboardAssets {
         body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2430; background: #f6f7f9; }
         header { display: flex; gap: 1em; align-items: center; padding: .6em 1em; background: #232f3e; color: #fff; flex-wrap: wrap; }
         header a.home { color: #fff; font-weight: 600; text-decoration: none; }
+        header nav a { color: #d7dde5; margin-right: .8em; text-decoration: none; }
         header .who { margin-left: auto; opacity: .85; }
         main { max-width: 72em; margin: 0 auto; padding: 1em; }
         h1 { font-size: 1.4em; margin: .3em 0 .6em; word-break: break-all; }

@@ -72,11 +72,19 @@ enum DashboardPages {
         t.seconds == 0 && t.nanos == 0 ? "-" : HTML.escape(t.date.ISO8601Format())
     }
 
-    static func table(_ headers: [String], _ rows: [[String]], empty: String) -> String {
-        guard !rows.isEmpty else { return "<p class=\"empty\">\(HTML.escape(empty))</p>" }
+    /// A table; with `id`, rows carry `data-id` (`ids`), for the live overview to find them.
+    static func table(_ headers: [String], _ rows: [[String]], empty: String, id: String? = nil, ids: [String] = []) -> String {
         let head = headers.map { "<th>\(HTML.escape($0))</th>" }.joined()
-        let body = rows.map { "<tr>" + $0.map { "<td>\($0)</td>" }.joined() + "</tr>" }.joined()
-        return "<div class=\"scroll\"><table><thead><tr>\(head)</tr></thead><tbody>\(body)</tbody></table></div>"
+        let body = rows.enumerated().map { i, row in
+            let key = i < ids.count ? " data-id=\"\(HTML.escape(ids[i]))\"" : ""
+            return "<tr\(key)>" + row.map { "<td>\($0)</td>" }.joined() + "</tr>"
+        }.joined()
+        guard let id else {
+            guard !rows.isEmpty else { return "<p class=\"empty\">\(HTML.escape(empty))</p>" }
+            return "<div class=\"scroll\"><table><thead><tr>\(head)</tr></thead><tbody>\(body)</tbody></table></div>"
+        }
+        // Live tables are there even when empty: rows may come.
+        return "<div class=\"scroll\"><table id=\"\(id)\"><thead><tr>\(head)</tr></thead><tbody>\(body)</tbody></table></div>"
     }
 
     // MARK: Overview
@@ -115,13 +123,17 @@ enum DashboardPages {
             ["<a href=\"\(page.link("/deployments/" + HTML.component(d.deploymentID)))\">\(HTML.escape(d.deploymentID))</a>",
              "\(HTML.escape(d.cluster))/\(HTML.escape(d.service))", HTML.escape(d.strategy), badge(status(d.status)),
              "\(d.progressPercent)%", time(d.updatedAt)]
-        }, empty: "No deployments.")
+        }, empty: "No deployments.", id: "deployments", ids: deployments.map(\.deploymentID))
         body += "<h2>Releases</h2>"
         body += table(["ID", "Name", "Status", "Done", "Updated"], releases.map { r in
             let done = r.entries.filter { ["SUCCEEDED", "SKIPPED"].contains($0.status) }.count
             return ["<a href=\"\(page.link("/releases/" + HTML.component(r.releaseID)))\">\(HTML.escape(r.releaseID))</a>",
                     HTML.escape(r.name), badge(status(r.status)), "\(done)/\(r.entries.count)", time(r.updatedAt)]
-        }, empty: "No releases.")
+        }, empty: "No releases.", id: "releases", ids: releases.map(\.releaseID))
+        // Live unless filtered (a filtered list would take rows that do not match).
+        if filter.cluster.isEmpty && filter.service.isEmpty && filter.status.isEmpty {
+            body += "<div id=\"overview\" data-events=\"\(page.link("/events"))\" data-prefix=\"\(HTML.escape(page.prefix))\" hidden></div>"
+        }
         return layout("Deployments", page, body)
     }
 

@@ -79,9 +79,11 @@ public final class DeploymentServer: Sendable {
         self.notifier = notifier
         let notifiers = notifier.map { [$0] } ?? []
         let memory = MemoryRelease()
+        // The dashboard's live overview.
+        let feed = DashboardFeed()
         let environment = EngineEnvironment(cloud: layered, clock: clock, store: store, hooks: network,
                                             probe: network, preflight: preflight,
-                                            observers: [MetricsObserver(metrics: metrics)] + observers + notifiers + [memory], logger: logger,
+                                            observers: [MetricsObserver(metrics: metrics)] + observers + notifiers + [memory, feed], logger: logger,
                                             wallClock: self.wallClock, analysisTemplates: config.analysis.templates,
                                             metrics: PrometheusQuery(settings: config.analysis.prometheus, client: .shared),
                                             pricing: config.prices.map { Pricing(table: $0, region: config.region) })
@@ -89,7 +91,7 @@ public final class DeploymentServer: Sendable {
                                        limits: config.limits, windows: config.windows)
         memory.attach(engine)
         self.releases = ReleaseManager(engine: engine, environment: environment, store: releaseStore,
-                                       observers: [ReleaseMetricsObserver(metrics: metrics)] + releaseObservers + notifiers)
+                                       observers: [ReleaseMetricsObserver(metrics: metrics)] + releaseObservers + notifiers + [feed])
         let allowsAnonymous = try Self.anonymousAllowed(config, logger: logger)
         let security = SecurityAuditor(audit: audit, logger: logger)
         let access = AccessControl(
@@ -136,7 +138,7 @@ public final class DeploymentServer: Sendable {
         var onGitHook: (@Sendable () -> Void)?
         if let git = gitops { onGitHook = { git.trigger() } }
         let dashboard = config.dashboardEnabled
-            ? Dashboard(api: api, authenticator: authenticator, metrics: metrics, audit: audit, prefix: config.dashboardPrefix) : nil
+            ? Dashboard(api: api, authenticator: authenticator, metrics: metrics, audit: audit, feed: feed, prefix: config.dashboardPrefix) : nil
         http = HTTPEndpoint(config: config, metrics: metrics, logger: logger, onGitHook: onGitHook, dashboard: dashboard)
     }
 

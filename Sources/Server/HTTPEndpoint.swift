@@ -56,7 +56,8 @@ final class HTTPEndpoint: Service, Sendable {
             onServerRunning: { [self] channel in bound(channel.localAddress?.port ?? config.metricsPort) },
             logger: logger)
         do {
-            try await app.run()
+            // The dashboard's open overviews end with the server (their streams would hold the port open).
+            try await withGracefulShutdownHandler { try await app.run() } onGracefulShutdown: { [dashboard] in dashboard?.feed.finish() }
         } catch {
             let error = ServerStartError.portInUse(error, what: "metrics", port: config.metricsPort, key: "server.metrics_port")
             fail(error)

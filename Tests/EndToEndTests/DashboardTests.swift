@@ -155,6 +155,13 @@ import Testing
             try await browser.type(try await browser.require("input[name=token]"), s.admin)
             try await browser.click(try await browser.require("form.login button"))
             try await browser.wait("the overview") { try await browser.element("a[href='/deployments/c1']") != nil }
+            // The overview takes a new deployment's row live.
+            let firstRow = try await browser.require("#deployments tbody tr")
+            #expect(await Self.deploy(t, "o1", service: "cart", config: #"{"require_approval":"true"}"#, token: s.deployer).code == 0)
+            try await browser.wait("o1's row on the overview") { try await browser.element("#deployments tr[data-id='o1']") != nil }
+            let row = try await browser.text(try await browser.require("#deployments tr[data-id='o1']"))
+            #expect(row.contains("prod/cart") && row.contains("PENDING_APPROVAL"), "\(row)")
+            #expect(try await browser.text(firstRow).contains("c1"), "the page was not reloaded")
             try await Self.screenshot(browser, "dashboard-overview.png")
 
             try await browser.open(base + "/deployments/c1")
