@@ -17,9 +17,12 @@ extension DeploymentEngine {
         return await limitBlock(request, id: id)
     }
 
+    /// The time on records now (the wall clock; the test clock in tests).
+    public nonisolated var now: Date { env.wallClock.now() }
+
     /// The windows that apply to a service now, and when it may deploy.
     public nonisolated func windowReport(cluster: String, service: String) -> WindowReport {
-        WindowReport(windows.applying(cluster: cluster, service: service), at: env.wallClock.now())
+        WindowReport(windows.applying(cluster: cluster, service: service), at: now)
     }
 
     func startBlock(_ record: DeploymentRecord) async -> StartBlock? {

@@ -7,6 +7,7 @@ import Foundation
 import GRPCCore
 import Hummingbird
 import NIOCore
+import SwiftProtobuf
 
 /// The web dashboard on the HTTP port: server-rendered pages of deployments and releases, live
 /// by Server-Sent Events, and approve / reject / roll back for those whose role allows it.
@@ -129,12 +130,15 @@ struct Dashboard: Sendable {
     func overview(_ request: Request, _ viewer: Viewer) async throws -> String {
         let query = request.uri.queryParameters
         let filter = DashboardPages.Filter(cluster: String(query["cluster"] ?? ""), service: String(query["service"] ?? ""),
-                                           status: String(query["status"] ?? ""))
+                                           status: String(query["status"] ?? ""), since: String(query["since"] ?? ""))
         var list = Deployment_V1_ListDeploymentsRequest()
         list.cluster = filter.cluster
         list.service = filter.service
         list.pageSize = 100
         if !filter.status.isEmpty, let status = DeploymentStatus(rawValue: filter.status) { list.statuses = [ProtoMapping.status(status)] }
+        if let period = DashboardPages.Filter.periods.first(where: { $0.0 == filter.since }) {
+            list.createdAfter = Google_Protobuf_Timestamp(date: api.engine.now.addingTimeInterval(-period.2))
+        }
         let deployments = try await api.listDeployments(request: list,
                                                         context: context(viewer.principal, Deployment_V1_DeploymentService.Method.ListDeployments.descriptor))
         var releaseList = Deployment_V1_ListReleasesRequest()

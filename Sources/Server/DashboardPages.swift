@@ -93,6 +93,12 @@ enum DashboardPages {
         var cluster = ""
         var service = ""
         var status = ""
+        /// Created within: "", "1h", "24h" or "7d".
+        var since = ""
+
+        static let periods: [(String, String, TimeInterval)] = [("1h", "the last hour", 3600), ("24h", "the last day", 86400),
+                                                                ("7d", "the last week", 7 * 86400)]
+        var isEmpty: Bool { cluster.isEmpty && service.isEmpty && status.isEmpty && since.isEmpty }
     }
 
     static func overview(deployments: [Deployment_V1_Deployment], releases: [Deployment_V1_Release], filter: Filter,
@@ -118,6 +124,8 @@ enum DashboardPages {
             + "<label>Service <input name=\"service\" value=\"\(HTML.escape(filter.service))\"></label>"
             + "<label>Status <select name=\"status\"><option value=\"\">any</option>"
             + statuses.map { "<option\($0 == filter.status ? " selected" : "")>\($0)</option>" }.joined()
+            + "</select></label><label>Created <select name=\"since\"><option value=\"\">any time</option>"
+            + Filter.periods.map { "<option value=\"\($0.0)\"\($0.0 == filter.since ? " selected" : "")>\($0.1)</option>" }.joined()
             + "</select></label><button>Filter</button></form>"
         body += table(["ID", "Service", "Strategy", "Status", "Progress", "Updated"], deployments.map { d in
             ["<a href=\"\(page.link("/deployments/" + HTML.component(d.deploymentID)))\">\(HTML.escape(d.deploymentID))</a>",
@@ -131,7 +139,7 @@ enum DashboardPages {
                     HTML.escape(r.name), badge(status(r.status)), "\(done)/\(r.entries.count)", time(r.updatedAt)]
         }, empty: "No releases.", id: "releases", ids: releases.map(\.releaseID))
         // Live unless filtered (a filtered list would take rows that do not match).
-        if filter.cluster.isEmpty && filter.service.isEmpty && filter.status.isEmpty {
+        if filter.isEmpty {
             body += "<div id=\"overview\" data-events=\"\(page.link("/events"))\" data-prefix=\"\(HTML.escape(page.prefix))\" hidden></div>"
         }
         return layout("Deployments", page, body)

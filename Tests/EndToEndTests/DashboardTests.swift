@@ -106,6 +106,9 @@ import Testing
         // Signed in, the overview lists it under the approvals waiting, escaped.
         let overview = try await t.http("/", headers: ["Cookie": admin])
         #expect(overview.status == 200 && overview.body.contains("Waiting for approval") && overview.body.contains("&lt;script&gt;"))
+        // Filtered by time (and then not live): created within the last hour.
+        let recent = try await t.http("/?since=1h", headers: ["Cookie": admin])
+        #expect(recent.body.contains("href=\"/deployments/x1\"") && !recent.body.contains("id=\"overview\""))
         let js = try await HTTPGet.exchange(host: "127.0.0.1", port: t.httpPort, path: "/static/dashboard.js")
         #expect(js.status == 200 && js.headers.contains { $0.0 == "content-type" && $0.1.hasPrefix("text/javascript") })
         #expect(!js.body.contains("innerHTML"))
@@ -121,6 +124,10 @@ import Testing
         let log = try await t.http("/audit?type=approval&verify=1", headers: ["Cookie": admin])
         #expect(log.status == 200 && log.body.contains("approval.requested") && !log.body.contains("deployment.succeeded"), "\(log.body)")
         #expect(log.body.contains("lines, chain intact"), "\(log.body)")
+        // Two hours later x1 is no longer of the last hour, still of the last day.
+        t.clock.advance(by: .seconds(2 * 3600))
+        #expect(!(try await t.http("/?since=1h", headers: ["Cookie": admin]).body.contains("href=\"/deployments/x1\"")))
+        #expect(try await t.http("/?since=24h", headers: ["Cookie": admin]).body.contains("href=\"/deployments/x1\""))
         try await t.stop()
     }
 
