@@ -45,6 +45,27 @@ enum DashboardAssets {
               cell(row); cell(row); cell(row);
               table.insertBefore(row, table.firstChild);
             }
+            var approvals = document.getElementById("approvals");
+            if (approvals) {
+              var list = approvals.querySelector("ul");
+              var item = null;
+              for (var k = 0; k < list.children.length; k++) {
+                if (list.children[k].getAttribute("data-id") === c.id) { item = list.children[k]; }
+              }
+              if (c.status === "PENDING_APPROVAL" && !item) {
+                item = document.createElement("li");
+                item.setAttribute("data-id", c.id);
+                var to = document.createElement("a");
+                to.href = prefix + (deployment ? "/deployments/" : "/releases/") + encodeURIComponent(c.id);
+                to.textContent = c.id;
+                item.appendChild(to);
+                item.appendChild(document.createTextNode(" " + c.title));
+                list.appendChild(item);
+              } else if (c.status !== "PENDING_APPROVAL" && item) {
+                list.removeChild(item);
+              }
+              approvals.hidden = list.children.length === 0;
+            }
             var cells = row.cells;
             if (deployment) {
               badge(cells[3], c.status);

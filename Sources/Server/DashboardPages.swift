@@ -106,18 +106,18 @@ enum DashboardPages {
         let waiting = deployments.filter { $0.status == .pendingApproval }
         let waitingReleases = releases.filter { $0.status == .pendingApproval }
         var body = "<h1>Deployments</h1>"
-        if !waiting.isEmpty || !waitingReleases.isEmpty {
-            body += "<section class=\"approvals\"><h2>Waiting for approval</h2><ul>"
-            for d in waiting {
-                body += "<li><a href=\"\(page.link("/deployments/" + HTML.component(d.deploymentID)))\">\(HTML.escape(d.deploymentID))</a> "
-                    + "\(HTML.escape(d.cluster))/\(HTML.escape(d.service)) (\(HTML.escape(d.strategy)))</li>"
-            }
-            for r in waitingReleases {
-                body += "<li>release <a href=\"\(page.link("/releases/" + HTML.component(r.releaseID)))\">\(HTML.escape(r.releaseID))</a> "
-                    + "\(HTML.escape(r.name)): \(r.entries.count) entries</li>"
-            }
-            body += "</ul></section>"
+        // Always there (hidden when empty): the live overview adds and removes its items.
+        body += "<section class=\"approvals\" id=\"approvals\"\(waiting.isEmpty && waitingReleases.isEmpty ? " hidden" : "")>"
+            + "<h2>Waiting for approval</h2><ul>"
+        for d in waiting {
+            body += "<li data-id=\"\(HTML.escape(d.deploymentID))\"><a href=\"\(page.link("/deployments/" + HTML.component(d.deploymentID)))\">"
+                + "\(HTML.escape(d.deploymentID))</a> \(HTML.escape(d.cluster))/\(HTML.escape(d.service)) (\(HTML.escape(d.strategy)))</li>"
         }
+        for r in waitingReleases {
+            body += "<li data-id=\"\(HTML.escape(r.releaseID))\">release <a href=\"\(page.link("/releases/" + HTML.component(r.releaseID)))\">"
+                + "\(HTML.escape(r.releaseID))</a> \(HTML.escape(r.name)): \(r.entries.count) entries</li>"
+        }
+        body += "</ul></section>"
         let statuses = DeploymentStatus.allCases.map(\.rawValue)
         body += "<form method=\"get\" action=\"\(page.link("/"))\" class=\"filter\">"
             + "<label>Cluster <input name=\"cluster\" value=\"\(HTML.escape(filter.cluster))\"></label>"

@@ -105,7 +105,7 @@ import Testing
         #expect(own.status == 403 && own.body.contains("token:admin requested deployment x1 and cannot approve it"), "\(own.body)")
         // Signed in, the overview lists it under the approvals waiting, escaped.
         let overview = try await t.http("/", headers: ["Cookie": admin])
-        #expect(overview.status == 200 && overview.body.contains("Waiting for approval") && overview.body.contains("&lt;script&gt;"))
+        #expect(overview.status == 200 && overview.body.contains("<li data-id=\"x1\">") && overview.body.contains("&lt;script&gt;"))
         // Filtered by time (and then not live): created within the last hour.
         let recent = try await t.http("/?since=1h", headers: ["Cookie": admin])
         #expect(recent.body.contains("href=\"/deployments/x1\"") && !recent.body.contains("id=\"overview\""))
@@ -136,6 +136,7 @@ import Testing
                                      simulator: SeedCommandsTests.mockMode)
         let page = try await HTTPGet.exchange(host: "127.0.0.1", port: t.httpPort, path: "/ops/")
         #expect(page.status == 200 && page.body.contains("href=\"/ops/static/dashboard.css\""))
+        #expect(page.body.contains("id=\"approvals\" hidden"), "nothing waits for approval")
         let cookie = try #require(page.headers.first { $0.0 == "set-cookie" }?.1)
         #expect(cookie.contains("Path=/ops") && cookie.contains("HttpOnly"))
         #expect(try await t.http("/").status == 404)
@@ -168,6 +169,7 @@ import Testing
             try await browser.wait("o1's row on the overview") { try await browser.element("#deployments tr[data-id='o1']") != nil }
             let row = try await browser.text(try await browser.require("#deployments tr[data-id='o1']"))
             #expect(row.contains("prod/cart") && row.contains("PENDING_APPROVAL"), "\(row)")
+            try await browser.wait("o1 among the approvals") { try await browser.element("#approvals li[data-id='o1']") != nil }
             #expect(try await browser.text(firstRow).contains("c1"), "the page was not reloaded")
             try await Self.screenshot(browser, "dashboard-overview.png")
 
