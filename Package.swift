@@ -78,6 +78,7 @@ let package = Package(
         .target(name: "Server", dependencies: [
             "DeployAPI", "CloudModel", "CloudRuntime", "Simulator", "Engine", "AWSCloud", "Store", "Audit", "GitOps", "Access", "ChildProcess",
             "Notify",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -149,6 +150,7 @@ let package = Package(
             .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Hummingbird", package: "hummingbird"),
         ], swiftSettings: strict),
     ]
 )

@@ -53,7 +53,9 @@ public final class JWTVerifier: Sendable {
         if let file = settings.jwksFile { _ = try Self.readKeys(file: file) }
     }
 
-    public func principal(for token: String, now: Date) async throws(JWTError) -> Principal {
+    /// The principal of a valid token; with `nonce` (a sign-in the server started), the token's
+    /// `nonce` claim must be that one.
+    public func principal(for token: String, now: Date, nonce: String? = nil) async throws(JWTError) -> Principal {
         guard token.utf8.count <= Self.maxTokenBytes else { throw JWTError("token too large") }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerData = Self.base64URL(parts[0]), let payloadData = Self.base64URL(parts[1]),
@@ -71,6 +73,7 @@ public final class JWTVerifier: Sendable {
         if candidates.isEmpty, settings.jwksURL != nil { candidates = try await keys(kid: kid, alg: alg, refresh: true) }
         guard candidates.contains(where: { $0.verifies(signature, over: signed) }) else { throw JWTError("bad signature") }
         try check(claims, now: now)
+        if let nonce, claims["nonce"] as? String != nonce { throw JWTError("wrong nonce") }
         // The subject names the caller in logs and the audit log: bounded.
         guard let subject = claims[settings.subjectClaim] as? String, !subject.isEmpty, subject.count <= 256 else {
             throw JWTError("no \(settings.subjectClaim) claim of at most 256 characters")

@@ -21,6 +21,8 @@ struct Dashboard: Sendable {
     let audit: AuditLog?
     /// Every change, for the live overview.
     let feed: DashboardFeed
+    /// Sign-in through the OIDC issuer (`dashboard.oidc`).
+    let signOn: DashboardSignOn?
     /// Where it is served ("" or "/ops", behind a reverse proxy).
     let prefix: String
     let sessions = DashboardSessions()
@@ -62,7 +64,9 @@ struct Dashboard: Sendable {
                 await act(action, kind: "releases", id: try context.parameters.require("id"), request)
             }
         }
-        root.get("login") { request, _ in html(.ok, DashboardPages.login(anonymousPage(request), failed: false)) }
+        root.get("login") { request, _ in html(.ok, DashboardPages.login(anonymousPage(request), failed: false, issuer: signOn?.issuer)) }
+        root.get("login/oidc") { _, _ in await startSignOn() }
+        root.get("login/oidc/callback") { request, _ in await finishSignOn(request) }
         root.post("login") { request, _ in await login(request) }
         root.post("logout") { request, _ in await logout(request) }
         root.get("static/dashboard.js") { _, _ in asset(DashboardAssets.script, type: "text/javascript; charset=utf-8") }
@@ -392,11 +396,42 @@ struct Dashboard: Sendable {
         guard !token.isEmpty, let principal = try? await authenticator.principal(authorization: "Bearer \(token)", certificate: nil),
               principal.method != .anonymous else {
             metrics.authFailure(reason: "dashboard_sign_in")
-            return html(.unauthorized, DashboardPages.login(anonymousPage(request), failed: true))
+            return html(.unauthorized, DashboardPages.login(anonymousPage(request), failed: true, issuer: signOn?.issuer))
         }
         if let old = request.cookies[DashboardSessions.cookie]?.value { sessions.end(old) }
         let session = sessions.create(for: principal)
         return redirect(prefix + "/", cookie: DashboardSessions.setCookie(session, path: cookiePath, secure: secure(request)))
+    }
+
+    /// Off to the issuer.
+    func startSignOn() async -> Response {
+        guard let signOn else { return plain(.notFound, "no OIDC sign-in is configured (dashboard.oidc)") }
+        do {
+            return redirect(try await signOn.start())
+        } catch {
+            metrics.authFailure(reason: "dashboard_oidc")
+            return plain(.badGateway, "sign-in through \(signOn.issuer) cannot start: \(error)")
+        }
+    }
+
+    /// Back from the issuer with a code: a session for the principal of its ID token.
+    func finishSignOn(_ request: Request) async -> Response {
+        guard let signOn else { return plain(.notFound, "no OIDC sign-in is configured (dashboard.oidc)") }
+        let query = request.uri.queryParameters
+        guard let code = query["code"], let state = query["state"] else {
+            metrics.authFailure(reason: "dashboard_oidc")
+            let said = query["error"].map { ": the issuer answered \(String($0).prefix(100))" } ?? ""
+            return html(.unauthorized, DashboardPages.message("Sign-in failed", "The sign-in did not complete\(said).", anonymousPage(request)))
+        }
+        do {
+            let principal = try await signOn.finish(code: String(code), state: String(state))
+            if let old = request.cookies[DashboardSessions.cookie]?.value { sessions.end(old) }
+            let session = sessions.create(for: principal)
+            return redirect(prefix + "/", cookie: DashboardSessions.setCookie(session, path: cookiePath, secure: secure(request)))
+        } catch {
+            metrics.authFailure(reason: "dashboard_oidc")
+            return html(.unauthorized, DashboardPages.message("Sign-in failed", "\(error)", anonymousPage(request)))
+        }
     }
 
     func logout(_ request: Request) async -> Response {

@@ -344,9 +344,10 @@ enum DashboardPages {
 
     // MARK: Signing in
 
-    static func login(_ page: PageContext, failed: Bool) -> String {
-        layout("Sign in", page, """
-            <h1>Sign in</h1>\(failed ? "<p class=\"notice\">That token was not accepted.</p>" : "")
+    static func login(_ page: PageContext, failed: Bool, issuer: String? = nil) -> String {
+        let oidc = issuer.map { "<p><a id=\"oidc\" href=\"\(page.link("/login/oidc"))\">Sign in with \(HTML.escape($0))</a></p>" } ?? ""
+        return layout("Sign in", page, """
+            <h1>Sign in</h1>\(failed ? "<p class=\"notice\">That token was not accepted.</p>" : "")\(oidc)
             <form method="post" action="\(page.link("/login"))" class="login">
             <label>API token <input type="password" name="token" autocomplete="off" required></label>
             <button>Sign in</button></form>

@@ -137,8 +137,16 @@ public final class DeploymentServer: Sendable {
         }
         var onGitHook: (@Sendable () -> Void)?
         if let git = gitops { onGitHook = { git.trigger() } }
+        var signOn: DashboardSignOn?
+        if let settings = config.dashboardOIDC {
+            guard let oidc = config.security.oidc else {
+                throw ConfigError("dashboard.oidc: needs auth.oidc (the issuer and its keys)")
+            }
+            signOn = try DashboardSignOn(settings: settings, oidc: oidc)
+        }
         let dashboard = config.dashboardEnabled
-            ? Dashboard(api: api, authenticator: authenticator, metrics: metrics, audit: audit, feed: feed, prefix: config.dashboardPrefix) : nil
+            ? Dashboard(api: api, authenticator: authenticator, metrics: metrics, audit: audit, feed: feed, signOn: signOn,
+                        prefix: config.dashboardPrefix) : nil
         http = HTTPEndpoint(config: config, metrics: metrics, logger: logger, onGitHook: onGitHook, dashboard: dashboard)
     }
 

@@ -48,6 +48,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var dashboardEnabled = true
     /// `dashboard.path_prefix`: where it is served ("" : at the root; "/ops" behind a proxy).
     public var dashboardPrefix = ""
+    /// `dashboard.oidc`: sign-in through `auth.oidc`'s issuer (authorization code flow).
+    var dashboardOIDC: DashboardSignOn.Settings?
     /// `pricing.refresh`: read the region's prices from the Price List API at start (AWS mode).
     public var refreshPrices = false
     /// CloudWatch alarms on the simulator's load balancer metrics (`mock.alarms`).
@@ -135,7 +137,19 @@ public struct ServerConfig: Sendable, Equatable {
         if let l = try root.objectIfPresent("limits") { try applyLimits(l) }
         if let p = try root.objectIfPresent("pricing") { try applyPricing(p) }
         if let d = try root.objectIfPresent("dashboard") {
-            try d.only(["enabled", "path_prefix"])
+            try d.only(["enabled", "path_prefix", "oidc"])
+            if let o = try d.objectIfPresent("oidc") {
+                try o.only(["client_id", "client_secret_file", "url"])
+                guard let id = try o.string("client_id"), !id.isEmpty else { throw o.failure("client_id", "is required (the dashboard's client at the issuer)") }
+                guard let secret = try o.string("client_secret_file"), !secret.isEmpty else {
+                    throw o.failure("client_secret_file", "is required (a file holding the client secret)")
+                }
+                guard let url = try o.string("url"), DashboardSignOn.acceptable(url) else {
+                    throw o.failure("url", "is required: the dashboard's public https URL (the issuer sends the browser back to URL/login/oidc/callback)")
+                }
+                let base = url.hasSuffix("/") ? String(url.dropLast()) : url
+                dashboardOIDC = DashboardSignOn.Settings(clientID: id, clientSecretFile: secret, redirectURI: base + "/login/oidc/callback")
+            }
             dashboardEnabled = try d.bool("enabled") ?? dashboardEnabled
             if let prefix = try d.string("path_prefix") {
                 let trimmed = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix

@@ -144,6 +144,16 @@ import Testing
         try off.apply(yaml: "dashboard: {enabled: false}", source: "config.yaml")
         #expect(!off.dashboardEnabled)
         #expect(throws: ConfigError.self) { try off.apply(yaml: "dashboard: {path_prefix: \"ops<x>\"}", source: "config.yaml") }
+        do {
+            try off.apply(yaml: "dashboard: {oidc: {client_id: d, client_secret_file: /s, url: \"http://deploy.example.com\"}}", source: "config.yaml")
+            Issue.record("accepted a plain-HTTP public URL")
+        } catch {
+            #expect("\(error)".hasPrefix("config.yaml: dashboard.oidc.url: is required: the dashboard's public https URL"), "\(error)")
+        }
+        var signOn = ServerConfig()
+        try signOn.apply(yaml: "dashboard: {oidc: {client_id: d, client_secret_file: /s, url: \"https://deploy.example.com/ops/\"}}",
+                         source: "config.yaml")
+        #expect(signOn.dashboardOIDC?.redirectURI == "https://deploy.example.com/ops/login/oidc/callback")
         try await t.stop()
     }
 
