@@ -115,6 +115,7 @@ enum DashboardAssets {
                 }
               }
             }
+            if (e.stage && e.message && /^(waitTaskSetHealthy|waitForStability)/.test(e.stage)) { setText("health", e.message); }
             if (e.stage) {
               setText("stage", e.stage);
               var rows = document.querySelectorAll("#stages li");

@@ -165,6 +165,7 @@ enum DashboardPages {
             ("Progress", "<progress id=\"progress\" max=\"100\" value=\"\(d.progressPercent)\">\(d.progressPercent)%</progress> "
                 + "<span id=\"progress-text\">\(d.progressPercent)%</span>"),
             ("Stage", "<span id=\"stage\">\(HTML.escape(d.currentStage.isEmpty ? "-" : d.currentStage))</span>"),
+            ("Tasks and targets", "<span id=\"health\">\(HTML.escape(health(events) ?? "-"))</span>"),
             ("Requested by", HTML.escape(d.requestedBy)),
             ("Created", time(d.createdAt)),
             ("Task definition", HTML.escape(d.taskDefinitionArn.isEmpty ? "-" : d.taskDefinitionArn)),
@@ -177,6 +178,10 @@ enum DashboardPages {
         body += "</dl>"
         body += actionForms(path: "/deployments/\(id)", status: status(d.status), actions: actions, page)
         body += trafficChart(d.stages)
+        let measured = events.filter { $0.type == "analysis.measured" || $0.type == "analysis.failed" || $0.type == "analysis.paused" }
+        if !measured.isEmpty {
+            body += "<h2>Analysis</h2><ol class=\"events\" id=\"analysis\">" + measured.map(eventItem).joined() + "</ol>"
+        }
         body += "<h2>Stages</h2><ol class=\"stages\" id=\"stages\">"
         for s in d.stages + d.rollbackStages {
             let state = stageStatus(s.status)
@@ -190,6 +195,17 @@ enum DashboardPages {
         for e in events { body += eventItem(e) }
         body += "</ol>"
         return layout("Deployment \(d.deploymentID)", page, body)
+    }
+
+    /// The stages that watch tasks and targets become healthy.
+    static func watchesHealth(_ stage: String) -> Bool {
+        stage.hasPrefix("waitTaskSetHealthy") || stage.hasPrefix("waitForStability")
+    }
+
+    /// The engine's last word on the tasks and targets: the newest message of a stage that
+    /// waits for them ("3/3 tasks running, 3 healthy targets, STEADY_STATE").
+    static func health(_ events: [Deployment_V1_DeploymentEvent]) -> String? {
+        events.last { watchesHealth($0.stage) && !$0.message.isEmpty }?.message
     }
 
     static func eventItem(_ e: Deployment_V1_DeploymentEvent) -> String {

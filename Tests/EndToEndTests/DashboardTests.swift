@@ -196,7 +196,14 @@ import Testing
             #expect(try await browser.text(status) == "SUCCEEDED")
             let events = try await browser.text(try await browser.require("#events"))
             #expect(events.contains("deployment.succeeded"), "\(events)")
+            let health = try await browser.text(try await browser.require("#health"))
+            #expect(health.contains("3/3 tasks running") && health.contains("healthy targets"), "\(health)")
             try await Self.screenshot(browser, "dashboard-deployment.png")
+            // On a phone's width the page fits: nothing wider than the screen.
+            try await browser.resize(width: 390, height: 844)
+            let overflow = try await browser.run("return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+            #expect((overflow as? Int) == 0, "the page is \(overflow) pixels wider than a phone")
+            try await browser.resize(width: 1280, height: 900)
 
             // A release's page follows its entries live too.
             let file = try ReleaseTests.write(ReleaseTests.manifest(services: [("shop", "repo/shop:2")]))
@@ -245,3 +252,32 @@ import Testing
     }
 }
 
+
+/// The deployment page's pieces that the end-to-end runs above do not reach.
+@Suite struct DashboardPageTests {
+    static func event(_ sequence: Int64, _ type: String, stage: String = "", message: String) -> Deployment_V1_DeploymentEvent {
+        var e = Deployment_V1_DeploymentEvent()
+        e.sequence = sequence
+        e.type = type
+        e.stage = stage
+        e.message = message
+        return e
+    }
+
+    @Test func analysisMeasurementsAndTheLastHealthAreShown() {
+        var d = Deployment_V1_Deployment()
+        d.deploymentID = "d1"
+        let events = [
+            Self.event(1, "stage.progress", stage: "waitTaskSetHealthy(new)", message: "1/3 tasks running, 0 healthy targets"),
+            Self.event(2, "analysis.measured", stage: "bake(2m, canary at 25%)", message: "error-rate: 0.4 <= 1 (pass) <b>"),
+            Self.event(3, "stage.succeeded", stage: "waitTaskSetHealthy(new)", message: "3/3 tasks running, 3 healthy targets"),
+        ]
+        let page = DashboardPages.deployment(d, events: events, actions: .init(),
+                                             PageContext(prefix: "", who: "anonymous", signedIn: false, csrf: "t", notice: nil))
+        #expect(page.contains("<span id=\"health\">3/3 tasks running, 3 healthy targets</span>"))
+        #expect(page.contains("<h2>Analysis</h2><ol class=\"events\" id=\"analysis\">") && page.contains("error-rate: 0.4 &lt;= 1 (pass) &lt;b&gt;"))
+        let quiet = DashboardPages.deployment(d, events: [], actions: .init(),
+                                              PageContext(prefix: "", who: "anonymous", signedIn: false, csrf: "t", notice: nil))
+        #expect(!quiet.contains("id=\"analysis\"") && quiet.contains("<span id=\"health\">-</span>"))
+    }
+}

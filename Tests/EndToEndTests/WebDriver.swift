@@ -118,6 +118,9 @@ final class WebDriver: @unchecked Sendable {
     func url() async throws -> String { try await call("GET", "/url") as? String ?? "" }
     func source() async throws -> String { try await call("GET", "/source") as? String ?? "" }
     func deleteCookies() async throws { try await call("DELETE", "/cookie") }
+    func resize(width: Int, height: Int) async throws { try await call("POST", "/window/rect", ["width": width, "height": height]) }
+    /// Runs `script` in the page (WebDriver's own channel, not the page's CSP) and answers its value.
+    func run(_ script: String) async throws -> Any { try await call("POST", "/execute/sync", ["script": script, "args": [Any]()]) }
 
     /// A PNG of the window.
     func screenshot() async throws -> Data {
