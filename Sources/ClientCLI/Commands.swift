@@ -58,7 +58,7 @@ struct Commands {
         let response = try await api.deploy(request, options: callOptions)
         let d = response.deployment
         let verb = response.existing ? "already exists" : "accepted"
-        output.out("Deployment \(d.deploymentID) \(verb): \(d.strategy) of \(d.cluster)/\(d.service), status \(Format.status(d.status))")
+        output.out("Deployment \(d.deploymentID) \(verb): \(d.strategy) of \(d.cluster)/\(d.service), status \(d.status.name)")
         for warning in d.warnings { output.err("warning: \(warning)") }
         if options.wait { return try await watch(d.deploymentID) }
         if !options.wait, !Format.isTerminal(d.status) {
@@ -106,7 +106,7 @@ struct Commands {
         request.requestedBy = options.approver
         request.reason = options.reason
         let d = try await api.rollback(request, options: callOptions)
-        output.out("Rollback of \(d.deploymentID) started: status \(Format.status(d.status))")
+        output.out("Rollback of \(d.deploymentID) started: status \(d.status.name)")
         if options.wait { return try await watch(d.deploymentID, fromRollback: true) }
         return 0
     }
@@ -122,7 +122,7 @@ struct Commands {
         request.approver = options.approver
         request.reason = options.reason
         let d = approve ? try await api.approve(request, options: callOptions) : try await api.reject(request, options: callOptions)
-        output.out("Deployment \(d.deploymentID) \(approve ? "approved" : "rejected"): status \(Format.status(d.status))")
+        output.out("Deployment \(d.deploymentID) \(approve ? "approved" : "rejected"): status \(d.status.name)")
         return 0
     }
 
@@ -212,7 +212,7 @@ struct Commands {
 
 extension Deployment_V1_DeploymentStatus {
     init?(name: String) {
-        guard let match = Self.allCases.first(where: { Format.status($0) == name }) else { return nil }
+        guard let match = Self.allCases.first(where: { $0.name == name }) else { return nil }
         self = match
     }
 }

@@ -32,7 +32,7 @@ extension Format {
         var lines = [
             "Release:     \(r.releaseID)",
             "Name:        \(r.name)",
-            "Status:      \(status(r.status))",
+            "Status:      \(r.status.name)",
             "On failure:  \(r.onFailure)",
         ]
         if !r.commit.isEmpty { lines.append("Commit:      \(r.commit) by \(r.author): \(r.commitMessage)") }
@@ -49,13 +49,13 @@ extension Format {
     }
 
     static func releaseEvent(_ e: Deployment_V1_ReleaseEvent) -> String {
-        "\(clock(e.at)) \(status(e.status)) \(e.type)\(e.entry.isEmpty ? "" : " \(e.entry)")\(e.message.isEmpty ? "" : ": \(e.message)")"
+        "\(clock(e.at)) \(e.status.name) \(e.type)\(e.entry.isEmpty ? "" : " \(e.entry)")\(e.message.isEmpty ? "" : ": \(e.message)")"
     }
 
     static func releaseTable(_ releases: [Deployment_V1_Release]) -> [String] {
         let rows = releases.map { r in
             let done = r.entries.filter { ["SUCCEEDED", "SKIPPED"].contains($0.status) }.count
-            return [r.releaseID, status(r.status), "\(done)/\(r.entries.count)", r.commit.isEmpty ? "-" : String(r.commit.prefix(12)), time(r.updatedAt)]
+            return [r.releaseID, r.status.name, "\(done)/\(r.entries.count)", r.commit.isEmpty ? "-" : String(r.commit.prefix(12)), time(r.updatedAt)]
         }
         return columns(["ID", "STATUS", "DONE", "COMMIT", "UPDATED"], rows)
     }

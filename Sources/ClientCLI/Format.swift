@@ -4,7 +4,6 @@ import SwiftProtobuf
 
 /// How the client prints what the server answers.
 enum Format {
-    static func status(_ s: Deployment_V1_DeploymentStatus) -> String { s.name }
 
     static func isTerminal(_ s: Deployment_V1_DeploymentStatus) -> Bool {
         [.succeeded, .failed, .rolledBack, .rejected, .interrupted].contains(s)
@@ -21,9 +20,9 @@ enum Format {
     /// ends with the deployment or release).
     static func outcome(_ kind: String, _ id: String, status: Deployment_V1_DeploymentStatus?, message: String) -> (String, Int32) {
         guard let status, isTerminal(status) else {
-            return ("\(kind) \(id): the server stopped following it (status \(status.map(Format.status) ?? "unknown"))", 1)
+            return ("\(kind) \(id): the server stopped following it (status \(status.map(\.name) ?? "unknown"))", 1)
         }
-        return ("\(kind) \(id): \(Format.status(status))\(message.isEmpty ? "" : " - \(message)")", exitCode(status, finishedOnly: true))
+        return ("\(kind) \(id): \(status.name)\(message.isEmpty ? "" : " - \(message)")", exitCode(status, finishedOnly: true))
     }
 
     static func time(_ t: Google_Protobuf_Timestamp) -> String {
@@ -50,7 +49,7 @@ enum Format {
         let percent = String(format: "%3d%%", e.progressPercent)
         let stage = e.stage.isEmpty ? "" : " \(e.stage)"
         let message = e.message.isEmpty ? "" : ": \(e.message)"
-        return "\(clock(e.at)) [\(percent)] \(status(e.status)) \(e.type)\(stage)\(message)"
+        return "\(clock(e.at)) [\(percent)] \(e.status.name) \(e.type)\(stage)\(message)"
     }
 
     static func details(_ d: Deployment_V1_Deployment) -> [String] {
@@ -59,7 +58,7 @@ enum Format {
             "Cluster:     \(d.cluster)",
             "Service:     \(d.service)",
             "Strategy:    \(d.strategy)",
-            "Status:      \(status(d.status))",
+            "Status:      \(d.status.name)",
             "Progress:    \(d.progressPercent)%",
             "Stage:       \(d.currentStage.isEmpty ? "-" : d.currentStage)",
         ]
@@ -110,7 +109,7 @@ enum Format {
     static func table(_ deployments: [Deployment_V1_Deployment]) -> [String] {
         guard !deployments.isEmpty else { return ["No deployments."] }
         let rows = deployments.map { d in
-            [d.deploymentID, status(d.status), d.strategy, "\(d.cluster)/\(d.service)", "\(d.progressPercent)%", time(d.updatedAt)]
+            [d.deploymentID, d.status.name, d.strategy, "\(d.cluster)/\(d.service)", "\(d.progressPercent)%", time(d.updatedAt)]
         }
         return columns(["ID", "STATUS", "STRATEGY", "SERVICE", "PROGRESS", "UPDATED"], rows)
     }

@@ -26,7 +26,7 @@ struct ReleaseCommands {
             for line in Format.plan(release) { output.out(line) }
             return 0
         }
-        output.out("Release \(release.releaseID) accepted: \(release.entries.filter { $0.status != "SKIPPED" }.count) of \(release.entries.count) entries to change, status \(Format.status(release.status))"
+        output.out("Release \(release.releaseID) accepted: \(release.entries.filter { $0.status != "SKIPPED" }.count) of \(release.entries.count) entries to change, status \(release.status.name)"
             + (release.hasStartAt ? ", starts at \(Format.time(release.startAt))" : ""))
         if release.hasCost { output.out("Cost: \(release.cost.summary)") }
         if options.wait { return try await watch(release.releaseID) }
@@ -59,7 +59,7 @@ struct ReleaseCommands {
         request.approver = options.approver
         request.reason = options.reason
         let r = approve ? try await api.approveRelease(request, options: callOptions) : try await api.rejectRelease(request, options: callOptions)
-        output.out("Release \(r.releaseID) \(approve ? "approved" : "rejected"): status \(Format.status(r.status))")
+        output.out("Release \(r.releaseID) \(approve ? "approved" : "rejected"): status \(r.status.name)")
         if approve, options.wait { return try await watch(r.releaseID) }
         return 0
     }
@@ -70,7 +70,7 @@ struct ReleaseCommands {
         request.requestedBy = options.approver
         request.reason = options.reason
         let r = try await api.rollbackRelease(request, options: callOptions)
-        output.out("Rollback of release \(r.releaseID) started: status \(Format.status(r.status))")
+        output.out("Rollback of release \(r.releaseID) started: status \(r.status.name)")
         if options.wait { return try await watch(r.releaseID) }
         return 0
     }

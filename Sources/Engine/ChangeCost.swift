@@ -67,14 +67,16 @@ public struct TaskSize: Equatable {
     /// A task-level `memory` in GB ("512" -> 0.5, "2 GB" -> 2); nil when it is not one.
     public static func gigabytes(_ text: String) -> Double? { quantity(.string(text), unit: "gb", per: 1024) }
 
-    /// "1024" (units, `per` to one) or "1 vCPU" / "2 GB" (whole units), as ECS accepts them.
+    /// "1024" (units, `per` to one) or "1 vCPU" / "2 GB" (whole units), as ECS accepts them;
+    /// at most 10,000 whole units (no task comes near it; past it, a typo or an attack).
     private static func quantity(_ value: JSONValue?, unit: String, per: Double) -> Double? {
-        if case .number(let n)? = value, n > 0 { return n / per }
-        guard let text = value?.stringValue?.trimmingCharacters(in: .whitespaces).lowercased(), !text.isEmpty else { return nil }
-        if let n = Double(text), n > 0 { return n / per }
+        func bounded(_ whole: Double) -> Double? { whole > 0 && whole <= 10_000 ? whole : nil }
+        if case .number(let n)? = value { return bounded(n / per) }
+        guard let text = value?.stringValue?.trimmingCharacters(in: .whitespaces).lowercased(), !text.isEmpty, text.count <= 32 else { return nil }
+        if let n = Double(text) { return bounded(n / per) }
         let number = text.replacingOccurrences(of: unit, with: "").trimmingCharacters(in: .whitespaces)
-        guard text.hasSuffix(unit), let n = Double(number), n > 0 else { return nil }
-        return n
+        guard text.hasSuffix(unit), let n = Double(number) else { return nil }
+        return bounded(n)
     }
 
     /// Per hour, at `prices`.

@@ -185,11 +185,14 @@ extension DeployWindows {
     /// The first time from `t` when every list of windows allows a start at once (several
     /// services started together); nil when none comes within `horizon`.
     public static func nextOpening(allOf lists: [[DeployWindow]], from t: Date, horizon: TimeInterval = 35 * 86400) -> Date? {
+        // Services mostly share their windows: each distinct list is looked at once.
+        var distinct: [[DeployWindow]] = []
+        for windows in lists where !windows.isEmpty && !distinct.contains(windows) { distinct.append(windows) }
         var candidate = t
         // Each round moves to the latest of the next openings; at the fixed point all are open.
         for _ in 0..<1000 {
             var latest = candidate
-            for windows in lists {
+            for windows in distinct {
                 guard let next = nextOpening(windows, from: candidate, horizon: horizon - candidate.timeIntervalSince(t)) else { return nil }
                 latest = max(latest, next)
             }

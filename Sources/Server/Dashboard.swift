@@ -64,7 +64,7 @@ struct Dashboard: Sendable {
                 await act(action, kind: "releases", id: try context.parameters.require("id"), request)
             }
         }
-        root.get("login") { request, _ in html(.ok, DashboardPages.login(anonymousPage(request), failed: false, issuer: signOn?.issuer)) }
+        root.get("login") { _, _ in html(.ok, DashboardPages.login(strangerPage, failed: false, issuer: signOn?.issuer)) }
         root.get("login/oidc") { _, _ in await startSignOn() }
         root.get("login/oidc/callback") { request, _ in await finishSignOn(request) }
         root.post("login") { request, _ in await login(request) }
@@ -105,9 +105,8 @@ struct Dashboard: Sendable {
                            csrf: viewer.session.csrf, notice: notice)
     }
 
-    func anonymousPage(_ request: Request) -> PageContext {
-        PageContext(prefix: prefix, who: "", signedIn: false, csrf: "", notice: nil)
-    }
+    /// A page for someone not signed in (no session, no form token).
+    var strangerPage: PageContext { PageContext(prefix: prefix, who: "", signedIn: false, csrf: "", notice: nil) }
 
     /// A gRPC call context carrying the viewer, as the auth interceptor would have made it.
     func context(_ principal: Principal, _ method: MethodDescriptor) -> ServerContext {
@@ -258,7 +257,7 @@ struct Dashboard: Sendable {
             }
         } catch {
             let (status, text) = Self.describe(error)
-            return Response(status: status, body: .init(byteBuffer: ByteBuffer(string: text)))
+            return plain(status, text)
         }
     }
 
@@ -268,10 +267,9 @@ struct Dashboard: Sendable {
         let policy = api.access.policy
         let principal = viewer.principal
         let feed = self.feed
-        let body = ResponseBody { writer in
+        return eventStream { writer in
             let changes = feed.subscribe()
             var sequence: Int64 = 0
-            try await writer.write(ByteBuffer(string: "retry: 3000\n\n"))
             for await change in changes where change.scopes.allSatisfy({ policy.allows(principal, .view, in: $0) }) {
                 sequence += 1
                 try await writer.write(ByteBuffer(string: Self.frame(sequence, [
@@ -280,46 +278,48 @@ struct Dashboard: Sendable {
                     "progress": .number(Double(change.progress)), "updated": .string(change.updated.ISO8601Format()),
                 ])))
             }
-            try await writer.finish(nil)
         }
-        var headers = Self.securityHeaders
-        headers[.contentType] = "text/event-stream; charset=utf-8"
-        return Response(status: .ok, headers: headers, body: body)
     }
 
     /// An SSE response of what `watch` writes, after sequence `after`; the watch ends with the
     /// response (the page went away) or ends it (the deployment or release ended).
     func stream<Event: Sendable>(after: Int64, sequence: @escaping @Sendable (Event) -> Int64, frame: @escaping @Sendable (Event) -> String,
                                  watch: @escaping @Sendable (RPCWriter<Event>) async throws -> Void) -> Response {
-        let body = ResponseBody { writer in
+        eventStream { writer in
             let (events, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingNewest(1000))
             let watching = Task {
                 try? await watch(RPCWriter(wrapping: StreamWriter(continuation: continuation)))
                 continuation.finish()
             }
             defer { watching.cancel() }
-            try await writer.write(ByteBuffer(string: "retry: 3000\n\n"))
             for await event in events where sequence(event) > after {
                 try await writer.write(ByteBuffer(string: frame(event)))
             }
-            try await writer.finish(nil)
         }
+    }
+
+    /// A `text/event-stream` response whose frames `write` sends (a reconnection hint first).
+    func eventStream(_ write: @escaping @Sendable (inout any ResponseBodyWriter) async throws -> Void) -> Response {
         var headers = Self.securityHeaders
         headers[.contentType] = "text/event-stream; charset=utf-8"
-        return Response(status: .ok, headers: headers, body: body)
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            try await writer.write(ByteBuffer(string: "retry: 3000\n\n"))
+            try await write(&writer)
+            try await writer.finish(nil)
+        })
     }
 
     /// One event as an SSE frame: its sequence as the id, its fields as JSON.
     static func frame(_ e: Deployment_V1_DeploymentEvent) -> String {
         frame(e.sequence, [
-            "type": .string(e.type), "stage": .string(e.stage), "status": .string(DashboardPages.status(e.status)),
+            "type": .string(e.type), "stage": .string(e.stage), "status": .string(e.status.name),
             "progress": .number(Double(e.progressPercent)), "message": .string(e.message), "at": .string(e.at.date.ISO8601Format()),
         ])
     }
 
     static func frame(_ e: Deployment_V1_ReleaseEvent) -> String {
         frame(e.sequence, [
-            "type": .string(e.type), "entry": .string(e.entry), "status": .string(DashboardPages.status(e.status)),
+            "type": .string(e.type), "entry": .string(e.entry), "status": .string(e.status.name),
             "message": .string(e.message), "at": .string(e.at.date.ISO8601Format()),
         ])
     }
@@ -396,7 +396,7 @@ struct Dashboard: Sendable {
         guard !token.isEmpty, let principal = try? await authenticator.principal(authorization: "Bearer \(token)", certificate: nil),
               principal.method != .anonymous else {
             metrics.authFailure(reason: "dashboard_sign_in")
-            return html(.unauthorized, DashboardPages.login(anonymousPage(request), failed: true, issuer: signOn?.issuer))
+            return html(.unauthorized, DashboardPages.login(strangerPage, failed: true, issuer: signOn?.issuer))
         }
         if let old = request.cookies[DashboardSessions.cookie]?.value { sessions.end(old) }
         let session = sessions.create(for: principal)
@@ -421,7 +421,7 @@ struct Dashboard: Sendable {
         guard let code = query["code"], let state = query["state"] else {
             metrics.authFailure(reason: "dashboard_oidc")
             let said = query["error"].map { ": the issuer answered \(String($0).prefix(100))" } ?? ""
-            return html(.unauthorized, DashboardPages.message("Sign-in failed", "The sign-in did not complete\(said).", anonymousPage(request)))
+            return html(.unauthorized, DashboardPages.message("Sign-in failed", "The sign-in did not complete\(said).", strangerPage))
         }
         do {
             let principal = try await signOn.finish(code: String(code), state: String(state))
@@ -430,7 +430,7 @@ struct Dashboard: Sendable {
             return redirect(prefix + "/", cookie: DashboardSessions.setCookie(session, path: cookiePath, secure: secure(request)))
         } catch {
             metrics.authFailure(reason: "dashboard_oidc")
-            return html(.unauthorized, DashboardPages.message("Sign-in failed", "\(error)", anonymousPage(request)))
+            return html(.unauthorized, DashboardPages.message("Sign-in failed", "\(error)", strangerPage))
         }
     }
 

@@ -62,7 +62,6 @@ enum DashboardPages {
             """
     }
 
-    static func status(_ s: Deployment_V1_DeploymentStatus) -> String { s.name }
 
     static func badge(_ status: String, id: String? = nil) -> String {
         "<span class=\"status s-\(HTML.escape(status.lowercased()))\"\(id.map { " id=\"\($0)\"" } ?? "")>\(HTML.escape(status))</span>"
@@ -129,14 +128,14 @@ enum DashboardPages {
             + "</select></label><button>Filter</button></form>"
         body += table(["ID", "Service", "Strategy", "Status", "Progress", "Updated"], deployments.map { d in
             ["<a href=\"\(page.link("/deployments/" + HTML.component(d.deploymentID)))\">\(HTML.escape(d.deploymentID))</a>",
-             "\(HTML.escape(d.cluster))/\(HTML.escape(d.service))", HTML.escape(d.strategy), badge(status(d.status)),
+             "\(HTML.escape(d.cluster))/\(HTML.escape(d.service))", HTML.escape(d.strategy), badge(d.status.name),
              "\(d.progressPercent)%", time(d.updatedAt)]
         }, empty: "No deployments.", id: "deployments", ids: deployments.map(\.deploymentID))
         body += "<h2>Releases</h2>"
         body += table(["ID", "Name", "Status", "Done", "Updated"], releases.map { r in
             let done = r.entries.filter { ["SUCCEEDED", "SKIPPED"].contains($0.status) }.count
             return ["<a href=\"\(page.link("/releases/" + HTML.component(r.releaseID)))\">\(HTML.escape(r.releaseID))</a>",
-                    HTML.escape(r.name), badge(status(r.status)), "\(done)/\(r.entries.count)", time(r.updatedAt)]
+                    HTML.escape(r.name), badge(r.status.name), "\(done)/\(r.entries.count)", time(r.updatedAt)]
         }, empty: "No releases.", id: "releases", ids: releases.map(\.releaseID))
         // Live unless filtered (a filtered list would take rows that do not match).
         if filter.isEmpty {
@@ -161,7 +160,7 @@ enum DashboardPages {
         let facts: [(String, String)] = [
             ("Service", serviceLink(cluster: d.cluster, service: d.service, page)),
             ("Strategy", HTML.escape(d.strategy)),
-            ("Status", badge(status(d.status), id: "status")),
+            ("Status", badge(d.status.name, id: "status")),
             ("Progress", "<progress id=\"progress\" max=\"100\" value=\"\(d.progressPercent)\">\(d.progressPercent)%</progress> "
                 + "<span id=\"progress-text\">\(d.progressPercent)%</span>"),
             ("Stage", "<span id=\"stage\">\(HTML.escape(d.currentStage.isEmpty ? "-" : d.currentStage))</span>"),
@@ -176,7 +175,7 @@ enum DashboardPages {
             + [("Error", "<span id=\"error\">\(HTML.escape(d.error))</span>")]
         for (label, value) in facts { body += "<dt>\(HTML.escape(label))</dt><dd>\(value)</dd>" }
         body += "</dl>"
-        body += actionForms(path: "/deployments/\(id)", status: status(d.status), actions: actions, page)
+        body += actionForms(path: "/deployments/\(id)", status: d.status.name, actions: actions, page)
         body += trafficChart(d.stages)
         let measured = events.filter { $0.type == "analysis.measured" || $0.type == "analysis.failed" || $0.type == "analysis.paused" }
         if !measured.isEmpty {
@@ -270,7 +269,7 @@ enum DashboardPages {
     static func release(_ r: Deployment_V1_Release, events: [Deployment_V1_ReleaseEvent], actions: Actions, _ page: PageContext) -> String {
         var body = "<h1>Release \(HTML.escape(r.releaseID))</h1><dl class=\"facts\">"
         let facts: [(String, String)] = [
-            ("Name", HTML.escape(r.name)), ("Status", badge(status(r.status), id: "status")),
+            ("Name", HTML.escape(r.name)), ("Status", badge(r.status.name, id: "status")),
             ("On failure", HTML.escape(r.onFailure)), ("Requested by", HTML.escape(r.requestedBy)), ("Created", time(r.createdAt)),
         ] + (r.commit.isEmpty ? [] : [("Commit", HTML.escape("\(r.commit) by \(r.author): \(r.commitMessage)"))])
             + (r.hasStartAt ? [("Starts at", time(r.startAt))] : [])
@@ -279,7 +278,7 @@ enum DashboardPages {
             + (r.error.isEmpty ? [] : [("Error", HTML.escape(r.error))])
         for (label, value) in facts { body += "<dt>\(HTML.escape(label))</dt><dd>\(value)</dd>" }
         body += "</dl>"
-        body += actionForms(path: "/releases/\(HTML.component(r.releaseID))", status: status(r.status), actions: actions, page)
+        body += actionForms(path: "/releases/\(HTML.component(r.releaseID))", status: r.status.name, actions: actions, page)
         body += "<h2>Plan</h2>"
         body += table(["Entry", "Target", "From", "To", "Wave", "Status", "Deployment"], r.entries.map { e in
             let target = e.kind == "scheduled_task" ? "rule \(e.rule)" : "\(e.cluster)/\(e.service) (\(e.strategy))"
@@ -327,7 +326,7 @@ enum DashboardPages {
         body += "<h2>History</h2>"
         body += table(["ID", "Strategy", "Status", "Task definition", "Requested by", "Created"], history.map { d in
             ["<a href=\"\(page.link("/deployments/" + HTML.component(d.deploymentID)))\">\(HTML.escape(d.deploymentID))</a>",
-             HTML.escape(d.strategy), badge(status(d.status)), HTML.escape(d.taskDefinitionArn), HTML.escape(d.requestedBy), time(d.createdAt)]
+             HTML.escape(d.strategy), badge(d.status.name), HTML.escape(d.taskDefinitionArn), HTML.escape(d.requestedBy), time(d.createdAt)]
         }, empty: "No deployments of this service.")
         return layout("Service \(cluster)/\(service)", page, body)
     }

@@ -76,14 +76,15 @@ final class DashboardSignOn: Sendable {
             if all.count >= Self.pendingLimit, let oldest = all.min(by: { $0.value.expires < $1.value.expires }) { all[oldest.key] = nil }
             all[state] = Pending(nonce: nonce, verifier: codeVerifier, expires: now + Self.pendingLifetime)
         }
-        var url = URLComponents(string: endpoints.authorization)!
+        guard var url = URLComponents(string: endpoints.authorization) else { throw Failure("the issuer's authorization endpoint is not a URL") }
         url.queryItems = (url.queryItems ?? []) + [
             .init(name: "response_type", value: "code"), .init(name: "client_id", value: settings.clientID),
             .init(name: "redirect_uri", value: settings.redirectURI), .init(name: "scope", value: "openid profile email"),
             .init(name: "state", value: state), .init(name: "nonce", value: nonce),
             .init(name: "code_challenge", value: Self.challenge(codeVerifier)), .init(name: "code_challenge_method", value: "S256"),
         ]
-        return url.string!
+        guard let address = url.string else { throw Failure("the issuer's authorization endpoint is not a URL") }
+        return address
     }
 
     /// The principal of a sign-in coming back with `code` for `state` (used once).

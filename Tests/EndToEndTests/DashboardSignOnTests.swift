@@ -52,10 +52,15 @@ import Testing
                 return Response(status: .ok, headers: [.contentType: "application/json"],
                                 body: .init(byteBuffer: ByteBuffer(string: #"{"id_token":"\#(token)","token_type":"Bearer"}"#)))
             }
+            // Started once the port is bound (told, not polled).
+            let (bound, signal) = AsyncStream<Int>.makeStream()
             let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                                  onServerRunning: { [self] channel in portBox.withLock { $0 = channel.localAddress?.port } })
+                                  onServerRunning: { channel in signal.yield(channel.localAddress?.port ?? 0) })
             let task = Task { try await app.runService() }
-            for _ in 0..<200 where port == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            for await port in bound {
+                portBox.withLock { $0 = port }
+                break
+            }
             return task
         }
     }

@@ -124,6 +124,20 @@ import Testing
         #expect(error?.message == "is required")
     }
 
+    /// A service's size (`cpu`, `memory`) as a task definition writes it; anything else, or a
+    /// size past any task, names the field and the line; scheduled tasks have none.
+    @Test func taskSizes() throws {
+        let entry = "  - service: b\n    clusterName: c\n    serviceName: s\n    image: r/b:1\n"
+        let sized = try #require(try parse(Samples.seed + entry + "    cpu: \"1 vCPU\"\n    memory: 2048\n").entries.last)
+        #expect(sized.cpu == "1 vCPU" && sized.memory == "2048")
+        #expect(problem(Samples.seed + entry + "    memory: lots\n")?.singleLine
+            == "deployment.yaml:14: services[1].memory: 'lots' is not a task memory (e.g. 512, 2048 or \"2 GB\")")
+        #expect(problem(Samples.seed + entry + "    cpu: 1e309\n")?.singleLine
+            == "deployment.yaml:14: services[1].cpu: '1e309' is not a task cpu (e.g. 256, 1024 or \"1 vCPU\")")
+        #expect(problem(Samples.seed + entry + "    memory: \"99999 GB\"\n") != nil)
+        #expect(problem("tasks:\n  - service: t\n    cwRuleName: r\n    image: r/t:1\n    cpu: 256\n")?.singleLine.contains("cpu and memory belong to services") == true)
+    }
+
     /// A service's `alarms:` and `analysis:` lists stand for the `config:` keys of the same name.
     @Test func alarmsAndAnalysisLists() throws {
         let text = Samples.seed + "  - service: b\n    clusterName: c\n    serviceName: s\n    image: r/b:1\n"
