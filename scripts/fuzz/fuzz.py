@@ -167,15 +167,24 @@ def rpc_cases(pb):
     releases = st.builds(lambda size: ("ListReleases", pb.ListReleasesRequest(page_size=size)), st.integers(-2**31, 2**31 - 1))
     watch = st.builds(lambda m, i: (m, pb.WatchRequest(deployment_id=i)), st.sampled_from(["WatchDeployment", "WatchRelease"]), ids)
     drift = st.builds(lambda c, s: ("DetectDrift", pb.DriftRequest(cluster=c, service=s)), weird_text, weird_text)
-    release = st.builds(lambda i, m, f, plan, by: ("SubmitRelease", pb.ReleaseRequest(
-        release_id=i, manifest=m, file_name=f, plan_only=plan, requested_by=by)),
-        ids, manifests, st.one_of(st.just(""), weird_text), st.booleans(), weird_text)
-    return st.one_of(deploy, deploy, by_id, rollback, approval, listing, releases, watch, drift, release, release)
+    windows = st.builds(lambda c, s: ("GetWindows", pb.DriftRequest(cluster=c, service=s)), weird_text, weird_text)
+    release = st.builds(lambda i, m, f, plan, by, at: ("SubmitRelease", pb.ReleaseRequest(
+        release_id=i, manifest=m, file_name=f, plan_only=plan, requested_by=by, start_at=at)),
+        ids, manifests, st.one_of(st.just(""), weird_text), st.booleans(), weird_text,
+        st.one_of(st.just(""), st.sampled_from(["2030-01-01T00:00:00Z", "2000-01-01T00:00:00Z", "2026-12-24T11:00:00 Mars/X"]), weird_text))
+    return st.one_of(deploy, deploy, by_id, rollback, approval, listing, releases, watch, drift, windows, release, release)
 
 
 http_cases = st.builds(lambda method, path, headers, body: ("HTTP", method, path, headers, body),
                        st.sampled_from(["GET", "POST", "PUT", "DELETE", "BREW", "G\x00T"]),
-                       st.one_of(st.sampled_from(["/health", "/metrics", "/hooks/git", "/", "/hooks/git/../../metrics", "//"]),
+                       st.one_of(st.sampled_from(["/health", "/metrics", "/hooks/git", "/", "/hooks/git/../../metrics", "//",
+                                                  # the dashboard
+                                                  "/?status=NOPE&since=99y&cluster=%00", "/login", "/logout", "/login/oidc",
+                                                  "/login/oidc/callback?code=x&state=y", "/deployments/fz-1", "/deployments/%ZZ",
+                                                  "/deployments/fz-1/approve", "/releases/release-fz/rollback",
+                                                  "/deployments/fz-1/events?after=-9999999999999999999", "/releases/x/events",
+                                                  "/services/prod/api?drift=1", "/services/%2F/%00", "/audit?verify=1&type=%FF",
+                                                  "/static/dashboard.js", "/events"]),
                                  st.text(max_size=50).map(lambda s: "/" + s)),
                        st.dictionaries(st.sampled_from(["X-Hub-Signature-256", "X-Gitlab-Token", "Content-Length", "Transfer-Encoding",
                                                         "Host", "X-Long"]),
