@@ -3,10 +3,12 @@ import Engine
 import Foundation
 
 extension AuditLog: ReleaseObserver {
-    /// A line per state change of a release or of one of its entries (see `ReleaseAuditEntries`).
+    /// A line per state change of a release or of one of its entries (see `ReleaseAuditEntries`),
+    /// flushed by `settle` as a deployment's are (the release manager settles before the change
+    /// is reported: the lines of many releases' and deployments' changes share one fsync).
     public func observe(_ event: ReleaseEvent, release: ReleaseRecord) {
         guard let entry = ReleaseAuditEntries.entry(for: event, release: release) else { return }
-        appendReportingErrors(entry)
+        writeReportingErrors(entry)
     }
 }
 

@@ -18,6 +18,9 @@ public actor DeploymentEngine {
     /// Deployments not yet finished, by id (the store has every one); read without entering
     /// the actor by `status`.
     nonisolated let active: LiveRecords<DeploymentRecord>
+    /// The deployments this process finished last, as saved: `waitUntilFinished` and status
+    /// reads right after an end need no store read.
+    nonisolated let finished = RecentRecords<DeploymentRecord>(capacity: 256)
     /// The deployments this process holds: records, lifecycles, running work, watchers.
     var registry: Registry<DeploymentRecord, DeploymentLifecycle>
     /// serviceKey -> id of the deployment that holds the service.
@@ -134,7 +137,7 @@ public actor DeploymentEngine {
     /// The deployment as this process runs it (read without waiting for the engine's other
     /// work), else as stored.
     public nonisolated func status(id: String) async throws -> DeploymentRecord {
-        if let record = active[id] { return record }
+        if let record = active[id] ?? finished[id] { return record }
         if let record = try await store.load(id: id) { return record }
         throw EngineError(.notFound, field: "id", "deployment \(id) not found")
     }
@@ -333,7 +336,8 @@ public actor DeploymentEngine {
 
     /// Deletes finished records older than `date` from the store.
     public func purge(finishedBefore date: Date) async throws -> Int {
-        try await store.purge(finishedBefore: date)
+        defer { finished.removeAll() }
+        return try await store.purge(finishedBefore: date)
     }
 
     /// Waits until the deployment has a final status, and returns it. A rollback asked just as
@@ -600,7 +604,10 @@ public actor DeploymentEngine {
     /// Ends a deployment at the status its lifecycle reached: lock released, watchers closed.
     func finish(_ id: String, event type: DeploymentEventKind, error: String = "", message: String) async {
         await mutate(id, status: lifecycleStatus(id), event: type, message: message) { $0.error = error }
-        if let record = active[id] { releaseLock(record.request.serviceKey, id: id) }
+        if let record = active[id] {
+            releaseLock(record.request.serviceKey, id: id)
+            finished.keep(id, record)
+        }
         // Those waiting for the end go on with the work.
         clock.handOff(registry.watchers.endWaiters(id))
         registry.drop(id)

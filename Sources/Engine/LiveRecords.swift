@@ -24,3 +24,32 @@ final class LiveRecords<Record: Sendable>: Sendable {
 
     var count: Int { records.withLock { $0.count } }
 }
+
+/// The last records an actor finished (at most `capacity`, the oldest leaving first), readable
+/// without entering it: whoever waited for a record's end reads it here rather than from the
+/// store. Only the owning actor writes.
+final class RecentRecords<Record: Sendable>: Sendable {
+    private let capacity: Int
+    private let state = Mutex<(records: [String: Record], order: [String], head: Int)>(([:], [], 0))
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    subscript(id: String) -> Record? { state.withLock { $0.records[id] } }
+
+    /// Keeps `record` as the latest of `id`, evicting the oldest kept when full.
+    func keep(_ id: String, _ record: Record) {
+        state.withLock { s in
+            if s.records.updateValue(record, forKey: id) != nil { return }
+            if s.order.count < capacity {
+                s.order.append(id)
+                return
+            }
+            s.records[s.order[s.head]] = nil
+            s.order[s.head] = id
+            s.head = (s.head + 1) % capacity
+        }
+    }
+
+    /// Forgets them all (the store's copies changed: a purge).
+    func removeAll() { state.withLock { $0 = ([:], [], 0) } }
+}

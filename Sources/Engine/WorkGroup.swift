@@ -43,10 +43,14 @@ final class WorkGroup: Sendable {
 
     /// Runs every job started, each as a child task, until `close()`, and returns once they
     /// all ended. Cancelled, it closes the group; the jobs queued still run (cancelled).
+    /// The jobs run on `WorkerThreads` (their tasks, and the default actors they enter, run
+    /// there by preference).
     func run() async {
-        await withDiscardingTaskGroup { group in
-            while case let started = await jobs.next(), !started.isEmpty {
-                for job in started { group.addTask { await job.run() } }
+        await withTaskExecutorPreference(WorkerThreads.shared) {
+            await withDiscardingTaskGroup { group in
+                while case let started = await jobs.next(), !started.isEmpty {
+                    for job in started { group.addTask { await job.run() } }
+                }
             }
         }
     }

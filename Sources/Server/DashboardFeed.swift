@@ -22,6 +22,9 @@ struct DashboardChange: Sendable {
 /// (a bounded buffer each: a slow page loses old rows, never holds the engine back).
 final class DashboardFeed: DeploymentObserver, ReleaseObserver, Sendable {
     private let subscribers = Mutex<(open: [UUID: AsyncStream<DashboardChange>.Continuation], finished: Bool)>(([:], false))
+    /// The scopes of each release in flight, worked out at its first change seen with an
+    /// overview open (a release's entries do not change), dropped when it ends.
+    private let releaseScopes = Mutex<[String: [String]]>([:])
 
     func subscribe() -> AsyncStream<DashboardChange> {
         let (stream, continuation) = AsyncStream<DashboardChange>.makeStream(bufferingPolicy: .bufferingNewest(200))
@@ -54,9 +57,12 @@ final class DashboardFeed: DeploymentObserver, ReleaseObserver, Sendable {
         for continuation in subscribers.withLock({ Array($0.open.values) }) { continuation.yield(change) }
     }
 
+    /// With no overview open, an event costs nothing here.
+    private var nobodyListens: Bool { subscribers.withLock { $0.open.isEmpty } }
+
     func observe(_ event: DeploymentEvent, record: DeploymentRecord) {
         // Progress ticks are many; the row changes with each stage and status anyway.
-        guard event.kind != .stageProgress else { return }
+        guard event.kind != .stageProgress, !nobodyListens else { return }
         let r = record.request
         publish(DashboardChange(kind: .deployment, id: record.id, title: "\(r.cluster)/\(r.service)", strategy: r.strategy.rawValue,
                                 status: record.status, progress: record.progress, updated: record.updatedAt,
@@ -64,9 +70,21 @@ final class DashboardFeed: DeploymentObserver, ReleaseObserver, Sendable {
     }
 
     func observe(_ event: ReleaseEvent, release: ReleaseRecord) {
-        let done = release.entries.filter { $0.status == .succeeded || $0.status == .skipped }.count
+        guard !nobodyListens else {
+            if release.status.isTerminal { releaseScopes.withLock { _ = $0.removeValue(forKey: release.id) } }
+            return
+        }
+        var done = 0
+        // By index: the entries' states are read in place, not copied.
+        for i in release.entries.indices where [.succeeded, .skipped].contains(release.entries[i].status) { done += 1 }
+        let scopes = releaseScopes.withLock { known in
+            if let scopes = known[release.id] { return scopes }
+            let scopes = DeploymentAPIService.scopes(of: release.request)
+            known[release.id] = scopes
+            return scopes
+        }
+        if release.status.isTerminal { releaseScopes.withLock { _ = $0.removeValue(forKey: release.id) } }
         publish(DashboardChange(kind: .release, id: release.id, title: release.request.name, strategy: "\(done)/\(release.entries.count)",
-                                status: release.status, progress: 0, updated: release.updatedAt,
-                                scopes: DeploymentAPIService.scopes(of: release.request)))
+                                status: release.status, progress: 0, updated: release.updatedAt, scopes: scopes))
     }
 }

@@ -279,10 +279,14 @@ struct GRPCService: Service, CustomStringConvertible {
     let server: any GRPCServing
     let config: ServerConfig
 
+    /// The handlers' threads (see `RPCExecutor`).
+    private static let executor = RPCExecutor()
+
     func run() async throws {
         try await withTaskCancellationOrGracefulShutdownHandler {
             do {
-                try await server.serve()
+                // The connections' and calls' tasks are children of this one: they run there.
+                try await withTaskExecutorPreference(Self.executor) { try await server.serve() }
             } catch {
                 throw ServerStartError.portInUse(error, what: "gRPC", port: config.port, key: "server.port")
             }

@@ -19,15 +19,16 @@ enum RecordWriter {
     }
 
     /// An upsert, not `INSERT OR REPLACE`: replacing would delete the row and, by cascade, its
-    /// events and approval.
+    /// events and approval. An update sets only the columns that change after the first save
+    /// (a deployment's request is fixed by its id): SQLite rewrites the entries of every index
+    /// on a column the update sets, changed or not.
     private static func upsertDeployment(_ record: DeploymentRecord, json: String, in db: Database) throws {
         let statement = try db.cachedStatement(sql: """
             INSERT INTO deployments (id, cluster, service, status, strategy, created_at, updated_at, finished_at, record)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (id) DO UPDATE SET
-                cluster = excluded.cluster, service = excluded.service, status = excluded.status,
-                strategy = excluded.strategy, created_at = excluded.created_at, updated_at = excluded.updated_at,
-                finished_at = excluded.finished_at, record = excluded.record
+                status = excluded.status, updated_at = excluded.updated_at, finished_at = excluded.finished_at,
+                record = excluded.record
             """)
         try statement.execute(arguments: [
             record.id,

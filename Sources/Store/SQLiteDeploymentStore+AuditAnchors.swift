@@ -14,11 +14,12 @@ extension SQLiteDeploymentStore {
     /// forward.
     public func setAuditAnchor(seq: Int, hash: String, for path: String, force: Bool = false) throws {
         try pool.write { db in
-            try db.execute(sql: """
+            // Cached: the audit log anchors every flush.
+            try db.cachedStatement(sql: """
                 INSERT INTO audit_anchors (path, seq, hash) VALUES (?, ?, ?)
                 ON CONFLICT (path) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
                 WHERE ? OR excluded.seq >= audit_anchors.seq
-                """, arguments: [path, seq, hash, force])
+                """).execute(arguments: [path, seq, hash, force])
         }
     }
 }

@@ -29,6 +29,10 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         }
         do {
             pool = try DatabasePool(path: path, configuration: Self.configuration)
+            // GRDB sets the writer to NORMAL once it turns WAL on (after `prepareDatabase`),
+            // where a commit does not wait for the disk: set it back, on the connection that
+            // commits.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         } catch {
             throw StoreError.cannotOpen(path: path, reason: Self.reason(error))
         }

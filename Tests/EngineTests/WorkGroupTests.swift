@@ -1,4 +1,8 @@
 @testable import Engine
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import Testing
 
@@ -74,5 +78,46 @@ import Testing
         for job in jobs { await job.finished() }
         #expect(cancelled.count == 3)
         #expect(group.isClosed)
+    }
+}
+
+/// Where the work runs: on `WorkerThreads`, below the API's priority.
+@Suite struct WorkerThreadsTests {
+    @Test func jobsRunOnTheWorkerThreadsAtALowerPriority() async {
+        let group = WorkGroup()
+        let running = Task { await group.run() }
+        let seen = Mutex<(nice: Int32, name: String)?>(nil)
+        let job = group.start {
+            #if canImport(Glibc)
+            let nice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+            #else
+            let nice: Int32 = 10
+            #endif
+            let name = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+            seen.withLock { $0 = (nice, name.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        await job.finished()
+        group.close()
+        await running.value
+        let (nice, name) = seen.withLock { $0 } ?? (0, "")
+        #expect(nice == 10)
+        #expect(name.hasPrefix("deploy-work-"))
+    }
+}
+
+/// The records an owner finished last: bounded, the oldest leaving first.
+@Suite struct RecentRecordsTests {
+    @Test func keepsTheLastFinishedUpToItsCapacity() {
+        let recent = RecentRecords<Int>(capacity: 2)
+        recent.keep("a", 1)
+        recent.keep("b", 2)
+        recent.keep("a", 10)  // a newer state of one kept: nothing leaves
+        #expect(recent["a"] == 10 && recent["b"] == 2)
+        recent.keep("c", 3)  // full: the oldest kept (a) leaves
+        #expect(recent["a"] == nil && recent["b"] == 2 && recent["c"] == 3)
+        recent.keep("d", 4)
+        #expect(recent["b"] == nil && recent["c"] == 3 && recent["d"] == 4)
+        recent.removeAll()
+        #expect(recent["c"] == nil && recent["d"] == nil)
     }
 }

@@ -80,3 +80,16 @@ import Testing
         func databaseDidRollback(_ db: Database) {}
     }
 }
+
+/// A commit waits for the disk: the connection that writes runs with `synchronous = FULL`
+/// (GRDB's WAL set-up turns it to NORMAL, where an acknowledged save can be lost with the
+/// machine).
+@Suite struct DurabilityTests {
+    @Test func theWritingConnectionSyncsEachCommit() async throws {
+        let folder = Fixtures.folder()
+        defer { Fixtures.cleanUp(folder) }
+        let store = try SQLiteDeploymentStore(path: folder.appendingPathComponent("s.sqlite").path)
+        let level = try await store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(level == 2)  // FULL
+    }
+}
