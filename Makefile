@@ -8,7 +8,7 @@ BIN_PATH = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
 PLUGIN_DIR ?= .build-protoc/.build/release
 PROTOC ?= protoc
 
-.PHONY: build build-server build-client test demo bench bench-check fuzz proto proto-plugins clean
+.PHONY: build build-server build-client test demo simulate bench bench-check fuzz proto proto-plugins clean
 
 build: build-server build-client
 
@@ -28,6 +28,8 @@ test:
 	@python3 -c "import moto.server, flask_cors, boto3" 2>/dev/null || python3 -m pip install --quiet 'moto[server]==5.2.1'
 	@python3 -c "import moto.server, flask_cors, boto3" 2>/dev/null || \
 		{ echo "make test: moto[server] 5.2.1 is missing and could not be installed (pip install 'moto[server]==5.2.1')" >&2; exit 1; }
+	@command -v aws >/dev/null || python3 -m pip install --quiet awscli
+	@command -v aws >/dev/null || { echo "make test: the AWS CLI is missing (pip install awscli; a test runs it against grpc-server simulate)" >&2; exit 1; }
 	@command -v prometheus >/dev/null || [ "$$(id -u)" != 0 ] || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 	@command -v prometheus >/dev/null || \
@@ -51,6 +53,10 @@ fuzz:
 # Builds both programs and runs a deployment on the built-in simulator (mock mode).
 demo: build
 	@scripts/demo.sh
+
+# The simulator as a local AWS endpoint (ECS, STS) on port 4566, until Ctrl-C (see README).
+simulate: build-server
+	./bin/grpc-server simulate -port 4566
 
 # Releases of 100, 300 and 1000 services on the simulator under AWS's throttles, as the server
 # records them (SQLite, audit log), then the server under load (see Sources/bench).

@@ -28,12 +28,28 @@ extension DeploymentRunner {
         }
         var input = UpdateServiceInput(cluster: request.cluster, service: request.service, taskDefinition: target)
         if request.strategy == .rolling, revision == .new {
-            // ECS replaces at most batch_size percent of the tasks at a time.
-            input.deploymentConfiguration = DeploymentConfiguration(maximumPercent: 100 + settings.batchSize,
-                                                                    minimumHealthyPercent: 100 - settings.batchSize)
+            // ECS replaces at most one batch (batch_size percent of the tasks) at a time.
+            input.deploymentConfiguration = Self.rollingConfiguration(batchPercent: settings.batchSize,
+                                                                      desired: try await facts(c.id).desiredCount)
         }
         _ = try await cloud.ecs.updateService(input)
         return "service updated to \(target.arnResourceName)"
+    }
+
+    /// The percentages that let ECS replace one batch at a time: `batchPercent` of `desired`
+    /// tasks, at least one. ECS rounds the maximum down and the minimum up, so plain
+    /// `100 ± batchPercent` moves nothing when the batch is under one task (3 tasks at 25%:
+    /// at most 3 running, at least 3 healthy); these are the percentages of whole tasks.
+    static func rollingConfiguration(batchPercent: Int, desired: Int?) -> DeploymentConfiguration {
+        guard let desired, desired > 0 else {
+            return DeploymentConfiguration(maximumPercent: 100 + batchPercent, minimumHealthyPercent: 100 - batchPercent)
+        }
+        let batch = min(desired, max(1, desired * batchPercent / 100))
+        // The smallest maximum whose floor allows `desired + batch` tasks; the largest minimum
+        // whose ceiling leaves `batch` tasks free to stop.
+        let maximum = ((desired + batch) * 100 + desired - 1) / desired
+        let minimum = (desired - batch) * 100 / desired
+        return DeploymentConfiguration(maximumPercent: maximum, minimumHealthyPercent: minimum)
     }
 
     func waitStable(_ c: StageContext, _ request: DeploymentRequest, target: String) async throws -> StageResult {

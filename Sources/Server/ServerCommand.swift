@@ -17,16 +17,20 @@ public enum ServerCommand {
                grpc-server audit verify FILE [--key-file KEY] [--expect-last-seq N]
                grpc-server audit acknowledge --reason TEXT [-config FILE]
                grpc-server token create NAME --role ROLE [--role ROLE] [--scope PATTERN ...] [--email ADDRESS] [-config FILE]
+               grpc-server simulate [-port N] [-config FILE]
           -config FILE   config.yaml to read (default: $CONFIG_FILE, else ./config.yaml if present)
           token create   adds an API token to auth.tokens_file (only its SHA-256 is stored) and prints
                          the token once, on the last line; roles: viewer, deployer, approver, admin;
                          scopes: cluster/service patterns (prod/*, staging/api-*), default: all
+          simulate       serves the mock-mode simulator as a local AWS endpoint (ECS, STS) on -port
+                         (default 4566), for AWS_ENDPOINT_URL
         environment: MOCK_MODE, AWS_REGION, AWS_ENDPOINT_URL, LOG_LEVEL, TLS_CERT_FILE, TLS_KEY_FILE, CONFIG_FILE
         """
 
     public static func main(arguments: [String], environment: [String: String]) async -> Int32 {
         if arguments.first == "audit" { return auditCommand(Array(arguments.dropFirst()), environment: environment) }
         if arguments.first == "token" { return tokenCommand(Array(arguments.dropFirst()), environment: environment) }
+        if arguments.first == "simulate" { return await SimulateCommand.main(Array(arguments.dropFirst()), environment: environment) }
         var configPath = environment["CONFIG_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         var args = arguments[...]
         while let arg = args.popFirst() {
@@ -46,12 +50,7 @@ public enum ServerCommand {
         do { config = try ServerConfig.load(path: configPath, environment: environment) } catch {
             return fail("\(error)")
         }
-        let level = config.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapLogging(config.logLevel)
         let logger = Logger(label: "ecs-deploy")
         do {
             let target = try makeCloud(config, environment: environment, logger: logger)
@@ -84,6 +83,15 @@ public enum ServerCommand {
         }
     }
 
+    /// Log lines to standard error, from `level` up.
+    static func bootstrapLogging(_ level: Logger.Level) {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+
     /// Where deployments go: the simulator in mock mode, else AWS.
     public struct Target: Sendable {
         public init(cloud: Cloud, clock: any DeployClock, wallClock: any DeployClock = SystemClock(),
@@ -111,25 +119,8 @@ public enum ServerCommand {
 
     public static func makeCloud(_ config: ServerConfig, environment: [String: String], logger: Logger) throws -> Target {
         if config.mockMode {
-            var settings = SimulatorSettings()
-            settings.autoCreate = true
-            settings.autoCreateController = config.mockController
-            settings.throttle = config.mockThrottle ? .aws : nil
-            settings.metricAlarms = config.mockAlarms
-            // The simulated cloud lives beside the history, so that deployments resume after a restart.
-            let file = SimulatorStateFile(url: URL(fileURLWithPath: config.storagePath).deletingLastPathComponent()
-                .appendingPathComponent("simulator.json"), onError: { logger.error("\($0)") })
-            var saved: SavedSimulator?
-            do { saved = try file.load() } catch {
-                let aside = (try? file.moveAside()).map { "moved to \($0.path)" } ?? "it will be overwritten"
-                logger.error("\(error); \(aside), the simulator starts with an empty cloud")
-            }
-            // Simulated time goes on from the last save (it runs ahead of the wall clock).
-            let clock = ScaledClock(speedup: config.mockSpeedup, start: max(saved?.savedAt ?? .distantPast, Date()))
-            var description = "mock mode: deploying to the built-in simulator, simulated time runs \(config.mockSpeedup)x"
-            if saved != nil { description += "; its cloud was read from \(file.url.path)" }
-            let simulator = SimulatedCloud(clock: clock, settings: settings, restoring: saved, savingTo: file)
-            return Target(cloud: simulator.cloud, clock: clock, preflight: nil, description: description,
+            let (simulator, description) = makeSimulator(config, logger: logger)
+            return Target(cloud: simulator.cloud, clock: simulator.clock, preflight: nil, description: description,
                           flush: { simulator.flushStateFile() })
         }
         let clock = SystemClock()
@@ -145,6 +136,30 @@ public enum ServerCommand {
                       description: "AWS mode: region \(factory.environment.region), ECS endpoint \(endpoint)")
         target.priceList = factory.pricing
         return target
+    }
+
+    /// The simulator of mock mode (and of `grpc-server simulate`): services named for the
+    /// first time are created on the fly, `mock:` settings, its cloud saved beside the history
+    /// (read back at start, so that deployments resume after a restart). Answers it with what
+    /// the log says of it.
+    static func makeSimulator(_ config: ServerConfig, logger: Logger) -> (SimulatedCloud, String) {
+        var settings = SimulatorSettings()
+        settings.autoCreate = true
+        settings.autoCreateController = config.mockController
+        settings.throttle = config.mockThrottle ? .aws : nil
+        settings.metricAlarms = config.mockAlarms
+        let file = SimulatorStateFile(url: URL(fileURLWithPath: config.storagePath).deletingLastPathComponent()
+            .appendingPathComponent("simulator.json"), onError: { logger.error("\($0)") })
+        var saved: SavedSimulator?
+        do { saved = try file.load() } catch {
+            let aside = (try? file.moveAside()).map { "moved to \($0.path)" } ?? "it will be overwritten"
+            logger.error("\(error); \(aside), the simulator starts with an empty cloud")
+        }
+        // Simulated time goes on from the last save (it runs ahead of the wall clock).
+        let clock = ScaledClock(speedup: config.mockSpeedup, start: max(saved?.savedAt ?? .distantPast, Date()))
+        var description = "mock mode: deploying to the built-in simulator, simulated time runs \(config.mockSpeedup)x"
+        if saved != nil { description += "; its cloud was read from \(file.url.path)" }
+        return (SimulatedCloud(clock: clock, settings: settings, restoring: saved, savingTo: file), description)
     }
 
     static let auditUsage = """

@@ -38,6 +38,28 @@ final class ServerProcess: Sendable {
     /// Starts `grpc-server` in `directory` and waits until it says where it listens.
     static func start(arguments: [String] = [], environment: [String: String], in directory: URL,
                       within limit: Duration = .seconds(60)) async throws -> ServerProcess {
+        let (process, log, ports) = try await launch(arguments: arguments, environment: environment, in: directory, within: limit,
+                                                     ready: listeningPorts)
+        return ServerProcess(process: process, grpcPort: ports.grpc, httpPort: ports.http, log: log)
+    }
+
+    /// `grpc-server simulate -port 0` in `directory`; answers it with its port (its gRPC and
+    /// HTTP ports are that one).
+    static func simulate(environment: [String: String] = [:], in directory: URL) async throws -> ServerProcess {
+        let (process, log, port) = try await launch(arguments: ["simulate", "-port", "0"], environment: environment, in: directory,
+                                                    within: .seconds(60)) { text -> Int? in
+            guard let range = text.range(of: "simulated AWS endpoint listening on http://") else { return nil }
+            let rest = text[range.upperBound...]
+            guard let colon = rest.firstIndex(of: ":") else { return nil }
+            return Int(rest[rest.index(after: colon)...].prefix { $0.isNumber })
+        }
+        return ServerProcess(process: process, grpcPort: port, httpPort: port, log: log)
+    }
+
+    /// Starts `grpc-server` with `arguments` and waits until `ready` finds what it waits for in
+    /// its log (or it exits, or `limit` passes).
+    private static func launch<T>(arguments: [String], environment: [String: String], in directory: URL, within limit: Duration,
+                                  ready: (String) -> T?) async throws -> (Process, OutputLog, T) {
         let binary = binaries.appendingPathComponent("grpc-server")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw TestFailure("\(binary.path) is not built (swift build builds it)")
@@ -58,10 +80,7 @@ final class ServerProcess: Sendable {
         try process.run()
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
-            let text = log.text
-            if let ports = listeningPorts(text) {
-                return ServerProcess(process: process, grpcPort: ports.grpc, httpPort: ports.http, log: log)
-            }
+            if let found = ready(log.text) { return (process, log, found) }
             if !process.isRunning {
                 process.waitUntilExit()
                 throw StartFailure(status: process.terminationStatus, output: log.text)
@@ -108,9 +127,18 @@ final class ServerProcess: Sendable {
     /// Runs a built program to its end (by default `grpc-server`, e.g. `audit verify FILE`).
     /// `environment`: the child's whole environment (nil: this process's).
     static func run(_ arguments: [String], program: String = "grpc-server", environment: [String: String]? = nil) async throws -> ClientResult {
+        try await execute(binaries.appendingPathComponent(program), arguments, environment: environment)
+    }
+
+    /// Runs a program found on PATH (`arguments[0]`, e.g. `aws`) to its end.
+    static func runOnPath(_ arguments: [String], environment: [String: String]) async throws -> ClientResult {
+        try await execute(URL(fileURLWithPath: "/usr/bin/env"), arguments, environment: environment)
+    }
+
+    private static func execute(_ executable: URL, _ arguments: [String], environment: [String: String]?) async throws -> ClientResult {
         try await offThePool {
             let process = Process()
-            process.executableURL = binaries.appendingPathComponent(program)
+            process.executableURL = executable
             process.arguments = arguments
             if let environment { process.environment = environment }
             let out = Pipe(), err = Pipe()

@@ -140,13 +140,17 @@ import Testing
         try await t.stop()
     }
 
-    /// Drives the clock until the deployment's running stage says it is paused; answers that
-    /// message (time then stands still until the test acts).
-    func pausedMessage(_ t: TestServer, _ id: String) async throws -> String {
+    /// Drives the clock until the deployment's running stage (the one named `stage`, when
+    /// given) says it is paused; answers that message (time then stands still until the test
+    /// acts). An approval is answered before the paused stage goes on: the stage it paused
+    /// may still say so for a moment.
+    func pausedMessage(_ t: TestServer, _ id: String, stage: String? = nil) async throws -> String {
         try await t.driving {
             while true {
                 let d = try await t.status(id)
-                if let message = d.stages.first(where: { $0.status == .stageRunning && $0.message.hasPrefix("paused: ") })?.message {
+                if let message = d.stages.first(where: {
+                    $0.status == .stageRunning && $0.message.hasPrefix("paused: ") && (stage.map($0.name.hasPrefix) ?? true)
+                })?.message {
                     return message
                 }
                 if d.status != .inProgress && d.status != .pending { throw TestFailure("\(id) ended \(d.status): \(d.error)") }
@@ -164,7 +168,7 @@ import Testing
                                        "-config", #"{"analysis":"no-data","canary_stages":"50,100","stage_timeout":"2m","timeout":"1h"}"#])
         #expect(accepted.code == 0, "\(accepted.text)")
         for step in [50, 100] {
-            let message = try await pausedMessage(t, "m6")
+            let message = try await pausedMessage(t, "m6", stage: "bake(2m, canary at \(step)%)")
             #expect(message.contains("analysis no-data: the query returned no data (inconclusive)"), "\(message)")
             let d = try await t.status("m6")
             #expect(d.status == .inProgress && d.currentStage.hasPrefix("bake(2m, canary at \(step)%)"), "\(d.currentStage)")

@@ -218,3 +218,22 @@ import Testing
         #expect(encoded.contains(#""type":"stage.started""#))
     }
 }
+
+/// Rolling on the ECS controller: the percentages always let one batch (at least one task) move,
+/// with ECS's rounding (maximum down, minimum up).
+@Suite struct RollingConfigurationTests {
+    @Test(arguments: [(1, 25), (2, 25), (3, 25), (4, 25), (10, 25), (7, 50), (5, 100), (200, 10)])
+    func oneBatchMovesAtATime(desired: Int, batch: Int) {
+        let c = DeploymentRunner.rollingConfiguration(batchPercent: batch, desired: desired)
+        let maxTasks = desired * c.maximumPercent! / 100
+        let minHealthy = (desired * c.minimumHealthyPercent! + 99) / 100
+        let expected = min(desired, max(1, desired * batch / 100))
+        #expect(maxTasks == desired + expected, "\(c)")
+        #expect(minHealthy == desired - expected, "\(c)")
+    }
+
+    @Test func withoutADesiredCountThePercentIsTheBatch() {
+        #expect(DeploymentRunner.rollingConfiguration(batchPercent: 25, desired: nil)
+            == DeploymentConfiguration(maximumPercent: 125, minimumHealthyPercent: 75))
+    }
+}

@@ -1,0 +1,197 @@
+import AWSCloud
+import CloudModel
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Simulator
+import UnixSignals
+
+/// `grpc-server simulate [-port N] [-config FILE]`: the simulator that mock mode deploys to,
+/// served over HTTP as AWS serves its APIs, so that other tools (the AWS CLI, boto3, this
+/// server in AWS mode) can use it with `AWS_ENDPOINT_URL`. ECS (AWS JSON 1.1, the operations
+/// of `ECSWire`) and STS's GetCallerIdentity (Query). The same simulator as mock mode: the
+/// `mock:` settings (speed-up, controller, throttles, alarms), failure tags, and its state in
+/// `simulator.json` beside `storage.path`. Requests are not authenticated.
+enum SimulateCommand {
+    static let usage = """
+        usage: grpc-server simulate [-port N] [-config FILE]
+          -port N        the HTTP port (default 4566, the port local AWS emulators use; 0: any free port)
+          -config FILE   config.yaml: server.host, storage.path (the simulator's state beside it), mock.*
+        """
+
+    static func main(_ arguments: [String], environment: [String: String]) async -> Int32 {
+        var requested = 4566
+        var configPath = environment["CONFIG_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        var args = arguments[...]
+        while let arg = args.popFirst() {
+            switch arg {
+            case "-port", "--port":
+                guard let value = args.popFirst(), let n = Int(value), (0...65535).contains(n) else {
+                    return ServerCommand.fail("-port needs a port number from 0 to 65535\n\(usage)")
+                }
+                requested = n
+            case "-config", "--config":
+                guard let path = args.popFirst() else { return ServerCommand.fail("-config needs a file path") }
+                configPath = path
+            case "-h", "-help", "--help":
+                print(usage)
+                return 0
+            default:
+                return ServerCommand.fail("unknown argument '\(arg)'\n\(usage)")
+            }
+        }
+        if configPath == nil, FileManager.default.fileExists(atPath: "config.yaml") { configPath = "config.yaml" }
+        let config: ServerConfig
+        do { config = try ServerConfig.load(path: configPath, environment: environment) } catch {
+            return ServerCommand.fail("\(error)")
+        }
+        ServerCommand.bootstrapLogging(config.logLevel)
+        let logger = Logger(label: "ecs-deploy.simulate")
+        let (simulator, description) = ServerCommand.makeSimulator(config, logger: logger)
+        let endpoint = SimulatedEndpoint(cloud: simulator.cloud, logger: logger)
+        let port = requested
+        let app = Application(
+            router: endpoint.router(),
+            configuration: .init(address: .hostname(config.host, port: port), serverName: "ecs-deploy-simulator"),
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? port
+                logger.info("simulated AWS endpoint listening on http://\(config.host):\(bound) (ECS, STS); \(description)")
+            },
+            logger: logger)
+        var group = ServiceGroupConfiguration(services: [.init(service: app)], logger: logger)
+        group.gracefulShutdownSignals = [UnixSignal.sigterm, UnixSignal.sigint]
+        do {
+            try await ServiceGroup(configuration: group).run()
+        } catch {
+            simulator.flushStateFile()
+            return ServerCommand.fail("\(ServerStartError.portInUse(error, what: "simulator", port: port, key: "-port"))")
+        }
+        simulator.flushStateFile()
+        logger.info("stopped")
+        return 0
+    }
+}
+
+/// The simulator's HTTP face: one `POST /` for every API, told apart as AWS's SDKs send them:
+/// `X-Amz-Target` for JSON protocols (ECS), a form's `Action` for Query ones (STS).
+struct SimulatedEndpoint: Sendable {
+    let cloud: Cloud
+    let logger: Logger
+    /// A request body larger than this is refused (AWS's own limits are smaller).
+    static let maximumBody = 4 << 20
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.post("/") { request, _ -> Response in await self.answer(request) }
+        return router
+    }
+
+    func answer(_ request: Request) async -> Response {
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: Self.maximumBody) } catch {
+            return Self.json(status: .contentTooLarge, ["__type": .string("RequestEntityTooLargeException"),
+                                                        "message": .string("the request body is over \(Self.maximumBody) bytes")])
+        }
+        let bytes = Data(buffer: body)
+        if let target = request.headers[.init("X-Amz-Target")!] {
+            return await json(target: target, body: bytes)
+        }
+        return await query(body: bytes)
+    }
+
+    // MARK: AWS JSON 1.1
+
+    private func json(target: String, body: Data) async -> Response {
+        guard target.hasPrefix(ECSWire.targetPrefix) else {
+            return Self.jsonError(CloudError(code: "UnknownOperationException", message: "\(target) is not served by this endpoint"))
+        }
+        let operation = String(target.dropFirst(ECSWire.targetPrefix.count))
+        let input: JSONValue
+        do { input = body.isEmpty ? .object([:]) : try JSONDecoder().decode(JSONValue.self, from: body) } catch {
+            return Self.jsonError(CloudError(code: "SerializationException", message: "the request body is not JSON"))
+        }
+        do {
+            let answer = try await ECSWire(ecs: cloud.ecs).call(operation, input)
+            return Self.json(status: .ok, answer.objectValue ?? [:])
+        } catch let error as CloudError {
+            return Self.jsonError(error)
+        } catch {
+            logger.error("ecs:\(operation): \(error)")
+            return Self.jsonError(CloudError(code: "ServerException", message: "the simulator failed", httpStatus: 500))
+        }
+    }
+
+    static func json(status: HTTPResponse.Status, _ fields: [String: JSONValue]) -> Response {
+        let data = (try? JSONEncoder().encode(JSONValue.object(fields))) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/x-amz-json-1.1", .init("x-amzn-RequestId")!: UUID().uuidString],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func jsonError(_ error: CloudError) -> Response {
+        json(status: .init(code: error.httpStatus >= 400 ? error.httpStatus : 400),
+             ["__type": .string(error.code), "message": .string(error.message)])
+    }
+
+    // MARK: Query (STS)
+
+    private func query(body: Data) async -> Response {
+        let form = Self.form(String(decoding: body, as: UTF8.self))
+        let action = form["Action"] ?? ""
+        switch action {
+        case "GetCallerIdentity":
+            do {
+                let me = try await cloud.identity.getCallerIdentity()
+                return Self.xml(status: .ok, """
+                    <GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+                      <GetCallerIdentityResult>
+                        <Arn>\(Self.escaped(me.arn))</Arn>
+                        <UserId>\(Self.escaped(me.userId))</UserId>
+                        <Account>\(Self.escaped(me.account))</Account>
+                      </GetCallerIdentityResult>
+                      <ResponseMetadata><RequestId>\(UUID().uuidString)</RequestId></ResponseMetadata>
+                    </GetCallerIdentityResponse>
+                    """)
+            } catch let error as CloudError {
+                return Self.xmlError(error)
+            } catch {
+                return Self.xmlError(CloudError(code: "InternalFailure", message: "the simulator failed", httpStatus: 500))
+            }
+        default:
+            let what = action.isEmpty ? "the request names no Action (nor an X-Amz-Target header)" : "\(action) is not served by this endpoint"
+            return Self.xmlError(CloudError(code: "InvalidAction", message: what))
+        }
+    }
+
+    /// A form body's fields (`a=1&b=x%20y`).
+    static func form(_ text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decoded(_ s: Substring) -> String { String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s) }
+            fields[decoded(parts[0])] = parts.count > 1 ? decoded(parts[1]) : ""
+        }
+        return fields
+    }
+
+    static func xml(status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/xml", .init("x-amzn-RequestId")!: UUID().uuidString],
+                 body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func xmlError(_ error: CloudError) -> Response {
+        xml(status: .init(code: error.httpStatus >= 400 ? error.httpStatus : 400), """
+            <ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+              <Error><Type>Sender</Type><Code>\(escaped(error.code))</Code><Message>\(escaped(error.message))</Message></Error>
+              <RequestId>\(UUID().uuidString)</RequestId>
+            </ErrorResponse>
+            """)
+    }
+
+    static func escaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}

@@ -1,0 +1,163 @@
+import AWSAuth
+import AWSCloud
+import CloudModel
+import ClientCLI
+import Foundation
+import Logging
+import MotoHarness
+import Server
+import Testing
+
+/// `grpc-server simulate`: the simulator as a local AWS endpoint, driven over HTTP by this
+/// server in AWS mode (through its real AWS client), by our ECS client, and by the AWS CLI and
+/// boto3 unmodified.
+@Suite struct SimulateEndpointTests {
+    /// `grpc-server simulate -port 0` in a folder of its own: ECS-controller services, time at
+    /// 200x (a 60 s rollout in 0.3 s).
+    static func simulator() async throws -> (ServerProcess, URL) {
+        let dir = try ServerProcess.workingDirectory()
+        try """
+            server:
+              host: 127.0.0.1
+            storage:
+              path: \(dir.path)/data/ecs-deploy.sqlite
+            mock:
+              controller: ecs
+              speedup: 200
+            """.write(to: dir.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
+        return (try await ServerProcess.simulate(in: dir), dir)
+    }
+
+    static func endpoint(_ sim: ServerProcess) -> String { "http://127.0.0.1:\(sim.httpPort)" }
+
+    static let awsEnvironment = ["AWS_ACCESS_KEY_ID": "AKIDSIMULATE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "us-east-1",
+                                 "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"]
+
+    func cloud(_ sim: ServerProcess) throws -> Cloud {
+        let environment = try AWSEnvironment(environment: Self.awsEnvironment, configuredRegion: nil, configuredEndpoint: Self.endpoint(sim))
+        return AWSCloudFactory(environment: environment, credentials: EnvironmentCredentialProvider(environment: Self.awsEnvironment))
+            .makeRawCloud()
+    }
+
+    /// The server outside mock mode, its AWS client pointed at the simulator.
+    func awsModeServer(_ sim: ServerProcess) async throws -> (DeploymentServer, Task<Void, any Error>, Int) {
+        var config = ServerConfig()
+        config.host = "127.0.0.1"
+        config.port = 0
+        config.metricsPort = 0
+        config.endpointURL = Self.endpoint(sim)
+        config.deployment.pollInterval = .milliseconds(50)
+        var logger = Logger(label: "simulate-test")
+        logger.logLevel = .critical
+        let environment = Self.awsEnvironment.merging(["HOME": FileManager.default.temporaryDirectory.path]) { a, _ in a }
+        let target = try ServerCommand.makeCloud(config, environment: environment, logger: logger)
+        let server = try DeploymentServer(config: config, cloud: target.cloud, clock: target.clock, logger: logger, preflight: target.preflight)
+        let task = Task { try await server.run() }
+        return (server, task, try await server.grpcPort())
+    }
+
+    func client(_ port: Int, _ args: [String]) async -> ClientResult {
+        let output = CapturedOutput()
+        let code = await ClientCLI.run(["-server", "127.0.0.1:\(port)"] + args, output: output)
+        return ClientResult(code: code, out: output.outLines, err: output.errLines)
+    }
+
+    @Test func ourClientReadsAndChangesTheSimulatorOverTheWire() async throws {
+        let (sim, dir) = try await Self.simulator()
+        defer { sim.signal(SIGKILL); try? FileManager.default.removeItem(at: dir) }
+        let cloud = try cloud(sim)
+        let me = try await cloud.identity.getCallerIdentity()
+        #expect(me.account == "123456789012" && me.arn.hasSuffix(":user/simulator"), "\(me)")
+        // Named for the first time: created on the fly, as in mock mode.
+        let before = try #require(try await cloud.ecs.describeServices(cluster: "demo", services: ["web"]).first)
+        #expect(before.deploymentController == .ecs && before.desiredCount > 0 && before.deployments.count == 1, "\(before)")
+        let live = try await cloud.ecs.describeTaskDefinition(try #require(before.taskDefinition))
+        let registered = try await cloud.ecs.registerTaskDefinition(live.withImage("nginx:1.28"))
+        #expect(registered.revision == (live.revision ?? 0) + 1)
+        let updated = try await cloud.ecs.updateService(UpdateServiceInput(cluster: "demo", service: "web", taskDefinition: registered.arn))
+        #expect(updated.primaryDeployment?.taskDefinition == registered.arn && updated.deployments.count == 2, "\(updated.deployments)")
+        var service = updated
+        for _ in 0..<200 where service.deployments.count > 1 || service.runningCount != service.desiredCount {
+            try await Task.sleep(for: .milliseconds(20))
+            service = try #require(try await cloud.ecs.describeServices(cluster: "demo", services: ["web"]).first)
+        }
+        #expect(service.deployments.map(\.taskDefinition) == [registered.arn!] && service.runningCount == service.desiredCount,
+                "\(service.deployments)")
+        let tasks = try await cloud.ecs.describeTasks(cluster: "demo", tasks: try await cloud.ecs.listTasks(cluster: "demo", serviceName: "web",
+                                                                                                       startedBy: nil))
+        #expect(tasks.contains { $0.taskDefinitionArn == registered.arn && $0.lastStatus == "RUNNING" }, "\(tasks.map(\.lastStatus))")
+        // What the cloud refuses comes back as AWS says it, with its code.
+        await #expect(throws: CloudError.self) { _ = try await cloud.ecs.describeTaskDefinition("nothing-here:9") }
+    }
+
+    @Test func theServerInAWSModeDeploysAndRollsBackThroughTheSimulator() async throws {
+        let (sim, dir) = try await Self.simulator()
+        defer { sim.signal(SIGKILL); try? FileManager.default.removeItem(at: dir) }
+        let (server, task, port) = try await awsModeServer(sim)
+        let good = #"{"family":"web","containerDefinitions":[{"name":"app","image":"nginx:1.28"}]}"#
+        let deployed = await client(port, ["-id", "w1", "-cluster", "demo", "-service", "web", "-taskdef", good,
+                                           "-strategy", "rolling", "-action", "deploy", "-wait"])
+        #expect(deployed.code == 0 && deployed.out.last?.contains("SUCCEEDED") == true, "\(deployed.text)\n\(sim.output)")
+        // An image whose health checks fail: the rollout never gets healthy; the deployment is
+        // rolled back to the revision that ran.
+        let bad = #"{"family":"web","containerDefinitions":[{"name":"app","image":"nginx:v3-unhealthy"}]}"#
+        let failed = await client(port, ["-id", "w2", "-cluster", "demo", "-service", "web", "-taskdef", bad, "-strategy", "rolling",
+                                         "-config", #"{"stage_timeout":"10m"}"#, "-action", "deploy", "-wait"])
+        #expect(failed.code != 0, "\(failed.text)")
+        let record = try await server.engine.status(id: "w2")
+        #expect(record.status == .rolledBack, "\(record.status) \(record.error)")
+        let service = try #require(try await cloud(sim).ecs.describeServices(cluster: "demo", services: ["web"]).first)
+        let running = try await cloud(sim).ecs.describeTaskDefinition(try #require(service.taskDefinition))
+        #expect(running.images.map(\.image) == ["nginx:1.28"], "\(service)")
+        let metrics = server.metrics.render()
+        #expect(metrics.contains(#"ecs_aws_api_calls_total{service="ecs",operation="UpdateService"}"#), "\(metrics)")
+        await server.shutdown()
+        try await task.value
+    }
+
+    /// The AWS CLI and boto3 as users run them, with `AWS_ENDPOINT_URL`.
+    @Test(.enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.unavailableReason ?? "")))
+    func theAWSCLIAndBoto3WorkUnmodified() async throws {
+        let (sim, dir) = try await Self.simulator()
+        defer { sim.signal(SIGKILL); try? FileManager.default.removeItem(at: dir) }
+        let script = dir.appendingPathComponent("check.py")
+        // boto3 (installed with moto): describe, register, update, then its waiter (every 0.2 s).
+        try """
+            from boto3 import client
+            ecs = client("ecs")
+            before = ecs.describe_services(cluster="demo", services=["api"])["services"][0]
+            td = ecs.describe_task_definition(taskDefinition=before["taskDefinition"])["taskDefinition"]
+            new = ecs.register_task_definition(family=td["family"], containerDefinitions=[
+                dict(td["containerDefinitions"][0], image="nginx:1.28")])["taskDefinition"]["taskDefinitionArn"]
+            ecs.update_service(cluster="demo", service="api", taskDefinition=new)
+            ecs.get_waiter("services_stable").wait(cluster="demo", services=["api"], WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+            after = ecs.describe_services(cluster="demo", services=["api"])["services"][0]
+            assert after["taskDefinition"] == new and len(after["deployments"]) == 1, after["deployments"]
+            missing = ecs.describe_services(cluster="demo", services=["api", "arn:aws:ecs:us-east-1:123456789012:service/other/gone"])
+            assert missing["failures"] == [{"arn": "arn:aws:ecs:us-east-1:123456789012:service/other/gone", "reason": "MISSING"}], missing
+            try:
+                ecs.update_service(cluster="demo")
+            except Exception as error:
+                print("refused:", type(error).__name__)
+            print("ok", new)
+            """.write(to: script, atomically: true, encoding: .utf8)
+        let environment = ProcessInfo.processInfo.environment.merging(Self.awsEnvironment) { _, b in b }
+            .merging(["AWS_ENDPOINT_URL": Self.endpoint(sim), "HOME": dir.path]) { _, b in b }
+        let python = try await ServerProcess.runOnPath(["python3", script.path], environment: environment)
+        #expect(python.code == 0 && python.out.contains { $0.hasPrefix("ok arn:aws:ecs:us-east-1:123456789012:task-definition/") },
+                "\(python.text)\n\(sim.output)")
+        // boto3 checks a call's parameters itself before sending it.
+        #expect(python.out.contains("refused: ParamValidationError"), "\(python.text)")
+
+        let aws = "aws"
+        let identity = try await ServerProcess.runOnPath([aws, "sts", "get-caller-identity", "--query", "Arn", "--output", "text"], environment: environment)
+        #expect(identity.out == ["arn:aws:iam::123456789012:user/simulator"], "\(identity.text)")
+        let described = try await ServerProcess.runOnPath([aws, "ecs", "describe-services", "--cluster", "demo", "--services", "api",
+                                            "--query", "services[0].[serviceName,status,length(deployments)]", "--output", "text"],
+                                           environment: environment)
+        #expect(described.out == ["api\tACTIVE\t1"], "\(described.text)")
+        let unknown = try await ServerProcess.runOnPath([aws, "ecs", "list-clusters"], environment: environment)
+        #expect(unknown.code != 0 && unknown.text.contains("UnknownOperationException"), "\(unknown.text)")
+    }
+
+}
