@@ -1,16 +1,23 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Where the engine's and the release manager's work runs (see `WorkGroup.run`): threads of
-/// their own, as many as cores, at a lower CPU priority than the rest of the process (nice
-/// +`niceness` on Linux, where the nice value is a thread's), so that the API's handlers (see
-/// the server's `RPCExecutor`) are not kept waiting for a core by rollouts under load. Work
-/// only waits when every core is busy; then the answers to callers go first.
-final class WorkerThreads: TaskExecutor, @unchecked Sendable {
+/// their own, as many as cores, in `grpc-server` at a lower CPU priority than the rest of the
+/// process (nice +10 on Linux, where the nice value is a thread's), so that the API's handlers
+/// (see the server's `RPCExecutor`) are not kept waiting for a core by rollouts under load.
+/// Work only waits when every core is busy; then the answers to callers go first.
+public final class WorkerThreads: TaskExecutor, @unchecked Sendable {
+    /// The nice value of the process's set, read when it starts (at the first work group's
+    /// run): `grpc-server` sets it to 10 before it serves; in-process embedders (the tests, the
+    /// benchmark) leave it at 0, so that their own threads do not starve the engine.
+    public static let niceness = Atomic<Int32>(0)
+
     /// The process's one set (threads live as long as the process).
-    static let shared = WorkerThreads(count: ProcessInfo.processInfo.activeProcessorCount, niceness: 10)
+    static let shared = WorkerThreads(count: ProcessInfo.processInfo.activeProcessorCount,
+                                      niceness: niceness.load(ordering: .relaxed))
 
     private let condition = NSCondition()
     /// Jobs in order: `jobs[head...]` wait (guarded by `condition`).
@@ -23,7 +30,7 @@ final class WorkerThreads: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         condition.lock()
         jobs.append(job)

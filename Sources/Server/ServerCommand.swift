@@ -7,6 +7,7 @@ import Engine
 import Foundation
 import Logging
 import Simulator
+import Synchronization
 import UnixSignals
 
 /// `grpc-server [-config FILE]`: reads the config, builds the cloud, serves until SIGTERM or
@@ -51,6 +52,8 @@ public enum ServerCommand {
             return fail("\(error)")
         }
         bootstrapLogging(config.logLevel)
+        // The rollouts' threads yield to the API's under load (see `WorkerThreads`).
+        WorkerThreads.niceness.store(10, ordering: .relaxed)
         let logger = Logger(label: "ecs-deploy")
         do {
             let target = try makeCloud(config, environment: environment, logger: logger)

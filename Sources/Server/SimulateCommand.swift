@@ -12,7 +12,7 @@ import UnixSignals
 /// `grpc-server simulate [-port N] [-config FILE]`: the simulator that mock mode deploys to,
 /// served over HTTP as AWS serves its APIs, so that other tools (the AWS CLI, boto3, this
 /// server in AWS mode) can use it with `AWS_ENDPOINT_URL`. ECS (AWS JSON 1.1, the operations
-/// of `ECSWire`) and STS's GetCallerIdentity (Query). The same simulator as mock mode: the
+/// of `ECSWire`), ELBv2 (Query, `ELBWire`) and STS's GetCallerIdentity (Query). The same simulator as mock mode: the
 /// `mock:` settings (speed-up, controller, throttles, alarms), failure tags, and its state in
 /// `simulator.json` beside `storage.path`. Requests are not authenticated.
 enum SimulateCommand {
@@ -58,7 +58,7 @@ enum SimulateCommand {
             configuration: .init(address: .hostname(config.host, port: port), serverName: "ecs-deploy-simulator"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
-                logger.info("simulated AWS endpoint listening on http://\(config.host):\(bound) (ECS, STS); \(description)")
+                logger.info("simulated AWS endpoint listening on http://\(config.host):\(bound) (ECS, ELBv2, STS); \(description)")
             },
             logger: logger)
         var group = ServiceGroupConfiguration(services: [.init(service: app)], logger: logger)
@@ -76,7 +76,7 @@ enum SimulateCommand {
 }
 
 /// The simulator's HTTP face: one `POST /` for every API, told apart as AWS's SDKs send them:
-/// `X-Amz-Target` for JSON protocols (ECS), a form's `Action` for Query ones (STS).
+/// `X-Amz-Target` for JSON protocols (ECS), a form's `Action` for Query ones (ELBv2, STS).
 struct SimulatedEndpoint: Sendable {
     let cloud: Cloud
     let logger: Logger
@@ -135,33 +135,31 @@ struct SimulatedEndpoint: Sendable {
              ["__type": .string(error.code), "message": .string(error.message)])
     }
 
-    // MARK: Query (STS)
+    // MARK: Query (STS, ELBv2)
+
+    static let stsNamespace = "https://sts.amazonaws.com/doc/2011-06-15/"
 
     private func query(body: Data) async -> Response {
         let form = Self.form(String(decoding: body, as: UTF8.self))
         let action = form["Action"] ?? ""
-        switch action {
-        case "GetCallerIdentity":
-            do {
-                let me = try await cloud.identity.getCallerIdentity()
-                return Self.xml(status: .ok, """
-                    <GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-                      <GetCallerIdentityResult>
-                        <Arn>\(Self.escaped(me.arn))</Arn>
-                        <UserId>\(Self.escaped(me.userId))</UserId>
-                        <Account>\(Self.escaped(me.account))</Account>
-                      </GetCallerIdentityResult>
-                      <ResponseMetadata><RequestId>\(UUID().uuidString)</RequestId></ResponseMetadata>
-                    </GetCallerIdentityResponse>
-                    """)
-            } catch let error as CloudError {
-                return Self.xmlError(error)
-            } catch {
-                return Self.xmlError(CloudError(code: "InternalFailure", message: "the simulator failed", httpStatus: 500))
+        let namespace = ELBWire.operations.contains(action) ? ELBWire.namespace : Self.stsNamespace
+        do {
+            if ELBWire.operations.contains(action) {
+                return Self.xml(status: .ok, try await ELBWire(elb: cloud.elb).call(action, form))
             }
-        default:
-            let what = action.isEmpty ? "the request names no Action (nor an X-Amz-Target header)" : "\(action) is not served by this endpoint"
-            return Self.xmlError(CloudError(code: "InvalidAction", message: what))
+            guard action == "GetCallerIdentity" else {
+                let what = action.isEmpty ? "the request names no Action (nor an X-Amz-Target header)" : "\(action) is not served by this endpoint"
+                throw CloudError(code: "InvalidAction", message: what)
+            }
+            let me = try await cloud.identity.getCallerIdentity()
+            return Self.xml(status: .ok, XML.document(action, namespace: namespace, result: [
+                .text("Arn", me.arn), .text("UserId", me.userId), .text("Account", me.account),
+            ]))
+        } catch let error as CloudError {
+            return Self.xmlError(error, namespace: namespace)
+        } catch {
+            logger.error("\(action): \(error)")
+            return Self.xmlError(CloudError(code: "InternalFailure", message: "the simulator failed", httpStatus: 500), namespace: namespace)
         }
     }
 
@@ -181,17 +179,8 @@ struct SimulatedEndpoint: Sendable {
                  body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    static func xmlError(_ error: CloudError) -> Response {
-        xml(status: .init(code: error.httpStatus >= 400 ? error.httpStatus : 400), """
-            <ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-              <Error><Type>Sender</Type><Code>\(escaped(error.code))</Code><Message>\(escaped(error.message))</Message></Error>
-              <RequestId>\(UUID().uuidString)</RequestId>
-            </ErrorResponse>
-            """)
-    }
-
-    static func escaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    static func xmlError(_ error: CloudError, namespace: String) -> Response {
+        xml(status: .init(code: error.httpStatus >= 400 ? error.httpStatus : 400),
+            XML.error(code: error.code, message: error.message, namespace: namespace))
     }
 }

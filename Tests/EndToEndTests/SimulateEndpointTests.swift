@@ -12,9 +12,9 @@ import Testing
 /// server in AWS mode (through its real AWS client), by our ECS client, and by the AWS CLI and
 /// boto3 unmodified.
 @Suite struct SimulateEndpointTests {
-    /// `grpc-server simulate -port 0` in a folder of its own: ECS-controller services, time at
-    /// 200x (a 60 s rollout in 0.3 s).
-    static func simulator() async throws -> (ServerProcess, URL) {
+    /// `grpc-server simulate -port 0` in a folder of its own: services created on the fly with
+    /// `controller` (EXTERNAL ones behind a load balancer), time at 200x (a 60 s rollout in 0.3 s).
+    static func simulator(controller: String = "ecs") async throws -> (ServerProcess, URL) {
         let dir = try ServerProcess.workingDirectory()
         try """
             server:
@@ -22,7 +22,7 @@ import Testing
             storage:
               path: \(dir.path)/data/ecs-deploy.sqlite
             mock:
-              controller: ecs
+              controller: \(controller)
               speedup: 200
             """.write(to: dir.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
         return (try await ServerProcess.simulate(in: dir), dir)
@@ -115,6 +115,48 @@ import Testing
         try await task.value
     }
 
+    /// Canaries on an EXTERNAL service: task sets and the listener's weights over the wire
+    /// (ECS and ELBv2); an unhealthy canary is rolled back with the traffic first.
+    @Test func aCanaryRunsAndRollsBackOverECSAndELBv2() async throws {
+        let (sim, dir) = try await Self.simulator(controller: "external")
+        defer { sim.signal(SIGKILL); try? FileManager.default.removeItem(at: dir) }
+        let (server, task, port) = try await awsModeServer(sim)
+        let config = #"{"canary_stages":"50,100","stage_timeout":"1s"}"#
+        let good = #"{"family":"shop","containerDefinitions":[{"name":"app","image":"nginx:1.28"}]}"#
+        let deployed = await client(port, ["-id", "c1", "-cluster", "demo", "-service", "shop", "-taskdef", good,
+                                           "-strategy", "canary", "-config", config, "-action", "deploy", "-wait"])
+        #expect(deployed.code == 0 && deployed.out.last?.contains("SUCCEEDED") == true, "\(deployed.text)\n\(sim.output)")
+        let cloud = try cloud(sim)
+        func state() async throws -> (sets: [TaskSet], weights: [String: Int]) {
+            let service = try #require(try await cloud.ecs.describeServices(cluster: "demo", services: ["shop"]).first)
+            let group = try #require(service.taskSets.first?.loadBalancers.first?.targetGroupArn)
+            let balancer = try #require(try await cloud.elb.describeTargetGroups(arns: [group]).first?.loadBalancerArns.first)
+            let listener = try #require(try await cloud.elb.describeListeners(loadBalancerArn: balancer).first)
+            var weights: [String: Int] = [:]
+            for g in listener.defaultActions.first?.targetGroups ?? [] { weights[g.targetGroupArn] = g.weight }
+            return (service.taskSets, weights)
+        }
+        let after = try await state()
+        let primary = try #require(after.sets.first)
+        #expect(after.sets.count == 1 && primary.status == "PRIMARY", "\(after.sets)")
+        #expect(after.weights[primary.loadBalancers[0].targetGroupArn] == 100, "\(after.weights)")
+        let health = try await cloud.elb.describeTargetHealth(targetGroupArn: primary.loadBalancers[0].targetGroupArn)
+        #expect(!health.isEmpty && health.allSatisfy { $0.state == "healthy" }, "\(health)")
+
+        let bad = #"{"family":"shop","containerDefinitions":[{"name":"app","image":"nginx:v3-unhealthy"}]}"#
+        let failed = await client(port, ["-id", "c2", "-cluster", "demo", "-service", "shop", "-taskdef", bad,
+                                         "-strategy", "canary", "-config", config, "-action", "deploy", "-wait"])
+        #expect(failed.code != 0, "\(failed.text)")
+        #expect(try await server.engine.status(id: "c2").status == .rolledBack)
+        let back = try await state()
+        #expect(back.sets.map(\.id) == [primary.id], "\(back.sets)")
+        #expect(back.weights[primary.loadBalancers[0].targetGroupArn] == 100, "\(back.weights)")
+        let metrics = server.metrics.render()
+        #expect(metrics.contains(#"ecs_aws_api_calls_total{service="elasticloadbalancing",operation="ModifyListener"}"#), "\(metrics)")
+        await server.shutdown()
+        try await task.value
+    }
+
     /// The AWS CLI and boto3 as users run them, with `AWS_ENDPOINT_URL`.
     @Test(.enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.unavailableReason ?? "")))
     func theAWSCLIAndBoto3WorkUnmodified() async throws {
@@ -156,6 +198,9 @@ import Testing
                                             "--query", "services[0].[serviceName,status,length(deployments)]", "--output", "text"],
                                            environment: environment)
         #expect(described.out == ["api\tACTIVE\t1"], "\(described.text)")
+        let groups = try await ServerProcess.runOnPath([aws, "elbv2", "describe-target-groups", "--query", "length(TargetGroups)"],
+                                                       environment: environment)
+        #expect(groups.code == 0 && groups.out == ["0"], "\(groups.text)")
         let unknown = try await ServerProcess.runOnPath([aws, "ecs", "list-clusters"], environment: environment)
         #expect(unknown.code != 0 && unknown.text.contains("UnknownOperationException"), "\(unknown.text)")
     }
