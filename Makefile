@@ -30,6 +30,8 @@ test:
 		{ echo "make test: moto[server] 5.2.1 is missing and could not be installed (pip install 'moto[server]==5.2.1')" >&2; exit 1; }
 	@command -v aws >/dev/null || python3 -m pip install --quiet awscli
 	@command -v aws >/dev/null || { echo "make test: the AWS CLI is missing (pip install awscli; a test runs it against grpc-server simulate)" >&2; exit 1; }
+	@command -v ecs >/dev/null || python3 -m pip install --quiet ecs-deploy
+	@command -v ecs >/dev/null || { echo "make test: fabfuel's ecs-deploy is missing (pip install ecs-deploy; a test runs it against grpc-server simulate)" >&2; exit 1; }
 	@command -v prometheus >/dev/null || [ "$$(id -u)" != 0 ] || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 	@command -v prometheus >/dev/null || \

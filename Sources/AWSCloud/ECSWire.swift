@@ -13,12 +13,17 @@ public struct ECSWire: Sendable {
     public static let operations: Set<String> = [
         "RegisterTaskDefinition", "DescribeTaskDefinition", "DescribeServices", "ListServices", "UpdateService",
         "CreateTaskSet", "UpdateTaskSet", "DeleteTaskSet", "DescribeTaskSets", "UpdateServicePrimaryTaskSet",
-        "ListTasks", "DescribeTasks",
+        "ListTasks", "DescribeTasks", "DeregisterTaskDefinition",
     ]
 
     let ecs: any ECSAPI
+    /// DeregisterTaskDefinition, which `ECSAPI` does not have (the server never calls it).
+    let deregister: (@Sendable (String) async throws -> TaskDefinition)?
 
-    public init(ecs: any ECSAPI) { self.ecs = ecs }
+    public init(ecs: any ECSAPI, deregister: (@Sendable (String) async throws -> TaskDefinition)? = nil) {
+        self.ecs = ecs
+        self.deregister = deregister
+    }
 
     /// Answers one call. Throws `CloudError` (AWS's error code and message) for a bad input
     /// or what the cloud refused.
@@ -29,6 +34,8 @@ public struct ECSWire: Sendable {
             guard case .object = input, input["family"]?.stringValue?.isEmpty == false else { throw read.invalid("family") }
             guard input["containerDefinitions"]?.arrayValue?.isEmpty == false else { throw read.invalid("containerDefinitions") }
             return .object(["taskDefinition": try await ecs.registerTaskDefinition(TaskDefinition(json: input)).json])
+        case "DeregisterTaskDefinition" where deregister != nil:
+            return .object(["taskDefinition": try await deregister!(try read.string("taskDefinition")).json])
         case "DescribeTaskDefinition":
             let definition = try await ecs.describeTaskDefinition(try read.string("taskDefinition"))
             var answer: [String: JSONValue] = ["taskDefinition": definition.json]
@@ -145,6 +152,8 @@ public struct ECSWire: Sendable {
             "pendingCount": number(s.pendingCount), "deploymentController": .object(["type": .string(s.deploymentController.rawValue)]),
             "deployments": .array(s.deployments.map(json)), "taskSets": .array(s.taskSets.map(json)),
             "loadBalancers": .array(s.loadBalancers.map(ECSDecoding.json)),
+            // The service's event messages: the simulator keeps none (AWS always answers the list).
+            "events": .array([]),
         ]
         if let td = s.taskDefinition { fields["taskDefinition"] = .string(td) }
         if let c = s.deploymentConfiguration { fields["deploymentConfiguration"] = ECSDecoding.json(c) }

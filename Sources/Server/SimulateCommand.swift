@@ -51,7 +51,8 @@ enum SimulateCommand {
         ServerCommand.bootstrapLogging(config.logLevel)
         let logger = Logger(label: "ecs-deploy.simulate")
         let (simulator, description) = ServerCommand.makeSimulator(config, logger: logger)
-        let endpoint = SimulatedEndpoint(cloud: simulator.cloud, logger: logger)
+        let endpoint = SimulatedEndpoint(cloud: simulator.cloud, logger: logger,
+                                         deregister: { try simulator.deregisterTaskDefinition($0) })
         let port = requested
         let app = Application(
             router: endpoint.router(),
@@ -80,6 +81,8 @@ enum SimulateCommand {
 struct SimulatedEndpoint: Sendable {
     let cloud: Cloud
     let logger: Logger
+    /// ECS's DeregisterTaskDefinition (see `ECSWire`).
+    let deregister: @Sendable (String) async throws -> TaskDefinition
     /// A request body larger than this is refused (AWS's own limits are smaller).
     static let maximumBody = 4 << 20
 
@@ -114,7 +117,7 @@ struct SimulatedEndpoint: Sendable {
             return Self.jsonError(CloudError(code: "SerializationException", message: "the request body is not JSON"))
         }
         do {
-            let answer = try await ECSWire(ecs: cloud.ecs).call(operation, input)
+            let answer = try await ECSWire(ecs: cloud.ecs, deregister: deregister).call(operation, input)
             return Self.json(status: .ok, answer.objectValue ?? [:])
         } catch let error as CloudError {
             return Self.jsonError(error)

@@ -9,6 +9,11 @@ extension SimulatedCloud {
         try withState("RegisterTaskDefinition") { s, now in try s.register(definition, now: now) }
     }
 
+    /// Not a call the server makes (it is not in `ECSAPI`): for other tools on the local endpoint.
+    public func deregisterTaskDefinition(_ taskDefinition: String) throws -> TaskDefinition {
+        try withState("DeregisterTaskDefinition") { s, now in try s.deregister(taskDefinition, now: now) }
+    }
+
     public func describeTaskDefinition(_ taskDefinition: String) throws -> TaskDefinition {
         try withState("DescribeTaskDefinition") { s, _ in try s.resolveTaskDefinition(taskDefinition) }
     }

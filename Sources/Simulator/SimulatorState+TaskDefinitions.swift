@@ -25,6 +25,8 @@ extension SimulatorState {
         fields["revision"] = .number(Double(revision))
         fields["status"] = .string("ACTIVE")
         fields["registeredAt"] = .number(now.timeIntervalSince1970.rounded())
+        // AWS answers these lists always, empty when none were given.
+        for key in ["volumes", "placementConstraints"] where fields[key] == nil { fields[key] = .array([]) }
         let registered = TaskDefinition(json: .object(fields))
         taskDefinitions[family, default: []].append(registered)
         return registered
@@ -56,4 +58,18 @@ extension SimulatorState {
     }
 
     func taskDefinition(arn: String) -> TaskDefinition? { try? resolveTaskDefinition(arn) }
+
+    /// DeregisterTaskDefinition: the revision (`family:revision` or its ARN) becomes INACTIVE;
+    /// it stays describable, and services running it go on, as on AWS.
+    mutating func deregister(_ reference: String, now: Date) throws -> TaskDefinition {
+        let found = try resolveTaskDefinition(reference)
+        guard let family = found.family, let revision = found.revision, reference.contains(":") else {
+            throw CloudError(code: CloudError.invalidParameter, message: "A task definition revision (family:revision or its ARN) must be given.")
+        }
+        var json = found.json
+        json["status"] = .string("INACTIVE")
+        json["deregisteredAt"] = .number(now.timeIntervalSince1970.rounded())
+        taskDefinitions[family]![revision - 1] = TaskDefinition(json: json)
+        return TaskDefinition(json: json)
+    }
 }

@@ -157,9 +157,9 @@ import Testing
         try await task.value
     }
 
-    /// The AWS CLI and boto3 as users run them, with `AWS_ENDPOINT_URL`.
+    /// The AWS CLI, boto3 and fabfuel's `ecs deploy` as users run them, with `AWS_ENDPOINT_URL`.
     @Test(.enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.unavailableReason ?? "")))
-    func theAWSCLIAndBoto3WorkUnmodified() async throws {
+    func theAWSCLIBoto3AndEcsDeployWorkUnmodified() async throws {
         let (sim, dir) = try await Self.simulator()
         defer { sim.signal(SIGKILL); try? FileManager.default.removeItem(at: dir) }
         let script = dir.appendingPathComponent("check.py")
@@ -201,6 +201,23 @@ import Testing
         let groups = try await ServerProcess.runOnPath([aws, "elbv2", "describe-target-groups", "--query", "length(TargetGroups)"],
                                                        environment: environment)
         #expect(groups.code == 0 && groups.out == ["0"], "\(groups.text)")
+        // `api` is stable since boto3's waiter: the CLI's waiter sees it at its first look.
+        let waited = try await ServerProcess.runOnPath([aws, "ecs", "wait", "services-stable", "--cluster", "demo", "--services", "api"],
+                                                       environment: environment)
+        #expect(waited.code == 0, "\(waited.text)")
+        // fabfuel's ecs-deploy: a new revision with the image, the service updated, its wait, the
+        // old revision deregistered.
+        let deployed = try await ServerProcess.runOnPath(["ecs", "deploy", "demo", "shop", "--image", "app", "nginx:1.29", "--timeout", "60"],
+                                                         environment: environment)
+        #expect(deployed.code == 0 && deployed.out.contains("Deployment successful")
+            && deployed.out.contains("Successfully deregistered revision: 1"), "\(deployed.text)")
+        let image = try await ServerProcess.runOnPath([aws, "ecs", "describe-task-definition", "--task-definition", "shop:2",
+                                                       "--query", "taskDefinition.containerDefinitions[0].image", "--output", "text"],
+                                                      environment: environment)
+        #expect(image.out == ["nginx:1.29"], "\(image.text)")
+        let old = try await ServerProcess.runOnPath([aws, "ecs", "describe-task-definition", "--task-definition", "shop:1",
+                                                     "--query", "taskDefinition.status", "--output", "text"], environment: environment)
+        #expect(old.out == ["INACTIVE"], "\(old.text)")
         let unknown = try await ServerProcess.runOnPath([aws, "ecs", "list-clusters"], environment: environment)
         #expect(unknown.code != 0 && unknown.text.contains("UnknownOperationException"), "\(unknown.text)")
     }
