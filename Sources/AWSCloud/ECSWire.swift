@@ -31,11 +31,11 @@ public struct ECSWire: Sendable {
         let read = Input(operation: operation, body: input)
         switch operation {
         case "RegisterTaskDefinition":
-            guard case .object = input, input["family"]?.stringValue?.isEmpty == false else { throw read.invalid("family") }
-            guard input["containerDefinitions"]?.arrayValue?.isEmpty == false else { throw read.invalid("containerDefinitions") }
+            // The cloud checks the definition (family, containers), as ECS does.
             return .object(["taskDefinition": try await ecs.registerTaskDefinition(TaskDefinition(json: input)).json])
-        case "DeregisterTaskDefinition" where deregister != nil:
-            return .object(["taskDefinition": try await deregister!(try read.string("taskDefinition")).json])
+        case "DeregisterTaskDefinition":
+            guard let deregister else { throw Self.unknown(operation) }
+            return .object(["taskDefinition": try await deregister(try read.string("taskDefinition")).json])
         case "DescribeTaskDefinition":
             let definition = try await ecs.describeTaskDefinition(try read.string("taskDefinition"))
             var answer: [String: JSONValue] = ["taskDefinition": definition.json]
@@ -97,8 +97,13 @@ public struct ECSWire: Sendable {
             let tasks = try await ecs.describeTasks(cluster: read.cluster, tasks: arns)
             return .object(["tasks": .array(tasks.map(Self.json)), "failures": .array([])])
         default:
-            throw CloudError(code: "UnknownOperationException", message: "ecs:\(operation) is not served by this endpoint")
+            throw Self.unknown(operation)
         }
+    }
+
+    /// An operation not answered here (its name, as the caller sent it, cut to 100 characters).
+    public static func unknown(_ operation: String) -> CloudError {
+        CloudError(code: "UnknownOperationException", message: "ecs:\(operation.prefix(100)) is not served by this endpoint")
     }
 
     /// A request's fields.

@@ -22,25 +22,25 @@ public struct ELBWire: Sendable {
         let result: [XML]
         switch action {
         case "DescribeTargetGroups":
-            result = [.list("TargetGroups", try await elb.describeTargetGroups(arns: read.list("TargetGroupArns")).map(Self.xml))]
+            result = [.node("TargetGroups", try await elb.describeTargetGroups(arns: read.list("TargetGroupArns")).map(Self.xml))]
         case "DescribeLoadBalancers":
-            result = [.list("LoadBalancers", try await elb.describeLoadBalancers(arns: read.list("LoadBalancerArns")).map(Self.xml))]
+            result = [.node("LoadBalancers", try await elb.describeLoadBalancers(arns: read.list("LoadBalancerArns")).map(Self.xml))]
         case "DescribeListeners":
-            result = [.list("Listeners", try await elb.describeListeners(loadBalancerArn: try read.string("LoadBalancerArn")).map(Self.xml))]
+            result = [.node("Listeners", try await elb.describeListeners(loadBalancerArn: try read.string("LoadBalancerArn")).map(Self.xml))]
         case "DescribeRules":
-            result = [.list("Rules", try await elb.describeRules(listenerArn: try read.string("ListenerArn")).map(Self.xml))]
+            result = [.node("Rules", try await elb.describeRules(listenerArn: try read.string("ListenerArn")).map(Self.xml))]
         case "ModifyListener":
             let listener = try await elb.modifyListener(listenerArn: try read.string("ListenerArn"),
                                                         defaultActions: try read.actions("DefaultActions"))
-            result = [.list("Listeners", [Self.xml(listener)])]
+            result = [.node("Listeners", [Self.xml(listener)])]
         case "ModifyRule":
             let rule = try await elb.modifyRule(ruleArn: try read.string("RuleArn"), actions: try read.actions("Actions"))
-            result = [.list("Rules", [Self.xml(rule)])]
+            result = [.node("Rules", [Self.xml(rule)])]
         case "DescribeTargetHealth":
             let health = try await elb.describeTargetHealth(targetGroupArn: try read.string("TargetGroupArn"))
-            result = [.list("TargetHealthDescriptions", health.map(Self.xml))]
+            result = [.node("TargetHealthDescriptions", health.map(Self.xml))]
         default:
-            throw CloudError(code: "InvalidAction", message: "\(action) is not served by this endpoint")
+            throw CloudError(code: "InvalidAction", message: "\(action.prefix(100)) is not served by this endpoint")
         }
         return XML.document(action, namespace: Self.namespace, result: result)
     }
@@ -64,9 +64,8 @@ public struct ELBWire: Sendable {
 
         func actions(_ key: String) throws -> [ListenerAction] {
             var actions: [ListenerAction] = []
-            while let type = fields["\(key).member.\(actions.count + 1)"+".Type"] {
-                let prefix = "\(key).member.\(actions.count + 1)"
-                guard type == "forward" else { throw invalid("\(prefix).Type", "only forward actions are served, not \(type)") }
+            while case let prefix = "\(key).member.\(actions.count + 1)", let type = fields["\(prefix).Type"] {
+                guard type == "forward" else { throw invalid("\(prefix).Type", "only forward actions are served, not \(type.prefix(40))") }
                 var action = ListenerAction(type: type, order: fields["\(prefix).Order"].flatMap { Int($0) },
                                             targetGroupArn: fields["\(prefix).TargetGroupArn"])
                 var groups: [WeightedTargetGroup] = []
@@ -94,7 +93,7 @@ public struct ELBWire: Sendable {
 
     static func xml(_ g: TargetGroup) -> XML {
         .node("member", [.text("TargetGroupArn", g.targetGroupArn), .text("TargetGroupName", g.targetGroupName),
-                         .list("LoadBalancerArns", g.loadBalancerArns.map { .text("member", $0) })]
+                         .node("LoadBalancerArns", g.loadBalancerArns.map { .text("member", $0) })]
             + [g.port.map { .text("Port", String($0)) }, g.protocolName.map { .text("Protocol", $0) }].compactMap { $0 })
     }
 
@@ -105,13 +104,13 @@ public struct ELBWire: Sendable {
 
     static func xml(_ l: Listener) -> XML {
         .node("member", [.text("ListenerArn", l.listenerArn), .text("LoadBalancerArn", l.loadBalancerArn),
-                         .list("DefaultActions", l.defaultActions.map(xml))]
+                         .node("DefaultActions", l.defaultActions.map(xml))]
             + [l.port.map { .text("Port", String($0)) }, l.protocolName.map { .text("Protocol", $0) }].compactMap { $0 })
     }
 
     static func xml(_ r: ListenerRule) -> XML {
         .node("member", [.text("RuleArn", r.ruleArn), .text("Priority", r.priority), .text("IsDefault", r.isDefault ? "true" : "false"),
-                         json("Conditions", r.conditions), .list("Actions", r.actions.map(xml))])
+                         json("Conditions", r.conditions), .node("Actions", r.actions.map(xml))])
     }
 
     static func xml(_ h: TargetHealth) -> XML {
@@ -124,7 +123,7 @@ public struct ELBWire: Sendable {
         if let order = a.order { children.append(.text("Order", String(order))) }
         if let arn = a.targetGroupArn { children.append(.text("TargetGroupArn", arn)) }
         if let groups = a.targetGroups {
-            children.append(.node("ForwardConfig", [.list("TargetGroups", groups.map {
+            children.append(.node("ForwardConfig", [.node("TargetGroups", groups.map {
                 .node("member", [.text("TargetGroupArn", $0.targetGroupArn), .text("Weight", String($0.weight))])
             })]))
         }
@@ -135,7 +134,7 @@ public struct ELBWire: Sendable {
     /// arrays as `member`s, objects by member name, the rest as text.
     static func json(_ name: String, _ value: JSONValue) -> XML {
         switch value {
-        case .array(let items): .list(name, items.map { json("member", $0) })
+        case .array(let items): .node(name, items.map { json("member", $0) })
         case .object(let fields): .node(name, fields.keys.sorted().map { json($0, fields[$0]!) })
         case .string(let s): .text(name, s)
         case .number(let n): .text(name, n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n))
@@ -149,8 +148,6 @@ public struct ELBWire: Sendable {
 public indirect enum XML: Sendable {
     case node(String, [XML])
     case text(String, String)
-
-    static func list(_ name: String, _ members: [XML]) -> XML { .node(name, members) }
 
     var rendered: String {
         switch self {

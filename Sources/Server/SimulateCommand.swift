@@ -108,10 +108,8 @@ struct SimulatedEndpoint: Sendable {
     // MARK: AWS JSON 1.1
 
     private func json(target: String, body: Data) async -> Response {
-        guard target.hasPrefix(ECSWire.targetPrefix) else {
-            return Self.jsonError(CloudError(code: "UnknownOperationException", message: "\(target) is not served by this endpoint"))
-        }
-        let operation = String(target.dropFirst(ECSWire.targetPrefix.count))
+        guard target.hasPrefix(ECSWire.targetPrefix) else { return Self.jsonError(ECSWire.unknown(target)) }
+        let operation = String(target.dropFirst(ECSWire.targetPrefix.count).prefix(100))
         let input: JSONValue
         do { input = body.isEmpty ? .object([:]) : try JSONDecoder().decode(JSONValue.self, from: body) } catch {
             return Self.jsonError(CloudError(code: "SerializationException", message: "the request body is not JSON"))
@@ -151,7 +149,8 @@ struct SimulatedEndpoint: Sendable {
                 return Self.xml(status: .ok, try await ELBWire(elb: cloud.elb).call(action, form))
             }
             guard action == "GetCallerIdentity" else {
-                let what = action.isEmpty ? "the request names no Action (nor an X-Amz-Target header)" : "\(action) is not served by this endpoint"
+                let what = action.isEmpty ? "the request names no Action (nor an X-Amz-Target header)"
+                    : "\(action.prefix(100)) is not served by this endpoint"
                 throw CloudError(code: "InvalidAction", message: what)
             }
             let me = try await cloud.identity.getCallerIdentity()
@@ -161,7 +160,7 @@ struct SimulatedEndpoint: Sendable {
         } catch let error as CloudError {
             return Self.xmlError(error, namespace: namespace)
         } catch {
-            logger.error("\(action): \(error)")
+            logger.error("\(action.prefix(100)): \(error)")
             return Self.xmlError(CloudError(code: "InternalFailure", message: "the simulator failed", httpStatus: 500), namespace: namespace)
         }
     }

@@ -42,6 +42,10 @@ extension SimulatorState {
         if let desired = input.desiredCount, desired < 0 {
             throw CloudError(code: CloudError.invalidParameter, message: "desiredCount must be at least 0.")
         }
+        // AWS's quota of tasks per service (a request on the local endpoint may ask anything).
+        if let desired = input.desiredCount, desired > 5000 {
+            throw CloudError(code: CloudError.invalidParameter, message: "desiredCount must be at most 5000 (tasks per service).")
+        }
         let definition = try input.taskDefinition.map { try resolveTaskDefinition($0).arn ?? $0 }
         if svc.controller != .ecs, definition != nil || input.forceNewDeployment {
             throw CloudError(code: CloudError.invalidParameter,

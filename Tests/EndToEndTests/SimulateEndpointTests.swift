@@ -88,6 +88,13 @@ import Testing
         #expect(tasks.contains { $0.taskDefinitionArn == registered.arn && $0.lastStatus == "RUNNING" }, "\(tasks.map(\.lastStatus))")
         // What the cloud refuses comes back as AWS says it, with its code.
         await #expect(throws: CloudError.self) { _ = try await cloud.ecs.describeTaskDefinition("nothing-here:9") }
+        // A request on the endpoint may ask anything: the simulator keeps AWS's bounds.
+        do {
+            _ = try await cloud.ecs.updateService(UpdateServiceInput(cluster: "demo", service: "web", desiredCount: 100_000))
+            Issue.record("100000 tasks were accepted")
+        } catch let error as CloudError {
+            #expect(error.code == "InvalidParameterException" && error.message.contains("at most 5000"), "\(error)")
+        }
     }
 
     @Test func theServerInAWSModeDeploysAndRollsBackThroughTheSimulator() async throws {
