@@ -144,7 +144,7 @@ let package = Package(
             "Engine", "Simulator", "CloudModel", "CloudRuntime", "TestSupport", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "Server", "ClientCLI", "DeployAPI", "Simulator", "CloudModel", "TestSupport", "Engine", "AWSCloud", "AWSAuth", "MotoHarness", "Store", "Audit",
+            "Server", "ClientCLI", "DeployAPI", "Simulator", "CloudModel", "CloudRuntime", "TestSupport", "Engine", "AWSCloud", "AWSAuth", "MotoHarness", "Store", "Audit",
             "Access", "AuthTestSupport", "Notify", .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),

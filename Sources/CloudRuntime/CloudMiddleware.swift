@@ -22,8 +22,10 @@ public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, CloudWatc
     /// The wrapped cloud, as a `Cloud`.
     public var cloud: Cloud { Cloud(ecs: self, elb: self, events: self, identity: self, cloudWatch: self, topics: self) }
 
-    private func run<T: Sendable>(_ service: String, _ operation: String,
-                                  _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// Runs `body` as the call `service:operation` through every layer (for an operation the
+    /// `Cloud` protocols do not name).
+    public func run<T: Sendable>(_ service: String, _ operation: String,
+                                 _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let call = CloudCall(service, operation)
         var next: @Sendable () async throws -> T = body
         for layer in middleware.reversed() {

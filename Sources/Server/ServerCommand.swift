@@ -151,6 +151,7 @@ public enum ServerCommand {
         settings.autoCreateController = config.mockController
         settings.throttle = config.mockThrottle ? .aws : nil
         settings.metricAlarms = config.mockAlarms
+        settings.apiFaults = config.mockAPIFaults
         let file = SimulatorStateFile(url: URL(fileURLWithPath: config.storagePath).deletingLastPathComponent()
             .appendingPathComponent("simulator.json"), onError: { logger.error("\($0)") })
         var saved: SavedSimulator?
@@ -162,6 +163,9 @@ public enum ServerCommand {
         let clock = ScaledClock(speedup: config.mockSpeedup, start: max(saved?.savedAt ?? .distantPast, Date()))
         var description = "mock mode: deploying to the built-in simulator, simulated time runs \(config.mockSpeedup)x"
         if saved != nil { description += "; its cloud was read from \(file.url.path)" }
+        if let faults = config.mockAPIFaults, faults.total > 0 {
+            description += "; \((faults.total * 100).formatted(.number.precision(.fractionLength(0...2))))% of API calls fail on purpose (mock.api_faults)"
+        }
         return (SimulatedCloud(clock: clock, settings: settings, restoring: saved, savingTo: file), description)
     }
 

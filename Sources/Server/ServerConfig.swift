@@ -54,6 +54,11 @@ public struct ServerConfig: Sendable, Equatable {
     public var refreshPrices = false
     /// CloudWatch alarms on the simulator's load balancer metrics (`mock.alarms`).
     public var mockAlarms: [SimulatedMetricAlarm] = []
+    /// A fraction of the simulator's API calls fail on purpose (`mock.api_faults`).
+    public var mockAPIFaults: APIFaultRates?
+    /// How long the wire simulator holds a call that times out before it drops the connection
+    /// (`mock.api_faults.timeout_after`, real time; the client gives up after `aws.timeout`).
+    public var mockTimeoutHold: Duration = .seconds(35)
     /// The deployment controller of services the simulator creates on the fly
     /// (`mock.controller`): EXTERNAL (with a load balancer, for every strategy) or ECS.
     public var mockController: DeploymentController = .external
@@ -224,8 +229,21 @@ public struct ServerConfig: Sendable, Equatable {
         }
         if let st = try root.objectIfPresent("strategy") { try applyStrategy(st) }
         if let m = try root.objectIfPresent("mock") {
-            try m.only(["enabled", "speedup", "throttle", "controller", "alarms"])
+            try m.only(["enabled", "speedup", "throttle", "controller", "alarms", "api_faults"])
             if let alarms = try m.objectIfPresent("alarms") { mockAlarms = try Self.mockAlarms(alarms) }
+            if let f = try m.objectIfPresent("api_faults") {
+                try f.only(["throttle", "server_error", "timeout", "reset", "timeout_after"])
+                func rate(_ key: String) throws -> Double {
+                    let r = try f.double(key, min: 0) ?? 0
+                    guard r <= 1 else { throw f.failure(key, "'\(r)' is a fraction of the calls, from 0 to 1 (0.05: one call in 20)") }
+                    return r
+                }
+                let rates = APIFaultRates(throttle: try rate("throttle"), serverError: try rate("server_error"),
+                                          timeout: try rate("timeout"), reset: try rate("reset"))
+                guard rates.total <= 1 else { throw f.failure("throttle", "and server_error, timeout, reset add up to more than 1") }
+                mockAPIFaults = rates
+                mockTimeoutHold = try f.duration("timeout_after") ?? mockTimeoutHold
+            }
             if let c = try m.string("controller") {
                 guard let controller = DeploymentController(rawValue: c.uppercased()), controller != .codeDeploy else {
                     throw ConfigError("\(source): mock.controller: '\(c)' is not external or ecs")

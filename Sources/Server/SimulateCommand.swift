@@ -51,8 +51,7 @@ enum SimulateCommand {
         ServerCommand.bootstrapLogging(config.logLevel)
         let logger = Logger(label: "ecs-deploy.simulate")
         let (simulator, description) = ServerCommand.makeSimulator(config, logger: logger)
-        let endpoint = SimulatedEndpoint(cloud: simulator.cloud, logger: logger,
-                                         deregister: { try simulator.deregisterTaskDefinition($0) })
+        let endpoint = SimulatedEndpoint(simulator: simulator, logger: logger, timeoutHold: config.mockTimeoutHold)
         let port = requested
         let app = Application(
             router: endpoint.router(),
@@ -78,19 +77,43 @@ enum SimulateCommand {
 
 /// The simulator's HTTP face: one `POST /` for every API, told apart as AWS's SDKs send them:
 /// `X-Amz-Target` for JSON protocols (ECS), a form's `Action` for Query ones (ELBv2, STS).
+///
+/// `GET /_simulator/stats` answers what the simulator has seen (JSON): its simulated time, the
+/// calls by `service:Operation`, how many were throttled, the faults injected by kind
+/// (`mock.api_faults`) and any traffic sent to a target group with nothing live behind it.
 struct SimulatedEndpoint: Sendable {
-    let cloud: Cloud
+    let simulator: SimulatedCloud
     let logger: Logger
-    /// ECS's DeregisterTaskDefinition (see `ECSWire`).
-    let deregister: @Sendable (String) async throws -> TaskDefinition
+    /// How long a call that times out (`mock.api_faults.timeout`) is held before its connection
+    /// is dropped.
+    let timeoutHold: Duration
     /// A request body larger than this is refused (AWS's own limits are smaller).
     static let maximumBody = 4 << 20
+
+    var cloud: Cloud { simulator.cloud }
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.post("/") { request, _ -> Response in await self.answer(request) }
+        router.get("/_simulator/stats") { _, _ -> Response in Self.json(status: .ok, self.stats()) }
         return router
     }
+
+    func stats() -> [String: JSONValue] {
+        func counts(_ map: [String: Int]) -> JSONValue { .object(map.mapValues { .number(Double($0)) }) }
+        return ["now": .string(ISO8601DateFormatter().string(from: simulator.clock.now())),
+                "calls": counts(simulator.callCounts), "throttled": .number(Double(simulator.throttledCount)),
+                "faults": counts(simulator.injectedFaults), "traffic_violations": .array(simulator.trafficViolations.map { .string($0) })]
+    }
+
+    /// What a time-out or a reset (`mock.api_faults`) does on the wire: no answer. A time-out
+    /// holds the connection first; then the connection is closed mid-answer.
+    private func dropped(_ fault: APIFault) async -> Response {
+        if fault == .timeout { try? await Task.sleep(for: timeoutHold) }
+        return Response(status: .ok, body: ResponseBody { _ in throw DroppedConnection() })
+    }
+
+    private struct DroppedConnection: Error {}
 
     func answer(_ request: Request) async -> Response {
         let body: ByteBuffer
@@ -115,9 +138,10 @@ struct SimulatedEndpoint: Sendable {
             return Self.jsonError(CloudError(code: "SerializationException", message: "the request body is not JSON"))
         }
         do {
-            let answer = try await ECSWire(ecs: cloud.ecs, deregister: deregister).call(operation, input)
+            let answer = try await ECSWire(ecs: cloud.ecs, deregister: { try await simulator.deregisterThroughCloud($0) }).call(operation, input)
             return Self.json(status: .ok, answer.objectValue ?? [:])
         } catch let error as CloudError {
+            if let fault = APIFault.transportFault(error) { return await dropped(fault) }
             return Self.jsonError(error)
         } catch {
             logger.error("ecs:\(operation): \(error)")
@@ -158,6 +182,7 @@ struct SimulatedEndpoint: Sendable {
                 .text("Arn", me.arn), .text("UserId", me.userId), .text("Account", me.account),
             ]))
         } catch let error as CloudError {
+            if let fault = APIFault.transportFault(error) { return await dropped(fault) }
             return Self.xmlError(error, namespace: namespace)
         } catch {
             logger.error("\(action.prefix(100)): \(error)")

@@ -17,6 +17,7 @@ public final class SimulatedCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, Cloud
     let state: Mutex<SimulatorState>
     private let counter = CallCounter()
     private let enforcer: ThrottleEnforcer?
+    private let faults: APIFaultInjector?
     /// Where every change is saved (mock mode), if anywhere.
     private let stateFile: SimulatorStateFile?
 
@@ -33,20 +34,31 @@ public final class SimulatedCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, Cloud
         self.state = Mutex(state)
         self.stateFile = stateFile
         self.enforcer = settings.throttle.map { ThrottleEnforcer(limits: $0, clock: clock) }
+        self.faults = settings.apiFaults.flatMap { $0.total > 0 ? APIFaultInjector(rates: $0, seed: settings.seed) : nil }
     }
 
-    /// The simulator as the engine sees it: every call counted, then (with `settings.throttle`)
-    /// subject to AWS's throttle buckets.
-    public var cloud: Cloud {
+    /// The simulator as the engine sees it: every call counted, then (with `settings.apiFaults`)
+    /// perhaps failed on purpose, then (with `settings.throttle`) subject to AWS's throttle buckets.
+    public var cloud: Cloud { layered.cloud }
+
+    private var layered: MiddlewareCloud {
         let inner = Cloud(ecs: self, elb: self, events: self, identity: self, cloudWatch: self, topics: self)
-        let layers: [any CloudMiddleware] = [counter] + (enforcer.map { [$0] } ?? [])
-        return MiddlewareCloud(inner, middleware: layers).cloud
+        let layers: [any CloudMiddleware] = [counter] + (faults.map { [$0] } ?? []) + (enforcer.map { [$0] } ?? [])
+        return MiddlewareCloud(inner, middleware: layers)
+    }
+
+    /// ECS's DeregisterTaskDefinition as a call of `cloud` (counted, faulted, throttled); the
+    /// engine never calls it, so `Cloud` does not name it.
+    public func deregisterThroughCloud(_ taskDefinition: String) async throws -> TaskDefinition {
+        try await layered.run("ecs", "DeregisterTaskDefinition") { try self.deregisterTaskDefinition(taskDefinition) }
     }
 
     /// Calls made through `cloud`, by `service:Operation` (e.g. `ecs:UpdateService`).
     public var callCounts: [String: Int] { counter.calls }
     /// Calls through `cloud` answered with `ThrottlingException`.
     public var throttledCount: Int { counter.throttled }
+    /// Faults injected through `cloud` (`settings.apiFaults`), by kind (`APIFault` raw values).
+    public var injectedFaults: [String: Int] { faults?.injected ?? [:] }
     /// CPU seconds spent answering calls through `cloud` (what a benchmark of the engine
     /// leaves out: on AWS this work is AWS's).
     public var cpuSeconds: Double { counter.cpuSeconds }

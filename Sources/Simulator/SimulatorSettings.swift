@@ -25,6 +25,8 @@ public struct SimulatorSettings: Sendable {
     public var stoppedTasksKept: Int
     /// AWS's throttle buckets, enforced on `SimulatedCloud.cloud` when set.
     public var throttle: RateLimits?
+    /// A fraction of the calls on `SimulatedCloud.cloud` fail on purpose (`APIFaults.swift`).
+    public var apiFaults: APIFaultRates?
     /// Mock mode: clusters and services named for the first time are created on the fly.
     public var autoCreate: Bool
     /// The controller of services created on the fly. With `.external` each comes with an

@@ -2,6 +2,7 @@ import CloudModel
 import DeployAPI
 import Foundation
 import Server
+import Simulator
 import Testing
 
 @Suite struct ConfigTests {
@@ -76,6 +77,10 @@ import Testing
         ("server: [1, 2]\n", "server must be a mapping"),
         ("server:\n  port: 99999\n", "server.port: '99999' is not a port"),
         ("server: {port: 1\n", "not valid YAML"),
+        ("mock:\n  api_faults:\n    throttle: 1.5\n", "mock.api_faults.throttle: '1.5' is a fraction of the calls"),
+        ("mock:\n  api_faults:\n    reset: -0.1\n", "mock.api_faults.reset: '-0.1' must be a number from 0"),
+        ("mock:\n  api_faults:\n    throttle: 0.6\n    timeout: 0.6\n", "mock.api_faults.throttle: and server_error, timeout, reset add up to more than 1"),
+        ("mock:\n  api_faults:\n    drop: 0.1\n", "mock.api_faults.drop: unknown key"),
     ])
     func badConfigNamesTheKey(yaml: String, expected: String) throws {
         let path = try write(yaml)
@@ -98,6 +103,14 @@ import Testing
         #expect(config.deployment.healthCheckStatus == 204)
         #expect(config.deployment.hooks[.postSuccess] == "exec:notify")
         #expect(config.deployment.hookTimeout == .seconds(5))
+    }
+
+    @Test func apiFaultsOfTheSimulatorAreRead() throws {
+        let yaml = "mock:\n  api_faults: {throttle: 0.04, server_error: 0.03, timeout: 0.01, reset: 0.02, timeout_after: 2s}\n"
+        let config = try ServerConfig.load(path: try write(yaml), environment: [:])
+        #expect(config.mockAPIFaults == APIFaultRates(throttle: 0.04, serverError: 0.03, timeout: 0.01, reset: 0.02))
+        #expect(config.mockTimeoutHold == .seconds(2))
+        #expect(try ServerConfig.load(path: nil, environment: [:]).mockAPIFaults == nil)
     }
 
     @Test func rateLimitsAreConfigurableByCategory() throws {

@@ -14,7 +14,8 @@ import Testing
 @Suite struct SimulateEndpointTests {
     /// `grpc-server simulate -port 0` in a folder of its own: services created on the fly with
     /// `controller` (EXTERNAL ones behind a load balancer), time at 200x (a 60 s rollout in 0.3 s).
-    static func simulator(controller: String = "ecs") async throws -> (ServerProcess, URL) {
+    /// `more` adds lines under `mock:` (YAML, indented as if at the top level).
+    static func simulator(controller: String = "ecs", more: String = "") async throws -> (ServerProcess, URL) {
         let dir = try ServerProcess.workingDirectory()
         try """
             server:
@@ -24,6 +25,7 @@ import Testing
             mock:
               controller: \(controller)
               speedup: 200
+            \(more.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
             """.write(to: dir.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
         return (try await ServerProcess.simulate(in: dir), dir)
     }
@@ -33,20 +35,28 @@ import Testing
     static let awsEnvironment = ["AWS_ACCESS_KEY_ID": "AKIDSIMULATE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "us-east-1",
                                  "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"]
 
-    func cloud(_ sim: ServerProcess) throws -> Cloud {
+    static func cloud(_ sim: ServerProcess) throws -> Cloud {
         let environment = try AWSEnvironment(environment: Self.awsEnvironment, configuredRegion: nil, configuredEndpoint: Self.endpoint(sim))
         return AWSCloudFactory(environment: environment, credentials: EnvironmentCredentialProvider(environment: Self.awsEnvironment))
             .makeRawCloud()
     }
 
-    /// The server outside mock mode, its AWS client pointed at the simulator.
+    func cloud(_ sim: ServerProcess) throws -> Cloud { try Self.cloud(sim) }
+
     func awsModeServer(_ sim: ServerProcess) async throws -> (DeploymentServer, Task<Void, any Error>, Int) {
+        try await Self.awsModeServer(sim)
+    }
+
+    /// The server outside mock mode, its AWS client pointed at the simulator.
+    static func awsModeServer(_ sim: ServerProcess, configure: (inout ServerConfig) -> Void = { _ in })
+        async throws -> (DeploymentServer, Task<Void, any Error>, Int) {
         var config = ServerConfig()
         config.host = "127.0.0.1"
         config.port = 0
         config.metricsPort = 0
         config.endpointURL = Self.endpoint(sim)
         config.deployment.pollInterval = .milliseconds(50)
+        configure(&config)
         var logger = Logger(label: "simulate-test")
         logger.logLevel = .critical
         let environment = Self.awsEnvironment.merging(["HOME": FileManager.default.temporaryDirectory.path]) { a, _ in a }
@@ -56,7 +66,9 @@ import Testing
         return (server, task, try await server.grpcPort())
     }
 
-    func client(_ port: Int, _ args: [String]) async -> ClientResult {
+    func client(_ port: Int, _ args: [String]) async -> ClientResult { await Self.client(port, args) }
+
+    static func client(_ port: Int, _ args: [String]) async -> ClientResult {
         let output = CapturedOutput()
         let code = await ClientCLI.run(["-server", "127.0.0.1:\(port)"] + args, output: output)
         return ClientResult(code: code, out: output.outLines, err: output.errLines)

@@ -48,6 +48,37 @@ struct ThrottleFaultEventsTests {
         #expect(try await w.elb.describeTargetGroups(arns: []).isEmpty)
     }
 
+    /// `mock.api_faults`: a time-out is a call done and not answered; a reset is a call never
+    /// read; throttles and 500s are answered as AWS answers them. Each draw is counted.
+    @Test func apiFaultsFailTheirShareOfCallsAsTold() async throws {
+        let timeouts = World(settings: { var s = SimulatorSettings(); s.apiFaults = APIFaultRates(timeout: 1); return s }())
+        let v1 = try timeouts.register(image: "nginx:1")
+        try timeouts.sim.createService(cluster: "prod", name: "web", taskDefinition: v1)
+        let timedOut = await cloudError { _ = try await timeouts.ecs.updateService(UpdateServiceInput(cluster: "prod", service: "web", desiredCount: 4)) }
+        #expect(timedOut?.code == "RequestTimeout" && timedOut?.isRetryable == true && timedOut.map(APIFault.transportFault) == .timeout)
+        #expect(try timeouts.sim.describeServices(cluster: "prod", services: ["web"]).first?.desiredCount == 4, "a time-out is done")
+
+        let resets = World(settings: { var s = SimulatorSettings(); s.apiFaults = APIFaultRates(reset: 1); return s }())
+        let v2 = try resets.register(image: "nginx:1")
+        try resets.sim.createService(cluster: "prod", name: "web", taskDefinition: v2)
+        let reset = await cloudError { _ = try await resets.ecs.updateService(UpdateServiceInput(cluster: "prod", service: "web", desiredCount: 4)) }
+        #expect(reset?.code == "TransportError" && reset?.isRetryable == true && reset.map(APIFault.transportFault) == .reset)
+        #expect(try resets.sim.describeServices(cluster: "prod", services: ["web"]).first?.desiredCount != 4, "a reset is not done")
+
+        let mixed = World(settings: { var s = SimulatorSettings(); s.apiFaults = APIFaultRates(throttle: 0.1, serverError: 0.1); return s }())
+        var answered: [String: Int] = [:]
+        for _ in 0..<2000 {
+            do { _ = try await mixed.elb.describeTargetGroups(arns: []); answered["ok", default: 0] += 1 } catch let error as CloudError {
+                answered[error.code, default: 0] += 1
+                #expect(APIFault.transportFault(error) == nil)
+            }
+        }
+        // 10% each, drawn from a seeded generator: within a few standard deviations (~13).
+        #expect((140...260).contains(answered["ThrottlingException"] ?? 0) && (140...260).contains(answered["InternalFailure"] ?? 0), "\(answered)")
+        #expect(mixed.sim.injectedFaults == ["throttle": answered["ThrottlingException"] ?? 0, "server_error": answered["InternalFailure"] ?? 0])
+        #expect(mixed.sim.throttledCount == answered["ThrottlingException"] && mixed.sim.callCounts["elasticloadbalancing:DescribeTargetGroups"] == 2000)
+    }
+
     @Test func putTargetsUpsertsAndKeepsUnknownFields() async throws {
         let w = World()
         let original = try JSONValue.parse("""

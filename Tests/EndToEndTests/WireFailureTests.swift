@@ -1,0 +1,181 @@
+import CloudModel
+import CloudRuntime
+import Foundation
+import Server
+import Testing
+
+/// Failures over the wire: this server in AWS mode against `grpc-server simulate` with one AWS
+/// call in ten failing on purpose (`mock.api_faults`: throttled, 500, timed out after it was
+/// done, connection reset before it was read) and AWS's throttle buckets, so that every fault
+/// crosses the real AWS client, its retries and its idempotency. The same assertions as the
+/// in-process tests: the right final status, traffic back on the old revision before anything
+/// is deleted, no orphan task set.
+@Suite struct WireFailureTests {
+    static let faults = """
+        throttle: true
+        api_faults:
+          throttle: 0.04
+          server_error: 0.03
+          timeout: 0.01
+          reset: 0.02
+          timeout_after: 1500ms
+        """
+
+    /// A server whose AWS client times out after 1 s and retries up to 8 times.
+    static func server(_ sim: ServerProcess) async throws -> (DeploymentServer, Task<Void, any Error>, Int) {
+        try await SimulateEndpointTests.awsModeServer(sim) { config in
+            config.awsTimeout = .seconds(1)
+            config.maxRetries = 8
+            config.retryDelay = .milliseconds(20)
+            config.maxRetryDelay = .milliseconds(200)
+            config.deployment.stageTimeout = .seconds(1)
+            config.deployment.stabilizationTime = .milliseconds(200)
+            config.deployment.cleanupDelay = .zero
+            config.deployment.canaryStages = [25, 50, 100]
+        }
+    }
+
+    /// The checks' own client, patient with the faults that the simulator injects in its calls too.
+    static func checker(_ sim: ServerProcess) throws -> Cloud {
+        let retry = RetryMiddleware(policy: RetryPolicy(maxRetries: 12, baseDelay: .milliseconds(10), maxDelay: .milliseconds(100), timeout: nil),
+                                    clock: SystemClock())
+        return MiddlewareCloud(try SimulateEndpointTests.cloud(sim), middleware: [retry]).cloud
+    }
+
+    static func taskDefinition(_ family: String, _ image: String) -> String {
+        #"{"family":"\#(family)","containerDefinitions":[{"name":"app","image":"\#(image)"}]}"#
+    }
+
+    /// What is wrong with an EXTERNAL service once a deployment has ended: it should run one
+    /// PRIMARY task set at 100% on `image`, its target group taking all of the listener's
+    /// traffic, with healthy targets.
+    static func problems(_ cloud: Cloud, service name: String, image: String) async throws -> [String] {
+        var found: [String] = []
+        let service = try #require(try await cloud.ecs.describeServices(cluster: "demo", services: [name]).first)
+        guard service.taskSets.count == 1, let primary = service.taskSets.first, primary.status == "PRIMARY" else {
+            return ["\(name): task sets \(service.taskSets.map { "\($0.status) \($0.id)" })"]
+        }
+        if primary.scale.value != 100 { found.append("\(name): PRIMARY at \(primary.scale.value)%") }
+        let running = try await cloud.ecs.describeTaskDefinition(primary.taskDefinition)
+        if running.images.map(\.image) != [image] { found.append("\(name): runs \(running.images.map(\.image)), not \(image)") }
+        let group = try #require(primary.loadBalancers.first?.targetGroupArn)
+        let balancer = try #require(try await cloud.elb.describeTargetGroups(arns: [group]).first?.loadBalancerArns.first)
+        for listener in try await cloud.elb.describeListeners(loadBalancerArn: balancer) {
+            let weights = listener.defaultActions.first?.targetGroups ?? []
+            if weights.map(\.weight).reduce(0, +) != 100 || weights.first(where: { $0.targetGroupArn == group })?.weight != 100 {
+                found.append("\(name): listener weights \(weights.map { "\($0.targetGroupArn.suffix(20))=\($0.weight)" })")
+            }
+        }
+        let health = try await cloud.elb.describeTargetHealth(targetGroupArn: group)
+        if health.isEmpty || !health.allSatisfy({ $0.state == "healthy" }) { found.append("\(name): targets \(health.map(\.state))") }
+        return found
+    }
+
+    /// What the simulator saw: calls, injected faults, traffic sent where nothing was live.
+    static func stats(_ sim: ServerProcess) async throws -> (faults: Int, throttled: Int, violations: [String]) {
+        let answer = try await HTTPGet.fetch(host: "127.0.0.1", port: sim.httpPort, path: "/_simulator/stats")
+        let stats = try JSONDecoder().decode(JSONValue.self, from: Data(answer.body.utf8))
+        let faults = stats["faults"]?.objectValue?.values.compactMap { $0.intValue }.reduce(0, +) ?? 0
+        return (faults, stats["throttled"]?.intValue ?? -1, stats["traffic_violations"]?.arrayValue?.compactMap { $0.stringValue } ?? ["?"])
+    }
+
+    @Test func canaryAndBlueGreenSucceedAndRollBackThroughAPIFaults() async throws {
+        let (sim, dir) = try await SimulateEndpointTests.simulator(controller: "external", more: Self.faults)
+        defer { sim.signal(SIGKILL); try? FileManager.default.removeItem(at: dir) }
+        let (server, task, port) = try await Self.server(sim)
+        let cloud = try Self.checker(sim)
+        for strategy in ["canary", "bluegreen"] {
+            let name = "\(strategy)-svc"
+            let good = await SimulateEndpointTests.client(port, ["-id", "\(strategy)-1", "-cluster", "demo", "-service", name, "-taskdef",
+                                                                 Self.taskDefinition(name, "nginx:1.28"), "-strategy", strategy, "-action", "deploy", "-wait"])
+            #expect(good.code == 0 && good.out.last?.contains("SUCCEEDED") == true, "\(strategy): \(good.text)")
+            #expect(try await Self.problems(cloud, service: name, image: "nginx:1.28") == [])
+
+            let bad = await SimulateEndpointTests.client(port, ["-id", "\(strategy)-2", "-cluster", "demo", "-service", name, "-taskdef",
+                                                                Self.taskDefinition(name, "nginx:v2-unhealthy"), "-strategy", strategy,
+                                                                "-action", "deploy", "-wait"])
+            #expect(bad.code != 0, "\(strategy): \(bad.text)")
+            let record = try await server.engine.status(id: "\(strategy)-2")
+            #expect(record.status == .rolledBack, "\(strategy): \(record.status) \(record.error)")
+            #expect(try await Self.problems(cloud, service: name, image: "nginx:1.28") == [])
+        }
+        let seen = try await Self.stats(sim)
+        #expect(seen.faults > 0, "no fault was injected: the test proved nothing")
+        #expect(seen.violations == [], "traffic went to a target group with nothing live: \(seen.violations)")
+        await server.shutdown()
+        try await task.value
+    }
+
+    /// A release of four services, then one with an image that never gets healthy: the whole
+    /// release is rolled back, every service back on what it ran, through the same faults.
+    @Test func aReleaseDeploysAndRollsBackAllThroughAPIFaults() async throws {
+        let (sim, dir) = try await SimulateEndpointTests.simulator(controller: "external", more: Self.faults)
+        defer { sim.signal(SIGKILL); try? FileManager.default.removeItem(at: dir) }
+        let (server, task, port) = try await Self.server(sim)
+        let cloud = try Self.checker(sim)
+        let names = ["rel-a", "rel-b", "rel-c", "rel-d"]
+        func manifest(_ image: (String) -> String) -> String {
+            "services:\n" + names.enumerated().map { i, name in
+                """
+                  - service: \(name)
+                    clusterName: demo
+                    serviceName: \(name)
+                    image: "\(image(name))"
+                    strategy: \(i % 2 == 0 ? "canary" : "bluegreen")
+
+                """
+            }.joined()
+        }
+        let first = dir.appendingPathComponent("first.yaml")
+        try manifest { "repo/\($0):2.0" }.write(to: first, atomically: true, encoding: .utf8)
+        let released = await SimulateEndpointTests.client(port, ["-action", "release", "-file", first.path, "-id", "r1", "-wait"])
+        #expect(released.code == 0, "\(released.text)")
+        for name in names { #expect(try await Self.problems(cloud, service: name, image: "repo/\(name):2.0") == []) }
+
+        let second = dir.appendingPathComponent("second.yaml")
+        try manifest { $0 == "rel-c" ? "repo/\($0):3.0-unhealthy" : "repo/\($0):3.0" }.write(to: second, atomically: true, encoding: .utf8)
+        let failed = await SimulateEndpointTests.client(port, ["-action", "release", "-file", second.path, "-id", "r2", "-wait"])
+        #expect(failed.code != 0, "\(failed.text)")
+        let status = await SimulateEndpointTests.client(port, ["-action", "status", "-id", "r2"])
+        #expect(status.text.contains("ROLLED_BACK"), "\(status.text)")
+        for name in names { #expect(try await Self.problems(cloud, service: name, image: "repo/\(name):2.0") == []) }
+        let seen = try await Self.stats(sim)
+        #expect(seen.faults > 0, "no fault was injected: the test proved nothing")
+        #expect(seen.violations == [], "\(seen.violations)")
+        await server.shutdown()
+        try await task.value
+    }
+
+    /// Rolling and quicksync on services with the ECS controller, through the same faults: an
+    /// unhealthy image ends ROLLED_BACK with the service on its previous revision.
+    @Test func rollingAndQuicksyncOnTheECSControllerThroughAPIFaults() async throws {
+        let (sim, dir) = try await SimulateEndpointTests.simulator(controller: "ecs", more: Self.faults)
+        defer { sim.signal(SIGKILL); try? FileManager.default.removeItem(at: dir) }
+        let (server, task, port) = try await Self.server(sim)
+        let cloud = try Self.checker(sim)
+        func runs(_ name: String) async throws -> (images: [String], deployments: Int, stable: Bool) {
+            let service = try #require(try await cloud.ecs.describeServices(cluster: "demo", services: [name]).first)
+            let td = try await cloud.ecs.describeTaskDefinition(try #require(service.taskDefinition))
+            return (td.images.map(\.image), service.deployments.count, service.runningCount == service.desiredCount)
+        }
+        for strategy in ["rolling", "quicksync"] {
+            let name = "\(strategy)-svc"
+            let good = await SimulateEndpointTests.client(port, ["-id", "\(strategy)-1", "-cluster", "demo", "-service", name, "-taskdef",
+                                                                 Self.taskDefinition(name, "nginx:1.28"), "-strategy", strategy, "-action", "deploy", "-wait"])
+            #expect(good.code == 0 && good.out.last?.contains("SUCCEEDED") == true, "\(strategy): \(good.text)")
+            let after = try await runs(name)
+            #expect(after.images == ["nginx:1.28"] && after.deployments == 1 && after.stable, "\(strategy): \(after)")
+
+            let bad = await SimulateEndpointTests.client(port, ["-id", "\(strategy)-2", "-cluster", "demo", "-service", name, "-taskdef",
+                                                                Self.taskDefinition(name, "nginx:v2-unhealthy"), "-strategy", strategy,
+                                                                "-action", "deploy", "-wait"])
+            #expect(bad.code != 0, "\(strategy): \(bad.text)")
+            let record = try await server.engine.status(id: "\(strategy)-2")
+            #expect(record.status == .rolledBack, "\(strategy): \(record.status) \(record.error)")
+            #expect(try await runs(name).images == ["nginx:1.28"])
+        }
+        #expect(try await Self.stats(sim).faults > 0)
+        await server.shutdown()
+        try await task.value
+    }
+}
