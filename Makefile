@@ -8,7 +8,7 @@ BIN_PATH = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
 PLUGIN_DIR ?= .build-protoc/.build/release
 PROTOC ?= protoc
 
-.PHONY: build build-server build-client test demo simulate bench bench-check fuzz proto proto-plugins clean
+.PHONY: build build-server build-client test demo simulate bench bench-check bench-peers fuzz proto proto-plugins clean
 
 build: build-server build-client
 
@@ -59,6 +59,13 @@ demo: build
 # The simulator as a local AWS endpoint (ECS, STS) on port 4566, until Ctrl-C (see README).
 simulate: build-server
 	./bin/grpc-server simulate -port 4566
+
+# One image change on 50 services on grpc-server simulate (AWS's throttles): our release
+# against fabfuel's ecs-deploy and the AWS CLI, one service after another (scripts/bench_peers.py).
+bench-peers: build
+	@python3 -c "import ecs_deploy" 2>/dev/null || python3 -m pip install --quiet ecs-deploy
+	@python3 -c "import awscli" 2>/dev/null || python3 -m pip install --quiet awscli
+	python3 scripts/bench_peers.py --server bin/grpc-server --client bin/grpc-client
 
 # Releases of 100, 300 and 1000 services on the simulator under AWS's throttles, as the server
 # records them (SQLite, audit log), then the server under load (see Sources/bench).

@@ -45,11 +45,13 @@ public struct AWSCloudFactory: Sendable {
 
     /// Pre-flight checks with these clients; `onCall` is told of each of their AWS calls (they
     /// do not go through the engine's cloud and its metrics).
-    public func makePreflight(onCall: (@Sendable (_ service: String, _ operation: String, _ milliseconds: Double) -> Void)? = nil)
+    /// `middleware`: around each of its calls (the server's retries).
+    public func makePreflight(middleware: [any CloudMiddleware] = [],
+                              onCall: (@Sendable (_ service: String, _ operation: String, _ milliseconds: Double) -> Void)? = nil)
         -> AWSPreflight {
         let transport = onCall.map { self.transport.observed(by: $0) } ?? self.transport
         return AWSPreflight(identity: STSClient(transport: transport, environment: environment),
-                            iam: IAMClient(transport: transport, environment: environment))
+                            iam: IAMClient(transport: transport, environment: environment), middleware: middleware)
     }
 
     /// The factory for a server: region and endpoints from `environment` (the process

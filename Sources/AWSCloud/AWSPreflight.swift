@@ -1,4 +1,5 @@
 import CloudModel
+import CloudRuntime
 import Foundation
 
 /// Checks, before a deployment starts, that AWS will let it run: the credentials work
@@ -48,10 +49,18 @@ public struct AWSPreflight: Sendable {
 
     let identity: any IdentityAPI
     let iam: IAMClient
+    /// Around each call (the server's retries: a throttled or failed call is tried again as
+    /// the deployment's own calls are, rather than taken for a refusal).
+    let middleware: [any CloudMiddleware]
 
-    public init(identity: any IdentityAPI, iam: IAMClient) {
+    public init(identity: any IdentityAPI, iam: IAMClient, middleware: [any CloudMiddleware] = []) {
         self.identity = identity
         self.iam = iam
+        self.middleware = middleware
+    }
+
+    private func call<T: Sendable>(_ service: String, _ operation: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await middleware.run(CloudCall(service, operation), body)
     }
 
     /// The task definition's roles, which ECS passes (iam:PassRole) and pre-flight checks.
@@ -73,7 +82,8 @@ public struct AWSPreflight: Sendable {
         var findings: [PreflightFinding] = []
         let caller: CallerIdentity
         do {
-            caller = try await identity.getCallerIdentity()
+            let identity = self.identity
+            caller = try await call("sts", "GetCallerIdentity") { try await identity.getCallerIdentity() }
             findings.append(PreflightFinding(check: "credentials", severity: .ok,
                                              message: "signed in as \(caller.arn) (account \(caller.account))"))
         } catch {
@@ -99,7 +109,8 @@ public struct AWSPreflight: Sendable {
         if arn.hasSuffix(":root") { return nil }
         guard let range = arn.range(of: ":assumed-role/") else { return arn }
         let roleName = arn[range.upperBound...].split(separator: "/").first.map(String.init) ?? ""
-        if let role = try? await iam.getRole(name: roleName) { return role.arn }
+        let iam = self.iam
+        if let role = try? await call("iam", "GetRole", { try await iam.getRole(name: roleName) }) { return role.arn }
         let partition = arn.split(separator: ":").dropFirst().first.map(String.init) ?? "aws"
         return "arn:\(partition):iam::\(caller.account):role/\(roleName)"
     }
@@ -123,11 +134,14 @@ public struct AWSPreflight: Sendable {
         var evaluations: [PolicyEvaluation] = []
         do {
             if !anyResource.isEmpty {
-                evaluations = try await iam.simulatePrincipalPolicy(principalArn: principal, actions: anyResource)
+                evaluations = try await call("iam", "SimulatePrincipalPolicy") { [iam] in
+                    try await iam.simulatePrincipalPolicy(principalArn: principal, actions: anyResource)
+                }
             }
             if passRoleOnRoles {
-                evaluations += try await iam.simulatePrincipalPolicy(principalArn: principal, actions: [passRole],
-                                                                     resources: roleArns)
+                evaluations += try await call("iam", "SimulatePrincipalPolicy") { [iam] in
+                    try await iam.simulatePrincipalPolicy(principalArn: principal, actions: [passRole], resources: roleArns)
+                }
             }
         } catch let error as CloudError {
             let why: String
@@ -166,7 +180,7 @@ public struct AWSPreflight: Sendable {
     func checkRole(_ passed: PassedRole) async -> PreflightFinding {
         let arn = passed.arn
         do {
-            let role = try await iam.getRole(name: arn.arnResourceName)
+            let role = try await call("iam", "GetRole") { [iam] in try await iam.getRole(name: arn.arnResourceName) }
             return PreflightFinding(check: "role", severity: .ok, message: "\(passed.source) \(role.arn) exists")
         } catch let error as CloudError where error.code == "NoSuchEntity" || error.code == "NoSuchEntityException" {
             return PreflightFinding(check: "role", severity: .failure,

@@ -26,13 +26,7 @@ public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, CloudWatc
     /// `Cloud` protocols do not name).
     public func run<T: Sendable>(_ service: String, _ operation: String,
                                  _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let call = CloudCall(service, operation)
-        var next: @Sendable () async throws -> T = body
-        for layer in middleware.reversed() {
-            let inner = next
-            next = { try await layer.intercept(call, inner) }
-        }
-        return try await next()
+        try await middleware.run(CloudCall(service, operation), body)
     }
 
     private func ecs<T: Sendable>(_ op: String, _ body: @escaping @Sendable (any ECSAPI) async throws -> T) async throws -> T {
@@ -170,6 +164,18 @@ public final class ThrottleEnforcer: CloudMiddleware {
                 return ok
             }
             if !allowed { throw CloudError(code: CloudError.throttling, message: "Rate exceeded", httpStatus: 400) }
+        }
+        return try await next()
+    }
+}
+
+extension Array where Element == any CloudMiddleware {
+    /// Runs `body` as `call` through every layer, the first outermost.
+    public func run<T: Sendable>(_ call: CloudCall, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        var next: @Sendable () async throws -> T = body
+        for layer in reversed() {
+            let inner = next
+            next = { try await layer.intercept(call, inner) }
         }
         return try await next()
     }

@@ -35,6 +35,10 @@ public actor DeploymentEngine {
     var queued: [String] = []
     var queueTimer: (at: Date, work: Work)?
     var accepting = true
+    /// Services just read, by the id of the deployment that will deploy them (a release's
+    /// check, a deployment's pre-flight): its pre-flight and first stage use them rather than
+    /// read again a moment later, while they are at most a poll interval old.
+    var freshReads: [String: (service: ECSService, at: Date)] = [:]
     /// Where the deployments' work runs (the registry's), held by `run()`.
     nonisolated let work: WorkGroup
     /// How long `run()` lets running deployments finish after a graceful shutdown began.
@@ -79,6 +83,8 @@ public actor DeploymentEngine {
         let plan: [Stage]
         var warnings: [String] = []
         var cost: ChangeCost?
+        var preflightRead: ECSService?
+        var readAt = clock.now()
         do {
             if let old = try await store.load(id: request.id) {
                 releaseLock(key, id: request.id)
@@ -87,7 +93,10 @@ public actor DeploymentEngine {
             if let at = settings.startAt, at.timeIntervalSince(wallClock.now()) > 366 * 86400 {
                 throw EngineError.invalid("config.start_at", "'\(at.ISO8601Format())' is more than a year ahead")
             }
-            let (service, found) = try await preflight(request, settings: settings)
+            let read = freshRead(request.id, maxAge: settings.pollInterval)
+            let (service, found) = try await preflight(request, settings: settings, read: read?.service)
+            preflightRead = service
+            readAt = read?.at ?? clock.now()
             warnings = found
             plan = Plan.stages(for: request.strategy, settings: settings, controller: service.deploymentController)
             if let pricing = env.pricing { cost = await self.cost(of: request, service: service, plan: plan, pricing: pricing, known: known) }
@@ -110,6 +119,7 @@ public actor DeploymentEngine {
             releaseLock(key, id: request.id)
             throw error
         }
+        if let preflightRead { freshReads[request.id] = (preflightRead, readAt) }
         var accepted = DeploymentRecord(request: request, settings: settings, plan: plan, at: wallClock.now())
         accepted.cost = cost
         hold(accepted)
@@ -409,10 +419,11 @@ public actor DeploymentEngine {
     }
 
     /// Checks that the target exists and suits the strategy, before anything is recorded.
-    private func preflight(_ request: DeploymentRequest, settings: DeploymentSettings) async throws -> (ECSService, warnings: [String]) {
+    /// `read`: the service as it was just read (by a release's check), else it is read now.
+    private func preflight(_ request: DeploymentRequest, settings: DeploymentSettings, read: ECSService?) async throws -> (ECSService, warnings: [String]) {
         let services: [ECSService]
         do {
-            services = try await cloud.ecs.describeServices(cluster: request.cluster, services: [request.service])
+            services = if let read { [read] } else { try await cloud.ecs.describeServices(cluster: request.cluster, services: [request.service]) }
         } catch let error as CloudError where error.code == CloudError.clusterNotFound {
             throw EngineError(.notFound, field: "cluster", "cluster \(request.cluster) not found")
         }
@@ -603,6 +614,7 @@ public actor DeploymentEngine {
 
     /// Ends a deployment at the status its lifecycle reached: lock released, watchers closed.
     func finish(_ id: String, event type: DeploymentEventKind, error: String = "", message: String) async {
+        freshReads[id] = nil
         await mutate(id, status: lifecycleStatus(id), event: type, message: message) { $0.error = error }
         if let record = active[id] {
             releaseLock(record.request.serviceKey, id: id)
@@ -616,6 +628,28 @@ public actor DeploymentEngine {
     }
 
     func record(_ id: String) -> DeploymentRecord? { active[id] }
+
+    /// The service just read for the deployment `id`, once, if it is at most `maxAge` old (a
+    /// deployment that waited for an approval, a window or a slot reads again).
+    func takeFreshRead(_ id: String, maxAge: Duration) -> ECSService? {
+        let read = freshRead(id, maxAge: maxAge)
+        freshReads[id] = nil
+        return read?.service
+    }
+
+    private func freshRead(_ id: String, maxAge: Duration) -> (service: ECSService, at: Date)? {
+        guard let read = freshReads[id], clock.now().timeIntervalSince(read.at) <= maxAge.seconds else { return nil }
+        return read
+    }
+
+    /// Services a release has just read, for the deployments of its entries (see `freshReads`).
+    /// Reads of entries that never started are dropped once they are older than the longest
+    /// poll interval could use.
+    public func offerReads(_ reads: [(deploymentID: String, service: ECSService)], at: Date) {
+        let now = clock.now()
+        freshReads = freshReads.filter { now.timeIntervalSince($0.value.at) <= 3600 }
+        for read in reads { freshReads[read.deploymentID] = (read.service, at) }
+    }
 
     /// Stopping, with records that outlive the process: deployments are left to resume.
     var checkpointing: Bool { !accepting && store.isDurable }

@@ -5,7 +5,8 @@ import Foundation
 extension DeploymentRunner {
     func registerTaskDefinition(_ c: StageContext, _ request: DeploymentRequest, _ facts: DeploymentFacts) async throws -> StageResult {
         if let done = facts.newTaskDefinition { return "already registered \(done.arnResourceName)" }
-        let service = try await describeService(request)
+        let fresh = await engine.takeFreshRead(c.id, maxAge: settings.pollInterval)
+        let service = if let fresh { fresh } else { try await describeService(request) }
         let primarySet = service.primaryTaskSet
         let current = primarySet?.taskDefinition ?? service.taskDefinition
         let registered = try await cloud.ecs.registerTaskDefinition(try await TaskDefinitionInput.toRegister(request, service: service,
@@ -54,6 +55,9 @@ extension DeploymentRunner {
 
     func waitStable(_ c: StageContext, _ request: DeploymentRequest, target: String) async throws -> StageResult {
         var lastReport = ""
+        // A service just updated is not stable yet: the first look waits for a poll tick too,
+        // where it joins the other deployments' reads of the cluster.
+        try await pollPause(until: c.deadline, waitingFor: "the service to be stable on \(target.arnResourceName)")
         while true {
             let service = try await describeService(request)
             switch ServiceStability.evaluate(service, target: target) {

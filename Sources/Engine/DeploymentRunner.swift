@@ -164,11 +164,26 @@ struct DeploymentRunner: Sendable {
         return service
     }
 
-    /// Sleeps one poll interval, or less when the deadline is closer; fails past the deadline.
+    /// Sleeps about one poll interval, or less when the deadline is closer; fails past the
+    /// deadline. The pause ends on a tick of the interval (see `pauseToNextTick`).
     func pollPause(until deadline: Date, waitingFor what: @autoclosure () -> String) async throws {
-        let left = deadline.timeIntervalSince(clock.now())
+        let now = clock.now()
+        let left = deadline.timeIntervalSince(now)
         if left <= 0 { throw StageError("timed out waiting for \(what())") }
-        try await clock.sleep(for: min(settings.pollInterval, .seconds(left)))
+        try await clock.sleep(for: min(Self.pauseToNextTick(now: now, interval: settings.pollInterval), .seconds(left)))
+    }
+
+    /// The pause until the next multiple of `interval` on the clock that is at least half an
+    /// interval away (so from 0.5 to 1.5 intervals, one on average). Every deployment with the
+    /// same interval wakes on the same ticks, so that their reads of one cluster's services go
+    /// out together and are merged into DescribeServices calls of up to 10 services (see
+    /// `DescribeServicesCoalescer`): a release of 50 services polls with about 6 calls, not 50.
+    static func pauseToNextTick(now: Date, interval: Duration) -> Duration {
+        let period = interval.seconds
+        guard period > 0 else { return interval }
+        var pause = period - now.timeIntervalSinceReferenceDate.truncatingRemainder(dividingBy: period)
+        if pause < period / 2 { pause += period }
+        return .seconds(pause)
     }
 
     /// One line describing where the service is now, for failure and interruption records.

@@ -104,6 +104,13 @@ public actor ReleaseManager {
         // Planning took a while: the id may have been taken meanwhile.
         if let existing = try await known(request.id) { return (try sameOrConflict(existing, request), true) }
         adopt(planned, stored: false)
+        // The services as the check just read them: an entry that starts within a poll
+        // interval is not read again (its deployment's pre-flight and first stage use this).
+        let readAt = env.clock.now()
+        await engine.offerReads(zip(planned.entries.indices, checked.entries).compactMap { index, live in
+            guard case .found(_, let service?, _) = live else { return nil }
+            return (planned.entries[index].deploymentID ?? "\(request.id).\(index + 1)", service)
+        }, at: readAt)
         let changes = planned.entries.filter(\.needsChange).count
         let record = await mutate(request.id, event: .releaseAccepted,
                                   message: pipelined ? "\(planned.entries.count) entries, each planned as it starts"

@@ -3,6 +3,7 @@ import AWSCloud
 import Audit
 import Store
 import CloudModel
+import CloudRuntime
 import Engine
 import Foundation
 import Logging
@@ -126,17 +127,27 @@ public enum ServerCommand {
             return Target(cloud: simulator.cloud, clock: simulator.clock, preflight: nil, description: description,
                           flush: { simulator.flushStateFile() })
         }
-        let clock = SystemClock()
+        let clock: any DeployClock
+        if config.endpointSpeedup != 1 {
+            guard config.endpointURL != nil else {
+                throw ConfigError("aws.endpoint_speedup: \(config.endpointSpeedup) needs aws.endpoint_url (or AWS_ENDPOINT_URL): the clock runs fast only against a simulator")
+            }
+            clock = ScaledClock(speedup: config.endpointSpeedup)
+        } else {
+            clock = SystemClock()
+        }
         let factory = try AWSCloudFactory.standard(environment: environment, configuredRegion: config.region,
                                                    configuredEndpoint: config.endpointURL, timeout: config.awsTimeout,
-                                                   clock: clock, logger: logger)
+                                                   clock: SystemClock(), logger: logger)
         let endpoint = factory.environment.endpoint(for: .ecs)
         let calls = AWSCallSink()
-        var target = Target(cloud: factory.makeRawCloud(), clock: clock, wallClock: clock,
-                      preflight: AWSPreflightCheck(preflight: factory.makePreflight(onCall: { calls.record(service: $0, operation: $1, milliseconds: $2) }),
+        var target = Target(cloud: factory.makeRawCloud(), clock: clock, wallClock: SystemClock(),
+                      preflight: AWSPreflightCheck(preflight: factory.makePreflight(middleware: [RetryMiddleware(policy: config.retryPolicy, clock: clock)],
+                                                                                    onCall: { calls.record(service: $0, operation: $1, milliseconds: $2) }),
                                                    calls: calls, clock: clock,
                                                    cloudWatchTemplates: Set(config.analysis.templates.values.filter { $0.provider == .cloudwatch }.map(\.name))),
-                      description: "AWS mode: region \(factory.environment.region), ECS endpoint \(endpoint)")
+                      description: "AWS mode: region \(factory.environment.region), ECS endpoint \(endpoint)"
+                        + (config.endpointSpeedup != 1 ? ", its time running \(config.endpointSpeedup)x (aws.endpoint_speedup)" : ""))
         target.priceList = factory.pricing
         return target
     }

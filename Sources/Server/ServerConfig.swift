@@ -24,6 +24,10 @@ public struct ServerConfig: Sendable, Equatable {
     // aws:
     public var region = "us-east-1"
     public var endpointURL: String?
+    /// `aws.endpoint_speedup`: the endpoint is `grpc-server simulate` with this `mock.speedup`,
+    /// and the server's clock runs as fast (its polls, bakes, time-outs, retries and rate
+    /// limiter in the simulator's time). Only with `aws.endpoint_url`; 1 (real time) otherwise.
+    public var endpointSpeedup = 1.0
     public var awsTimeout: Duration = .seconds(30)
     public var maxRetries = 3
     public var retryDelay: Duration = .seconds(1)
@@ -208,7 +212,7 @@ public struct ServerConfig: Sendable, Equatable {
             maxRequestBytes = try s.int("max_request_bytes", min: 1024, max: 64 << 20) ?? maxRequestBytes
         }
         if let a = try root.objectIfPresent("aws") {
-            try a.only(["region", "endpoint_url", "timeout", "max_retries", "retry_delay", "max_retry_delay", "rate_limits"])
+            try a.only(["region", "endpoint_url", "endpoint_speedup", "timeout", "max_retries", "retry_delay", "max_retry_delay", "rate_limits"])
             if let limits = try a.objectIfPresent("rate_limits") {
                 try limits.only(Set(rateLimits.limits.keys))
                 for category in rateLimits.limits.keys.sorted() {
@@ -222,6 +226,7 @@ public struct ServerConfig: Sendable, Equatable {
             }
             region = try a.string("region") ?? region
             endpointURL = try a.string("endpoint_url") ?? endpointURL
+            endpointSpeedup = try a.double("endpoint_speedup", min: 0.001) ?? endpointSpeedup
             awsTimeout = try a.duration("timeout") ?? awsTimeout
             maxRetries = try a.int("max_retries", min: 0, max: 20) ?? maxRetries
             retryDelay = try a.duration("retry_delay") ?? retryDelay

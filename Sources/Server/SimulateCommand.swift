@@ -101,7 +101,9 @@ struct SimulatedEndpoint: Sendable {
 
     func stats() -> [String: JSONValue] {
         func counts(_ map: [String: Int]) -> JSONValue { .object(map.mapValues { .number(Double($0)) }) }
-        return ["now": .string(ISO8601DateFormatter().string(from: simulator.clock.now())),
+        let format = ISO8601DateFormatter()
+        format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return ["now": .string(format.string(from: simulator.clock.now())),
                 "calls": counts(simulator.callCounts), "throttled": .number(Double(simulator.throttledCount)),
                 "faults": counts(simulator.injectedFaults), "traffic_violations": .array(simulator.trafficViolations.map { .string($0) })]
     }

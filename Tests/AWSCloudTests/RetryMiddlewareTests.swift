@@ -1,3 +1,6 @@
+import AWSAuth
+import AWSCloud
+import MotoHarness
 import CloudModel
 import Foundation
 import Synchronization
@@ -96,5 +99,37 @@ struct RetryMiddlewareTests {
         #expect(abs(elapsed - 2) < 0.001)
         guard case .failure(let error as CloudError) = results[0] else { Issue.record("expected failure"); return }
         #expect(error.message.contains("deadline"))
+    }
+}
+
+/// The pre-flight's calls go through the server's retries: a transient failure of STS is not
+/// taken for AWS refusing the credentials.
+@Suite struct PreflightRetryTests {
+    final class FlakyIdentity: IdentityAPI {
+        let failures: Int
+        private let count = Mutex(0)
+        init(failures: Int) { self.failures = failures }
+        var calls: Int { count.withLock { $0 } }
+        func getCallerIdentity() async throws -> CallerIdentity {
+            let n = count.withLock { $0 += 1; return $0 }
+            if n <= failures { throw CloudError(code: "InternalFailure", message: "We encountered an internal error.", httpStatus: 500) }
+            return CallerIdentity(account: "123456789012", arn: "arn:aws:iam::123456789012:root", userId: "123456789012")
+        }
+    }
+
+    @Test func aTransientFailureOfTheCredentialCheckIsRetried() async throws {
+        // The root user: no IAM call follows (a warning says why), so IAM is never reached.
+        let factory = AWSCloudFactory(environment: try AWSEnvironment(environment: ["AWS_REGION": "us-east-1"], configuredRegion: nil,
+                                                                      configuredEndpoint: "http://127.0.0.1:9"),
+                                      credentials: StaticCredentials())
+        let retry = RetryMiddleware(policy: RetryPolicy(maxRetries: 3, baseDelay: .zero, maxDelay: .zero, timeout: nil), clock: SystemClock())
+        let flaky = FlakyIdentity(failures: 2)
+        let findings = await AWSPreflight(identity: flaky, iam: factory.iam, middleware: [retry]).run()
+        #expect(findings.first?.check == "credentials" && findings.first?.severity == .ok, "\(findings)")
+        #expect(flaky.calls == 3)
+        #expect(findings.preflightPassed, "\(findings)")
+        // Without the retries, the same failure refuses the credentials.
+        let once = await AWSPreflight(identity: FlakyIdentity(failures: 1), iam: factory.iam).run()
+        #expect(once.first?.severity == .failure && !once.preflightPassed)
     }
 }
