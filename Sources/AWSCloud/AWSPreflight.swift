@@ -12,7 +12,7 @@ public struct AWSPreflight: Sendable {
     public static let requiredActions: [String] = [
         "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:UpdateService",
         "ecs:CreateTaskSet", "ecs:UpdateTaskSet", "ecs:DeleteTaskSet", "ecs:DescribeTaskSets",
-        "ecs:UpdateServicePrimaryTaskSet",
+        "ecs:UpdateServicePrimaryTaskSet", "ecs:ListTasks", "ecs:DescribeTasks",
         "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeListeners",
         "elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule",
         "elasticloadbalancing:DescribeTargetHealth",

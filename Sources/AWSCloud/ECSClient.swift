@@ -124,13 +124,14 @@ public struct ECSClient: ECSAPI {
     }
 
     /// Every page of ListTasks.
-    public func listTasks(cluster: String, serviceName: String?, startedBy: String?) async throws -> [String] {
+    public func listTasks(cluster: String, serviceName: String?, startedBy: String?, desiredStatus: String?) async throws -> [String] {
         var arns: [String] = []
         var token: String?
         repeat {
             var body: [String: JSONValue] = ["cluster": .string(cluster)]
             if let serviceName { body["serviceName"] = .string(serviceName) }
             if let startedBy { body["startedBy"] = .string(startedBy) }
+            if let desiredStatus { body["desiredStatus"] = .string(desiredStatus) }
             if let token { body["nextToken"] = .string(token) }
             let answer = try await rpc.call("ListTasks", body)
             arns += (answer["taskArns"]?.arrayValue ?? []).compactMap(\.stringValue)

@@ -88,8 +88,12 @@ public struct ECSWire: Sendable {
                                                                     primaryTaskSet: try read.string("primaryTaskSet"))
             return .object(["taskSet": Self.json(primary)])
         case "ListTasks":
+            let desired = read.optionalString("desiredStatus")
+            if let desired, !["RUNNING", "PENDING", "STOPPED"].contains(desired) {
+                throw CloudError(code: CloudError.invalidParameter, message: "desiredStatus must be RUNNING, PENDING or STOPPED.")
+            }
             let arns = try await ecs.listTasks(cluster: read.cluster, serviceName: read.optionalString("serviceName"),
-                                               startedBy: read.optionalString("startedBy"))
+                                               startedBy: read.optionalString("startedBy"), desiredStatus: desired)
             return .object(["taskArns": .array(arns.map(JSONValue.string))])
         case "DescribeTasks":
             let arns = try read.strings("tasks")

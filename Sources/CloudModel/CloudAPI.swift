@@ -15,7 +15,8 @@ public protocol ECSAPI: Sendable {
     func describeTaskSets(cluster: String, service: String, taskSets: [String]?) async throws -> [TaskSet]
     func updateServicePrimaryTaskSet(cluster: String, service: String, primaryTaskSet: String) async throws -> TaskSet
     /// Task ARNs; `startedBy` filters as in AWS.
-    func listTasks(cluster: String, serviceName: String?, startedBy: String?) async throws -> [String]
+    /// `desiredStatus`: RUNNING (nil: AWS's default, which may show recently stopped tasks) or STOPPED.
+    func listTasks(cluster: String, serviceName: String?, startedBy: String?, desiredStatus: String?) async throws -> [String]
     func describeTasks(cluster: String, tasks: [String]) async throws -> [ECSTask]
 }
 
@@ -59,5 +60,12 @@ public struct Cloud: Sendable {
         self.identity = identity
         self.cloudWatch = cloudWatch
         self.topics = topics
+    }
+}
+
+extension ECSAPI {
+    /// ListTasks with AWS's default filter (the tasks ECS wants RUNNING).
+    public func listTasks(cluster: String, serviceName: String?, startedBy: String?) async throws -> [String] {
+        try await listTasks(cluster: cluster, serviceName: serviceName, startedBy: startedBy, desiredStatus: nil)
     }
 }

@@ -77,8 +77,8 @@ public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, CloudWatc
             try await $0.updateServicePrimaryTaskSet(cluster: cluster, service: service, primaryTaskSet: primaryTaskSet)
         }
     }
-    public func listTasks(cluster: String, serviceName: String?, startedBy: String?) async throws -> [String] {
-        try await ecs("ListTasks") { try await $0.listTasks(cluster: cluster, serviceName: serviceName, startedBy: startedBy) }
+    public func listTasks(cluster: String, serviceName: String?, startedBy: String?, desiredStatus: String?) async throws -> [String] {
+        try await ecs("ListTasks") { try await $0.listTasks(cluster: cluster, serviceName: serviceName, startedBy: startedBy, desiredStatus: desiredStatus) }
     }
     public func describeTasks(cluster: String, tasks: [String]) async throws -> [ECSTask] {
         try await ecs("DescribeTasks") { try await $0.describeTasks(cluster: cluster, tasks: tasks) }
@@ -142,15 +142,20 @@ public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, CloudWatc
 }
 
 /// Enforces AWS's throttle buckets the way AWS does: a call that finds its bucket empty
-/// fails at once with `ThrottlingException: Rate exceeded`. The simulator sits behind it.
+/// fails at once with `ThrottlingException: Rate exceeded`. The simulator sits behind it; its
+/// buckets are the account's, shared by every caller.
 public final class ThrottleEnforcer: CloudMiddleware {
     private let clock: any DeployClock
     private let limits: RateLimits
+    /// Calls per second by category that other tools of the account make: they take that
+    /// share of the bucket's refill.
+    private let background: [String: Double]
     private let buckets: Mutex<[String: TokenBucket]>
 
-    public init(limits: RateLimits, clock: any DeployClock) {
+    public init(limits: RateLimits, clock: any DeployClock, background: [String: Double] = [:]) {
         self.limits = limits
         self.clock = clock
+        self.background = background
         self.buckets = Mutex([:])
     }
 
@@ -158,7 +163,8 @@ public final class ThrottleEnforcer: CloudMiddleware {
         if let category = limits.category(of: call), let limit = limits.limits[category] {
             let now = clock.now()
             let allowed = buckets.withLock { b -> Bool in
-                var bucket = b[category] ?? TokenBucket(capacity: limit.capacity, refillPerSecond: limit.refillPerSecond)
+                var bucket = b[category] ?? TokenBucket(capacity: limit.capacity,
+                                                        refillPerSecond: max(0, limit.refillPerSecond - (background[category] ?? 0)))
                 let ok = bucket.tryTake(at: now)
                 b[category] = bucket
                 return ok

@@ -219,8 +219,8 @@ public final class DescribeServicesCoalescer: ECSAPI {
     public func updateServicePrimaryTaskSet(cluster: String, service: String, primaryTaskSet: String) async throws -> TaskSet {
         try await inner.updateServicePrimaryTaskSet(cluster: cluster, service: service, primaryTaskSet: primaryTaskSet)
     }
-    public func listTasks(cluster: String, serviceName: String?, startedBy: String?) async throws -> [String] {
-        try await inner.listTasks(cluster: cluster, serviceName: serviceName, startedBy: startedBy)
+    public func listTasks(cluster: String, serviceName: String?, startedBy: String?, desiredStatus: String?) async throws -> [String] {
+        try await inner.listTasks(cluster: cluster, serviceName: serviceName, startedBy: startedBy, desiredStatus: desiredStatus)
     }
     public func describeTasks(cluster: String, tasks: [String]) async throws -> [ECSTask] {
         try await inner.describeTasks(cluster: cluster, tasks: tasks)

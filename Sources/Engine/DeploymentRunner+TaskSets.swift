@@ -90,6 +90,7 @@ extension DeploymentRunner {
         let id = try taskSetID(revision, facts)
         let tg = try targetGroup(revision, facts)
         var lastReport = ""
+        var lookedForStops = clock.now()
         while true {
             let set = try await describeTaskSet(request, id)
             let targets = try await cloud.elb.describeTargetHealth(targetGroupArn: tg)
@@ -103,9 +104,36 @@ extension DeploymentRunner {
                     lastReport = report
                     await progress(c, report, fraction: fraction)
                 }
+                if clock.now().timeIntervalSince(lookedForStops) >= Self.stoppedTasksLook {
+                    lookedForStops = clock.now()
+                    if let failure = try await failedTasks(request, of: set) { throw StageError(failure) }
+                }
                 try await pollPause(until: c.deadline, waitingFor: "task set \(id) to be healthy (\(report))")
             }
         }
+    }
+
+    /// How often a task set that is not up yet is looked at for tasks that stopped.
+    static let stoppedTasksLook: TimeInterval = 30
+
+    /// Task sets have no circuit breaker: a new one whose image cannot run (it fails to start,
+    /// crashes, fails its health checks before its target shows it) has its tasks stopped and
+    /// replaced without end, and its targets never show `unhealthy`. As ECS's circuit breaker
+    /// stops a deployment, this fails the wait once `max(3, min(200, ceil(desired / 2)))` of the
+    /// set's tasks have stopped, saying why ECS stopped them. ListTasks takes `startedBy` only
+    /// alone, so the service's stopped tasks are listed and those the set started counted.
+    func failedTasks(_ request: DeploymentRequest, of set: TaskSet) async throws -> String? {
+        let desired = set.computedDesiredCount ?? 1
+        let threshold = max(3, min(200, (desired + 1) / 2))
+        let stopped = try await cloud.ecs.listTasks(cluster: request.cluster, serviceName: request.service, startedBy: nil,
+                                                    desiredStatus: "STOPPED")
+        guard stopped.count >= threshold else { return nil }
+        let own = try await cloud.ecs.describeTasks(cluster: request.cluster, tasks: Array(stopped.prefix(300)))
+            .filter { $0.startedBy == set.id }
+        guard own.count >= threshold else { return nil }
+        let reasons = Set(own.compactMap(\.stoppedReason)).sorted().prefix(3)
+        return "\(own.count) tasks of task set \(set.id) stopped (\(threshold) fail a task set, as ECS's circuit breaker fails a deployment): "
+            + (reasons.isEmpty ? "no reason given" : reasons.joined(separator: "; "))
     }
 
     func promote(_ c: StageContext, _ request: DeploymentRequest, _ revision: Revision) async throws -> StageResult {

@@ -156,8 +156,21 @@ public enum ServerCommand {
     /// first time are created on the fly, `mock:` settings, its cloud saved beside the history
     /// (read back at start, so that deployments resume after a restart). Answers it with what
     /// the log says of it.
-    static func makeSimulator(_ config: ServerConfig, logger: Logger) -> (SimulatedCloud, String) {
+    /// `awsTimings`: ELB's side as AWS's defaults have it (`grpc-server simulate`: health checks
+    /// every 30 s, healthy after 5, a deregistration delay of 300 s); otherwise mock mode's short
+    /// ones (a target's health is its task's, drained in 3 s). `mock.elb` sets each.
+    public static func makeSimulator(_ config: ServerConfig, logger: Logger, awsTimings: Bool = false) -> (SimulatedCloud, String) {
         var settings = SimulatorSettings()
+        let elb = config.mockELB
+        if awsTimings || elb.healthCheckInterval != nil || elb.healthyThreshold != nil || elb.unhealthyThreshold != nil {
+            let aws = TargetHealthCheck.aws
+            settings.targetHealthCheck = TargetHealthCheck(interval: elb.healthCheckInterval?.seconds ?? aws.interval,
+                                                           healthyThreshold: elb.healthyThreshold ?? aws.healthyThreshold,
+                                                           unhealthyThreshold: elb.unhealthyThreshold ?? aws.unhealthyThreshold)
+        }
+        settings.draining = elb.deregistrationDelay?.seconds ?? (awsTimings ? 300 : settings.draining)
+        settings.listenerLag = elb.listenerLag?.seconds ?? 0
+        settings.backgroundCalls = config.mockBackgroundCalls
         settings.autoCreate = true
         settings.autoCreateController = config.mockController
         settings.throttle = config.mockThrottle ? .aws : nil

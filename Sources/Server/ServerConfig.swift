@@ -60,6 +60,21 @@ public struct ServerConfig: Sendable, Equatable {
     public var mockAlarms: [SimulatedMetricAlarm] = []
     /// A fraction of the simulator's API calls fail on purpose (`mock.api_faults`).
     public var mockAPIFaults: APIFaultRates?
+    /// `mock.elb`: the simulator's load balancers; a key not set takes its mode's default (see
+    /// `ServerCommand.makeSimulator`).
+    public var mockELB = SimulatedELB()
+    /// `mock.background_calls`: calls per second that other tools of the account make, by
+    /// throttle category (`ecs.service-reads`, ...), taken from AWS's buckets (with `mock.throttle`).
+    public var mockBackgroundCalls: [String: Double] = [:]
+
+    public struct SimulatedELB: Sendable, Equatable {
+        public var healthCheckInterval: Duration?
+        public var healthyThreshold: Int?
+        public var unhealthyThreshold: Int?
+        public var deregistrationDelay: Duration?
+        public var listenerLag: Duration?
+        public init() {}
+    }
     /// How long the wire simulator holds a call that times out before it drops the connection
     /// (`mock.api_faults.timeout_after`, real time; the client gives up after `aws.timeout`).
     public var mockTimeoutHold: Duration = .seconds(35)
@@ -234,7 +249,22 @@ public struct ServerConfig: Sendable, Equatable {
         }
         if let st = try root.objectIfPresent("strategy") { try applyStrategy(st) }
         if let m = try root.objectIfPresent("mock") {
-            try m.only(["enabled", "speedup", "throttle", "controller", "alarms", "api_faults"])
+            try m.only(["enabled", "speedup", "throttle", "controller", "alarms", "api_faults", "elb", "background_calls"])
+            if let e = try m.objectIfPresent("elb") {
+                try e.only(["health_check_interval", "healthy_threshold", "unhealthy_threshold", "deregistration_delay", "listener_lag"])
+                mockELB.healthCheckInterval = try e.duration("health_check_interval")
+                mockELB.healthyThreshold = try e.int("healthy_threshold", min: 2, max: 10)
+                mockELB.unhealthyThreshold = try e.int("unhealthy_threshold", min: 2, max: 10)
+                mockELB.deregistrationDelay = try e.duration("deregistration_delay")
+                mockELB.listenerLag = try e.duration("listener_lag")
+                if let d = mockELB.deregistrationDelay, d > .seconds(3600) {
+                    throw e.failure("deregistration_delay", "is at most 3600s, as on AWS")
+                }
+            }
+            if let b = try m.objectIfPresent("background_calls") {
+                try b.only(Set(RateLimits.aws.limits.keys))
+                for category in b.fields.keys { mockBackgroundCalls[category] = try b.double(category, min: 0) }
+            }
             if let alarms = try m.objectIfPresent("alarms") { mockAlarms = try Self.mockAlarms(alarms) }
             if let f = try m.objectIfPresent("api_faults") {
                 try f.only(["throttle", "server_error", "timeout", "reset", "timeout_after"])
@@ -322,9 +352,11 @@ public struct ServerConfig: Sendable, Equatable {
     }
 
     /// Retries of AWS calls: `aws.max_retries`, `retry_delay`, `max_retry_delay`; each call,
-    /// retries included, gets its attempts' `aws.timeout` plus the delays between them.
+    /// retries included, gets its attempts' `aws.timeout` plus the delays between them. The
+    /// budget is on the server's clock: with `aws.endpoint_speedup` an attempt's real
+    /// `aws.timeout` lasts that many times longer on it.
     public var retryPolicy: RetryPolicy {
-        let budget = awsTimeout * (maxRetries + 1) + maxRetryDelay * maxRetries
+        let budget = awsTimeout * endpointSpeedup * Double(maxRetries + 1) + maxRetryDelay * maxRetries
         return RetryPolicy(maxRetries: maxRetries, baseDelay: retryDelay, maxDelay: maxRetryDelay, timeout: budget)
     }
 

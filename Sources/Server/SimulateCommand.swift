@@ -50,7 +50,7 @@ enum SimulateCommand {
         }
         ServerCommand.bootstrapLogging(config.logLevel)
         let logger = Logger(label: "ecs-deploy.simulate")
-        let (simulator, description) = ServerCommand.makeSimulator(config, logger: logger)
+        let (simulator, description) = ServerCommand.makeSimulator(config, logger: logger, awsTimings: true)
         let endpoint = SimulatedEndpoint(simulator: simulator, logger: logger, timeoutHold: config.mockTimeoutHold)
         let port = requested
         let app = Application(

@@ -58,9 +58,9 @@ extension SimulatedCloud {
         }
     }
 
-    public func listTasks(cluster: String, serviceName: String?, startedBy: String?) throws -> [String] {
+    public func listTasks(cluster: String, serviceName: String?, startedBy: String?, desiredStatus: String? = nil) throws -> [String] {
         try withState("ListTasks") { s, now in
-            try s.listTasks(cluster: cluster, serviceName: serviceName, startedBy: startedBy, now: now)
+            try s.listTasks(cluster: cluster, serviceName: serviceName, startedBy: startedBy, desiredStatus: desiredStatus, now: now)
         }
     }
 
@@ -79,11 +79,11 @@ extension SimulatedCloud {
     }
 
     public func describeListeners(loadBalancerArn: String) throws -> [Listener] {
-        try withState("DescribeListeners") { s, _ in try s.describeListeners(loadBalancerArn: loadBalancerArn) }
+        try withState("DescribeListeners") { s, now in try s.describeListeners(loadBalancerArn: loadBalancerArn, now: now) }
     }
 
     public func describeRules(listenerArn: String) throws -> [ListenerRule] {
-        try withState("DescribeRules") { s, _ in try s.describeRules(listenerArn: listenerArn) }
+        try withState("DescribeRules") { s, now in try s.describeRules(listenerArn: listenerArn, now: now) }
     }
 
     public func modifyListener(listenerArn: String, defaultActions: [ListenerAction]) throws -> Listener {

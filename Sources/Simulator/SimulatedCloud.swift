@@ -33,7 +33,7 @@ public final class SimulatedCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, Cloud
         state.settings = settings
         self.state = Mutex(state)
         self.stateFile = stateFile
-        self.enforcer = settings.throttle.map { ThrottleEnforcer(limits: $0, clock: clock) }
+        self.enforcer = settings.throttle.map { ThrottleEnforcer(limits: $0, clock: clock, background: settings.backgroundCalls) }
         self.faults = settings.apiFaults.flatMap { $0.total > 0 ? APIFaultInjector(rates: $0, seed: settings.seed) : nil }
     }
 

@@ -12,7 +12,7 @@ public struct SimulatorSettings: Sendable {
     /// An UNHEALTHY task is stopped (and replaced) this long after its failed health check.
     public var unhealthyGrace: TimeInterval
     /// A task registered in a target group drains (DEACTIVATING, target `draining`) this long
-    /// when it stops.
+    /// when it stops: the target group's deregistration delay (AWS's default: 300 s).
     public var draining: TimeInterval
     /// Then every stopping task is STOPPING this long before it is STOPPED.
     public var stopping: TimeInterval
@@ -25,6 +25,15 @@ public struct SimulatorSettings: Sendable {
     public var stoppedTasksKept: Int
     /// AWS's throttle buckets, enforced on `SimulatedCloud.cloud` when set.
     public var throttle: RateLimits?
+    /// Calls per second that other tools of the account make, by throttle category: they take
+    /// their share of each bucket's refill (only with `throttle`).
+    public var backgroundCalls: [String: Double] = [:]
+    /// ELB's own health checks of a registered target (nil: a target's health is its task's
+    /// container health check, `healthCheck` after RUNNING).
+    public var targetHealthCheck: TargetHealthCheck?
+    /// After a ModifyListener or ModifyRule, reads show the previous actions this long
+    /// (ELBv2 is eventually consistent); traffic follows the change at once.
+    public var listenerLag: TimeInterval = 0
     /// A fraction of the calls on `SimulatedCloud.cloud` fail on purpose (`APIFaults.swift`).
     public var apiFaults: APIFaultRates?
     /// Mock mode: clusters and services named for the first time are created on the fly.
@@ -64,6 +73,28 @@ public struct SimulatorSettings: Sendable {
         self.seed = seed
     }
 
-    /// Time from launch to RUNNING + HEALTHY with the defaults: 2 + 3 + 10 = 15 seconds.
-    public var timeToHealthy: TimeInterval { provisioning + pending + healthCheck }
+    /// Time from launch to RUNNING + HEALTHY with the defaults: 2 + 3 + 10 = 15 seconds; behind
+    /// a target group with ELB's health checks, until its target is healthy if that is later.
+    public var timeToHealthy: TimeInterval {
+        let target = targetHealthCheck.map { $0.interval * Double($0.healthyThreshold) } ?? 0
+        return provisioning + pending + max(healthCheck, target)
+    }
+}
+
+/// A target group's health checks (AWS's defaults: every 30 s; healthy after 5 passes in a
+/// row, unhealthy after 2 failures): a target is `initial` from RUNNING until the checks
+/// decide, `healthyThreshold` (or `unhealthyThreshold`) intervals later; a task behind a target
+/// group counts as healthy for ECS only once its target is.
+public struct TargetHealthCheck: Sendable, Equatable, Codable {
+    public var interval: TimeInterval
+    public var healthyThreshold: Int
+    public var unhealthyThreshold: Int
+
+    public init(interval: TimeInterval = 30, healthyThreshold: Int = 5, unhealthyThreshold: Int = 2) {
+        self.interval = interval
+        self.healthyThreshold = healthyThreshold
+        self.unhealthyThreshold = unhealthyThreshold
+    }
+
+    public static let aws = TargetHealthCheck()
 }

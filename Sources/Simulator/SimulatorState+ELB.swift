@@ -67,18 +67,27 @@ extension SimulatorState {
         }
     }
 
-    func describeListeners(loadBalancerArn: String) throws -> [Listener] {
+    /// As a read at `now` sees them: a change made less than `listenerLag` ago not yet.
+    func describeListeners(loadBalancerArn: String, now: Date) throws -> [Listener] {
         guard loadBalancers[loadBalancerArn] != nil else { throw Self.loadBalancerNotFound }
-        return listenerOrder.compactMap { listeners[$0]?.listener }.filter { $0.loadBalancerArn == loadBalancerArn }
+        return listenerOrder.compactMap { listeners[$0] }.filter { $0.listener.loadBalancerArn == loadBalancerArn }.map { record in
+            var shown = record.listener
+            shown.defaultActions = StaleActions.shown(shown.defaultActions, record.stale, at: now)
+            return shown
+        }
     }
 
     /// The listener's rules by priority, then its default rule (whose actions are the
-    /// listener's default actions).
-    func describeRules(listenerArn: String) throws -> [ListenerRule] {
+    /// listener's default actions), as a read at `now` sees them.
+    func describeRules(listenerArn: String, now: Date) throws -> [ListenerRule] {
         guard let record = listeners[listenerArn] else { throw Self.listenerNotFound }
-        let custom = record.ruleArns.compactMap { rules[$0] }.sorted { (Int($0.priority) ?? 0) < (Int($1.priority) ?? 0) }
+        let custom = record.ruleArns.compactMap { rules[$0] }.sorted { (Int($0.priority) ?? 0) < (Int($1.priority) ?? 0) }.map { rule in
+            var shown = rule
+            shown.actions = StaleActions.shown(rule.actions, staleRules[rule.ruleArn], at: now)
+            return shown
+        }
         let fallback = ListenerRule(ruleArn: record.defaultRuleArn, listenerArn: listenerArn, priority: "default",
-                                    isDefault: true, actions: record.listener.defaultActions)
+                                    isDefault: true, actions: StaleActions.shown(record.listener.defaultActions, record.stale, at: now))
         return custom + [fallback]
     }
 
@@ -104,6 +113,7 @@ extension SimulatorState {
     mutating func modifyListener(listenerArn: String, defaultActions: [ListenerAction], now: Date) throws -> Listener {
         guard var record = listeners[listenerArn] else { throw Self.listenerNotFound }
         try validate(defaultActions)
+        record.stale = StaleActions.after(change: record.listener.defaultActions, record.stale, at: now, lag: settings.listenerLag)
         record.listener.defaultActions = defaultActions
         listeners[listenerArn] = record
         attach(defaultActions, to: record.listener.loadBalancerArn)
@@ -121,6 +131,7 @@ extension SimulatorState {
             throw CloudError(code: CloudError.ruleNotFound, message: "One or more rules not found")
         }
         try validate(actions)
+        staleRules[ruleArn] = StaleActions.after(change: rule.actions, staleRules[ruleArn], at: now, lag: settings.listenerLag)
         rule.actions = actions
         rules[ruleArn] = rule
         if let balancer = listeners[rule.listenerArn]?.listener.loadBalancerArn { attach(actions, to: balancer) }

@@ -72,8 +72,11 @@ extension SimulatorState {
         return svc.snapshot(at: now)
     }
 
-    /// The tasks ECS wants running plus recently stopped ones (the AWS default filter).
-    mutating func listTasks(cluster reference: String, serviceName: String?, startedBy: String?, now: Date) throws -> [String] {
+    /// The tasks ECS wants running plus recently stopped ones (the AWS default filter); with
+    /// `desiredStatus` RUNNING (or PENDING) only the former, with STOPPED the tasks asked to stop
+    /// (kept for `stoppedTaskRetention`).
+    mutating func listTasks(cluster reference: String, serviceName: String?, startedBy: String?, desiredStatus: String?,
+                            now: Date) throws -> [String] {
         let cluster = try cluster(reference)
         let owners: [ServiceRecord]
         if let serviceName {
@@ -89,7 +92,12 @@ extension SimulatorState {
         for svc in owners {
             advance(svc, to: now)
             for task in svc.allTasks where startedBy == nil || task.owner == startedBy {
-                if task.isLive || (task.stoppedAt.map { $0 >= recent } ?? true) { arns.append(task.arn) }
+                let listed = switch desiredStatus {
+                case "STOPPED": !task.isLive
+                case nil: task.isLive || (task.stoppedAt.map { $0 >= recent } ?? true)
+                default: task.isLive
+                }
+                if listed { arns.append(task.arn) }
             }
         }
         return arns

@@ -13,6 +13,27 @@ struct ListenerRecord: Codable {
     let defaultRuleArn: String
     /// Its non-default rules, in creation order.
     var ruleArns: [String] = []
+    /// What reads show until a change is visible (`SimulatorSettings.listenerLag`).
+    var stale: StaleActions?
+}
+
+/// Actions that reads still show after a change, until `until`.
+struct StaleActions: Codable {
+    var actions: [ListenerAction]
+    var until: Date
+
+    /// What a read at `now` shows of `current`, given what `stale` held.
+    static func shown(_ current: [ListenerAction], _ stale: StaleActions?, at now: Date) -> [ListenerAction] {
+        guard let stale, now < stale.until else { return current }
+        return stale.actions
+    }
+
+    /// After a change at `now` from `previous`: the actions reads keep showing (those still
+    /// shown of an earlier change, else `previous`) for `lag`.
+    static func after(change previous: [ListenerAction], _ stale: StaleActions?, at now: Date, lag: TimeInterval) -> StaleActions? {
+        guard lag > 0 else { return nil }
+        return StaleActions(actions: shown(previous, stale, at: now), until: now.addingTimeInterval(lag))
+    }
 }
 
 struct EventRuleRecord: Codable {
@@ -46,6 +67,8 @@ struct SimulatorState: Codable {
     var listeners: [String: ListenerRecord] = [:]
     var listenerOrder: [String] = []
     var rules: [String: ListenerRule] = [:]
+    /// Rules' actions that reads still show (`SimulatorSettings.listenerLag`), by rule ARN.
+    var staleRules: [String: StaleActions] = [:]
     var eventRules: [String: EventRuleRecord] = [:]
     /// CloudWatch alarms by name (optional: state files written before alarms existed).
     var alarms: [String: MetricAlarm]?

@@ -22,6 +22,9 @@ struct TaskRecord: Codable {
     let runningAt: Date?
     let healthAt: Date?
     let healthy: Bool
+    /// When ELB's health checks decide on its target (`SimulatorSettings.targetHealthCheck`;
+    /// nil: at `healthAt`).
+    let targetVerdictAt: Date?
     /// When the task stops on its own (a fault), and why.
     let failAt: Date?
     let failReason: String?
@@ -55,6 +58,7 @@ struct TaskRecord: Codable {
             runningAt = nil
             healthAt = nil
             healthy = false
+            targetVerdictAt = nil
             failAt = startAt
             failReason = "CannotPullContainerError: pull image manifest has been retried 5 time(s): \(image ?? "image") not found"
             return
@@ -63,6 +67,12 @@ struct TaskRecord: Codable {
         let healthAt = startAt.addingTimeInterval(settings.healthCheck)
         self.healthAt = healthAt
         healthy = !behavior.unhealthy
+        if let check = settings.targetHealthCheck, !targets.isEmpty {
+            let checks = healthy ? check.healthyThreshold : check.unhealthyThreshold
+            targetVerdictAt = startAt.addingTimeInterval(check.interval * Double(max(1, checks)))
+        } else {
+            targetVerdictAt = nil
+        }
         var fail: (Date, String)?
         if behavior.unhealthy {
             fail = (healthAt.addingTimeInterval(settings.unhealthyGrace), "Task failed container health checks")
@@ -102,9 +112,10 @@ struct TaskRecord: Codable {
         return !isStopRequested(at: t)
     }
 
-    /// RUNNING and HEALTHY at `t`, and not asked to stop.
+    /// RUNNING and HEALTHY at `t`, and not asked to stop; behind a target group, its target
+    /// healthy too.
     func isHealthyRunning(at t: Date) -> Bool {
-        isRunning(at: t) && healthStatus(at: t) == "HEALTHY"
+        isRunning(at: t) && healthStatus(at: t) == "HEALTHY" && (targets.isEmpty || targetState(at: t)?.state == "healthy")
     }
 
     /// Whether it is registered in its target groups at `t`, with which target state.
@@ -114,11 +125,10 @@ struct TaskRecord: Codable {
             guard stop >= runningAt, let drainUntil, t < drainUntil else { return nil }
             return ("draining", "Target.DeregistrationInProgress")
         }
-        switch healthStatus(at: t) {
-        case "HEALTHY": return ("healthy", nil)
-        case "UNHEALTHY": return ("unhealthy", "Target.ResponseCodeMismatch")
-        default: return ("initial", "Elb.RegistrationInProgress")
+        guard let verdictAt = targetVerdictAt ?? healthAt, min(t, stopRequestedAt ?? t) >= verdictAt else {
+            return ("initial", "Elb.RegistrationInProgress")
         }
+        return healthy ? ("healthy", nil) : ("unhealthy", "Target.ResponseCodeMismatch")
     }
 
     /// The next instant after `t` when something about this task changes; a fault that is due
@@ -136,6 +146,7 @@ struct TaskRecord: Codable {
         consider(pendingAt)
         consider(runningAt)
         consider(healthAt)
+        consider(targetVerdictAt)
         return next
     }
 

@@ -59,7 +59,7 @@ final class HeldECS: ECSAPI {
     func deleteTaskSet(cluster: String, service: String, taskSet: String, force: Bool) async throws -> TaskSet { fatalError() }
     func describeTaskSets(cluster: String, service: String, taskSets: [String]?) async throws -> [TaskSet] { fatalError() }
     func updateServicePrimaryTaskSet(cluster: String, service: String, primaryTaskSet: String) async throws -> TaskSet { fatalError() }
-    func listTasks(cluster: String, serviceName: String?, startedBy: String?) async throws -> [String] { fatalError() }
+    func listTasks(cluster: String, serviceName: String?, startedBy: String?, desiredStatus: String?) async throws -> [String] { fatalError() }
     func describeTasks(cluster: String, tasks: [String]) async throws -> [ECSTask] { fatalError() }
 }
 

@@ -1,6 +1,7 @@
 import CloudModel
 import DeployAPI
 import Foundation
+import Logging
 import Server
 import Simulator
 import Testing
@@ -81,6 +82,9 @@ import Testing
         ("mock:\n  api_faults:\n    reset: -0.1\n", "mock.api_faults.reset: '-0.1' must be a number from 0"),
         ("mock:\n  api_faults:\n    throttle: 0.6\n    timeout: 0.6\n", "mock.api_faults.throttle: and server_error, timeout, reset add up to more than 1"),
         ("mock:\n  api_faults:\n    drop: 0.1\n", "mock.api_faults.drop: unknown key"),
+        ("mock:\n  elb:\n    healthy_threshold: 1\n", "mock.elb.healthy_threshold"),
+        ("mock:\n  elb:\n    deregistration_delay: 2h\n", "mock.elb.deregistration_delay: is at most 3600s"),
+        ("mock:\n  background_calls:\n    ecs.nope: 1\n", "mock.background_calls.ecs.nope: unknown key"),
     ])
     func badConfigNamesTheKey(yaml: String, expected: String) throws {
         let path = try write(yaml)
@@ -111,6 +115,39 @@ import Testing
         #expect(config.mockAPIFaults == APIFaultRates(throttle: 0.04, serverError: 0.03, timeout: 0.01, reset: 0.02))
         #expect(config.mockTimeoutHold == .seconds(2))
         #expect(try ServerConfig.load(path: nil, environment: [:]).mockAPIFaults == nil)
+    }
+
+    /// `mock.elb` and `mock.background_calls`; `grpc-server simulate` takes AWS's defaults for
+    /// what is not set, mock mode its short ones.
+    @Test func theSimulatorsLoadBalancersTakeAWSDefaultsOnTheEndpoint() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("elb-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let yaml = "storage:\n  path: \(dir.path)/h.sqlite\nmock:\n  elb: {healthy_threshold: 3, listener_lag: 2s}\n  background_calls: {ecs.service-reads: 5}\n"
+        let config = try ServerConfig.load(path: try write(yaml), environment: [:])
+        let logger = Logger(label: "config-test")
+        let endpoint = ServerCommand.makeSimulator(config, logger: logger, awsTimings: true).0.settings
+        #expect(endpoint.targetHealthCheck == TargetHealthCheck(interval: 30, healthyThreshold: 3, unhealthyThreshold: 2))
+        #expect(endpoint.draining == 300 && endpoint.listenerLag == 2 && endpoint.backgroundCalls == ["ecs.service-reads": 5])
+        let mock = ServerCommand.makeSimulator(try ServerConfig.load(path: try write("storage:\n  path: \(dir.path)/m.sqlite\n"), environment: [:]),
+                                               logger: logger).0.settings
+        #expect(mock.targetHealthCheck == nil && mock.draining == SimulatorSettings().draining && mock.listenerLag == 0)
+    }
+
+    /// `aws.endpoint_speedup`: the server's clock runs as fast as a local simulator's, and
+    /// only against an endpoint of one's own.
+    @Test func endpointSpeedupNeedsAnEndpoint() throws {
+        let config = try ServerConfig.load(path: try write("aws:\n  endpoint_speedup: 20\n"), environment: [:])
+        #expect(config.endpointSpeedup == 20)
+        let logger = Logger(label: "config-test")
+        #expect { _ = try ServerCommand.makeCloud(config, environment: ["AWS_REGION": "us-east-1"], logger: logger) } throws: {
+            "\($0)".contains("aws.endpoint_speedup: 20.0 needs aws.endpoint_url")
+        }
+        var local = config
+        local.endpointURL = "http://127.0.0.1:4566"
+        let target = try ServerCommand.makeCloud(local, environment: ["AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDX", "AWS_SECRET_ACCESS_KEY": "s"],
+                                                 logger: logger)
+        #expect((target.clock as? ScaledClock)?.speedup == 20, "the server's clock runs 20x: \(target.clock)")
+        #expect(target.wallClock is SystemClock, "records keep real time: \(target.wallClock)")
     }
 
     @Test func rateLimitsAreConfigurableByCategory() throws {

@@ -90,6 +90,14 @@ import Testing
         let record = try await h.run(h.request("u", strategy: .canary, image: image, config: ["timeout": "15m", "stage_timeout": "2m"]))
         #expect(record.status == .rolledBack, "\(record.error)")
         try expectSettled(h, on: "web:1")
+        // Tasks that never run are seen stopping, well before the 15 minutes' time-out (a
+        // crash after 40 s is seen by the bake, the task set no longer healthy).
+        if image.hasSuffix("fail-to-start") {
+            let wait = try #require(record.stages.first { $0.status == .failed })
+            #expect(record.error.contains("tasks of task set") && record.error.contains("CannotPullContainerError"), "\(record.error)")
+            let took = try #require(wait.finishedAt).timeIntervalSince(try #require(wait.startedAt))
+            #expect(took < 5 * 60, "\(took) s")
+        }
     }
 
     @Test func failingCustomHealthCheckRollsBack() async throws {

@@ -5,14 +5,15 @@ import Testing
 
 /// An EXTERNAL service `web` behind a listener, with a blue (serving) and a green target group.
 struct BlueGreen {
-    let w = World()
+    let w: World
     let blue: TargetGroup
     let green: TargetGroup
     let listener: Listener
     let v1: String
     let v2: String
 
-    init() throws {
+    init(settings: SimulatorSettings = .init()) throws {
+        w = World(settings: settings)
         let lb = w.sim.createLoadBalancer(name: "front")
         blue = try w.sim.createTargetGroup(name: "web-blue", loadBalancerArn: lb.loadBalancerArn)
         green = try w.sim.createTargetGroup(name: "web-green", loadBalancerArn: lb.loadBalancerArn)
@@ -106,6 +107,59 @@ struct TaskSetTests {
         s = try await w.describe()
         #expect(s.taskSets.count == 1 && s.primaryTaskSet?.id == green.id && s.runningCount == 4)
         #expect(w.sim.trafficViolations.isEmpty)
+    }
+
+    /// `mock.elb`: ELB's own health checks decide a target's state (initial until 5 passes at
+    /// 30 s, unhealthy after 2 failures), and ECS counts a task behind a target group as healthy
+    /// only once its target is; a stopping target drains for the deregistration delay.
+    @Test func targetHealthFollowsELBsChecksAndDrainsForTheDeregistrationDelay() async throws {
+        var settings = SimulatorSettings()
+        settings.targetHealthCheck = .aws
+        settings.draining = 300
+        let bg = try BlueGreen(settings: settings)
+        // Seeded steady: launched long enough ago for ELB to have decided.
+        #expect(try await bg.states(bg.blue) == ["healthy", "healthy", "healthy", "healthy"])
+        #expect(settings.timeToHealthy == 2 + 3 + 150)
+        _ = try await bg.createGreen(scale: 100)
+        bg.w.advance(5 + 10)  // RUNNING + the container's health check: ELB has not decided yet
+        #expect(try await bg.states(bg.green) == ["initial", "initial", "initial", "initial"])
+        let green = { try await bg.w.describe().taskSets.first { $0.status == "ACTIVE" } }
+        #expect(try await green()?.stabilityStatus == "STABILIZING")
+        bg.w.advance(5 * 30 - 10)  // five passes 30 s apart after RUNNING
+        #expect(try await bg.states(bg.green) == ["healthy", "healthy", "healthy", "healthy"])
+        #expect(try await green()?.stabilityStatus == "STEADY_STATE")
+
+        // Scaled to 0: its targets drain for 300 s.
+        let blueSet = try #require(try await bg.w.describe().taskSets.first { $0.status == "PRIMARY" })
+        _ = try await bg.w.ecs.updateTaskSet(cluster: "prod", service: "web", taskSet: blueSet.id, scale: Scale(value: 0))
+        bg.w.advance(1)
+        #expect(try await bg.states(bg.blue) == ["draining", "draining", "draining", "draining"])
+        bg.w.advance(298)
+        #expect(try await bg.states(bg.blue) == ["draining", "draining", "draining", "draining"])
+        bg.w.advance(2)
+        #expect(try await bg.states(bg.blue) == [])
+    }
+
+    /// `mock.elb.listener_lag`: reads show the previous weights for a while after a change;
+    /// traffic (and the violation check) follows the change at once.
+    @Test func listenerReadsLagWrites() async throws {
+        var settings = SimulatorSettings()
+        settings.listenerLag = 5
+        let bg = try BlueGreen(settings: settings)
+        _ = try await bg.createGreen(scale: 100)
+        bg.w.advance(20)
+        func weights() async throws -> [Int] {
+            try await bg.w.elb.describeListeners(loadBalancerArn: bg.listener.loadBalancerArn)[0].defaultActions[0].weights.map(\.weight)
+        }
+        try await bg.route(blue: 50, green: 50)
+        #expect(try await weights() == [100, 0])
+        bg.w.advance(3)
+        try await bg.route(blue: 0, green: 100)
+        bg.w.advance(4)  // 7 s after the first change, 4 s after the second: still the first's state
+        #expect(try await weights() == [100, 0])
+        bg.w.advance(1)
+        #expect(try await weights() == [0, 100])
+        #expect(bg.w.sim.weightChanges.count == 2)
     }
 
     @Test func deletingATaskSetThatStillHasTrafficIsAViolation() async throws {

@@ -27,6 +27,22 @@ struct ThrottleFaultEventsTests {
         _ = try await w.ecs.describeTaskDefinition("burst")
     }
 
+    /// `mock.background_calls`: the account's other tools take their share of a bucket's refill.
+    @Test func backgroundCallsTakeTheirShareOfTheAccountsBucket() async throws {
+        var settings = SimulatorSettings(throttle: .aws)
+        settings.backgroundCalls = ["ecs.register-task-definition": 0.5]
+        let w = World(settings: settings)
+        let input = TaskDefinition(json: .object([
+            "family": .string("busy"),
+            "containerDefinitions": .array([.object(["name": .string("app"), "image": .string("nginx:1")])]),
+        ]))
+        for _ in 1...20 { _ = try await w.ecs.registerTaskDefinition(input) }
+        w.advance(1)  // 1/s refill, 0.5/s of it taken by others: half a token
+        #expect(await cloudError { _ = try await w.ecs.registerTaskDefinition(input) }?.isThrottling == true)
+        w.advance(1)
+        _ = try await w.ecs.registerTaskDefinition(input)
+    }
+
     @Test func failNextFailsExactlyThatManyCalls() async throws {
         let w = World()
         let v1 = try w.register(image: "nginx:1")

@@ -9,8 +9,6 @@ fails the run; the cases that caused it are printed and written to fuzz-failures
     python3 scripts/fuzz/fuzz.py --server .build/debug/grpc-server --batches 10 --cases 1000
 """
 import argparse
-import importlib
-import importlib.resources
 import json
 import os
 import re
@@ -23,23 +21,13 @@ import tempfile
 import time
 
 import grpc
-from grpc_tools import protoc
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from grpc_stubs import load_stubs  # noqa: E402
 LISTENING = re.compile(r"listening on [^:]+:(\d+) .*?on [^:]+:(\d+)")
-
-
-def load_stubs(work):
-    """Compiles proto/deployment.proto for Python into `work` and imports it."""
-    include = str(importlib.resources.files("grpc_tools") / "_proto")
-    code = protoc.main(["protoc", f"-I{ROOT}/proto", f"-I{include}", f"--python_out={work}",
-                        f"--grpc_python_out={work}", "deployment.proto"])
-    if code != 0:
-        sys.exit("protoc failed")
-    sys.path.insert(0, work)
-    return importlib.import_module("deployment_pb2"), importlib.import_module("deployment_pb2_grpc")
 
 
 class Server:
