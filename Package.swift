@@ -76,7 +76,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         .target(name: "Server", dependencies: [
-            "DeployAPI", "CloudModel", "CloudRuntime", "Simulator", "Engine", "AWSCloud", "Store", "Audit", "GitOps", "Access", "ChildProcess",
+            "DeployAPI", "CloudModel", "CloudRuntime", "Simulator", "Engine", "AWSAuth", "AWSCloud", "Store", "Audit", "GitOps", "Access", "ChildProcess",
             "Notify",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "X509", package: "swift-certificates"),

@@ -13,7 +13,8 @@ set's target group, whose targets are healthy. At the end every deployment and r
 acknowledged must be found finished, and the audit log must verify.
 
 Prints how many ended SUCCEEDED, ROLLED_BACK, FAILED or stuck, the inconsistencies found and
-the records lost; fails unless there are no stuck, no inconsistent and no lost ones.
+the records lost; fails unless none is stuck, inconsistent, lost or refused (a valid request
+refused, e.g. a deployment of a service whose last deployment had ended).
 
     python3 scripts/soak.py --server bin/grpc-server --deployments 1000 --releases 20 --kills 20
 """
@@ -56,7 +57,7 @@ ENV = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDSOAK", AWS_SECRET_ACCESS_KEY="soak
 TERMINAL = {"SUCCEEDED", "ROLLED_BACK", "FAILED", "CANCELLED", "INTERRUPTED"}
 STRATEGIES = ["canary", "bluegreen", "rolling", "quicksync"]
 lock = threading.Lock()
-results = {"deployments": {}, "releases": {}, "inconsistent": [], "lost": [], "stuck": []}
+results = {"deployments": {}, "releases": {}, "inconsistent": [], "lost": [], "stuck": [], "refused": []}
 failing_images = set()  # the deployments and releases given an image that never gets healthy
 
 
@@ -241,7 +242,13 @@ def worker(w):
             definition = taskdef(service, n)
         request = pb.DeployRequest(deployment_id=f"soak-{n}", cluster="soak", service=service, task_definition=definition,
                                    strategy=STRATEGIES[n % len(STRATEGIES)], requested_by="soak")
-        call(api.Deploy, request, time.monotonic() + args.stuck_after)
+        try:
+            call(api.Deploy, request, time.monotonic() + args.stuck_after)
+        except grpc.RpcError as error:
+            # A valid request refused (the service's last deployment had ended) is a finding.
+            with lock:
+                results["refused"].append(f"soak-{n}: {error.code()}: {error.details()[:200]}")
+            continue
         finish("deployments", f"soak-{n}", api.GetStatus, [service])
 
 
@@ -255,8 +262,13 @@ def releases():
             f"  - service: {name}\n    clusterName: soak\n    serviceName: {name}\n"
             f"    image: \"nginx:r{r}{'-unhealthy' if unhealthy and i == 2 else ''}\"\n"
             f"    strategy: {STRATEGIES[(r + i) % len(STRATEGIES)]}\n" for i, name in enumerate(names))
-        call(api.SubmitRelease, pb.ReleaseRequest(release_id=f"soak-r{r}", manifest=manifest, file_name="deployment.yaml",
-                                                  requested_by="soak"), time.monotonic() + args.stuck_after)
+        try:
+            call(api.SubmitRelease, pb.ReleaseRequest(release_id=f"soak-r{r}", manifest=manifest, file_name="deployment.yaml",
+                                                      requested_by="soak"), time.monotonic() + args.stuck_after)
+        except grpc.RpcError as error:
+            with lock:
+                results["refused"].append(f"soak-r{r}: {error.code()}: {error.details()[:200]}")
+            continue
         finish("releases", f"soak-r{r}", api.GetRelease, names)
 
 
@@ -326,11 +338,12 @@ unexpected = sorted(key for kind in ("deployments", "releases") for key, status 
 print(f"  given an image that never gets healthy: {expected}; ended otherwise than SUCCEEDED with a healthy image: "
       f"{len(unexpected)}{' (' + ', '.join(unexpected[:10]) + ')' if unexpected else ''}")
 print(f"  stuck: {len(results['stuck'])}, inconsistent: {len(results['inconsistent'])}, lost: {len(results['lost'])}, "
+      f"refused: {len(results['refused'])}, "
       f"traffic violations: {len(stats['traffic_violations'])}, audit log: {'verifies' if verify.returncode == 0 else 'BROKEN'}")
-for kind in ("stuck", "inconsistent", "lost"):
+for kind in ("stuck", "inconsistent", "lost", "refused"):
     for line in results[kind][:10]:
         print(f"  {kind}: {line}")
-failed = results["stuck"] or results["inconsistent"] or results["lost"] or stats["traffic_violations"] or verify.returncode != 0
+failed = results["stuck"] or results["inconsistent"] or results["lost"] or results["refused"] or stats["traffic_violations"] or verify.returncode != 0
 if failed:
     print(f"  logs kept in {WORK}")
     if verify.returncode != 0:

@@ -114,6 +114,18 @@ enum SigV4Encoding {
             + pad(c.hour!, 2) + pad(c.minute!, 2) + pad(c.second!, 2) + "Z"
     }
 
+    /// `20150830T123600Z` read back; nil when it is not one.
+    static func parseTimestamp(_ text: String) -> Date? {
+        let digits = Array(text.utf8)
+        guard digits.count == 16, digits[8] == UInt8(ascii: "T"), digits[15] == UInt8(ascii: "Z") else { return nil }
+        func number(_ range: Range<Int>) -> Int? { Int(String(decoding: digits[range], as: UTF8.self)) }
+        guard let year = number(0..<4), let month = number(4..<6), let day = number(6..<8), let hour = number(9..<11),
+              let minute = number(11..<13), let second = number(13..<15) else { return nil }
+        let date = utc.date(from: DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second))
+        // A date that does not exist (month 13) comes back changed: refused.
+        return date.flatMap { timestamp($0) == text ? $0 : nil }
+    }
+
     /// `20150830`.
     static func dateStamp(_ date: Date) -> String {
         String(timestamp(date).prefix(8))

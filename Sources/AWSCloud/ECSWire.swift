@@ -28,7 +28,7 @@ public struct ECSWire: Sendable {
     /// Answers one call. Throws `CloudError` (AWS's error code and message) for a bad input
     /// or what the cloud refused.
     public func call(_ operation: String, _ input: JSONValue) async throws -> JSONValue {
-        let read = Input(operation: operation, body: input)
+        let read = WireInput(service: "ecs", operation: operation, body: input, invalidCode: "InvalidParameterException")
         switch operation {
         case "RegisterTaskDefinition":
             // The cloud checks the definition (family, containers), as ECS does.
@@ -110,47 +110,6 @@ public struct ECSWire: Sendable {
         CloudError(code: "UnknownOperationException", message: "ecs:\(operation.prefix(100)) is not served by this endpoint")
     }
 
-    /// A request's fields.
-    struct Input {
-        let operation: String
-        let body: JSONValue
-        var decoding: ECSDecoding { ECSDecoding(call: "ecs:\(operation)") }
-
-        /// The cluster named, else the account's `default` (as ECS does).
-        var cluster: String { optionalString("cluster") ?? "default" }
-        var includesTags: Bool { body["include"]?.arrayValue?.contains(.string("TAGS")) == true }
-
-        func optionalString(_ key: String) -> String? { body[key]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } }
-
-        func string(_ key: String) throws -> String {
-            guard let value = optionalString(key) else { throw invalid(key) }
-            return value
-        }
-
-        func strings(_ key: String) throws -> [String] {
-            guard let values = body[key]?.arrayValue?.compactMap(\.stringValue), values.count == body[key]?.arrayValue?.count else {
-                throw invalid(key, "a list of strings")
-            }
-            return values
-        }
-
-        func optionalInt(_ key: String) throws -> Int? {
-            guard let value = body[key], value != .null else { return nil }
-            guard let n = value.intValue, n >= 0 else { throw invalid(key, "a whole number, 0 or more") }
-            return n
-        }
-
-        func scale() throws -> Scale {
-            guard case .number(let value)? = body["scale"]?["value"], (0...100).contains(value) else {
-                throw invalid("scale.value", "a number from 0 to 100")
-            }
-            return Scale(value: value, unit: body["scale"]?["unit"]?.stringValue ?? "PERCENT")
-        }
-
-        func invalid(_ field: String, _ what: String = "required") -> CloudError {
-            CloudError(code: "InvalidParameterException", message: "ecs:\(operation): \(field): \(what)")
-        }
-    }
 
     // MARK: Answers (the shapes `ECSDecoding` reads)
 
@@ -220,5 +179,21 @@ public struct ECSWire: Sendable {
 
     private static func merge(_ settings: JSONValue?, into fields: inout [String: JSONValue]) {
         for (key, value) in settings?.objectValue ?? [:] { fields[key] = value }
+    }
+}
+
+/// ECS's inputs.
+extension WireInput {
+    var decoding: ECSDecoding { ECSDecoding(call: "ecs:\(operation)") }
+
+    /// The cluster named, else the account's `default` (as ECS does).
+    var cluster: String { optionalString("cluster") ?? "default" }
+    var includesTags: Bool { body["include"]?.arrayValue?.contains(.string("TAGS")) == true }
+
+    func scale() throws -> Scale {
+        guard case .number(let value)? = body["scale"]?["value"], (0...100).contains(value) else {
+            throw invalid("scale.value", "a number from 0 to 100")
+        }
+        return Scale(value: value, unit: body["scale"]?["unit"]?.stringValue ?? "PERCENT")
     }
 }

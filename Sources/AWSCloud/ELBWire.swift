@@ -18,7 +18,7 @@ public struct ELBWire: Sendable {
     /// Answers one call with its whole XML document. Throws `CloudError` (AWS's code and
     /// message) for a bad input or what the cloud refused.
     public func call(_ action: String, _ form: [String: String]) async throws -> String {
-        let read = Form(action: action, fields: form)
+        let read = QueryForm(service: "elasticloadbalancing", action: action, fields: form, invalidCode: "ValidationError")
         let result: [XML]
         switch action {
         case "DescribeTargetGroups":
@@ -43,50 +43,6 @@ public struct ELBWire: Sendable {
             throw CloudError(code: "InvalidAction", message: "\(action.prefix(100)) is not served by this endpoint")
         }
         return XML.document(action, namespace: Self.namespace, result: result)
-    }
-
-    /// A request's form fields.
-    struct Form {
-        let action: String
-        let fields: [String: String]
-
-        func string(_ key: String) throws -> String {
-            guard let value = fields[key], !value.isEmpty else { throw invalid(key) }
-            return value
-        }
-
-        /// `Key.member.1`, `Key.member.2`, ... in order.
-        func list(_ key: String) -> [String] {
-            var values: [String] = []
-            while let value = fields["\(key).member.\(values.count + 1)"] { values.append(value) }
-            return values
-        }
-
-        func actions(_ key: String) throws -> [ListenerAction] {
-            var actions: [ListenerAction] = []
-            while case let prefix = "\(key).member.\(actions.count + 1)", let type = fields["\(prefix).Type"] {
-                guard type == "forward" else { throw invalid("\(prefix).Type", "only forward actions are served, not \(type.prefix(40))") }
-                var action = ListenerAction(type: type, order: fields["\(prefix).Order"].flatMap { Int($0) },
-                                            targetGroupArn: fields["\(prefix).TargetGroupArn"])
-                var groups: [WeightedTargetGroup] = []
-                while let arn = fields["\(prefix).ForwardConfig.TargetGroups.member.\(groups.count + 1).TargetGroupArn"] {
-                    let weightKey = "\(prefix).ForwardConfig.TargetGroups.member.\(groups.count + 1).Weight"
-                    guard let weight = Int(fields[weightKey] ?? "1"), (0...999).contains(weight) else {
-                        throw invalid(weightKey, "a weight from 0 to 999")
-                    }
-                    groups.append(WeightedTargetGroup(targetGroupArn: arn, weight: weight))
-                }
-                if !groups.isEmpty { action.targetGroups = groups }
-                guard action.targetGroupArn != nil || !groups.isEmpty else { throw invalid("\(prefix).TargetGroupArn") }
-                actions.append(action)
-            }
-            guard !actions.isEmpty else { throw invalid("\(key).member.1.Type") }
-            return actions
-        }
-
-        func invalid(_ field: String, _ what: String = "required") -> CloudError {
-            CloudError(code: "ValidationError", message: "elasticloadbalancing:\(action): \(field): \(what)")
-        }
     }
 
     // MARK: Answers (the shapes `ELBDecoding` reads)
@@ -171,5 +127,30 @@ public indirect enum XML: Sendable {
     public static func escaped(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}
+
+/// ELBv2's listener and rule actions in a form.
+extension QueryForm {
+    func actions(_ key: String) throws -> [ListenerAction] {
+        var actions: [ListenerAction] = []
+        while case let prefix = "\(key).member.\(actions.count + 1)", let type = fields["\(prefix).Type"] {
+            guard type == "forward" else { throw invalid("\(prefix).Type", "only forward actions are served, not \(type.prefix(40))") }
+            var action = ListenerAction(type: type, order: fields["\(prefix).Order"].flatMap { Int($0) },
+                                        targetGroupArn: fields["\(prefix).TargetGroupArn"])
+            var groups: [WeightedTargetGroup] = []
+            while let arn = fields["\(prefix).ForwardConfig.TargetGroups.member.\(groups.count + 1).TargetGroupArn"] {
+                let weightKey = "\(prefix).ForwardConfig.TargetGroups.member.\(groups.count + 1).Weight"
+                guard let weight = Int(fields[weightKey] ?? "1"), (0...999).contains(weight) else {
+                    throw invalid(weightKey, "a weight from 0 to 999")
+                }
+                groups.append(WeightedTargetGroup(targetGroupArn: arn, weight: weight))
+            }
+            if !groups.isEmpty { action.targetGroups = groups }
+            guard action.targetGroupArn != nil || !groups.isEmpty else { throw invalid("\(prefix).TargetGroupArn") }
+            actions.append(action)
+        }
+        guard !actions.isEmpty else { throw invalid("\(key).member.1.Type") }
+        return actions
     }
 }

@@ -74,7 +74,7 @@ public actor DeploymentEngine {
         if let existing = active[request.id] { return (try sameOrConflict(existing, request), true) }
         let settings = try defaults.applying(request.config)
         let key = request.serviceKey
-        if let holder = locks[key] {
+        if let holder = busyHolder(of: key) {
             throw EngineError(.failedPrecondition, field: "service",
                               "service \(key) already has a deployment in progress: \(holder); wait for it to end "
                                   + "(grpc-client -action watch -id \(holder)), or deploy with -wait to follow each deployment to its end")
@@ -194,7 +194,7 @@ public actor DeploymentEngine {
                                       + "or deploy the revision you want")
             }
             let key = record.request.serviceKey
-            if let holder = locks[key] {
+            if let holder = busyHolder(of: key) {
                 throw EngineError(.failedPrecondition, "service \(key) has a deployment in progress: \(holder)")
             }
             locks[key] = id
@@ -569,6 +569,14 @@ public actor DeploymentEngine {
             return await follow(id, ifNotStarted)
         }
         registry.launch(id, clock: clock) { await body(self) }
+    }
+
+    /// The deployment that holds the service, unless its end is already visible (its status
+    /// reads final while its last save completes): it has done its work, and a caller that saw
+    /// the end and deploys or rolls back at once is not refused.
+    private func busyHolder(of key: String) -> String? {
+        guard let holder = locks[key], active[holder]?.status.isTerminal != true else { return nil }
+        return holder
     }
 
     private func releaseLock(_ key: String, id: String) {

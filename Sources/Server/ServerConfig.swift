@@ -66,6 +66,14 @@ public struct ServerConfig: Sendable, Equatable {
     /// `mock.background_calls`: calls per second that other tools of the account make, by
     /// throttle category (`ecs.service-reads`, ...), taken from AWS's buckets (with `mock.throttle`).
     public var mockBackgroundCalls: [String: Double] = [:]
+    /// `mock.credentials`: `grpc-server simulate` checks SigV4 signatures with this key
+    /// (`access_key_id`, the secret in `secret_access_key_file`); without it any signature passes.
+    public var mockCredentials: SimulatorKey?
+
+    public struct SimulatorKey: Sendable, Equatable {
+        public var accessKeyID: String
+        public var secretFile: String
+    }
 
     public struct SimulatedELB: Sendable, Equatable {
         public var healthCheckInterval: Duration?
@@ -249,7 +257,15 @@ public struct ServerConfig: Sendable, Equatable {
         }
         if let st = try root.objectIfPresent("strategy") { try applyStrategy(st) }
         if let m = try root.objectIfPresent("mock") {
-            try m.only(["enabled", "speedup", "throttle", "controller", "alarms", "api_faults", "elb", "background_calls"])
+            try m.only(["enabled", "speedup", "throttle", "controller", "alarms", "api_faults", "elb", "background_calls", "credentials"])
+            if let c = try m.objectIfPresent("credentials") {
+                try c.only(["access_key_id", "secret_access_key_file"])
+                guard let id = try c.string("access_key_id"), !id.isEmpty else { throw c.failure("access_key_id", "is required") }
+                guard let file = try c.string("secret_access_key_file"), !file.isEmpty else {
+                    throw c.failure("secret_access_key_file", "is required (a file holding the secret key)")
+                }
+                mockCredentials = SimulatorKey(accessKeyID: id, secretFile: file)
+            }
             if let e = try m.objectIfPresent("elb") {
                 try e.only(["health_check_interval", "healthy_threshold", "unhealthy_threshold", "deregistration_delay", "listener_lag"])
                 mockELB.healthCheckInterval = try e.duration("health_check_interval")

@@ -1,3 +1,4 @@
+import AWSAuth
 import AWSCloud
 import CloudModel
 import Foundation
@@ -11,8 +12,9 @@ import UnixSignals
 
 /// `grpc-server simulate [-port N] [-config FILE]`: the simulator that mock mode deploys to,
 /// served over HTTP as AWS serves its APIs, so that other tools (the AWS CLI, boto3, this
-/// server in AWS mode) can use it with `AWS_ENDPOINT_URL`. ECS (AWS JSON 1.1, the operations
-/// of `ECSWire`), ELBv2 (Query, `ELBWire`) and STS's GetCallerIdentity (Query). The same simulator as mock mode: the
+/// server in AWS mode) can use it with `AWS_ENDPOINT_URL`. ECS and EventBridge (AWS JSON 1.1,
+/// `ECSWire`, `EventsWire`), ELBv2 and CloudWatch (Query, `ELBWire`, `CloudWatchWire`) and
+/// STS's GetCallerIdentity (Query). The same simulator as mock mode: the
 /// `mock:` settings (speed-up, controller, throttles, alarms), failure tags, and its state in
 /// `simulator.json` beside `storage.path`. Requests are not authenticated.
 enum SimulateCommand {
@@ -51,14 +53,22 @@ enum SimulateCommand {
         ServerCommand.bootstrapLogging(config.logLevel)
         let logger = Logger(label: "ecs-deploy.simulate")
         let (simulator, description) = ServerCommand.makeSimulator(config, logger: logger, awsTimings: true)
-        let endpoint = SimulatedEndpoint(simulator: simulator, logger: logger, timeoutHold: config.mockTimeoutHold)
+        var verifier: SigV4Verifier?
+        if let key = config.mockCredentials {
+            guard let secret = try? String(contentsOfFile: key.secretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+                  !secret.isEmpty else {
+                return ServerCommand.fail("mock.credentials.secret_access_key_file: \(key.secretFile) cannot be read, or is empty")
+            }
+            verifier = SigV4Verifier(secrets: [key.accessKeyID: secret])
+        }
+        let endpoint = SimulatedEndpoint(simulator: simulator, logger: logger, timeoutHold: config.mockTimeoutHold, verifier: verifier)
         let port = requested
         let app = Application(
             router: endpoint.router(),
             configuration: .init(address: .hostname(config.host, port: port), serverName: "ecs-deploy-simulator"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
-                logger.info("simulated AWS endpoint listening on http://\(config.host):\(bound) (ECS, ELBv2, STS); \(description)")
+                logger.info("simulated AWS endpoint listening on http://\(config.host):\(bound) (ECS, ELBv2, EventBridge, CloudWatch, STS); \(description)")
             },
             logger: logger)
         var group = ServiceGroupConfiguration(services: [.init(service: app)], logger: logger)
@@ -76,7 +86,8 @@ enum SimulateCommand {
 }
 
 /// The simulator's HTTP face: one `POST /` for every API, told apart as AWS's SDKs send them:
-/// `X-Amz-Target` for JSON protocols (ECS), a form's `Action` for Query ones (ELBv2, STS).
+/// `X-Amz-Target` for JSON protocols (ECS, EventBridge), a form's `Action` for Query ones
+/// (ELBv2, CloudWatch, STS).
 ///
 /// `GET /_simulator/stats` answers what the simulator has seen (JSON): its simulated time, the
 /// calls by `service:Operation`, how many were throttled, the faults injected by kind
@@ -87,6 +98,8 @@ struct SimulatedEndpoint: Sendable {
     /// How long a call that times out (`mock.api_faults.timeout`) is held before its connection
     /// is dropped.
     let timeoutHold: Duration
+    /// Checks each request's SigV4 signature (`mock.credentials`); nil: any is accepted.
+    var verifier: SigV4Verifier?
     /// A request body larger than this is refused (AWS's own limits are smaller).
     static let maximumBody = 4 << 20
 
@@ -124,7 +137,17 @@ struct SimulatedEndpoint: Sendable {
                                                         "message": .string("the request body is over \(Self.maximumBody) bytes")])
         }
         let bytes = Data(buffer: body)
-        if let target = request.headers[.init("X-Amz-Target")!] {
+        let target = request.headers[.init("X-Amz-Target")!]
+        if let verifier {
+            var headers = request.headers.map { ($0.name.rawName, $0.value) }
+            if let authority = request.head.authority { headers.append(("host", authority)) }
+            if let failure = verifier.verify(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
+                                             headers: headers, body: Array(bytes)) {
+                logger.info("refused a request: \(failure)")
+                return Self.refusal(failure, json: target != nil)
+            }
+        }
+        if let target {
             return await json(target: target, body: bytes)
         }
         return await query(body: bytes)
@@ -133,14 +156,29 @@ struct SimulatedEndpoint: Sendable {
     // MARK: AWS JSON 1.1
 
     private func json(target: String, body: Data) async -> Response {
-        guard target.hasPrefix(ECSWire.targetPrefix) else { return Self.jsonError(ECSWire.unknown(target)) }
-        let operation = String(target.dropFirst(ECSWire.targetPrefix.count).prefix(100))
+        let prefix = [ECSWire.targetPrefix, EventsWire.targetPrefix].first { target.hasPrefix($0) }
+        guard let prefix else { return Self.jsonError(ECSWire.unknown(target)) }
+        let operation = String(target.dropFirst(prefix.count).prefix(100))
         let input: JSONValue
         do { input = body.isEmpty ? .object([:]) : try JSONDecoder().decode(JSONValue.self, from: body) } catch {
             return Self.jsonError(CloudError(code: "SerializationException", message: "the request body is not JSON"))
         }
         do {
-            let answer = try await ECSWire(ecs: cloud.ecs, deregister: { try await simulator.deregisterThroughCloud($0) }).call(operation, input)
+            let answer: JSONValue
+            if prefix == EventsWire.targetPrefix {
+                let simulator = self.simulator
+                answer = try await EventsWire(events: cloud.events,
+                                              putRule: { name, schedule, state in
+                                                  try await simulator.throughCloud("events", "PutRule") {
+                                                      try simulator.putRule(name: name, scheduleExpression: schedule, state: state)
+                                                  }
+                                              },
+                                              listRules: { prefix in
+                                                  try await simulator.throughCloud("events", "ListRules") { try simulator.listRules(prefix: prefix) }
+                                              }).call(operation, input)
+            } else {
+                answer = try await ECSWire(ecs: cloud.ecs, deregister: { try await simulator.deregisterThroughCloud($0) }).call(operation, input)
+            }
             return Self.json(status: .ok, answer.objectValue ?? [:])
         } catch let error as CloudError {
             if let fault = APIFault.transportFault(error) { return await dropped(fault) }
@@ -149,6 +187,18 @@ struct SimulatedEndpoint: Sendable {
             logger.error("ecs:\(operation): \(error)")
             return Self.jsonError(CloudError(code: "ServerException", message: "the simulator failed", httpStatus: 500))
         }
+    }
+
+    /// A signature refused, as the JSON and the Query services say it.
+    static func refusal(_ failure: SigV4Verifier.Failure, json: Bool) -> Response {
+        let code = switch (failure, json) {
+        case (.unknownKey, true): "UnrecognizedClientException"
+        case (.unknownKey, false): "InvalidClientTokenId"
+        case (_, true): "InvalidSignatureException"
+        case (_, false): "SignatureDoesNotMatch"
+        }
+        let error = CloudError(code: code, message: failure.description, httpStatus: json ? 400 : 403)
+        return json ? jsonError(error) : xmlError(error, namespace: stsNamespace)
     }
 
     static func json(status: HTTPResponse.Status, _ fields: [String: JSONValue]) -> Response {
@@ -169,10 +219,14 @@ struct SimulatedEndpoint: Sendable {
     private func query(body: Data) async -> Response {
         let form = Self.form(String(decoding: body, as: UTF8.self))
         let action = form["Action"] ?? ""
-        let namespace = ELBWire.operations.contains(action) ? ELBWire.namespace : Self.stsNamespace
+        let namespace = ELBWire.operations.contains(action) ? ELBWire.namespace
+            : CloudWatchWire.operations.contains(action) ? CloudWatchWire.namespace : Self.stsNamespace
         do {
             if ELBWire.operations.contains(action) {
                 return Self.xml(status: .ok, try await ELBWire(elb: cloud.elb).call(action, form))
+            }
+            if CloudWatchWire.operations.contains(action) {
+                return Self.xml(status: .ok, try await CloudWatchWire(cloudWatch: cloud.cloudWatch).call(action, form))
             }
             guard action == "GetCallerIdentity" else {
                 let what = action.isEmpty ? "the request names no Action (nor an X-Amz-Target header)"

@@ -117,7 +117,25 @@ extension SimulatedCloud {
     }
 
     public func putTargets(rule: String, targets: [RuleTarget]) throws {
-        try withState("PutTargets") { s, _ in try s.putTargets(rule: rule, targets: targets) }
+        try withState("PutTargets") { s, now in
+            s.fireRules(until: now)
+            try s.putTargets(rule: rule, targets: targets)
+        }
+    }
+
+    /// EventBridge's PutRule: creates the rule or changes its schedule and state (its targets
+    /// stay). The simulator's own operation: the engine never calls it.
+    public func putRule(name: String, scheduleExpression: String?, state ruleState: String?) throws -> EventRule {
+        try withState("PutRule") { s, now in
+            s.fireRules(until: now)
+            return try s.putRule(name: name, scheduleExpression: scheduleExpression, state: ruleState)
+        }
+    }
+
+    /// EventBridge's ListRules (the simulator's own operation).
+    public func listRules(prefix: String?) throws -> [EventRule] {
+        try withState("ListRules") { s, _ in s.eventRules.values.map(\.rule).filter { prefix == nil || $0.name.hasPrefix(prefix!) }
+            .sorted { $0.name < $1.name } }
     }
 
     // MARK: CloudWatch

@@ -47,10 +47,15 @@ public final class SimulatedCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, Cloud
         return MiddlewareCloud(inner, middleware: layers)
     }
 
-    /// ECS's DeregisterTaskDefinition as a call of `cloud` (counted, faulted, throttled); the
-    /// engine never calls it, so `Cloud` does not name it.
+    /// An operation that `Cloud` does not name (the engine never calls it) as a call of `cloud`:
+    /// counted, faulted, throttled.
+    public func throughCloud<T: Sendable>(_ service: String, _ operation: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await layered.run(service, operation) { try body() }
+    }
+
+    /// ECS's DeregisterTaskDefinition through `cloud` (see `throughCloud`).
     public func deregisterThroughCloud(_ taskDefinition: String) async throws -> TaskDefinition {
-        try await layered.run("ecs", "DeregisterTaskDefinition") { try self.deregisterTaskDefinition(taskDefinition) }
+        try await throughCloud("ecs", "DeregisterTaskDefinition") { try self.deregisterTaskDefinition(taskDefinition) }
     }
 
     /// Calls made through `cloud`, by `service:Operation` (e.g. `ecs:UpdateService`).

@@ -42,6 +42,9 @@ public struct SimulatorSettings: Sendable {
     /// application load balancer, a listener and two target groups (blue with 100% of the
     /// traffic, green with 0%), so every strategy works on it.
     public var autoCreateController: DeploymentController = .ecs
+    /// A task that an EventBridge rule runs (a scheduled job) exits this long after RUNNING,
+    /// unless its image fails first.
+    public var scheduledTaskDuration: TimeInterval = 60
     /// Seed of the generator behind task ids, deployment ids and ARN suffixes.
     public var seed: UInt64
     /// Requests per second that each listener and each listener rule receives, split between

@@ -89,9 +89,13 @@ extension SimulatorState {
         }
         let recent = now.addingTimeInterval(-settings.recentlyStoppedListing)
         var arns: [String] = []
-        for svc in owners {
+        var groups = owners.map { svc in
             advance(svc, to: now)
-            for task in svc.allTasks where startedBy == nil || task.owner == startedBy {
+            return svc.allTasks
+        }
+        if serviceName == nil { groups.append(clusterTasks(cluster, now: now)) }
+        for tasks in groups {
+            for task in tasks where startedBy == nil || task.owner == startedBy {
                 let listed = switch desiredStatus {
                 case "STOPPED": !task.isLive
                 case nil: task.isLive || (task.stoppedAt.map { $0 >= recent } ?? true)
@@ -109,8 +113,13 @@ extension SimulatorState {
         }
         let cluster = try cluster(reference)
         var found: [ECSTask] = []
+        let own = clusterTasks(cluster, now: now)
         for reference in references {
             let id = reference.arnResourceName
+            if let task = own.first(where: { $0.id == id }) {
+                found.append(task.snapshot(at: now))
+                continue
+            }
             guard let key = taskOwners[id], let svc = services[key], svc.cluster == cluster else { continue }
             advance(svc, to: now)
             if let task = svc.tasks.first(where: { $0.id == id }) ?? svc.stoppedTasks.first(where: { $0.id == id }) {

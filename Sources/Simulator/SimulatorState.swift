@@ -6,6 +6,8 @@ struct ClusterRecord: Codable {
     let arn: String
     /// Service names in creation order (ListServices pages through them).
     var serviceNames: [String] = []
+    /// Tasks of no service: those EventBridge rules ran (nil in state files written before).
+    var tasks: [TaskRecord]?
 }
 
 struct ListenerRecord: Codable {
@@ -39,6 +41,8 @@ struct StaleActions: Codable {
 struct EventRuleRecord: Codable {
     var rule: EventRule
     var targets: [RuleTarget]
+    /// The rule has fired every time its schedule said up to this instant.
+    var firedUntil: Date?
 }
 
 /// Everything the simulator knows, guarded by `SimulatedCloud`'s mutex. Operations are

@@ -241,4 +241,91 @@ import Testing
         #expect(unknown.code != 0 && unknown.text.contains("UnknownOperationException"), "\(unknown.text)")
     }
 
+
+    /// EventBridge (JSON 1.1) and CloudWatch (Query) on the wire: a rule put with the AWS CLI
+    /// fires on its schedule and runs its ECS target's task, which exits; our client reads the
+    /// simulator's alarms and metrics.
+    @Test(.enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.unavailableReason ?? "")))
+    func rulesFireAndCloudWatchAnswersOverTheWire() async throws {
+        let (sim, dir) = try await Self.simulator(controller: "external", more: """
+            alarms:
+              shop-5xx: {metric: HTTPCode_Target_5XX_Count, target_group: shop-green, threshold: "> 10"}
+            """)
+        defer { sim.signal(SIGKILL); try? FileManager.default.removeItem(at: dir) }
+        let environment = ProcessInfo.processInfo.environment.merging(Self.awsEnvironment) { _, b in b }
+            .merging(["AWS_ENDPOINT_URL": Self.endpoint(sim), "HOME": dir.path]) { _, b in b }
+        func aws(_ args: String...) async throws -> ClientResult { try await ServerProcess.runOnPath(["aws"] + args, environment: environment) }
+        let td = try await aws("ecs", "register-task-definition", "--family", "job", "--container-definitions",
+                               #"[{"name":"job","image":"busybox:1.36"}]"#, "--query", "taskDefinition.taskDefinitionArn", "--output", "text")
+        let arn = try #require(td.out.first, "\(td.text)")
+        let rule = try await aws("events", "put-rule", "--name", "nightly", "--schedule-expression", "rate(1 minute)")
+        #expect(rule.code == 0 && rule.text.contains("arn:aws:events:us-east-1:123456789012:rule/nightly"), "\(rule.text)")
+        let targets = try await aws("events", "put-targets", "--rule", "nightly", "--targets", """
+            [{"Id":"1","Arn":"arn:aws:ecs:us-east-1:123456789012:cluster/demo","RoleArn":"arn:aws:iam::123456789012:role/ecsEventsRole",
+              "EcsParameters":{"TaskDefinitionArn":"\(arn)","TaskCount":1}}]
+            """)
+        #expect(targets.code == 0 && targets.text.contains(#""FailedEntryCount": 0"#), "\(targets.text)")
+        // 200x: a minute is 0.3 s; let it fire a few times.
+        try await Task.sleep(for: .seconds(1.5))
+        let listed = try await aws("ecs", "list-tasks", "--cluster", "demo", "--started-by", "events-rule/nightly", "--desired-status", "STOPPED",
+                                   "--query", "length(taskArns)")
+        #expect((Int(listed.out.first ?? "") ?? 0) >= 2, "\(listed.text)")
+        let cloud = try cloud(sim)
+        let stopped = try await cloud.ecs.describeTasks(cluster: "demo", tasks: try await cloud.ecs.listTasks(
+            cluster: "demo", serviceName: nil, startedBy: "events-rule/nightly", desiredStatus: "STOPPED"))
+        #expect(!stopped.isEmpty && stopped.allSatisfy { $0.group == "family:job" && $0.stoppedReason == "Essential container in task exited" },
+                "\(stopped)")
+        let described = try await cloud.events.describeRule(name: "nightly")
+        #expect(described.scheduleExpression == "rate(1 minute)" && described.state == "ENABLED")
+        #expect(try await cloud.events.listTargetsByRule(rule: "nightly").first?.taskDefinitionArn == arn)
+
+        // CloudWatch over Query, as this server's client reads it.
+        let alarms = try await cloud.cloudWatch.describeAlarms(names: ["shop-5xx", "no-such-alarm"])
+        // No service serves shop-green: the alarm has no data, and says so.
+        #expect(alarms.contains { $0.name == "shop-5xx" && $0.state == .insufficientData && $0.reason.contains("0 datapoints") }, "\(alarms)")
+        let query = MetricDataQuery(id: "m1", metricStat: .init(metric: MetricName(namespace: "AWS/ApplicationELB", name: "RequestCount",
+                                                                                   dimensions: [MetricDimension(name: "TargetGroup", value: "targetgroup/none/0")]),
+                                                               period: 60, stat: "Sum"))
+        let data = try await cloud.cloudWatch.getMetricData(queries: [query], start: Date().addingTimeInterval(-600), end: Date())
+        #expect(data.map(\.id) == ["m1"], "\(data)")
+        let stats = try await HTTPGet.fetch(host: "127.0.0.1", port: sim.httpPort, path: "/_simulator/stats")
+        for call in ["events:PutRule", "events:PutTargets", "monitoring:DescribeAlarms", "monitoring:GetMetricData"] {
+            #expect(stats.body.contains(call), "\(call) not counted: \(stats.body)")
+        }
+    }
+
+    /// With `mock.credentials` the simulator checks SigV4 as AWS does: the AWS CLI's and our
+    /// client's signatures with the key pass, a wrong secret or key is refused.
+    @Test(.enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.unavailableReason ?? "")))
+    func signaturesAreCheckedWhenTheSimulatorHasKeys() async throws {
+        let secretFile = FileManager.default.temporaryDirectory.appendingPathComponent("sim-secret-\(UUID().uuidString)")
+        try "secret\n".write(to: secretFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: secretFile) }
+        let (sim, dir) = try await Self.simulator(more: """
+            credentials: {access_key_id: AKIDSIMULATE, secret_access_key_file: \(secretFile.path)}
+            """)
+        defer { sim.signal(SIGKILL); try? FileManager.default.removeItem(at: dir) }
+        // Our client, signing with the right key (Self.awsEnvironment's).
+        #expect(try await cloud(sim).ecs.describeServices(cluster: "demo", services: ["web"]).count == 1)
+        let wrong = Self.awsEnvironment.merging(["AWS_SECRET_ACCESS_KEY": "not-the-secret"]) { _, b in b }
+        let environment = try AWSEnvironment(environment: wrong, configuredRegion: nil, configuredEndpoint: Self.endpoint(sim))
+        let refused = AWSCloudFactory(environment: environment, credentials: EnvironmentCredentialProvider(environment: wrong)).makeRawCloud()
+        do {
+            _ = try await refused.ecs.describeServices(cluster: "demo", services: ["web"])
+            Issue.record("a wrong secret was accepted")
+        } catch let error as CloudError {
+            #expect(error.code == "InvalidSignatureException" && !error.message.contains("secret\n"), "\(error)")
+        }
+        // The AWS CLI (botocore's signer), right and wrong.
+        let base = ProcessInfo.processInfo.environment.merging(Self.awsEnvironment) { _, b in b }
+            .merging(["AWS_ENDPOINT_URL": Self.endpoint(sim), "HOME": dir.path]) { _, b in b }
+        let ok = try await ServerProcess.runOnPath(["aws", "ecs", "describe-services", "--cluster", "demo", "--services", "web",
+                                                    "--query", "services[0].serviceName", "--output", "text"], environment: base)
+        #expect(ok.out == ["web"], "\(ok.text)")
+        let sts = try await ServerProcess.runOnPath(["aws", "sts", "get-caller-identity", "--query", "Account", "--output", "text"], environment: base)
+        #expect(sts.out == ["123456789012"], "\(sts.text)")
+        let bad = try await ServerProcess.runOnPath(["aws", "ecs", "list-services", "--cluster", "demo"],
+                                                    environment: base.merging(["AWS_ACCESS_KEY_ID": "AKIDUNKNOWN"]) { _, b in b })
+        #expect(bad.code != 0 && bad.text.contains("UnrecognizedClientException"), "\(bad.text)")
+    }
 }

@@ -7,11 +7,13 @@ import Testing
 /// Failures over the wire: this server in AWS mode against `grpc-server simulate` with one AWS
 /// call in ten failing on purpose (`mock.api_faults`: throttled, 500, timed out after it was
 /// done, connection reset before it was read) and AWS's throttle buckets, so that every fault
-/// crosses the real AWS client, its retries and its idempotency. The same assertions as the
+/// crosses the real AWS client, its retries and its idempotency. (ELB's health checks and
+/// deregistration delay are shorter than AWS's defaults here, for the run's sake.) The same assertions as the
 /// in-process tests: the right final status, traffic back on the old revision before anything
 /// is deleted, no orphan task set.
 @Suite struct WireFailureTests {
     static let faults = """
+        elb: {health_check_interval: 10s, healthy_threshold: 2, deregistration_delay: 30s}
         throttle: true
         api_faults:
           throttle: 0.04
@@ -106,16 +108,18 @@ import Testing
         try await task.value
     }
 
-    /// A release of four services, then one with an image that never gets healthy: the whole
-    /// release is rolled back, every service back on what it ran, through the same faults.
+    /// A release of a scheduled task (an EventBridge rule's target) and four services, then one
+    /// with an image that never gets healthy: the whole release is rolled back, every service
+    /// and the rule back on what they ran, through the same faults.
     @Test func aReleaseDeploysAndRollsBackAllThroughAPIFaults() async throws {
         let (sim, dir) = try await SimulateEndpointTests.simulator(controller: "external", more: Self.faults)
         defer { sim.signal(SIGKILL); try? FileManager.default.removeItem(at: dir) }
         let (server, task, port) = try await Self.server(sim)
         let cloud = try Self.checker(sim)
         let names = ["rel-a", "rel-b", "rel-c", "rel-d"]
-        func manifest(_ image: (String) -> String) -> String {
-            "services:\n" + names.enumerated().map { i, name in
+        func manifest(report: String, _ image: (String) -> String) -> String {
+            "tasks:\n  - service: nightly-report\n    cwRuleName: nightly-report\n    image: \"repo/report:\(report)\"\n"
+            + "services:\n" + names.enumerated().map { i, name in
                 """
                   - service: \(name)
                     clusterName: demo
@@ -127,18 +131,24 @@ import Testing
             }.joined()
         }
         let first = dir.appendingPathComponent("first.yaml")
-        try manifest { "repo/\($0):2.0" }.write(to: first, atomically: true, encoding: .utf8)
+        try manifest(report: "2.0") { "repo/\($0):2.0" }.write(to: first, atomically: true, encoding: .utf8)
         let released = await SimulateEndpointTests.client(port, ["-action", "release", "-file", first.path, "-id", "r1", "-wait"])
         #expect(released.code == 0, "\(released.text)")
         for name in names { #expect(try await Self.problems(cloud, service: name, image: "repo/\(name):2.0") == []) }
+        func reportImage() async throws -> [String] {
+            let target = try #require(try await cloud.events.listTargetsByRule(rule: "nightly-report").first?.taskDefinitionArn)
+            return try await cloud.ecs.describeTaskDefinition(target).images.map(\.image)
+        }
+        #expect(try await reportImage() == ["repo/report:2.0"])
 
         let second = dir.appendingPathComponent("second.yaml")
-        try manifest { $0 == "rel-c" ? "repo/\($0):3.0-unhealthy" : "repo/\($0):3.0" }.write(to: second, atomically: true, encoding: .utf8)
+        try manifest(report: "3.0") { $0 == "rel-c" ? "repo/\($0):3.0-unhealthy" : "repo/\($0):3.0" }.write(to: second, atomically: true, encoding: .utf8)
         let failed = await SimulateEndpointTests.client(port, ["-action", "release", "-file", second.path, "-id", "r2", "-wait"])
         #expect(failed.code != 0, "\(failed.text)")
         let status = await SimulateEndpointTests.client(port, ["-action", "status", "-id", "r2"])
         #expect(status.text.contains("ROLLED_BACK"), "\(status.text)")
         for name in names { #expect(try await Self.problems(cloud, service: name, image: "repo/\(name):2.0") == []) }
+        #expect(try await reportImage() == ["repo/report:2.0"])
         let seen = try await Self.stats(sim)
         #expect(seen.faults > 0, "no fault was injected: the test proved nothing")
         #expect(seen.violations == [], "\(seen.violations)")

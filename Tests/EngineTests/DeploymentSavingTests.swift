@@ -1,4 +1,5 @@
 @testable import Engine
+import CloudModel
 import Foundation
 import Synchronization
 import Testing
@@ -48,5 +49,49 @@ import TestSupport
         // The observers were settled after every save, never for a riding event alone.
         #expect(settles.settledAt.count == store.saved.count)
         #expect(settles.settledAt.last == record.events.count)
+    }
+
+    /// Holds the save that records deployment `a`'s end until `open()` (giving its work back
+    /// to the test clock meanwhile, as any wait does).
+    final class HeldEndStore: ForwardingStore {
+        let inner = InMemoryDeploymentStore()
+        private let held = Mutex<(waiting: CheckedContinuation<Void, Never>?, done: Bool, clock: (any DeployClock)?)>((nil, false, nil))
+        var holding: Bool { held.withLock { $0.waiting != nil } }
+        func use(_ clock: any DeployClock) { held.withLock { $0.clock = clock } }
+
+        func save(_ record: DeploymentRecord) async throws {
+            if record.request.id == "a", record.status.isTerminal, !held.withLock({ $0.done }), let clock = held.withLock({ $0.clock }) {
+                let wait = ParentWait(clock: clock)
+                wait.waits()
+                await withCheckedContinuation { c in held.withLock { $0.waiting = c } }
+                wait.childEnds()
+                wait.resumes()
+            }
+            try await inner.save(record)
+        }
+
+        func open() {
+            held.withLock { h in
+                h.done = true
+                h.waiting?.resume()
+                h.waiting = nil
+            }
+        }
+    }
+
+    /// Found by the soak: a caller that saw a deployment end and deployed the same service at
+    /// once was refused ("already has a deployment in progress") while the end's save was still
+    /// being written. The end, once visible, frees the service.
+    @Test func aServiceIsFreeOnceItsDeploymentShowsItsEnd() async throws {
+        let store = HeldEndStore()
+        let h = try EngineHarness(store: store)
+        store.use(h.clock)
+        let a = try await h.run(h.request("a", strategy: .quicksync))
+        #expect(a.status == .succeeded)
+        #expect(store.holding, "the end's save is still held")
+        let (b, existing) = try await h.engine.submit(h.request("b", strategy: .quicksync, image: "web:3"))
+        #expect(!existing && b.status != .failed)
+        store.open()
+        #expect(try await h.waitUntilFinished("b").status == .succeeded)
     }
 }
