@@ -25,7 +25,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,9 @@ parser.add_argument("--peers", default=os.environ.get("PEERS", "ours,ecs-deploy,
 args = parser.parse_args()
 SPEEDUP = args.speedup
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from processes import free_port, stop_all  # noqa: E402
+
 # Before botocore and ecs-deploy are imported: they bind time.sleep at import.
 _real_sleep = time.sleep
 time.sleep = lambda seconds: _real_sleep(max(0.0, seconds) / SPEEDUP)
@@ -52,12 +54,6 @@ WORK = tempfile.mkdtemp(prefix="bench-peers-")
 ENV = {"AWS_ACCESS_KEY_ID": "AKIDBENCHPEERS", "AWS_SECRET_ACCESS_KEY": "bench-secret", "AWS_DEFAULT_REGION": "us-east-1",
        "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true", "HOME": WORK}
 children = []
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(argv, log_name, ready, env, timeout=60):
@@ -243,12 +239,5 @@ mock:
 try:
     main()
 finally:
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    for child in children:
-        try:
-            child.wait(30)
-        except subprocess.TimeoutExpired:
-            child.kill()
+    stop_all(children)
     shutil.rmtree(WORK, ignore_errors=True)

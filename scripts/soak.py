@@ -25,7 +25,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ import grpc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from grpc_stubs import load_stubs  # noqa: E402
+from processes import free_port, stop_all  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--server", default="bin/grpc-server")
@@ -59,12 +59,6 @@ STRATEGIES = ["canary", "bluegreen", "rolling", "quicksync"]
 lock = threading.Lock()
 results = {"deployments": {}, "releases": {}, "inconsistent": [], "lost": [], "stuck": [], "refused": []}
 failing_images = set()  # the deployments and releases given an image that never gets healthy
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(path, text, process, limit=60):
@@ -312,14 +306,7 @@ try:
         stats = json.load(answer)
 finally:
     done.set()
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    for child in children:
-        try:
-            child.wait(30)
-        except subprocess.TimeoutExpired:
-            child.kill()
+    stop_all(children)
 
 calls = sum(stats["calls"].values())
 faults = sum(stats["faults"].values())

@@ -81,6 +81,16 @@ import Testing
         return (faults, stats["throttled"]?.intValue ?? -1, stats["traffic_violations"]?.arrayValue?.compactMap { $0.stringValue } ?? ["?"])
     }
 
+    /// The run's end: faults were injected (else it proved nothing), no traffic went where
+    /// nothing was live; the server stops.
+    static func end(_ sim: ServerProcess, _ server: DeploymentServer, _ task: Task<Void, any Error>) async throws {
+        let seen = try await stats(sim)
+        #expect(seen.faults > 0, "no fault was injected: the test proved nothing")
+        #expect(seen.violations == [], "traffic went to a target group with nothing live: \(seen.violations)")
+        await server.shutdown()
+        try await task.value
+    }
+
     @Test func canaryAndBlueGreenSucceedAndRollBackThroughAPIFaults() async throws {
         let (sim, dir) = try await SimulateEndpointTests.simulator(controller: "external", more: Self.faults)
         defer { sim.signal(SIGKILL); try? FileManager.default.removeItem(at: dir) }
@@ -101,11 +111,7 @@ import Testing
             #expect(record.status == .rolledBack, "\(strategy): \(record.status) \(record.error)")
             #expect(try await Self.problems(cloud, service: name, image: "nginx:1.28") == [])
         }
-        let seen = try await Self.stats(sim)
-        #expect(seen.faults > 0, "no fault was injected: the test proved nothing")
-        #expect(seen.violations == [], "traffic went to a target group with nothing live: \(seen.violations)")
-        await server.shutdown()
-        try await task.value
+        try await Self.end(sim, server, task)
     }
 
     /// A release of a scheduled task (an EventBridge rule's target) and four services, then one
@@ -149,11 +155,7 @@ import Testing
         #expect(status.text.contains("ROLLED_BACK"), "\(status.text)")
         for name in names { #expect(try await Self.problems(cloud, service: name, image: "repo/\(name):2.0") == []) }
         #expect(try await reportImage() == ["repo/report:2.0"])
-        let seen = try await Self.stats(sim)
-        #expect(seen.faults > 0, "no fault was injected: the test proved nothing")
-        #expect(seen.violations == [], "\(seen.violations)")
-        await server.shutdown()
-        try await task.value
+        try await Self.end(sim, server, task)
     }
 
     /// Rolling and quicksync on services with the ECS controller, through the same faults: an
@@ -184,8 +186,6 @@ import Testing
             #expect(record.status == .rolledBack, "\(strategy): \(record.status) \(record.error)")
             #expect(try await runs(name).images == ["nginx:1.28"])
         }
-        #expect(try await Self.stats(sim).faults > 0)
-        await server.shutdown()
-        try await task.value
+        try await Self.end(sim, server, task)
     }
 }
