@@ -58,7 +58,7 @@ demo: build
 
 # The simulator as a local AWS endpoint (ECS, STS) on port 4566, until Ctrl-C (see README).
 simulate: build-server
-	./bin/grpc-server simulate -port 4566
+	./bin/grpc-server simulate -port 4566 -seed
 
 # One image change on 50 services on grpc-server simulate (AWS's throttles): our release
 # against fabfuel's ecs-deploy and the AWS CLI, one service after another (scripts/bench_peers.py).

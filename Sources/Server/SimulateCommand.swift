@@ -19,13 +19,16 @@ import UnixSignals
 /// `simulator.json` beside `storage.path`. Requests are not authenticated.
 enum SimulateCommand {
     static let usage = """
-        usage: grpc-server simulate [-port N] [-config FILE]
+        usage: grpc-server simulate [-port N] [-config FILE] [-seed]
           -port N        the HTTP port (default 4566, the port local AWS emulators use; 0: any free port)
+          -seed          add the demo estate: cluster demo with web and api (ECS controller), shop
+                         (EXTERNAL, behind shop-alb) and the scheduled task nightly-report
           -config FILE   config.yaml: server.host, storage.path (the simulator's state beside it), mock.*
         """
 
     static func main(_ arguments: [String], environment: [String: String]) async -> Int32 {
         var requested = 4566
+        var seed = false
         var configPath = environment["CONFIG_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         var args = arguments[...]
         while let arg = args.popFirst() {
@@ -38,6 +41,8 @@ enum SimulateCommand {
             case "-config", "--config":
                 guard let path = args.popFirst() else { return ServerCommand.fail("-config needs a file path") }
                 configPath = path
+            case "-seed", "--seed":
+                seed = true
             case "-h", "-help", "--help":
                 print(usage)
                 return 0
@@ -53,6 +58,9 @@ enum SimulateCommand {
         ServerCommand.bootstrapLogging(config.logLevel)
         let logger = Logger(label: "ecs-deploy.simulate")
         let (simulator, description) = ServerCommand.makeSimulator(config, logger: logger, awsTimings: true)
+        if seed {
+            do { try simulator.seedEstate() } catch { return ServerCommand.fail("-seed: \(error)") }
+        }
         var verifier: SigV4Verifier?
         if let key = config.mockCredentials {
             guard let secret = try? String(contentsOfFile: key.secretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),

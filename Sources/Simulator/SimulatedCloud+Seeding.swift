@@ -65,6 +65,11 @@ extension SimulatedCloud {
         }
     }
 
+    /// Seeds `grpc-server simulate -seed`'s estate (see `SimulatorState.seedEstate`).
+    public func seedEstate() throws {
+        try withState(nil) { s, now in try s.seedEstate(now: now) }
+    }
+
     @discardableResult
     public func createEventRule(name: String, scheduleExpression: String? = nil, state ruleState: String = "ENABLED",
                                 targets: [RuleTarget] = []) -> EventRule {

@@ -140,10 +140,27 @@ struct SimulatorState: Codable {
         return try autoCreateService(cluster: cluster, name: name.arnResourceName, now: now)
     }
 
+    /// `grpc-server simulate -seed`'s estate: cluster `demo` with `web` and `api` on the ECS
+    /// controller and `shop` on EXTERNAL behind `shop-alb` (blue and green target groups), and
+    /// the daily scheduled task `nightly-report`. What exists already is left as it is.
+    mutating func seedEstate(now: Date) throws {
+        createCluster("demo")
+        for (name, controller) in [("web", DeploymentController.ecs), ("api", .ecs), ("shop", .external)]
+        where service(cluster: "demo", name) == nil {
+            _ = try autoCreateService(cluster: "demo", name: name, now: now, controller: controller)
+        }
+        let autoCreate = settings.autoCreate
+        settings.autoCreate = true
+        defer { settings.autoCreate = autoCreate }
+        try autoCreateRule("nightly-report", now: now)
+    }
+
     /// Mock mode's service: 3 tasks, the family named after the service (registered with one
     /// nginx container unless it exists), circuit breaker without rollback; the controller of
-    /// `settings.autoCreateController` (EXTERNAL comes with its load balancer).
-    private mutating func autoCreateService(cluster: String, name: String, now: Date) throws -> ServiceRecord {
+    /// `settings.autoCreateController` unless told (EXTERNAL comes with its load balancer).
+    private mutating func autoCreateService(cluster: String, name: String, now: Date,
+                                            controller: DeploymentController? = nil) throws -> ServiceRecord {
+        let controller = controller ?? settings.autoCreateController
         createdOnRead = true
         let definition: TaskDefinition
         if let latest = taskDefinitions[name]?.last {
@@ -152,7 +169,7 @@ struct SimulatorState: Codable {
             definition = try register(.fargate(family: name, image: TaskDefinition.mockImage), now: now)
         }
         var loadBalancers: [LoadBalancerRef] = []
-        if settings.autoCreateController == .external {
+        if controller == .external {
             let balancer = createLoadBalancer(name: "\(name)-alb")
             let blue = try createTargetGroup(name: "\(name)-blue", loadBalancerArn: balancer.loadBalancerArn, port: 80, protocolName: "HTTP")
             let green = try createTargetGroup(name: "\(name)-green", loadBalancerArn: balancer.loadBalancerArn, port: 80, protocolName: "HTTP")
@@ -164,7 +181,7 @@ struct SimulatorState: Codable {
         }
         return try createService(
             cluster: cluster, name: name, taskDefinition: definition.arn ?? name, desiredCount: 3,
-            controller: settings.autoCreateController, loadBalancers: loadBalancers,
+            controller: controller, loadBalancers: loadBalancers,
             circuitBreaker: CircuitBreaker(enable: true, rollback: false), now: now)
     }
 

@@ -45,8 +45,8 @@ final class ServerProcess: Sendable {
 
     /// `grpc-server simulate -port 0` in `directory`; answers it with its port (its gRPC and
     /// HTTP ports are that one).
-    static func simulate(environment: [String: String] = [:], in directory: URL) async throws -> ServerProcess {
-        let (process, log, port) = try await launch(arguments: ["simulate", "-port", "0"], environment: environment, in: directory,
+    static func simulate(_ more: [String] = [], environment: [String: String] = [:], in directory: URL) async throws -> ServerProcess {
+        let (process, log, port) = try await launch(arguments: ["simulate", "-port", "0"] + more, environment: environment, in: directory,
                                                     within: .seconds(60)) { text -> Int? in
             guard let range = text.range(of: "simulated AWS endpoint listening on http://") else { return nil }
             let rest = text[range.upperBound...]

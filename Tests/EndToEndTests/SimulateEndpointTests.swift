@@ -15,7 +15,7 @@ import Testing
     /// `grpc-server simulate -port 0` in a folder of its own: services created on the fly with
     /// `controller` (EXTERNAL ones behind a load balancer), time at 200x (a 60 s rollout in 0.3 s).
     /// `more` adds lines under `mock:` (YAML, indented as if at the top level).
-    static func simulator(controller: String = "ecs", more: String = "") async throws -> (ServerProcess, URL) {
+    static func simulator(controller: String = "ecs", more: String = "", arguments: [String] = []) async throws -> (ServerProcess, URL) {
         let dir = try ServerProcess.workingDirectory()
         try """
             server:
@@ -27,7 +27,7 @@ import Testing
               speedup: 200
             \(more.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
             """.write(to: dir.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
-        return (try await ServerProcess.simulate(in: dir), dir)
+        return (try await ServerProcess.simulate(arguments, in: dir), dir)
     }
 
     static func endpoint(_ sim: ServerProcess) -> String { "http://127.0.0.1:\(sim.httpPort)" }
@@ -327,5 +327,20 @@ import Testing
         let bad = try await ServerProcess.runOnPath(["aws", "ecs", "list-services", "--cluster", "demo"],
                                                     environment: base.merging(["AWS_ACCESS_KEY_ID": "AKIDUNKNOWN"]) { _, b in b })
         #expect(bad.code != 0 && bad.text.contains("UnrecognizedClientException"), "\(bad.text)")
+    }
+
+    /// `make simulate` (`-seed`): the demo estate is there before anything names it.
+    @Test func theSeedIsAnEstateToDeployTo() async throws {
+        let (sim, dir) = try await Self.simulator(arguments: ["-seed"])
+        defer { sim.signal(SIGKILL); try? FileManager.default.removeItem(at: dir) }
+        let cloud = try cloud(sim)
+        let listed = try await cloud.ecs.listServices(cluster: "demo", nextToken: nil).serviceArns.map(\.arnResourceName)
+        #expect(Set(listed) == ["web", "api", "shop"], "\(listed)")
+        let services = try await cloud.ecs.describeServices(cluster: "demo", services: ["web", "api", "shop"])
+        #expect(services.map(\.deploymentController) == [.ecs, .ecs, .external])
+        #expect(services.allSatisfy { $0.runningCount == $0.desiredCount && $0.desiredCount == 3 }, "\(services)")
+        let balancers = try await cloud.elb.describeLoadBalancers(arns: [])
+        #expect(balancers.map(\.loadBalancerName) == ["shop-alb"])
+        #expect(try await cloud.events.listTargetsByRule(rule: "nightly-report").count == 1)
     }
 }

@@ -23,17 +23,22 @@ import Testing
           timeout_after: 1500ms
         """
 
-    /// A server whose AWS client times out after 1 s and retries up to 8 times.
-    static func server(_ sim: ServerProcess) async throws -> (DeploymentServer, Task<Void, any Error>, Int) {
+    /// A server on the simulator's time (`aws.endpoint_speedup`, 200x: its bakes, polls and
+    /// back-offs below are simulated seconds) whose AWS client times out after 1 s (real) and
+    /// retries up to `retries` times.
+    static func server(_ sim: ServerProcess, retries: Int = 8, stages: [Int] = [25, 50, 100])
+        async throws -> (DeploymentServer, Task<Void, any Error>, Int) {
         try await SimulateEndpointTests.awsModeServer(sim) { config in
+            config.endpointSpeedup = 200
             config.awsTimeout = .seconds(1)
-            config.maxRetries = 8
-            config.retryDelay = .milliseconds(20)
-            config.maxRetryDelay = .milliseconds(200)
-            config.deployment.stageTimeout = .seconds(1)
-            config.deployment.stabilizationTime = .milliseconds(200)
+            config.maxRetries = retries
+            config.retryDelay = .seconds(1)
+            config.maxRetryDelay = .seconds(20)
+            config.deployment.pollInterval = .seconds(5)
+            config.deployment.stageTimeout = .seconds(60)
+            config.deployment.stabilizationTime = .seconds(30)
             config.deployment.cleanupDelay = .zero
-            config.deployment.canaryStages = [25, 50, 100]
+            config.deployment.canaryStages = stages
         }
     }
 
@@ -186,6 +191,33 @@ import Testing
             #expect(record.status == .rolledBack, "\(strategy): \(record.status) \(record.error)")
             #expect(try await runs(name).images == ["nginx:1.28"])
         }
+        try await Self.end(sim, server, task)
+    }
+
+    /// A throttling storm (a third of the calls answered ThrottlingException, the rest under
+    /// AWS's buckets) with a listener whose reads lag its writes by 5 s: a canary succeeds and an
+    /// unhealthy blue-green is rolled back, the traffic where it belongs after each.
+    @Test func aThrottlingStormAndALaggingListener() async throws {
+        let (sim, dir) = try await SimulateEndpointTests.simulator(controller: "external", more: """
+            elb: {health_check_interval: 10s, healthy_threshold: 2, deregistration_delay: 30s, listener_lag: 5s}
+            throttle: true
+            api_faults: {throttle: 0.35}
+            """)
+        defer { sim.signal(SIGKILL); try? FileManager.default.removeItem(at: dir) }
+        let (server, task, port) = try await Self.server(sim, retries: 14, stages: [50, 100])
+        let cloud = try Self.checker(sim)
+        let good = await SimulateEndpointTests.client(port, ["-id", "storm-1", "-cluster", "demo", "-service", "storm", "-taskdef",
+                                                             Self.taskDefinition("storm", "nginx:1.28"), "-strategy", "canary", "-action", "deploy", "-wait"])
+        #expect(good.code == 0 && good.out.last?.contains("SUCCEEDED") == true, "\(good.text)")
+        #expect(try await Self.problems(cloud, service: "storm", image: "nginx:1.28") == [])
+        let bad = await SimulateEndpointTests.client(port, ["-id", "storm-2", "-cluster", "demo", "-service", "storm", "-taskdef",
+                                                            Self.taskDefinition("storm", "nginx:v2-unhealthy"), "-strategy", "bluegreen",
+                                                            "-action", "deploy", "-wait"])
+        #expect(bad.code != 0, "\(bad.text)")
+        #expect(try await server.engine.status(id: "storm-2").status == .rolledBack)
+        #expect(try await Self.problems(cloud, service: "storm", image: "nginx:1.28") == [])
+        let throttled = try await Self.stats(sim).throttled
+        #expect(throttled > 20, "no storm: \(throttled) calls throttled")
         try await Self.end(sim, server, task)
     }
 }
