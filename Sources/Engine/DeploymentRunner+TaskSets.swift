@@ -104,7 +104,9 @@ extension DeploymentRunner {
                     lastReport = report
                     await progress(c, report, fraction: fraction)
                 }
-                if clock.now().timeIntervalSince(lookedForStops) >= Self.stoppedTasksLook {
+                // Only a new set: a previous one brought back (a rollback) has the tasks its
+                // scale-in stopped, and ran before.
+                if revision == .new, clock.now().timeIntervalSince(lookedForStops) >= Self.stoppedTasksLook {
                     lookedForStops = clock.now()
                     if let failure = try await failedTasks(request, of: set) { throw StageError(failure) }
                 }
@@ -128,8 +130,10 @@ extension DeploymentRunner {
         let stopped = try await cloud.ecs.listTasks(cluster: request.cluster, serviceName: request.service, startedBy: nil,
                                                     desiredStatus: "STOPPED")
         guard stopped.count >= threshold else { return nil }
+        // Stopped by a scale-in or a deletion ("Scaling activity initiated by ...", "Task set ...
+        // deleted") is no failure.
         let own = try await cloud.ecs.describeTasks(cluster: request.cluster, tasks: Array(stopped.prefix(300)))
-            .filter { $0.startedBy == set.id }
+            .filter { $0.startedBy == set.id && !($0.stoppedReason ?? "").hasPrefix("Scaling activity") && !($0.stoppedReason ?? "").hasPrefix("Task set") }
         guard own.count >= threshold else { return nil }
         let reasons = Set(own.compactMap(\.stoppedReason)).sorted().prefix(3)
         return "\(own.count) tasks of task set \(set.id) stopped (\(threshold) fail a task set, as ECS's circuit breaker fails a deployment): "

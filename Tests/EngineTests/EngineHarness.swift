@@ -25,8 +25,8 @@ final class EngineHarness: Sendable {
     /// - Parameter wrap: what the engine sees of the simulator (a layer of a test's own).
     init(defaults: DeploymentSettings = DeploymentSettings(), controller: DeploymentController = .external,
          desiredCount: Int = 4, store: any DeploymentStore = InMemoryDeploymentStore(),
-         observers: [any DeploymentObserver] = [], wrap: (Cloud) -> Cloud = { $0 }) throws {
-        sim = SimulatedCloud(clock: clock)
+         observers: [any DeploymentObserver] = [], settings: SimulatorSettings = .init(), wrap: (Cloud) -> Cloud = { $0 }) throws {
+        sim = SimulatedCloud(clock: clock, settings: settings)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         environment = EngineEnvironment(cloud: wrap(sim.cloud), clock: clock, store: store, hooks: hooks, probe: probe,

@@ -100,6 +100,22 @@ import Testing
         }
     }
 
+    /// With AWS's target health checks (a task healthy 155 s after launch), a rolling deployment
+    /// on task sets that fails in its second batch brings the previous set back to 100%; that
+    /// wait outlasts the 30 s after which stopped tasks are looked at, and the previous set's
+    /// tasks that its own scale-in stopped are no failure of it.
+    @Test func aRollbackWaitsForThePreviousSetDespiteTheTasksItsScaleInStopped() async throws {
+        var settings = SimulatorSettings()
+        settings.targetHealthCheck = .aws
+        let h = try EngineHarness(desiredCount: 8, settings: settings)
+        let record = try await h.run(h.request("slow", strategy: .rolling, image: "web:2-crash-after-300s",
+                                               config: ["batch_size": "50", "batch_delay": "1m", "timeout": "15m"]))
+        #expect(record.status == .rolledBack, "\(record.status): \(record.error)")
+        let back = try #require(record.rollbackStages.first { $0.name == "waitTaskSetHealthy(previous)" })
+        #expect(back.status == .succeeded, "\(back.message)")
+        try expectSettled(h, on: "web:1")
+    }
+
     @Test func failingCustomHealthCheckRollsBack() async throws {
         let h = try EngineHarness()
         _ = try await h.engine.submit(h.request("p", strategy: .bluegreen,
