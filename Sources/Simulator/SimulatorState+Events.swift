@@ -111,14 +111,12 @@ extension SimulatorState {
                 eventRules[name] = record
                 continue
             }
-            var due = since.addingTimeInterval(period)
-            var fired = 0
-            while due <= now {
-                if fired < 10 { run(record, at: due) }
-                fired += 1
-                due = due.addingTimeInterval(period)
-            }
-            record.firedUntil = due.addingTimeInterval(-period)
+            // How many firings are due, counted (a clock at mock.speedup may have run years
+            // ahead): the first 10 run, the rest are passed over.
+            let due = (now.timeIntervalSince(since) / period).rounded(.down)
+            guard due >= 1 else { continue }
+            for k in 1...Int(min(due, 10)) { run(record, at: since.addingTimeInterval(period * Double(k))) }
+            record.firedUntil = since.addingTimeInterval(period * due)
             eventRules[name] = record
         }
     }
@@ -128,7 +126,9 @@ extension SimulatorState {
         for target in record.targets {
             guard let ecs = target.json["EcsParameters"], let arn = ecs["TaskDefinitionArn"]?.stringValue,
                   let definition = taskDefinition(arn: arn), let clusterArn = target.json["Arn"]?.stringValue else { continue }
+            // A target's cluster, as a request named it: ECS's bound on a cluster's name.
             let cluster = clusterArn.arnResourceName
+            guard !cluster.isEmpty, cluster.count <= 255 else { continue }
             if clusters[cluster] == nil { createCluster(cluster) }
             let images = definition.images.map(\.image)
             var behavior = images.reduce(ImageBehavior.healthy) { $0.merged(with: imageBehaviors[$1] ?? .fromTag(of: $1)) }

@@ -265,12 +265,18 @@ import Testing
               "EcsParameters":{"TaskDefinitionArn":"\(arn)","TaskCount":1}}]
             """)
         #expect(targets.code == 0 && targets.text.contains(#""FailedEntryCount": 0"#), "\(targets.text)")
-        // 200x: a minute is 0.3 s; let it fire a few times.
-        try await Task.sleep(for: .seconds(1.5))
+        // 200x: a minute is 0.3 s, a job's run another 0.3 s. Looked at until two jobs have ended
+        // (bounded: the rule must fire on the simulator's clock).
+        let cloud = try cloud(sim)
+        var ended: [String] = []
+        for _ in 0..<600 where ended.count < 2 {
+            ended = try await cloud.ecs.listTasks(cluster: "demo", serviceName: nil, startedBy: "events-rule/nightly", desiredStatus: "STOPPED")
+            if ended.count < 2 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(ended.count >= 2, "the rule did not fire twice")
         let listed = try await aws("ecs", "list-tasks", "--cluster", "demo", "--started-by", "events-rule/nightly", "--desired-status", "STOPPED",
                                    "--query", "length(taskArns)")
         #expect((Int(listed.out.first ?? "") ?? 0) >= 2, "\(listed.text)")
-        let cloud = try cloud(sim)
         let stopped = try await cloud.ecs.describeTasks(cluster: "demo", tasks: try await cloud.ecs.listTasks(
             cluster: "demo", serviceName: nil, startedBy: "events-rule/nightly", desiredStatus: "STOPPED"))
         #expect(!stopped.isEmpty && stopped.allSatisfy { $0.group == "family:job" && $0.stoppedReason == "Essential container in task exited" },

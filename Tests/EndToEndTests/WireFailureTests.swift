@@ -53,6 +53,12 @@ import Testing
         #"{"family":"\#(family)","containerDefinitions":[{"name":"app","image":"\#(image)"}]}"#
     }
 
+    /// `grpc-client -action deploy -wait` of `image` (family: the service's name) on `demo/service`.
+    static func deploy(_ port: Int, id: String, service: String, image: String, strategy: String) async -> ClientResult {
+        await SimulateEndpointTests.client(port, ["-id", id, "-cluster", "demo", "-service", service, "-taskdef",
+                                                  taskDefinition(service, image), "-strategy", strategy, "-action", "deploy", "-wait"])
+    }
+
     /// What is wrong with an EXTERNAL service once a deployment has ended: it should run one
     /// PRIMARY task set at 100% on `image`, its target group taking all of the listener's
     /// traffic, with healthy targets.
@@ -103,14 +109,11 @@ import Testing
         let cloud = try Self.checker(sim)
         for strategy in ["canary", "bluegreen"] {
             let name = "\(strategy)-svc"
-            let good = await SimulateEndpointTests.client(port, ["-id", "\(strategy)-1", "-cluster", "demo", "-service", name, "-taskdef",
-                                                                 Self.taskDefinition(name, "nginx:1.28"), "-strategy", strategy, "-action", "deploy", "-wait"])
+            let good = await Self.deploy(port, id: "\(strategy)-1", service: name, image: "nginx:1.28", strategy: strategy)
             #expect(good.code == 0 && good.out.last?.contains("SUCCEEDED") == true, "\(strategy): \(good.text)")
             #expect(try await Self.problems(cloud, service: name, image: "nginx:1.28") == [])
 
-            let bad = await SimulateEndpointTests.client(port, ["-id", "\(strategy)-2", "-cluster", "demo", "-service", name, "-taskdef",
-                                                                Self.taskDefinition(name, "nginx:v2-unhealthy"), "-strategy", strategy,
-                                                                "-action", "deploy", "-wait"])
+            let bad = await Self.deploy(port, id: "\(strategy)-2", service: name, image: "nginx:v2-unhealthy", strategy: strategy)
             #expect(bad.code != 0, "\(strategy): \(bad.text)")
             let record = try await server.engine.status(id: "\(strategy)-2")
             #expect(record.status == .rolledBack, "\(strategy): \(record.status) \(record.error)")
@@ -177,15 +180,12 @@ import Testing
         }
         for strategy in ["rolling", "quicksync"] {
             let name = "\(strategy)-svc"
-            let good = await SimulateEndpointTests.client(port, ["-id", "\(strategy)-1", "-cluster", "demo", "-service", name, "-taskdef",
-                                                                 Self.taskDefinition(name, "nginx:1.28"), "-strategy", strategy, "-action", "deploy", "-wait"])
+            let good = await Self.deploy(port, id: "\(strategy)-1", service: name, image: "nginx:1.28", strategy: strategy)
             #expect(good.code == 0 && good.out.last?.contains("SUCCEEDED") == true, "\(strategy): \(good.text)")
             let after = try await runs(name)
             #expect(after.images == ["nginx:1.28"] && after.deployments == 1 && after.stable, "\(strategy): \(after)")
 
-            let bad = await SimulateEndpointTests.client(port, ["-id", "\(strategy)-2", "-cluster", "demo", "-service", name, "-taskdef",
-                                                                Self.taskDefinition(name, "nginx:v2-unhealthy"), "-strategy", strategy,
-                                                                "-action", "deploy", "-wait"])
+            let bad = await Self.deploy(port, id: "\(strategy)-2", service: name, image: "nginx:v2-unhealthy", strategy: strategy)
             #expect(bad.code != 0, "\(strategy): \(bad.text)")
             let record = try await server.engine.status(id: "\(strategy)-2")
             #expect(record.status == .rolledBack, "\(strategy): \(record.status) \(record.error)")
@@ -206,13 +206,10 @@ import Testing
         defer { sim.signal(SIGKILL); try? FileManager.default.removeItem(at: dir) }
         let (server, task, port) = try await Self.server(sim, retries: 14, stages: [50, 100])
         let cloud = try Self.checker(sim)
-        let good = await SimulateEndpointTests.client(port, ["-id", "storm-1", "-cluster", "demo", "-service", "storm", "-taskdef",
-                                                             Self.taskDefinition("storm", "nginx:1.28"), "-strategy", "canary", "-action", "deploy", "-wait"])
+        let good = await Self.deploy(port, id: "storm-1", service: "storm", image: "nginx:1.28", strategy: "canary")
         #expect(good.code == 0 && good.out.last?.contains("SUCCEEDED") == true, "\(good.text)")
         #expect(try await Self.problems(cloud, service: "storm", image: "nginx:1.28") == [])
-        let bad = await SimulateEndpointTests.client(port, ["-id", "storm-2", "-cluster", "demo", "-service", "storm", "-taskdef",
-                                                            Self.taskDefinition("storm", "nginx:v2-unhealthy"), "-strategy", "bluegreen",
-                                                            "-action", "deploy", "-wait"])
+        let bad = await Self.deploy(port, id: "storm-2", service: "storm", image: "nginx:v2-unhealthy", strategy: "bluegreen")
         #expect(bad.code != 0, "\(bad.text)")
         #expect(try await server.engine.status(id: "storm-2").status == .rolledBack)
         #expect(try await Self.problems(cloud, service: "storm", image: "nginx:1.28") == [])

@@ -95,6 +95,27 @@ struct ThrottleFaultEventsTests {
         #expect(mixed.sim.throttledCount == answered["ThrottlingException"] && mixed.sim.callCounts["elasticloadbalancing:DescribeTargetGroups"] == 2000)
     }
 
+    /// A rule fires each period from when it is first seen, its jobs exit; after a long gap
+    /// (a fast clock) at most 10 firings are caught up, counted rather than walked.
+    @Test func rulesFireOnTheirScheduleAndCatchUpAtMostTen() async throws {
+        let w = World()
+        let job = try w.register("job", image: "busybox:1")
+        w.sim.createEventRule(name: "every-minute", scheduleExpression: "rate(1 minute)", targets: [RuleTarget(json: .object([
+            "Id": .string("1"), "Arn": .string("arn:aws:ecs:us-east-1:123456789012:cluster/prod"),
+            "EcsParameters": .object(["TaskDefinitionArn": .string(job), "TaskCount": .number(2)]),
+        ]))])
+        func jobs(_ status: String) throws -> Int {
+            try w.sim.listTasks(cluster: "prod", serviceName: nil, startedBy: "events-rule/every-minute", desiredStatus: status).count
+        }
+        #expect(try jobs("RUNNING") == 0)  // first seen now
+        w.advance(60)
+        #expect(try jobs("RUNNING") == 2)
+        w.advance(2 * 60)  // two more firings; the first ones' jobs ended 60 s after running
+        #expect(try jobs("RUNNING") == 4 && jobs("STOPPED") == 2)
+        w.clock.advance(by: .seconds(10 * 365 * 86400))
+        #expect(try jobs("RUNNING") + jobs("STOPPED") <= 6 + 20, "at most 10 firings of 2 tasks caught up")
+    }
+
     @Test func putTargetsUpsertsAndKeepsUnknownFields() async throws {
         let w = World()
         let original = try JSONValue.parse("""
