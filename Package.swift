@@ -122,7 +122,7 @@ let package = Package(
         ], swiftSettings: strict),
         .target(name: "MotoHarness", dependencies: ["AWSAuth", "CloudModel"], path: "Tests/MotoHarness", swiftSettings: strict),
         .testTarget(name: "AWSCloudTests", dependencies: [
-            "AWSCloud", "AWSAuth", "CloudModel", "CloudRuntime", "TestSupport", "MotoHarness",
+            "AWSCloud", "AWSAuth", "CloudModel", "CloudRuntime", "Simulator", "TestSupport", "MotoHarness",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: strict),

@@ -27,6 +27,13 @@ public struct AWSPreflight: Sendable {
         "iam:PassRole", "iam:GetRole",
     ]
 
+    /// What ECS's own blue/green, linear and canary call: the service deployments (found,
+    /// followed, continued at a PAUSE hook, stopped with a rollback).
+    public static let nativeActions: [String] = [
+        "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions",
+        "ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment",
+    ]
+
     /// Bakes that watch CloudWatch alarms (`alarms`) read them.
     public static let alarmsAction = "cloudwatch:DescribeAlarms"
 

@@ -154,4 +154,45 @@ public struct ECSClient: ECSAPI {
         }
         return result
     }
+
+    // MARK: Service deployments (ECS's own blue/green, linear and canary)
+
+    /// Every page, newest first.
+    public func listServiceDeployments(cluster: String, service: String) async throws -> [ServiceDeploymentBrief] {
+        var found: [ServiceDeploymentBrief] = []
+        var token: String?
+        let decode = ECSDecoding(call: "ecs:ListServiceDeployments")
+        repeat {
+            var body: [String: JSONValue] = ["cluster": .string(cluster), "service": .string(service)]
+            if let token { body["nextToken"] = .string(token) }
+            let answer = try await rpc.call("ListServiceDeployments", body)
+            found += try decode.read.array(answer, "serviceDeployments").map(decode.serviceDeploymentBrief)
+            token = answer["nextToken"]?.stringValue
+            if token?.isEmpty == true { token = nil }
+        } while token != nil && found.count < 1000
+        return found.sorted { ($0.createdAt ?? .distantPast) > ($1.createdAt ?? .distantPast) }
+    }
+
+    public func describeServiceDeployments(arns: [String]) async throws -> [ServiceDeploymentDetail] {
+        if arns.isEmpty { return [] }
+        let answer = try await rpc.call("DescribeServiceDeployments", ["serviceDeploymentArns": .array(arns.map(JSONValue.string))])
+        let decode = ECSDecoding(call: "ecs:DescribeServiceDeployments")
+        return try decode.read.array(answer, "serviceDeployments").map(decode.serviceDeployment)
+    }
+
+    public func describeServiceRevisions(arns: [String]) async throws -> [ServiceRevision] {
+        if arns.isEmpty { return [] }
+        let answer = try await rpc.call("DescribeServiceRevisions", ["serviceRevisionArns": .array(arns.map(JSONValue.string))])
+        let decode = ECSDecoding(call: "ecs:DescribeServiceRevisions")
+        return try decode.read.array(answer, "serviceRevisions").map(decode.serviceRevision)
+    }
+
+    public func continueServiceDeployment(arn: String, hookId: String, action: String) async throws {
+        _ = try await rpc.call("ContinueServiceDeployment", ["serviceDeploymentArn": .string(arn), "hookId": .string(hookId),
+                                                             "action": .string(action)])
+    }
+
+    public func stopServiceDeployment(arn: String, stopType: String) async throws {
+        _ = try await rpc.call("StopServiceDeployment", ["serviceDeploymentArn": .string(arn), "stopType": .string(stopType)])
+    }
 }

@@ -95,7 +95,8 @@ struct ECSDecoding: Sendable {
     func loadBalancer(_ v: JSONValue) -> LoadBalancerRef? {
         guard let arn = v["targetGroupArn"]?.stringValue else { return nil }
         return LoadBalancerRef(targetGroupArn: arn, containerName: v["containerName"]?.stringValue,
-                               containerPort: read.int(v, "containerPort"))
+                               containerPort: read.int(v, "containerPort"),
+                               advancedConfiguration: v["advancedConfiguration"].flatMap(advancedConfiguration))
     }
 
     func deploymentConfiguration(_ v: JSONValue) -> DeploymentConfiguration {
@@ -103,9 +104,11 @@ struct ECSDecoding: Sendable {
         if let b = v["deploymentCircuitBreaker"] {
             breaker = CircuitBreaker(enable: b["enable"]?.boolValue ?? false, rollback: b["rollback"]?.boolValue ?? false)
         }
-        return DeploymentConfiguration(maximumPercent: read.int(v, "maximumPercent"),
-                                       minimumHealthyPercent: read.int(v, "minimumHealthyPercent"),
-                                       circuitBreaker: breaker)
+        var configuration = DeploymentConfiguration(maximumPercent: read.int(v, "maximumPercent"),
+                                                    minimumHealthyPercent: read.int(v, "minimumHealthyPercent"),
+                                                    circuitBreaker: breaker)
+        strategyMembers(v, into: &configuration)
+        return configuration
     }
 
     // MARK: Inputs
@@ -117,6 +120,7 @@ struct ECSDecoding: Sendable {
         if let b = c.circuitBreaker {
             fields["deploymentCircuitBreaker"] = .object(["enable": .bool(b.enable), "rollback": .bool(b.rollback)])
         }
+        strategyMembers(c, into: &fields)
         return .object(fields)
     }
 
@@ -124,6 +128,7 @@ struct ECSDecoding: Sendable {
         var fields: [String: JSONValue] = ["targetGroupArn": .string(l.targetGroupArn)]
         if let n = l.containerName { fields["containerName"] = .string(n) }
         if let p = l.containerPort { fields["containerPort"] = .number(Double(p)) }
+        if let a = l.advancedConfiguration { fields["advancedConfiguration"] = json(a) }
         return .object(fields)
     }
 

@@ -13,7 +13,8 @@ public struct ECSWire: Sendable {
     public static let operations: Set<String> = [
         "RegisterTaskDefinition", "DescribeTaskDefinition", "DescribeServices", "ListServices", "UpdateService",
         "CreateTaskSet", "UpdateTaskSet", "DeleteTaskSet", "DescribeTaskSets", "UpdateServicePrimaryTaskSet",
-        "ListTasks", "DescribeTasks", "DeregisterTaskDefinition",
+        "ListTasks", "DescribeTasks", "DeregisterTaskDefinition", "ListServiceDeployments", "DescribeServiceDeployments",
+        "DescribeServiceRevisions", "ContinueServiceDeployment", "StopServiceDeployment",
     ]
 
     let ecs: any ECSAPI
@@ -100,9 +101,35 @@ public struct ECSWire: Sendable {
             guard (1...100).contains(arns.count) else { throw read.invalid("tasks", "between 1 and 100 tasks") }
             let tasks = try await ecs.describeTasks(cluster: read.cluster, tasks: arns)
             return .object(["tasks": .array(tasks.map(Self.json)), "failures": .array([])])
+        case "ListServiceDeployments":
+            let found = try await ecs.listServiceDeployments(cluster: read.cluster, service: try read.string("service"))
+            return .object(["serviceDeployments": .array(found.map(ECSDecoding.json))])
+        case "DescribeServiceDeployments":
+            let arns = try read.strings("serviceDeploymentArns")
+            guard (1...20).contains(arns.count) else { throw read.invalid("serviceDeploymentArns", "between 1 and 20 ARNs") }
+            let found = try await ecs.describeServiceDeployments(arns: arns)
+            return .object(["serviceDeployments": .array(found.map(ECSDecoding.json)), "failures": Self.missing(arns, found.map(\.serviceDeploymentArn))])
+        case "DescribeServiceRevisions":
+            let arns = try read.strings("serviceRevisionArns")
+            guard (1...20).contains(arns.count) else { throw read.invalid("serviceRevisionArns", "between 1 and 20 ARNs") }
+            let found = try await ecs.describeServiceRevisions(arns: arns)
+            return .object(["serviceRevisions": .array(found.map(ECSDecoding.json)), "failures": Self.missing(arns, found.map(\.serviceRevisionArn))])
+        case "ContinueServiceDeployment":
+            let arn = try read.string("serviceDeploymentArn")
+            try await ecs.continueServiceDeployment(arn: arn, hookId: try read.string("hookId"), action: read.optionalString("action") ?? "CONTINUE")
+            return .object(["serviceDeploymentArn": .string(arn)])
+        case "StopServiceDeployment":
+            let arn = try read.string("serviceDeploymentArn")
+            try await ecs.stopServiceDeployment(arn: arn, stopType: read.optionalString("stopType") ?? "ROLLBACK")
+            return .object(["serviceDeploymentArn": .string(arn)])
         default:
             throw Self.unknown(operation)
         }
+    }
+
+    /// `failures` for the ARNs asked for and not found.
+    private static func missing(_ asked: [String], _ found: [String]) -> JSONValue {
+        .array(asked.filter { !found.contains($0) }.map { .object(["arn": .string($0), "reason": .string("MISSING")]) })
     }
 
     /// An operation not answered here (its name, as the caller sent it, cut to 100 characters).

@@ -23,7 +23,7 @@ struct ClientOptions: ParsableArguments {
     @Option(name: name("taskdef"), help: "Task definition JSON.")
     var taskdef = ""
 
-    @Option(name: name("strategy"), help: "quicksync (default), canary, bluegreen or rolling.")
+    @Option(name: name("strategy"), help: "quicksync (default), canary, bluegreen, rolling or linear.")
     var strategy = "quicksync"
 
     @Option(name: name("config"), help: "Per-deployment settings as a JSON object, e.g. '{\"timeout\":\"5m\"}'.")

@@ -18,6 +18,16 @@ public protocol ECSAPI: Sendable {
     /// `desiredStatus`: RUNNING (nil: AWS's default, which may show recently stopped tasks) or STOPPED.
     func listTasks(cluster: String, serviceName: String?, startedBy: String?, desiredStatus: String?) async throws -> [String]
     func describeTasks(cluster: String, tasks: [String]) async throws -> [ECSTask]
+    /// The service's service deployments, newest first (every page).
+    func listServiceDeployments(cluster: String, service: String) async throws -> [ServiceDeploymentBrief]
+    /// At most 20 a call, as in AWS; missing ones are left out of the answer.
+    func describeServiceDeployments(arns: [String]) async throws -> [ServiceDeploymentDetail]
+    /// At most 20 a call, as in AWS; missing ones are left out of the answer.
+    func describeServiceRevisions(arns: [String]) async throws -> [ServiceRevision]
+    /// Ends the PAUSE hook `hookId`: `action` CONTINUE or ROLLBACK.
+    func continueServiceDeployment(arn: String, hookId: String, action: String) async throws
+    /// `stopType` ROLLBACK or ABORT.
+    func stopServiceDeployment(arn: String, stopType: String) async throws
 }
 
 /// The Elastic Load Balancing v2 operations the engine needs.

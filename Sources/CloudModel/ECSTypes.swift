@@ -10,10 +10,14 @@ public struct LoadBalancerRef: Sendable, Equatable, Codable {
     public var targetGroupArn: String
     public var containerName: String?
     public var containerPort: Int?
-    public init(targetGroupArn: String, containerName: String? = nil, containerPort: Int? = nil) {
+    /// ECS's blue/green, linear and canary: the alternate target group and the listener rules.
+    public var advancedConfiguration: AdvancedConfiguration?
+    public init(targetGroupArn: String, containerName: String? = nil, containerPort: Int? = nil,
+                advancedConfiguration: AdvancedConfiguration? = nil) {
         self.targetGroupArn = targetGroupArn
         self.containerName = containerName
         self.containerPort = containerPort
+        self.advancedConfiguration = advancedConfiguration
     }
 }
 
@@ -30,10 +34,26 @@ public struct DeploymentConfiguration: Sendable, Equatable, Codable {
     public var maximumPercent: Int?
     public var minimumHealthyPercent: Int?
     public var circuitBreaker: CircuitBreaker?
-    public init(maximumPercent: Int? = nil, minimumHealthyPercent: Int? = nil, circuitBreaker: CircuitBreaker? = nil) {
+    /// ROLLING (nil: as the service has it), or ECS's own BLUE_GREEN, LINEAR or CANARY.
+    public var strategy: DeploymentStrategy?
+    public var bakeTimeInMinutes: Int?
+    public var canaryConfiguration: CanaryConfiguration?
+    public var linearConfiguration: LinearConfiguration?
+    public var lifecycleHooks: [DeploymentLifecycleHook]?
+    public var alarms: DeploymentAlarms?
+    public init(maximumPercent: Int? = nil, minimumHealthyPercent: Int? = nil, circuitBreaker: CircuitBreaker? = nil,
+                strategy: DeploymentStrategy? = nil, bakeTimeInMinutes: Int? = nil, canaryConfiguration: CanaryConfiguration? = nil,
+                linearConfiguration: LinearConfiguration? = nil, lifecycleHooks: [DeploymentLifecycleHook]? = nil,
+                alarms: DeploymentAlarms? = nil) {
         self.maximumPercent = maximumPercent
         self.minimumHealthyPercent = minimumHealthyPercent
         self.circuitBreaker = circuitBreaker
+        self.strategy = strategy
+        self.bakeTimeInMinutes = bakeTimeInMinutes
+        self.canaryConfiguration = canaryConfiguration
+        self.linearConfiguration = linearConfiguration
+        self.lifecycleHooks = lifecycleHooks
+        self.alarms = alarms
     }
 }
 

@@ -104,6 +104,13 @@ public struct RateLimits: Sendable, Equatable {
             "ecs:DescribeServices": "ecs.service-reads",
             "ecs:ListServices": "ecs.service-reads",
             "ecs:DescribeTaskSets": "ecs.service-reads",
+            // ECS publishes no figures for the service deployment calls: those that read share
+            // the service reads' bucket, those that change one the service mutations'.
+            "ecs:ListServiceDeployments": "ecs.service-reads",
+            "ecs:DescribeServiceDeployments": "ecs.service-reads",
+            "ecs:DescribeServiceRevisions": "ecs.service-reads",
+            "ecs:ContinueServiceDeployment": "ecs.service-mutations",
+            "ecs:StopServiceDeployment": "ecs.service-mutations",
             "ecs:DescribeTaskDefinition": "ecs.describe-task-definition",
             "ecs:ListTasks": "ecs.task-reads",
             "ecs:DescribeTasks": "ecs.task-reads",

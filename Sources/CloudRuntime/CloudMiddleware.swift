@@ -83,6 +83,21 @@ public struct MiddlewareCloud: ECSAPI, ELBAPI, EventsAPI, IdentityAPI, CloudWatc
     public func describeTasks(cluster: String, tasks: [String]) async throws -> [ECSTask] {
         try await ecs("DescribeTasks") { try await $0.describeTasks(cluster: cluster, tasks: tasks) }
     }
+    public func listServiceDeployments(cluster: String, service: String) async throws -> [ServiceDeploymentBrief] {
+        try await ecs("ListServiceDeployments") { try await $0.listServiceDeployments(cluster: cluster, service: service) }
+    }
+    public func describeServiceDeployments(arns: [String]) async throws -> [ServiceDeploymentDetail] {
+        try await ecs("DescribeServiceDeployments") { try await $0.describeServiceDeployments(arns: arns) }
+    }
+    public func describeServiceRevisions(arns: [String]) async throws -> [ServiceRevision] {
+        try await ecs("DescribeServiceRevisions") { try await $0.describeServiceRevisions(arns: arns) }
+    }
+    public func continueServiceDeployment(arn: String, hookId: String, action: String) async throws {
+        try await ecs("ContinueServiceDeployment") { try await $0.continueServiceDeployment(arn: arn, hookId: hookId, action: action) }
+    }
+    public func stopServiceDeployment(arn: String, stopType: String) async throws {
+        try await ecs("StopServiceDeployment") { try await $0.stopServiceDeployment(arn: arn, stopType: stopType) }
+    }
 
     // MARK: ELB
     public func describeTargetGroups(arns: [String]) async throws -> [TargetGroup] {

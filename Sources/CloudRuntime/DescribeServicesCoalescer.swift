@@ -225,6 +225,21 @@ public final class DescribeServicesCoalescer: ECSAPI {
     public func describeTasks(cluster: String, tasks: [String]) async throws -> [ECSTask] {
         try await inner.describeTasks(cluster: cluster, tasks: tasks)
     }
+    public func listServiceDeployments(cluster: String, service: String) async throws -> [ServiceDeploymentBrief] {
+        try await inner.listServiceDeployments(cluster: cluster, service: service)
+    }
+    public func describeServiceDeployments(arns: [String]) async throws -> [ServiceDeploymentDetail] {
+        try await inner.describeServiceDeployments(arns: arns)
+    }
+    public func describeServiceRevisions(arns: [String]) async throws -> [ServiceRevision] {
+        try await inner.describeServiceRevisions(arns: arns)
+    }
+    public func continueServiceDeployment(arn: String, hookId: String, action: String) async throws {
+        try await inner.continueServiceDeployment(arn: arn, hookId: hookId, action: action)
+    }
+    public func stopServiceDeployment(arn: String, stopType: String) async throws {
+        try await inner.stopServiceDeployment(arn: arn, stopType: stopType)
+    }
 }
 
 extension Cloud {

@@ -98,7 +98,8 @@ public actor DeploymentEngine {
             preflightRead = service
             readAt = read?.at ?? clock.now()
             warnings = found
-            plan = Plan.stages(for: request.strategy, settings: settings, controller: service.deploymentController)
+            plan = Plan.stages(for: request.strategy, settings: settings, controller: service.deploymentController,
+                               native: service.supportsNativeStrategies)
             if let pricing = env.pricing { cost = await self.cost(of: request, service: service, plan: plan, pricing: pricing, known: known) }
             // Refused now rather than waiting, where asked (one waiting for approval is checked
             // when it may start).
@@ -240,6 +241,16 @@ public actor DeploymentEngine {
     }
 
     public func approve(id: String, approver: String, reason: String, required: Int = 1) async throws -> DeploymentRecord {
+        if let paused = active[id], paused.status == .inProgress, let pause = paused.hookPause, !pause.approved {
+            // ECS waits at our PAUSE hook: the approvers let it go on (as many as any approval needs).
+            let tally = try ApprovalRecord.tally(pause.approvals, adding: approver, reason: reason, at: wallClock.now(), required: required,
+                                                 requester: paused.request.requestedBy, subject: "deployment \(id) at \(pause.stage)")
+            return await mutate(id, event: tally.complete ? .approvalApproved : .approvalRecorded,
+                                message: tally.message + (tally.complete ? "; ECS goes on past \(pause.stage)" : "")) {
+                $0.hookPause?.approvals = tally.approvals
+                if tally.complete { $0.hookPause?.approved = true }
+            }
+        }
         if let paused = active[id], paused.status == .inProgress, paused.analysisPause != nil {
             // A bake paused on an inconclusive analysis: one approver (not the requester) lets it go on.
             let tally = try ApprovalRecord.tally([], adding: approver, reason: reason, at: wallClock.now(), required: 1,
@@ -265,6 +276,11 @@ public actor DeploymentEngine {
     /// Rejects the deployment: one approver's rejection ends it (a deployment paused on its
     /// analysis rolls back).
     public func reject(id: String, approver: String, reason: String) async throws -> DeploymentRecord {
+        if let paused = active[id], paused.status == .inProgress, let pause = paused.hookPause, !pause.approved {
+            _ = try ApprovalRecord.decision(approved: false, approver: approver, reason: reason, at: wallClock.now())
+            return try await rollback(id: id, requestedBy: approver,
+                                      reason: "rejected at \(pause.stage)" + (reason.isEmpty ? "" : ": \(reason)"))
+        }
         if let paused = active[id], paused.status == .inProgress, paused.analysisPause != nil {
             _ = try ApprovalRecord.decision(approved: false, approver: approver, reason: reason, at: wallClock.now())
             return try await rollback(id: id, requestedBy: approver, reason: "rejected while paused on its analysis" + (reason.isEmpty ? "" : ": \(reason)"))
@@ -287,6 +303,22 @@ public actor DeploymentEngine {
         await mutate(id, event: .analysisPaused, message: message) {
             $0.analysisPause = AnalysisPause(template: template, reason: reason, since: self.wallClock.now())
         }
+    }
+
+    /// ECS's deployment waits at our PAUSE hook for approval (`approve_at`).
+    func pauseAtHook(_ id: String, stage: String, hookId: String, expires: String) async {
+        guard active[id] != nil else { return }
+        let message = "ECS waits at \(stage) for approval\(expires): approve to go on (grpc-client -action approve -id \(id)), "
+            + "reject or roll back to roll back"
+        await mutate(id, event: .approvalRequested, message: message) {
+            $0.hookPause = HookPause(stage: stage, hookId: hookId, since: self.wallClock.now())
+        }
+    }
+
+    /// The hook's pause is over.
+    func endHookPause(_ id: String, _ why: String) async {
+        guard active[id]?.hookPause != nil else { return }
+        await mutate(id, event: .stageProgress, message: why) { $0.hookPause = nil }
     }
 
     /// Whether the bake still waits (no one approved yet).
@@ -434,9 +466,15 @@ public actor DeploymentEngine {
         case (_, .codeDeploy):
             throw EngineError(.failedPrecondition, field: "service",
                               "service \(service.serviceName) uses the CODE_DEPLOY controller; this server deploys ECS and EXTERNAL services")
-        case (.canary, .ecs), (.bluegreen, .ecs):
-            throw EngineError(.failedPrecondition, field: "strategy",
-                              "\(request.strategy.rawValue) needs a service with the EXTERNAL deployment controller; service \(service.serviceName) uses ECS (use quicksync or rolling)")
+        case (.canary, .ecs), (.bluegreen, .ecs), (.linear, .ecs):
+            guard service.supportsNativeStrategies else {
+                throw EngineError(.failedPrecondition, field: "strategy",
+                                  "\(request.strategy.rawValue) needs a service with the EXTERNAL deployment controller, or the ECS controller "
+                                      + "with a load balancer's advancedConfiguration (alternate target group, production listener rule) "
+                                      + "for ECS's own \(request.strategy.rawValue); service \(service.serviceName) has neither (use quicksync or rolling)")
+            }
+            // Its keys must map to ECS's before anything is recorded.
+            _ = try NativeStrategy.configuration(request.strategy, settings)
         case (_, .external):
             guard service.primaryTaskSet != nil else {
                 throw EngineError(.failedPrecondition, field: "service",
@@ -449,7 +487,7 @@ public actor DeploymentEngine {
         if let check = env.preflight {
             warnings = try await check.check(request, taskDefinition: try await TaskDefinitionInput.toRegister(request, service: service,
                                                                                                               ecs: cloud.ecs).json,
-                                             settings: settings)
+                                             settings: settings, native: service.supportsNativeStrategies && request.strategy.shiftsTraffic)
         }
         if let unknown = settings.analysis.first(where: { env.analysisTemplates[$0] == nil }) {
             let known = env.analysisTemplates.keys.sorted()

@@ -1,3 +1,4 @@
+import CloudModel
 import Foundation
 
 public enum DeploymentStatus: String, Sendable, Codable, CaseIterable {
@@ -71,8 +72,37 @@ public struct DeploymentFacts: Sendable, Codable, Equatable {
     /// Set before the previous task set's delete is asked: from then on it may be draining, and
     /// a rollback brings the previous revision back before traffic returns to it.
     public var previousTaskSetDeleting: Bool?
+    // ECS's own blue/green, linear and canary (optional in stored records):
+    /// Set (with `serviceUpdated`) before UpdateService asks ECS to run the strategy.
+    public var native: Bool?
+    /// The service deployment ECS runs for this deployment, and the one a rollback started
+    /// after it had finished (the previous revision back).
+    public var serviceDeployment: String?
+    public var restoreDeployment: String?
+    /// The service's strategy and lifecycle hooks when this deployment began.
+    public var serviceStrategy: DeploymentStrategy?
+    public var serviceHooks: [DeploymentLifecycleHook]?
 
     public init() {}
+}
+
+/// An ECS-run deployment waiting at a PAUSE lifecycle hook for approval (`approve_at`): the
+/// deployment's approve ends it (ContinueServiceDeployment CONTINUE), a rejection or a
+/// rollback rolls back (ROLLBACK).
+public struct HookPause: Sendable, Codable, Equatable {
+    public var stage: String
+    public var hookId: String
+    public var since: Date
+    public var approvals: [ApprovalRecord]
+    public var approved: Bool
+
+    public init(stage: String, hookId: String, since: Date) {
+        self.stage = stage
+        self.hookId = hookId
+        self.since = since
+        self.approvals = []
+        self.approved = false
+    }
 }
 
 /// A bake paused on an inconclusive analysis: it goes on when someone approves (the
@@ -219,6 +249,8 @@ public struct DeploymentRecord: Sendable, Codable, Equatable {
     public var windowOverride: Bool?
     /// Set while a bake waits for a person, its analysis inconclusive (`inconclusive: pause`).
     public var analysisPause: AnalysisPause?
+    /// Set while ECS's deployment waits at our PAUSE hook for approval (`approve_at`).
+    public var hookPause: HookPause?
     /// What the change costs, worked out when it was accepted (`pricing`).
     public var cost: ChangeCost?
     public var events: [DeploymentEvent]

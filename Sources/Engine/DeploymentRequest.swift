@@ -2,7 +2,11 @@ import CloudModel
 import Foundation
 
 public enum StrategyKind: String, Sendable, Codable, CaseIterable {
-    case quicksync, canary, bluegreen, rolling
+    case quicksync, canary, bluegreen, rolling, linear
+
+    /// Canary, blue-green and linear move traffic between two revisions (ECS's own on a
+    /// service that supports them).
+    public var shiftsTraffic: Bool { [.canary, .bluegreen, .linear].contains(self) }
 
     /// The strategies this server can run today.
     public static let available: [StrategyKind] = allCases

@@ -19,6 +19,8 @@ extension DeploymentRunner {
             $0.desiredCount = service.desiredCount
             $0.previousTaskSet = primarySet?.id
             $0.previousTargetGroup = previousTG
+            $0.serviceStrategy = service.deploymentConfiguration?.strategy
+            $0.serviceHooks = service.deploymentConfiguration?.lifecycleHooks
         }
     }
 
@@ -28,10 +30,15 @@ extension DeploymentRunner {
             await setFacts(c.id, "updating the service to \(target.arnResourceName)") { $0.serviceUpdated = true }
         }
         var input = UpdateServiceInput(cluster: request.cluster, service: request.service, taskDefinition: target)
+        let facts = try await facts(c.id)
         if request.strategy == .rolling, revision == .new {
             // ECS replaces at most one batch (batch_size percent of the tasks) at a time.
-            input.deploymentConfiguration = Self.rollingConfiguration(batchPercent: settings.batchSize,
-                                                                      desired: try await facts(c.id).desiredCount)
+            input.deploymentConfiguration = Self.rollingConfiguration(batchPercent: settings.batchSize, desired: facts.desiredCount)
+        }
+        if facts.serviceStrategy?.shiftsTraffic == true {
+            // The service was left on ECS's blue/green, linear or canary: quicksync and rolling are its rolling update.
+            input.deploymentConfiguration = input.deploymentConfiguration ?? DeploymentConfiguration()
+            input.deploymentConfiguration?.strategy = .rolling
         }
         _ = try await cloud.ecs.updateService(input)
         return "service updated to \(target.arnResourceName)"

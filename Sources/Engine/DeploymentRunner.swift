@@ -149,6 +149,12 @@ struct DeploymentRunner: Sendable {
             return try await deleteTaskSet(c, request, revision)
         case .runHook(let point):
             return try await runHook(point, c, record)
+        case .startServiceDeployment:
+            return try await startServiceDeployment(c, request)
+        case .followServiceDeployment:
+            return try await followServiceDeployment(c, request)
+        case .rollBackServiceDeployment:
+            return try await rollBackServiceDeployment(c, request)
         }
     }
 

@@ -76,6 +76,21 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
     /// (`wait_window: false`, the client's `-no-wait-window`).
     public var waitForWindow: Bool?
 
+    // ECS's own blue/green, linear and canary (a service with the ECS controller and a load
+    // balancer's advancedConfiguration). Optional in stored records; see `NativeStrategy`.
+    /// Canary: the share of production traffic during the canary's bake (`canary_percent`).
+    public var canaryPercent: Double?
+    /// Canary: how long the canary bakes before all traffic moves (`canary_bake`).
+    public var canaryBake: Duration?
+    /// Linear: the share added at each step (`linear_step_percent`), and the wait between steps (`linear_step_bake`).
+    public var linearStepPercent: Double?
+    public var linearStepBake: Duration?
+    /// How long ECS keeps the previous revision once all traffic has moved (`bake_time`).
+    public var bakeTime: Duration?
+    /// Where an ECS-run deployment waits for approval (a PAUSE lifecycle hook): one of
+    /// `NativeStrategy.approvalStages` (`approve_at`).
+    public var approveAt: String?
+
     public init() {}
 
     /// Applies `-config` keys on top of these settings.
@@ -120,6 +135,12 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
             "queue": { s, v, f in s.queueWhenLimited = try bool(f, v) },
             "start_at": { s, v, f in s.startAt = try instant(f, v) },
             "wait_window": { s, v, f in s.waitForWindow = try bool(f, v) },
+            "canary_percent": { s, v, f in s.canaryPercent = try tenths(f, v, 0.1...100) },
+            "canary_bake": { s, v, f in s.canaryBake = try minutes(f, v) },
+            "linear_step_percent": { s, v, f in s.linearStepPercent = try tenths(f, v, 3...100) },
+            "linear_step_bake": { s, v, f in s.linearStepBake = try minutes(f, v) },
+            "bake_time": { s, v, f in s.bakeTime = try minutes(f, v) },
+            "approve_at": { s, v, f in s.approveAt = try approvalStage(f, v) },
         ]
         for point in HookPoint.allCases {
             k["hook_\(point.rawValue)"] = { s, v, f in s.hooks[point] = try hook(f, v) }
@@ -149,6 +170,36 @@ public struct DeploymentSettings: Sendable, Equatable, Codable {
             throw EngineError.invalid(f, "'\(v)' is not a whole number in \(range.lowerBound)...\(range.upperBound)")
         }
         return i
+    }
+
+    /// A percentage in `range` in steps of 0.1, as ECS takes them ("12.5", "10%").
+    static func tenths(_ f: String, _ v: String, _ range: ClosedRange<Double>) throws -> Double {
+        let text = v.trimmingCharacters(in: .whitespaces)
+        guard let p = Double(text.hasSuffix("%") ? String(text.dropLast()) : text), p.isFinite, range.contains(p),
+              abs(p * 10 - (p * 10).rounded()) < 1e-6 else {
+            throw EngineError.invalid(f, "'\(v.prefix(64))' is not a percentage from \(range.lowerBound) to \(range.upperBound) in steps of 0.1")
+        }
+        return (p * 10).rounded() / 10
+    }
+
+    /// A duration of whole minutes from 0 to 24 hours: ECS takes bake times in minutes.
+    static func minutes(_ f: String, _ v: String) throws -> Duration {
+        let d = try duration(f, v, allowZero: true)
+        let seconds = d.seconds
+        guard seconds <= 86400, seconds.truncatingRemainder(dividingBy: 60) == 0 else {
+            throw EngineError.invalid(f, "'\(v.prefix(64))': ECS takes whole minutes from 0m to 24h (e.g. 5m)")
+        }
+        return d
+    }
+
+    /// A lifecycle stage where ECS may pause for approval ("post_test_traffic_shift" or
+    /// "POST_TEST_TRAFFIC_SHIFT").
+    static func approvalStage(_ f: String, _ v: String) throws -> String {
+        let stage = v.trimmingCharacters(in: .whitespaces).uppercased().replacingOccurrences(of: "-", with: "_")
+        guard NativeStrategy.approvalStages.contains(stage) else {
+            throw EngineError.invalid(f, "'\(v.prefix(64))' is not a stage ECS can pause at (\(NativeStrategy.approvalStages.map { $0.lowercased() }.joined(separator: ", ")))")
+        }
+        return stage
     }
 
     static func percent(_ f: String, _ v: String) throws -> Int {

@@ -23,7 +23,8 @@ public protocol DeploymentPreflight: Sendable {
     ///   - taskDefinition: the task definition that will be registered.
     ///   - settings: the deployment's settings (its bakes read CloudWatch alarms when `alarms`
     ///     names some).
-    func check(_ request: DeploymentRequest, taskDefinition: JSONValue, settings: DeploymentSettings) async throws -> [String]
+    ///   - native: ECS runs the strategy itself (the service deployment calls).
+    func check(_ request: DeploymentRequest, taskDefinition: JSONValue, settings: DeploymentSettings, native: Bool) async throws -> [String]
     /// The same before a release points a scheduled task's EventBridge rule at a new task
     /// definition; `targetRoles` are the roles the rule's targets pass (their `RoleArn`).
     func checkScheduledTask(rule: String, taskDefinition: JSONValue, targetRoles: [String]) async throws -> [String]

@@ -4,9 +4,13 @@ import Foundation
 /// The stages of each strategy, and the stages that undo what a deployment did. Pure.
 public enum Plan {
     /// The forward stages of a strategy on a service with `controller`.
+    /// `native`: the service can run ECS's own blue/green, linear and canary (the ECS
+    /// controller and a load balancer's advanced configuration), which then run those three.
     public static func stages(for strategy: StrategyKind, settings: DeploymentSettings,
-                              controller: DeploymentController) -> [Stage] {
+                              controller: DeploymentController, native: Bool = false) -> [Stage] {
         switch (strategy, controller) {
+        case (.canary, .ecs) where native, (.bluegreen, .ecs) where native, (.linear, .ecs) where native:
+            return [.registerTaskDefinition, .startServiceDeployment, .followServiceDeployment]
         case (.quicksync, .ecs):
             return [.registerTaskDefinition, .updateService(.new), .waitStable(.new)] + postDeployWatch(settings)
         case (.rolling, .ecs):
@@ -18,13 +22,13 @@ public enum Plan {
             return [.registerTaskDefinition, .createTaskSet(.new, percent: 100), .waitTaskSetHealthy(.new),
                     .runHook(.preTraffic), .routeTraffic(percent: 100), .runHook(.postShift)]
                 + postDeployWatch(settings) + [.promote(.new), .deleteTaskSet(.previous)]
-        case (.canary, _):
+        case (.canary, _), (.linear, _):
             var stages: [Stage] = [.registerTaskDefinition]
-            for (i, percent) in settings.canaryStages.enumerated() {
+            for (i, percent) in shiftPercents(strategy, settings).enumerated() {
                 stages += i == 0 ? [.createTaskSet(.new, percent: percent)] : [.scaleTaskSet(.new, percent: percent)]
                 stages += [.waitTaskSetHealthy(.new)] + (i == 0 ? [.runHook(.preTraffic)] : [])
                 stages += [.routeTraffic(percent: percent), .runHook(.postShift),
-                           .bake(seconds: settings.stageTimeout.seconds, reason: "canary at \(percent)%")]
+                           .bake(seconds: shiftBake(strategy, settings), reason: "\(strategy.rawValue) at \(percent)%")]
             }
             return stages + [.promote(.new), .deleteTaskSet(.previous)]
         case (.bluegreen, _):
@@ -51,6 +55,17 @@ public enum Plan {
         settings.postDeployWatch > .zero ? [.bake(seconds: settings.postDeployWatch.seconds, reason: "post-deploy watch")] : []
     }
 
+    /// The traffic shares of a canary (its stages), or of linear on task sets: a step of
+    /// `linear_step_percent` (10 unless set; whole percents) at a time.
+    static func shiftPercents(_ strategy: StrategyKind, _ settings: DeploymentSettings) -> [Int] {
+        strategy == .linear ? batches(Int((settings.linearStepPercent ?? 10).rounded(.up))) : settings.canaryStages
+    }
+
+    /// How long each share bakes: `stage_timeout`, or for linear `linear_step_bake` where set.
+    static func shiftBake(_ strategy: StrategyKind, _ settings: DeploymentSettings) -> Double {
+        (strategy == .linear ? settings.linearStepBake ?? settings.stageTimeout : settings.stageTimeout).seconds
+    }
+
     /// 25 -> [25, 50, 75, 100]; 30 -> [30, 60, 90, 100].
     static func batches(_ size: Int) -> [Int] {
         var out: [Int] = []
@@ -66,6 +81,7 @@ public enum Plan {
     /// Traffic always goes back to the old task set (and is verified) before anything is
     /// deleted.
     public static func rollbackStages(facts: DeploymentFacts) -> [Stage] {
+        if facts.native == true { return [.rollBackServiceDeployment] }
         if facts.serviceUpdated {
             return facts.previousTaskDefinition == nil ? [] : [.updateService(.previous), .waitStable(.previous)]
         }

@@ -117,7 +117,8 @@ struct ReleasePlanner {
     func cost(of state: EntryState, service: ECSService, live: TaskDefinition) throws -> ChangeCost? {
         guard let pricing, state.needsChange, let json = state.newTaskDefinitionJSON else { return nil }
         let settings = try defaults.applying(state.entry.config)
-        let plan = Plan.stages(for: state.entry.strategy, settings: settings, controller: service.deploymentController)
+        let plan = Plan.stages(for: state.entry.strategy, settings: settings, controller: service.deploymentController,
+                               native: service.supportsNativeStrategies)
         return ChangeCost.estimate(service: service, before: live.json, after: try JSONValue.parse(json), plan: plan, pricing: pricing)
     }
 

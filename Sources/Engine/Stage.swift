@@ -29,6 +29,15 @@ public enum Stage: Sendable, Codable, Equatable {
     case promote(Revision)
     case deleteTaskSet(Revision)
     case runHook(HookPoint)
+    /// ECS controller with ECS's own blue/green, linear or canary: UpdateService with the
+    /// strategy, and the service deployment ECS starts found.
+    case startServiceDeployment
+    /// Follow ECS's service deployment to its end (its lifecycle stages as progress; our
+    /// approval at a PAUSE hook).
+    case followServiceDeployment
+    /// Undo it: stop ECS's deployment with a rollback, or (once it finished) deploy the
+    /// previous revision again.
+    case rollBackServiceDeployment
 
     public var name: String {
         switch self {
@@ -45,6 +54,9 @@ public enum Stage: Sendable, Codable, Equatable {
         case .promote(let r): "promote(\(r.rawValue))"
         case .deleteTaskSet(let r): "deleteTaskSet(\(r.rawValue))"
         case .runHook(let p): "hook(\(p.rawValue))"
+        case .startServiceDeployment: "startServiceDeployment"
+        case .followServiceDeployment: "followServiceDeployment"
+        case .rollBackServiceDeployment: "rollBackServiceDeployment"
         }
     }
 
@@ -52,6 +64,7 @@ public enum Stage: Sendable, Codable, Equatable {
     var weight: Double {
         switch self {
         case .waitStable, .waitTaskSetHealthy: 20
+        case .followServiceDeployment, .rollBackServiceDeployment: 60
         case .bake(let s, _): max(5, min(40, s / 15))
         default: 5
         }

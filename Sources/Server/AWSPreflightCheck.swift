@@ -33,8 +33,9 @@ final class AWSPreflightCheck: DeploymentPreflight {
         self.validFor = validFor
     }
 
-    func check(_ request: DeploymentRequest, taskDefinition: JSONValue, settings: DeploymentSettings) async throws -> [String] {
+    func check(_ request: DeploymentRequest, taskDefinition: JSONValue, settings: DeploymentSettings, native: Bool) async throws -> [String] {
         let actions = AWSPreflight.requiredActions + (settings.alarms.isEmpty ? [] : [AWSPreflight.alarmsAction])
+            + (native ? AWSPreflight.nativeActions : [])
             + (settings.analysis.contains(where: cloudWatchTemplates.contains) ? [AWSPreflight.metricDataAction] : [])
         return try await check(taskDefinition: taskDefinition, otherRoles: [], actions: actions)
     }

@@ -173,6 +173,7 @@ public enum ServerCommand {
         settings.backgroundCalls = config.mockBackgroundCalls
         settings.autoCreate = true
         settings.autoCreateController = config.mockController
+        settings.autoCreateNative = config.mockNative
         settings.throttle = config.mockThrottle ? .aws : nil
         settings.metricAlarms = config.mockAlarms
         settings.apiFaults = config.mockAPIFaults

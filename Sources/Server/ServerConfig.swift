@@ -89,6 +89,8 @@ public struct ServerConfig: Sendable, Equatable {
     /// The deployment controller of services the simulator creates on the fly
     /// (`mock.controller`): EXTERNAL (with a load balancer, for every strategy) or ECS.
     public var mockController: DeploymentController = .external
+    /// `mock.controller: native`: services created on the fly run ECS's own blue/green, linear and canary.
+    public var mockNative = false
     // storage:
     /// The SQLite file of deployment history (`storage.path`); its folder is created.
     public var storagePath = "data/ecs-deploy.sqlite"
@@ -296,8 +298,10 @@ public struct ServerConfig: Sendable, Equatable {
                 mockTimeoutHold = try f.duration("timeout_after") ?? mockTimeoutHold
             }
             if let c = try m.string("controller") {
-                guard let controller = DeploymentController(rawValue: c.uppercased()), controller != .codeDeploy else {
-                    throw ConfigError("\(source): mock.controller: '\(c)' is not external or ecs")
+                // native: the ECS controller, with what ECS's own blue/green, linear and canary need.
+                mockNative = c.lowercased() == "native"
+                guard let controller = mockNative ? .ecs : DeploymentController(rawValue: c.uppercased()), controller != .codeDeploy else {
+                    throw ConfigError("\(source): mock.controller: '\(c.prefix(64))' is not external, ecs or native")
                 }
                 mockController = controller
             }
@@ -321,9 +325,12 @@ public struct ServerConfig: Sendable, Equatable {
     private mutating func applyStrategy(_ st: ConfigObject) throws {
         let sections: [String: [String: String]] = [
             "": ["timeout": "timeout", "poll_interval": "poll_interval", "require_approval": "require_approval",
-                 "approval_timeout": "approval_timeout", "fail_on_drift": "fail_on_drift", "analysis": "analysis"],
+                 "approval_timeout": "approval_timeout", "fail_on_drift": "fail_on_drift", "analysis": "analysis",
+                 "bake_time": "bake_time", "approve_at": "approve_at"],
             "quicksync": ["post_deploy_watch": "post_deploy_watch"],
-            "canary": ["stages": "canary_stages", "stage_timeout": "stage_timeout", "target_group": "canary_target_group"],
+            "canary": ["stages": "canary_stages", "stage_timeout": "stage_timeout", "target_group": "canary_target_group",
+                       "percent": "canary_percent", "bake": "canary_bake"],
+            "linear": ["step_percent": "linear_step_percent", "step_bake": "linear_step_bake"],
             "bluegreen": ["stabilization_time": "stabilization_time", "cleanup_delay": "cleanup_delay"],
             "rolling": ["batch_size": "batch_size", "batch_delay": "batch_delay"],
             "health_check": ["url": "health_check_url", "status": "health_check_status", "interval": "health_check_interval"],

@@ -54,6 +54,12 @@ enum ARN {
     static func taskSet(cluster: String, service: String, id: String) -> String {
         ecs + "task-set/\(cluster)/\(service)/\(id)"
     }
+    static func serviceDeployment(cluster: String, service: String, id: String) -> String {
+        ecs + "service-deployment/\(cluster)/\(service)/\(id)"
+    }
+    static func serviceRevision(cluster: String, service: String, id: String) -> String {
+        ecs + "service-revision/\(cluster)/\(service)/\(id)"
+    }
     static func loadBalancer(name: String, suffix: String) -> String { elb + "loadbalancer/app/\(name)/\(suffix)" }
     static func targetGroup(name: String, suffix: String) -> String { elb + "targetgroup/\(name)/\(suffix)" }
     static func listener(loadBalancerArn: String, suffix: String) -> String {

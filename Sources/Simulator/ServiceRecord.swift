@@ -27,6 +27,13 @@ final class ServiceRecord: Codable {
     var externalTaskDefinition: String?
     /// FARGATE or EC2 (nil in state files written before it was kept: FARGATE).
     var launchType: String?
+    /// ECS's own blue/green, linear and canary: the service deployments, oldest first (the
+    /// last 25), and the revisions they ran (nil in state files written before them).
+    var serviceDeployments: [NativeDeploymentRecord]?
+    var revisions: [ServiceRevisionRecord]?
+    /// The target group that takes production traffic now (nil: the load balancer's own);
+    /// ECS swaps it with the alternate one at each deployment.
+    var productionTargetGroup: String?
 
     init(name: String, cluster: String, controller: DeploymentController, desiredCount: Int,
          configuration: DeploymentConfiguration, loadBalancers: [LoadBalancerRef], at t: Date) {
@@ -55,6 +62,9 @@ final class ServiceRecord: Codable {
         copy.lastCompleted = lastCompleted
         copy.externalTaskDefinition = externalTaskDefinition
         copy.launchType = launchType
+        copy.serviceDeployments = serviceDeployments
+        copy.revisions = revisions
+        copy.productionTargetGroup = productionTargetGroup
         return copy
     }
 
@@ -74,7 +84,34 @@ final class ServiceRecord: Codable {
         for task in tasks {
             if let time = task.nextEvent(after: evaluatedAt), next == nil || time < next! { next = time }
         }
+        if let time = currentNative?.nextEvent(after: evaluatedAt), next == nil || time < next! { next = time }
         return next
+    }
+
+    // MARK: ECS's own blue/green, linear and canary
+
+    /// The load balancer with an `advancedConfiguration`, if any.
+    var advancedLoadBalancer: LoadBalancerRef? { loadBalancers.first { $0.advancedConfiguration != nil } }
+
+    /// The last service deployment's index while it has not ended.
+    var currentNativeIndex: Int? {
+        guard let last = serviceDeployments?.indices.last,
+              serviceDeployments![last].isAdvancing || serviceDeployments![last].isRollingBack else { return nil }
+        return last
+    }
+    var currentNative: NativeDeploymentRecord? { currentNativeIndex.map { serviceDeployments![$0] } }
+
+    /// The target groups a task of deployment `id` registers in: the target side of a service
+    /// deployment in progress, else the one that takes production traffic.
+    func targets(forDeployment id: String) -> [LoadBalancerRef] {
+        guard let advanced = advancedLoadBalancer else { return loadBalancers }
+        var ref = advanced
+        if let native = currentNative, native.isAdvancing, native.deploymentID == id {
+            ref.targetGroupArn = native.targetTargetGroup
+        } else {
+            ref.targetGroupArn = productionTargetGroup ?? advanced.targetGroupArn
+        }
+        return [ref] + loadBalancers.filter { $0.advancedConfiguration == nil }
     }
 
     /// Every task still remembered, stopped ones included, in launch order.

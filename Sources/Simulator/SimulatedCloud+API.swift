@@ -185,3 +185,26 @@ extension SimulatedCloud {
         }
     }
 }
+
+/// ECS's service deployments (its own blue/green, linear and canary).
+extension SimulatedCloud {
+    public func listServiceDeployments(cluster: String, service: String) throws -> [ServiceDeploymentBrief] {
+        try withState("ListServiceDeployments") { s, now in try s.listServiceDeployments(cluster: cluster, service: service, now: now) }
+    }
+
+    public func describeServiceDeployments(arns: [String]) throws -> [ServiceDeploymentDetail] {
+        try withState("DescribeServiceDeployments") { s, now in try s.describeServiceDeployments(arns: arns, now: now) }
+    }
+
+    public func describeServiceRevisions(arns: [String]) throws -> [ServiceRevision] {
+        try withState("DescribeServiceRevisions") { s, _ in try s.describeServiceRevisions(arns: arns) }
+    }
+
+    public func continueServiceDeployment(arn: String, hookId: String, action: String) throws {
+        try withState("ContinueServiceDeployment") { s, now in try s.continueServiceDeployment(arn: arn, hookId: hookId, action: action, now: now) }
+    }
+
+    public func stopServiceDeployment(arn: String, stopType: String) throws {
+        try withState("StopServiceDeployment") { s, now in try s.stopServiceDeployment(arn: arn, stopType: stopType, now: now) }
+    }
+}

@@ -39,6 +39,22 @@ extension SimulatedCloud {
         }
     }
 
+    /// A service with the ECS controller set up for ECS's own blue/green, linear and canary:
+    /// its load balancer's production and test listener rules, blue and green target groups
+    /// (`SimulatorState.nativeLoadBalancer`), circuit breaker with rollback.
+    @discardableResult
+    public func createNativeService(cluster: String, name: String, taskDefinition: String, desiredCount: Int = 3) throws -> ECSService {
+        try withState(nil) { s, now in
+            let lb = try s.nativeLoadBalancer(for: name)
+            return try s.createService(cluster: cluster, name: name, taskDefinition: taskDefinition, desiredCount: desiredCount,
+                                       controller: .ecs, loadBalancers: [lb], circuitBreaker: CircuitBreaker(enable: true, rollback: true),
+                                       now: now).snapshot(at: now)
+        }
+    }
+
+    /// A listener rule as ELB has it now (ECS's traffic shifts included).
+    public func rule(_ arn: String) -> ListenerRule? { state.withLock { $0.rules[arn] } }
+
     public func createLoadBalancer(name: String) -> LoadBalancer {
         state.withLock { $0.createLoadBalancer(name: name) }
     }

@@ -42,6 +42,10 @@ public struct SimulatorSettings: Sendable {
     /// application load balancer, a listener and two target groups (blue with 100% of the
     /// traffic, green with 0%), so every strategy works on it.
     public var autoCreateController: DeploymentController = .ecs
+    /// Services created on the fly with the ECS controller come with what ECS's own
+    /// blue/green, linear and canary need (`SimulatorState.nativeLoadBalancer`): mock mode's
+    /// `mock.controller: native`.
+    public var autoCreateNative = false
     /// A task that an EventBridge rule runs (a scheduled job) exits this long after RUNNING,
     /// unless its image fails first.
     public var scheduledTaskDuration: TimeInterval = 60

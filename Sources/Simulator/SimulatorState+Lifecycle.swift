@@ -51,6 +51,7 @@ extension SimulatorState {
     /// maximumPercent / minimumHealthyPercent rolling update: the PRIMARY launches up to the
     /// maximum, ACTIVE tasks stop while enough healthy tasks remain.
     private mutating func reconcileDeployments(_ svc: ServiceRecord) {
+        if reconcileNative(svc) { return }
         let t = svc.evaluatedAt
         guard let p = svc.primaryIndex else { return }
         let primary = svc.deployments[p].id
@@ -86,7 +87,7 @@ extension SimulatorState {
             if launches > 0 {
                 let definition = svc.deployments[p].taskDefinition
                 for _ in 0..<launches {
-                    launchTask(in: svc, owner: primary, taskDefinition: definition, targets: svc.loadBalancers, at: t)
+                    launchTask(in: svc, owner: primary, taskDefinition: definition, targets: svc.targets(forDeployment: primary), at: t)
                 }
                 svc.deployments[p].updatedAt = t
             }
@@ -113,13 +114,13 @@ extension SimulatorState {
     /// breaker, which may roll back to the last COMPLETED deployment.
     private mutating func recordFailure(_ svc: ServiceRecord, owner: String) {
         let t = svc.evaluatedAt
-        guard svc.controller == .ecs,
+        guard svc.controller == .ecs, !recordNativeFailure(svc, owner: owner),
               let p = svc.deployments.firstIndex(where: { $0.id == owner && $0.isPrimary }) else { return }
         svc.deployments[p].failedTasks += 1
         svc.deployments[p].updatedAt = t
         guard let breaker = svc.configuration.circuitBreaker, breaker.enable,
               svc.deployments[p].rolloutState == "IN_PROGRESS" else { return }
-        let threshold = max(3, min(200, Int((Double(svc.desiredCount) / 2).rounded(.up))))
+        let threshold = Self.breakerThreshold(svc.desiredCount)
         guard svc.deployments[p].failedTasks >= threshold else { return }
         svc.deployments[p].rolloutState = "FAILED"
         svc.deployments[p].rolloutStateReason =

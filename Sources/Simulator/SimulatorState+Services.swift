@@ -52,15 +52,31 @@ extension SimulatorState {
                              message: "Unable to update task definition or force a new deployment on a service using the \(svc.controller.rawValue) deployment controller. Use a task set instead.")
         }
         if let config = input.deploymentConfiguration {
+            try Self.validateNative(config)
+            if config.strategy?.shiftsTraffic == true, svc.controller != .ecs || svc.advancedLoadBalancer == nil {
+                throw CloudError(code: CloudError.invalidParameter,
+                                 message: "The \(config.strategy!.rawValue) deployment strategy requires the ECS deployment controller and "
+                                     + "a load balancer with advancedConfiguration (alternateTargetGroupArn, productionListenerRule).")
+            }
+        }
+        if let config = input.deploymentConfiguration {
             if let value = config.maximumPercent { svc.configuration.maximumPercent = value }
             if let value = config.minimumHealthyPercent { svc.configuration.minimumHealthyPercent = value }
             if let value = config.circuitBreaker { svc.configuration.circuitBreaker = value }
+            if let value = config.strategy { svc.configuration.strategy = value }
+            if let value = config.bakeTimeInMinutes { svc.configuration.bakeTimeInMinutes = value }
+            if let value = config.canaryConfiguration { svc.configuration.canaryConfiguration = value }
+            if let value = config.linearConfiguration { svc.configuration.linearConfiguration = value }
+            if let value = config.lifecycleHooks { svc.configuration.lifecycleHooks = value }
+            if let value = config.alarms { svc.configuration.alarms = value }
         }
         if let desired = input.desiredCount { svc.desiredCount = desired }
         if svc.controller == .ecs, let p = svc.primaryIndex {
             let current = svc.deployments[p].taskDefinition
             let target = definition ?? current
-            if target != current || input.forceNewDeployment {
+            if target != current || input.forceNewDeployment, svc.configuration.strategy?.shiftsTraffic == true {
+                try startNativeDeployment(svc, taskDefinition: target, now: now)
+            } else if target != current || input.forceNewDeployment {
                 svc.deployments[p].status = "ACTIVE"
                 svc.deployments[p].updatedAt = now
                 let id = ids.deploymentID()
@@ -127,5 +143,28 @@ extension SimulatorState {
             }
         }
         return found
+    }
+
+    /// ECS's bounds on the native strategies' parameters.
+    static func validateNative(_ c: DeploymentConfiguration) throws {
+        func invalid(_ text: String) -> CloudError { CloudError(code: CloudError.invalidParameter, message: text) }
+        if let p = c.canaryConfiguration?.canaryPercent, !(0.1...100).contains(p) {
+            throw invalid("canaryConfiguration.canaryPercent must be from 0.1 to 100.0.")
+        }
+        if let p = c.linearConfiguration?.stepPercent, !(3...100).contains(p) {
+            throw invalid("linearConfiguration.stepPercent must be from 3.0 to 100.0.")
+        }
+        for minutes in [c.bakeTimeInMinutes, c.canaryConfiguration?.canaryBakeTimeInMinutes, c.linearConfiguration?.stepBakeTimeInMinutes]
+        where minutes.map({ !(0...1440).contains($0) }) ?? false {
+            throw invalid("Bake times must be from 0 to 1440 minutes.")
+        }
+        for hook in c.lifecycleHooks ?? [] {
+            if let unknown = hook.lifecycleStages.first(where: { !DeploymentLifecycleHook.hookStages.contains($0) }) {
+                throw invalid("lifecycleHooks.lifecycleStages: \(unknown.prefix(64)) is not a lifecycle stage.")
+            }
+            if hook.targetType != "PAUSE", hook.hookTargetArn == nil {
+                throw invalid("lifecycleHooks.hookTargetArn is required for an AWS_LAMBDA hook.")
+            }
+        }
     }
 }

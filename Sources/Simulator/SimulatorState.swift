@@ -178,11 +178,36 @@ struct SimulatorState: Codable {
                           WeightedTargetGroup(targetGroupArn: green.targetGroupArn, weight: 0)]),
             ])
             loadBalancers = [LoadBalancerRef(targetGroupArn: blue.targetGroupArn, containerName: "app", containerPort: 80)]
+        } else if settings.autoCreateNative {
+            loadBalancers = [try nativeLoadBalancer(for: name)]
         }
         return try createService(
             cluster: cluster, name: name, taskDefinition: definition.arn ?? name, desiredCount: 3,
             controller: controller, loadBalancers: loadBalancers,
             circuitBreaker: CircuitBreaker(enable: true, rollback: false), now: now)
+    }
+
+    /// What ECS's blue/green, linear and canary need in front of a service: a load balancer
+    /// with a production listener (port 80) and a test listener (8080), each with a rule that
+    /// forwards to the blue target group (100) and the green one (0), and the service's load
+    /// balancer naming green as the alternate and both rules.
+    mutating func nativeLoadBalancer(for name: String) throws -> LoadBalancerRef {
+        let balancer = createLoadBalancer(name: "\(name)-alb")
+        let blue = try createTargetGroup(name: "\(name)-blue", loadBalancerArn: balancer.loadBalancerArn, port: 80, protocolName: "HTTP")
+        let green = try createTargetGroup(name: "\(name)-green", loadBalancerArn: balancer.loadBalancerArn, port: 80, protocolName: "HTTP")
+        let forward = [ListenerAction.forward([WeightedTargetGroup(targetGroupArn: blue.targetGroupArn, weight: 100),
+                                               WeightedTargetGroup(targetGroupArn: green.targetGroupArn, weight: 0)])]
+        let everything: JSONValue = .array([.object(["Field": .string("path-pattern"), "Values": .array([.string("/*")])])])
+        var ruleArns: [String] = []
+        for port in [80, 8080] {
+            let listener = try createListener(loadBalancerArn: balancer.loadBalancerArn, port: port, protocolName: "HTTP",
+                                              defaultActions: [.init(type: "fixed-response")])
+            ruleArns.append(try createRule(listenerArn: listener.listenerArn, priority: 1, conditions: everything, actions: forward).ruleArn)
+        }
+        return LoadBalancerRef(targetGroupArn: blue.targetGroupArn, containerName: "app", containerPort: 80,
+                               advancedConfiguration: AdvancedConfiguration(
+                                   alternateTargetGroupArn: green.targetGroupArn, productionListenerRule: ruleArns[0],
+                                   testListenerRule: ruleArns[1], roleArn: "arn:aws:iam::\(SimulatedAccount.id):role/ecsInfrastructureRole"))
     }
 
     /// A service in steady state: every task RUNNING and HEALTHY at `now`.

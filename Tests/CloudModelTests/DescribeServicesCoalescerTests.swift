@@ -61,6 +61,11 @@ final class HeldECS: ECSAPI {
     func updateServicePrimaryTaskSet(cluster: String, service: String, primaryTaskSet: String) async throws -> TaskSet { fatalError() }
     func listTasks(cluster: String, serviceName: String?, startedBy: String?, desiredStatus: String?) async throws -> [String] { fatalError() }
     func describeTasks(cluster: String, tasks: [String]) async throws -> [ECSTask] { fatalError() }
+    func listServiceDeployments(cluster: String, service: String) async throws -> [ServiceDeploymentBrief] { fatalError() }
+    func describeServiceDeployments(arns: [String]) async throws -> [ServiceDeploymentDetail] { fatalError() }
+    func describeServiceRevisions(arns: [String]) async throws -> [ServiceRevision] { fatalError() }
+    func continueServiceDeployment(arn: String, hookId: String, action: String) async throws { fatalError() }
+    func stopServiceDeployment(arn: String, stopType: String) async throws { fatalError() }
 }
 
 @Suite struct DescribeServicesCoalescerTests {

@@ -10,7 +10,7 @@ import Testing
     /// Records the task definitions it is asked about; answers a warning.
     final class Recording: DeploymentPreflight {
         let seen = Mutex<[JSONValue]>([])
-        func check(_ request: DeploymentRequest, taskDefinition: JSONValue, settings: DeploymentSettings) async throws -> [String] {
+        func check(_ request: DeploymentRequest, taskDefinition: JSONValue, settings: DeploymentSettings, native: Bool) async throws -> [String] {
             seen.withLock { $0.append(taskDefinition) }
             return ["permissions not checked: iam:SimulatePrincipalPolicy failed (AccessDenied: no); continuing"]
         }

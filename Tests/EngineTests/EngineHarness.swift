@@ -25,7 +25,8 @@ final class EngineHarness: Sendable {
     /// - Parameter wrap: what the engine sees of the simulator (a layer of a test's own).
     init(defaults: DeploymentSettings = DeploymentSettings(), controller: DeploymentController = .external,
          desiredCount: Int = 4, store: any DeploymentStore = InMemoryDeploymentStore(),
-         observers: [any DeploymentObserver] = [], settings: SimulatorSettings = .init(), wrap: (Cloud) -> Cloud = { $0 }) throws {
+         observers: [any DeploymentObserver] = [], settings: SimulatorSettings = .init(), native: Bool = false,
+         wrap: (Cloud) -> Cloud = { $0 }) throws {
         sim = SimulatedCloud(clock: clock, settings: settings)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -39,6 +40,11 @@ final class EngineHarness: Sendable {
             .forward([WeightedTargetGroup(targetGroupArn: blue, weight: 100), WeightedTargetGroup(targetGroupArn: green, weight: 0)]),
         ]).listenerArn
         let td = try sim.seedTaskDefinition(family: "web", image: "web:1")
+        if native {
+            // ECS's own strategies: a load balancer of its own with production and test rules.
+            try sim.createNativeService(cluster: "prod", name: "web", taskDefinition: td.arn!, desiredCount: desiredCount)
+            return
+        }
         try sim.createService(cluster: "prod", name: "web", taskDefinition: td.arn!, desiredCount: desiredCount, controller: controller,
                               loadBalancers: [LoadBalancerRef(targetGroupArn: blue, containerName: "app", containerPort: 80)])
     }

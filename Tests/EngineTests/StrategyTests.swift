@@ -21,7 +21,7 @@ import Testing
         #expect(h.sim.trafficViolations.isEmpty, "\(h.sim.trafficViolations)", sourceLocation: sourceLocation)
     }
 
-    @Test(arguments: [StrategyKind.canary, .bluegreen, .rolling, .quicksync])
+    @Test(arguments: [StrategyKind.canary, .bluegreen, .rolling, .quicksync, .linear])
     func succeedsOnAnExternalService(strategy: StrategyKind) async throws {
         let h = try EngineHarness()
         let record = try await h.run(h.request("d", strategy: strategy, config: Self.fast.merging(Self.hooks) { a, _ in a }))
@@ -81,6 +81,8 @@ import Testing
         case .updateService: "UpdateService"
         case .waitStable: "DescribeServices"
         case .runHook: "-"
+        case .startServiceDeployment: "UpdateService"
+        case .followServiceDeployment, .rollBackServiceDeployment: "DescribeServiceDeployments"
         }
     }
 

@@ -294,3 +294,26 @@ def install(problems_path):
         return original(self, environ, start_response)
 
     DomainDispatcherApplication.__call__ = call
+
+
+def check_answer(service, operation, answer):
+    """Problems of an answer (decoded JSON) against the operation's output shape: what a
+    recorded AWS answer, or the local endpoint's, must hold to be one AWS could give."""
+    shape = model(service).operation_model(operation).output_shape
+    problems = []
+    if shape is not None:
+        check_json(shape, answer, "", problems)
+    return problems
+
+
+if __name__ == "__main__":
+    # python3 request_check.py answer SERVICE OPERATION FILE: one problem per line, exit 1 if any.
+    import sys
+
+    if len(sys.argv) != 5 or sys.argv[1] != "answer":
+        sys.exit("usage: request_check.py answer SERVICE OPERATION FILE")
+    with open(sys.argv[4]) as f:
+        found = check_answer(sys.argv[2], sys.argv[3], json.load(f))
+    for problem in found:
+        print(f"{sys.argv[2]}:{sys.argv[3]}: {problem}")
+    sys.exit(1 if found else 0)

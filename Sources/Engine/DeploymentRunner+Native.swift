@@ -1,0 +1,212 @@
+import CloudModel
+import Foundation
+
+/// ECS's own blue/green, linear and canary: ECS moves the traffic; the stages start its
+/// service deployment, follow it (its lifecycle stages as progress, our approval at a PAUSE
+/// hook), and undo it.
+extension DeploymentRunner {
+    /// UpdateService with the strategy, then the service deployment ECS started for the new
+    /// task definition, recorded. Run again after a restart, it finds the deployment first.
+    func startServiceDeployment(_ c: StageContext, _ request: DeploymentRequest) async throws -> StageResult {
+        let facts = try await facts(c.id)
+        if let arn = facts.serviceDeployment { return "ECS's deployment \(arn.arnResourceName) already started" }
+        let target = try taskDefinition(.new, facts)
+        if facts.serviceUpdated, let found = try await findServiceDeployment(request, of: target, deadline: c.deadline) {
+            return Self.started(found, note: "found after a restart")
+        }
+        var configuration = try NativeStrategy.configuration(request.strategy, settings)
+        configuration.lifecycleHooks = Self.keptHooks(facts.serviceHooks) + (configuration.lifecycleHooks ?? [])
+        await setFacts(c.id, "asking ECS for a \(configuration.strategy?.rawValue ?? "") deployment of \(target.arnResourceName)") {
+            $0.serviceUpdated = true
+            $0.native = true
+        }
+        _ = try await cloud.ecs.updateService(UpdateServiceInput(cluster: request.cluster, service: request.service, taskDefinition: target,
+                                                                 deploymentConfiguration: configuration))
+        guard let found = try await findServiceDeployment(request, of: target, deadline: c.deadline) else {
+            throw StageError("ECS shows no service deployment of \(target.arnResourceName) after UpdateService")
+        }
+        return Self.started(found, note: Self.describe(configuration))
+    }
+
+    private static func started(_ arn: String, note: String) -> StageResult {
+        StageResult("ECS's deployment \(arn.arnResourceName) started (\(note))", learned: "service deployment \(arn)") {
+            $0.serviceDeployment = arn
+        }
+    }
+
+    /// The service's own hooks stay; a PAUSE hook of an earlier deployment of ours does not.
+    static func keptHooks(_ hooks: [DeploymentLifecycleHook]?) -> [DeploymentLifecycleHook] {
+        (hooks ?? []).filter { $0.targetType != "PAUSE" }
+    }
+
+    static func describe(_ c: DeploymentConfiguration) -> String {
+        var parts = [c.strategy?.rawValue ?? "ROLLING"]
+        if let canary = c.canaryConfiguration {
+            parts.append("\(canary.canaryPercent.map { String(format: "%g", $0) } ?? "5")% for \(canary.canaryBakeTimeInMinutes ?? 10) min")
+        }
+        if let linear = c.linearConfiguration {
+            parts.append("\(linear.stepPercent.map { String(format: "%g", $0) } ?? "10")% every \(linear.stepBakeTimeInMinutes ?? 6) min")
+        }
+        parts.append("bake \(c.bakeTimeInMinutes ?? 0) min")
+        if let hook = c.lifecycleHooks?.first(where: { $0.targetType == "PAUSE" }) {
+            parts.append("approval at \(hook.lifecycleStages.joined(separator: ", "))")
+        }
+        return parts.joined(separator: ", ")
+    }
+
+    /// The newest service deployment of the service whose target revision runs `taskDefinition`
+    /// (ECS may list it a moment after UpdateService: looked for again until the deadline, at
+    /// most three times).
+    func findServiceDeployment(_ request: DeploymentRequest, of taskDefinition: String, deadline: Date) async throws -> String? {
+        for attempt in 0..<3 {
+            let recent = Array(try await cloud.ecs.listServiceDeployments(cluster: request.cluster, service: request.service).prefix(5))
+            let revisions = try await cloud.ecs.describeServiceRevisions(arns: recent.compactMap(\.targetServiceRevisionArn))
+            for brief in recent {
+                let revision = revisions.first { $0.serviceRevisionArn == brief.targetServiceRevisionArn }
+                if revision?.taskDefinition == taskDefinition { return brief.serviceDeploymentArn }
+            }
+            if attempt < 2 { try await pollPause(until: deadline, waitingFor: "ECS to list its deployment of \(taskDefinition.arnResourceName)") }
+        }
+        return nil
+    }
+
+    /// Follows ECS's deployment to SUCCESSFUL; ECS's rollback (circuit breaker, alarms, a hook)
+    /// or a stop fails the stage with ECS's reason. Its time limit is `timeout` plus the
+    /// strategy's bakes, plus the time spent waiting for approval.
+    func followServiceDeployment(_ c: StageContext, _ request: DeploymentRequest) async throws -> StageResult {
+        guard let arn = try await facts(c.id).serviceDeployment else { throw StageError("no service deployment recorded") }
+        let bakes = NativeStrategy.bakeSeconds(try NativeStrategy.configuration(request.strategy, settings))
+        let done = try await awaitServiceDeployment(c, arn: arn, deadline: c.deadline.addingTimeInterval(bakes), approvals: true)
+        guard done.status == "SUCCESSFUL" else {
+            throw StageError("ECS \(done.isRollingBack ? "rolled back" : "stopped") its deployment \(arn.arnResourceName) "
+                + "(\(done.status)): \(Self.reason(done))")
+        }
+        return "ECS's deployment \(arn.arnResourceName) succeeded"
+    }
+
+    /// Undoes the deployment from where ECS is: a deployment still running is stopped with a
+    /// rollback (at our PAUSE hook: ContinueServiceDeployment ROLLBACK), one ECS is rolling
+    /// back is followed, and one that finished (or was never found) gives way to a new
+    /// deployment of the previous revision (ECS's blue/green, no bake).
+    func rollBackServiceDeployment(_ c: StageContext, _ request: DeploymentRequest) async throws -> StageResult {
+        let facts = try await facts(c.id)
+        if let restore = facts.restoreDeployment { return try await followRestore(c, arn: restore) }
+        var arn = facts.serviceDeployment
+        if arn == nil, let target = facts.newTaskDefinition {
+            arn = try await findServiceDeployment(request, of: target, deadline: clock.now())
+        }
+        if let arn, let d = try await cloud.ecs.describeServiceDeployments(arns: [arn]).first {
+            if d.status == "PENDING" || d.status == "IN_PROGRESS" {
+                if let hook = d.awaitingHook {
+                    try await cloud.ecs.continueServiceDeployment(arn: arn, hookId: hook.hookId, action: "ROLLBACK")
+                    await engine.endHookPause(c.id, "ECS rolls back from \(d.lifecycleStage ?? "its hook")")
+                } else {
+                    try await cloud.ecs.stopServiceDeployment(arn: arn, stopType: "ROLLBACK")
+                }
+            }
+            if !["SUCCESSFUL", "STOPPED", "ROLLBACK_FAILED"].contains(d.status) {
+                let end = try await awaitServiceDeployment(c, arn: arn, deadline: c.deadline, approvals: false)
+                if end.status == "ROLLBACK_SUCCESSFUL" { return "ECS rolled back \(arn.arnResourceName): \(Self.reason(end))" }
+                if end.status != "STOPPED" {
+                    throw StageError("ECS's rollback of \(arn.arnResourceName) ended \(end.status): \(Self.reason(end))")
+                }
+            }
+        }
+        guard let previous = facts.previousTaskDefinition else { return "nothing to undo: no previous task definition recorded" }
+        let service = try await describeService(request)
+        if arn == nil, service.taskDefinition == previous, service.primaryDeployment?.rolloutState == "COMPLETED" {
+            return "nothing to undo: the service runs \(previous.arnResourceName)"
+        }
+        var configuration = NativeStrategy.restore
+        configuration.lifecycleHooks = Self.keptHooks(facts.serviceHooks)
+        _ = try await cloud.ecs.updateService(UpdateServiceInput(cluster: request.cluster, service: request.service, taskDefinition: previous,
+                                                                 deploymentConfiguration: configuration))
+        guard let restore = try await findServiceDeployment(request, of: previous, deadline: c.deadline) else {
+            throw StageError("ECS shows no service deployment of \(previous.arnResourceName) after UpdateService")
+        }
+        await setFacts(c.id, "ECS deploys \(previous.arnResourceName) again (\(restore.arnResourceName))") { $0.restoreDeployment = restore }
+        return try await followRestore(c, arn: restore)
+    }
+
+    private func followRestore(_ c: StageContext, arn: String) async throws -> StageResult {
+        let end = try await awaitServiceDeployment(c, arn: arn, deadline: c.deadline, approvals: false)
+        guard end.status == "SUCCESSFUL" else {
+            throw StageError("ECS's deployment of the previous revision \(arn.arnResourceName) ended \(end.status): \(Self.reason(end))")
+        }
+        return "the previous revision is back (ECS's deployment \(arn.arnResourceName))"
+    }
+
+    /// Polls the service deployment until it has ended, reporting its lifecycle stage and
+    /// traffic as progress. With `approvals`, our PAUSE hook waits for the deployment's
+    /// approval (`approve_at`); the wait does not count against the deadline.
+    private func awaitServiceDeployment(_ c: StageContext, arn: String, deadline: Date, approvals: Bool) async throws -> ServiceDeploymentDetail {
+        var deadline = deadline
+        var lastReport = ""
+        while true {
+            guard let d = try await cloud.ecs.describeServiceDeployments(arns: [arn]).first else {
+                throw StageError("ECS's service deployment \(arn.arnResourceName) was not found")
+            }
+            let report = Self.report(d)
+            if report != lastReport {
+                lastReport = report
+                await progress(c, report, fraction: Self.fraction(d))
+            }
+            if d.isFinished {
+                await engine.endHookPause(c.id, "ECS's deployment ended \(d.status)")
+                return d
+            }
+            let paused = clock.now()
+            if approvals, settings.approveAt != nil, let hook = d.awaitingHook {
+                if try await approvedAtHook(c, hook: hook, stage: d.lifecycleStage ?? "") {
+                    try await cloud.ecs.continueServiceDeployment(arn: arn, hookId: hook.hookId, action: "CONTINUE")
+                    await engine.endHookPause(c.id, "approved: ECS goes on")
+                    continue
+                }
+                try await clock.sleep(for: settings.pollInterval)
+                deadline = deadline.addingTimeInterval(clock.now().timeIntervalSince(paused))
+                continue
+            }
+            try await pollPause(until: deadline, waitingFor: "ECS's deployment \(arn.arnResourceName) (\(report))")
+        }
+    }
+
+    /// Whether the deployment's approvers have let it past `hook` (the pause is recorded, and
+    /// announced, the first time it is seen).
+    private func approvedAtHook(_ c: StageContext, hook: LifecycleHookDetail, stage: String) async throws -> Bool {
+        guard let record = await engine.record(c.id) else { throw CancellationError() }
+        if let pause = record.hookPause, pause.hookId == hook.hookId { return pause.approved }
+        await engine.pauseAtHook(c.id, stage: stage, hookId: hook.hookId,
+                                 expires: hook.expiresAt.map { " (ECS rolls back at \($0.ISO8601Format()) without it)" } ?? "")
+        await progress(c, "waiting for approval at \(stage): grpc-client -action approve -id \(c.id)", fraction: 0.5)
+        return false
+    }
+
+    static func reason(_ d: ServiceDeploymentDetail) -> String {
+        d.rollback?.reason ?? d.statusReason ?? d.status
+    }
+
+    /// "PRODUCTION_TRAFFIC_SHIFT: 10% of production traffic on the new revision, 3/3 tasks running".
+    static func report(_ d: ServiceDeploymentDetail) -> String {
+        var parts = ["\(d.status) \(d.lifecycleStage ?? "")".trimmingCharacters(in: .whitespaces)]
+        if let target = d.targetServiceRevision {
+            if let weight = target.requestedProductionTrafficWeight {
+                parts.append("\(String(format: "%g", weight))% of production traffic on the new revision")
+            }
+            parts.append("\(target.runningTaskCount)/\(target.requestedTaskCount) new tasks running")
+        }
+        if let breaker = d.circuitBreaker, breaker.failureCount ?? 0 > 0 {
+            parts.append("circuit breaker \(breaker.failureCount ?? 0)/\(breaker.threshold ?? 0) \(breaker.status)")
+        }
+        if let triggered = d.alarms?.triggeredAlarmNames, !triggered.isEmpty { parts.append("alarms \(triggered.joined(separator: ", "))") }
+        if let hook = d.awaitingHook { parts.append("waiting at hook \(hook.hookId)") }
+        return parts.joined(separator: "; ")
+    }
+
+    /// Progress through ECS's lifecycle stages.
+    static func fraction(_ d: ServiceDeploymentDetail) -> Double {
+        let order = ["RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
+                     "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP"]
+        guard let stage = d.lifecycleStage, let i = order.firstIndex(of: stage) else { return 0 }
+        return Double(i) / Double(order.count)
+    }
+}
