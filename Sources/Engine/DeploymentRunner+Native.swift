@@ -97,12 +97,14 @@ extension DeploymentRunner {
         }
         if let arn, let d = try await cloud.ecs.describeServiceDeployments(arns: [arn]).first {
             if d.status == "PENDING" || d.status == "IN_PROGRESS" {
-                if let hook = d.awaitingHook {
-                    try await cloud.ecs.continueServiceDeployment(arn: arn, hookId: hook.hookId, action: "ROLLBACK")
-                    await engine.endHookPause(c.id, "ECS rolls back from \(d.lifecycleStage ?? "its hook")")
-                } else {
-                    try await cloud.ecs.stopServiceDeployment(arn: arn, stopType: "ROLLBACK")
+                try await settled(arn, unless: { !["PENDING", "IN_PROGRESS"].contains($0.status) }) {
+                    if let hook = d.awaitingHook {
+                        try await cloud.ecs.continueServiceDeployment(arn: arn, hookId: hook.hookId, action: "ROLLBACK")
+                    } else {
+                        try await cloud.ecs.stopServiceDeployment(arn: arn, stopType: "ROLLBACK")
+                    }
                 }
+                if d.awaitingHook != nil { await engine.endHookPause(c.id, "ECS rolls back from \(d.lifecycleStage ?? "its hook")") }
             }
             if !["SUCCESSFUL", "STOPPED", "ROLLBACK_FAILED"].contains(d.status) {
                 let end = try await awaitServiceDeployment(c, arn: arn, deadline: c.deadline, approvals: false)
@@ -155,18 +157,33 @@ extension DeploymentRunner {
                 await engine.endHookPause(c.id, "ECS's deployment ended \(d.status)")
                 return d
             }
-            let paused = clock.now()
-            if approvals, settings.approveAt != nil, let hook = d.awaitingHook {
-                if try await approvedAtHook(c, hook: hook, stage: d.lifecycleStage ?? "") {
-                    try await cloud.ecs.continueServiceDeployment(arn: arn, hookId: hook.hookId, action: "CONTINUE")
+            // ECS waits at a PAUSE hook (ours, or one of the service's own that someone else
+            // continues); its own time-out bounds the wait, not ours.
+            if let hook = d.awaitingHook {
+                let paused = clock.now()
+                if approvals, settings.approveAt != nil, try await approvedAtHook(c, hook: hook, stage: d.lifecycleStage ?? "") {
+                    try await settled(arn, unless: { $0.awaitingHook?.hookId != hook.hookId }) {
+                        try await cloud.ecs.continueServiceDeployment(arn: arn, hookId: hook.hookId, action: "CONTINUE")
+                    }
                     await engine.endHookPause(c.id, "approved: ECS goes on")
                     continue
                 }
-                try await clock.sleep(for: settings.pollInterval)
+                try await clock.sleep(for: Self.pauseToNextTick(now: paused, interval: settings.pollInterval))
                 deadline = deadline.addingTimeInterval(clock.now().timeIntervalSince(paused))
                 continue
             }
             try await pollPause(until: deadline, waitingFor: "ECS's deployment \(arn.arnResourceName) (\(report))")
+        }
+    }
+
+    /// Runs a call that changes the service deployment; when ECS refuses it, the deployment is
+    /// read again, and a refusal because the change was already made (a retried call whose
+    /// first attempt went through, a deployment that moved on meanwhile: `done`) is no error.
+    private func settled(_ arn: String, unless done: (ServiceDeploymentDetail) -> Bool, _ call: () async throws -> Void) async throws {
+        do {
+            try await call()
+        } catch let error as CloudError where !error.isRetryable {
+            guard let now = try await cloud.ecs.describeServiceDeployments(arns: [arn]).first, done(now) else { throw error }
         }
     }
 

@@ -183,7 +183,7 @@ struct DeploymentRunner: Sendable {
     /// interval away (so from 0.5 to 1.5 intervals, one on average). Every deployment with the
     /// same interval wakes on the same ticks, so that their reads of one cluster's services go
     /// out together and are merged into DescribeServices calls of up to 10 services (see
-    /// `DescribeServicesCoalescer`): a release of 50 services polls with about 6 calls, not 50.
+    /// `ReadCoalescer`): a release of 50 services polls with about 6 calls, not 50.
     static func pauseToNextTick(now: Date, interval: Duration) -> Duration {
         let period = interval.seconds
         guard period > 0 else { return interval }

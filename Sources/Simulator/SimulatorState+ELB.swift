@@ -143,6 +143,11 @@ extension SimulatorState {
     /// Appends to `trafficViolations` every target group that receives traffic (weight > 0 in a
     /// forward action of some listener or rule) while nothing live serves it.
     mutating func checkTraffic(now: Date, after event: String) {
+        // Every service behind a route first played up to now: ECS moves the traffic of its own
+        // blue/green, linear and canary while a service's timeline is played.
+        for key in Set(targetGroupServices.values.joined()).sorted() {
+            if let svc = services[key] { advance(svc, to: now) }
+        }
         var routes: [(resource: String, actions: [ListenerAction])] = []
         for arn in listenerOrder {
             guard let record = listeners[arn] else { continue }

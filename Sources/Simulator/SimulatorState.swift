@@ -141,13 +141,15 @@ struct SimulatorState: Codable {
     }
 
     /// `grpc-server simulate -seed`'s estate: cluster `demo` with `web` and `api` on the ECS
-    /// controller and `shop` on EXTERNAL behind `shop-alb` (blue and green target groups), and
-    /// the daily scheduled task `nightly-report`. What exists already is left as it is.
+    /// controller, `shop` on EXTERNAL behind `shop-alb` (blue and green target groups),
+    /// `checkout` on the ECS controller set up for ECS's own blue/green, linear and canary
+    /// (behind `checkout-alb`), and the daily scheduled task `nightly-report`. What exists
+    /// already is left as it is.
     mutating func seedEstate(now: Date) throws {
         createCluster("demo")
-        for (name, controller) in [("web", DeploymentController.ecs), ("api", .ecs), ("shop", .external)]
+        for (name, controller) in [("web", DeploymentController.ecs), ("api", .ecs), ("shop", .external), ("checkout", .ecs)]
         where service(cluster: "demo", name) == nil {
-            _ = try autoCreateService(cluster: "demo", name: name, now: now, controller: controller)
+            _ = try autoCreateService(cluster: "demo", name: name, now: now, controller: controller, native: name == "checkout")
         }
         let autoCreate = settings.autoCreate
         settings.autoCreate = true
@@ -159,7 +161,7 @@ struct SimulatorState: Codable {
     /// nginx container unless it exists), circuit breaker without rollback; the controller of
     /// `settings.autoCreateController` unless told (EXTERNAL comes with its load balancer).
     private mutating func autoCreateService(cluster: String, name: String, now: Date,
-                                            controller: DeploymentController? = nil) throws -> ServiceRecord {
+                                            controller: DeploymentController? = nil, native: Bool? = nil) throws -> ServiceRecord {
         let controller = controller ?? settings.autoCreateController
         createdOnRead = true
         let definition: TaskDefinition
@@ -178,13 +180,13 @@ struct SimulatorState: Codable {
                           WeightedTargetGroup(targetGroupArn: green.targetGroupArn, weight: 0)]),
             ])
             loadBalancers = [LoadBalancerRef(targetGroupArn: blue.targetGroupArn, containerName: "app", containerPort: 80)]
-        } else if settings.autoCreateNative {
+        } else if native ?? settings.autoCreateNative {
             loadBalancers = [try nativeLoadBalancer(for: name)]
         }
         return try createService(
             cluster: cluster, name: name, taskDefinition: definition.arn ?? name, desiredCount: 3,
             controller: controller, loadBalancers: loadBalancers,
-            circuitBreaker: CircuitBreaker(enable: true, rollback: false), now: now)
+            circuitBreaker: CircuitBreaker(enable: true, rollback: loadBalancers.first?.advancedConfiguration != nil), now: now)
     }
 
     /// What ECS's blue/green, linear and canary need in front of a service: a load balancer

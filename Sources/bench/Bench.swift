@@ -48,6 +48,8 @@ struct Bench {
         var boundByRollout = false
         /// The sizes run when `BENCH_SIZES` is not set.
         var sizes = [100]
+        /// ECS-controller services set up for ECS's own strategies (advancedConfiguration).
+        var native = false
     }
 
     static let scenarios: [Scenario] = [
@@ -64,12 +66,17 @@ struct Bench {
                  // bucket: 10/s) set its pace beyond some 30 services; the bound counts only
                  // the mutating calls, so the ratio says what those reads cost.
                  config: ["canary_stages": "10,50,100", "stage_timeout": "30s"], ratioTarget: 1.5),
+        // ECS's own canary (ECS controller, advancedConfiguration): 10% for 1 minute, then all,
+        // no bake; ECS moves the traffic, the server follows its service deployment.
+        Scenario(name: "native-canary", strategy: .canary, controller: .ecs, healthCheck: 53,
+                 config: ["canary_percent": "10", "canary_bake": "1m", "bake_time": "0m"], ratioTarget: 1.2, native: true),
     ]
 
     /// The mutating calls: what the bound counts (reads depend on how often the engine polls).
     static let mutations = ["ecs:RegisterTaskDefinition", "ecs:UpdateService", "ecs:CreateTaskSet", "ecs:UpdateTaskSet",
                             "ecs:DeleteTaskSet", "ecs:UpdateServicePrimaryTaskSet", "elasticloadbalancing:ModifyListener",
-                            "elasticloadbalancing:ModifyRule", "events:PutTargets"]
+                            "elasticloadbalancing:ModifyRule", "events:PutTargets", "ecs:ContinueServiceDeployment",
+                            "ecs:StopServiceDeployment"]
 
     struct Outcome {
         var row: [String]
@@ -105,8 +112,12 @@ struct Bench {
                 ])
                 balancers = [LoadBalancerRef(targetGroupArn: blue, containerName: "app", containerPort: 80)]
             }
-            try sim.createService(cluster: "prod", name: "svc-\(i)", taskDefinition: td.arn!, desiredCount: 2,
-                                  controller: scenario.controller, loadBalancers: balancers)
+            if scenario.native {
+                try sim.createNativeService(cluster: "prod", name: "svc-\(i)", taskDefinition: td.arn!, desiredCount: 2)
+            } else {
+                try sim.createService(cluster: "prod", name: "svc-\(i)", taskDefinition: td.arn!, desiredCount: 2,
+                                      controller: scenario.controller, loadBalancers: balancers)
+            }
             entries.append(ReleaseEntry(kind: .service, label: "svc-\(i)", cluster: "prod", service: "svc-\(i)",
                                         image: "repo/svc-\(i):2", strategy: scenario.strategy, config: scenario.config))
         }
@@ -211,7 +222,7 @@ struct Bench {
     static func main() async throws {
         let env = ProcessInfo.processInfo.environment
         let sizes = env["BENCH_SIZES"].map { $0.split(separator: ",").compactMap { Int($0) } }
-        let chosen = Set((env["BENCH_SCENARIOS"] ?? "quicksync,uneven,canary").split(separator: ",").map(String.init))
+        let chosen = Set((env["BENCH_SCENARIOS"] ?? "quicksync,uneven,canary,native-canary").split(separator: ",").map(String.init))
         let memory = env["BENCH_STORE"] == "memory"
         let check = env["BENCH_CHECK"] == "1"
         print("records: " + (memory ? "in memory, no audit log (BENCH_STORE=memory)" : "SQLite file (synchronous = FULL) and audit log (fsync), as the server"))

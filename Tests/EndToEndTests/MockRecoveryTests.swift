@@ -26,6 +26,21 @@ struct MockRecoveryTests {
         #"{"family":"\#(family)","containerDefinitions":[{"name":"app","image":"nginx:1.27","memory":512}]}"#
     }
 
+    /// A mock-mode server's environment: config.yaml in `dir` on ephemeral ports with
+    /// `recovery: resume`, and `more` (YAML) after it.
+    static func mockEnvironment(_ dir: URL, more: String = "") throws -> [String: String] {
+        let config = dir.appendingPathComponent("config.yaml")
+        try """
+            server:
+              host: 127.0.0.1
+              port: 0
+              metrics_port: 0
+            recovery: resume
+            \(more)
+            """.write(to: config, atomically: true, encoding: .utf8)
+        return ["MOCK_MODE": "true", "CONFIG_FILE": config.path, "HOME": dir.path]
+    }
+
     static func created(_ result: ClientResult) -> Date? {
         result.out.first { $0.hasPrefix("Created:") }
             .flatMap { ISO8601DateFormatter().date(from: $0.dropFirst("Created:".count).trimmingCharacters(in: .whitespaces)) }
@@ -34,15 +49,7 @@ struct MockRecoveryTests {
     @Test func sigkillMidCanaryResumesOnTheSavedCloud() async throws {
         let dir = try ServerProcess.workingDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let config = dir.appendingPathComponent("config.yaml")
-        try """
-            server:
-              host: 127.0.0.1
-              port: 0
-              metrics_port: 0
-            recovery: resume
-            """.write(to: config, atomically: true, encoding: .utf8)
-        let environment = ["MOCK_MODE": "true", "CONFIG_FILE": config.path, "HOME": dir.path]
+        let environment = try Self.mockEnvironment(dir)
         var server = try await ServerProcess.start(environment: environment, in: dir)
 
         let before = Date()
@@ -101,5 +108,43 @@ struct MockRecoveryTests {
         #expect(listAgain.code == 0 && listAgain.text.contains("mock-crash-1"), "\(listAgain.text)")
         server.signal(SIGTERM)
         _ = try await server.exitStatus(within: .seconds(30))
+    }
+
+    /// `mock.controller: native`: a canary that ECS runs itself, killed with SIGKILL during its
+    /// bake, goes on after the restart following the same service deployment (not a second one).
+    @Test func sigkillMidNativeCanaryFollowsTheSameServiceDeployment() async throws {
+        let dir = try ServerProcess.workingDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let environment = try Self.mockEnvironment(dir, more: "mock:\n  controller: native")
+        var server = try await ServerProcess.start(environment: environment, in: dir)
+        // The canary bakes 20 simulated minutes: 12 s of real time at 100x, so the kill lands in it.
+        let deploy = try await ServerProcess.client([
+            "-server", "127.0.0.1:\(server.grpcPort)", "-id", "native-crash", "-cluster", "demo", "-service", "web",
+            "-taskdef", Self.taskdef("web"), "-strategy", "canary",
+            "-config", #"{"canary_percent":"10","canary_bake":"20m","bake_time":"0m"}"#, "-action", "deploy"])
+        #expect(deploy.code == 0, "\(deploy.text)")
+        let baking = try await Self.waitFor(server.grpcPort, "native-crash") { result in
+            result.out.contains { $0.contains("followServiceDeployment") && $0.contains("PRODUCTION_TRAFFIC_SHIFT") }
+        }
+        let started = try #require(baking.out.first { $0.contains("startServiceDeployment") && $0.contains("ECS's deployment") },
+                                   "\(baking.text)")
+        let arn = try #require(started.split(separator: " ").firstIndex(of: "deployment").map { started.split(separator: " ")[$0 + 1] })
+
+        server.signal(SIGKILL)
+        _ = try await server.exitStatus(within: .seconds(10))
+        server = try await ServerProcess.start(environment: environment, in: dir)
+        #expect(server.output.contains("picked up 1 unfinished deployment"), "\(server.output)")
+
+        let done = try await Self.waitFor(server.grpcPort, "native-crash") { result in
+            result.out.contains { $0.hasPrefix("Status:") && ($0.contains("SUCCEEDED") || $0.contains("FAILED") || $0.contains("ROLLED")) }
+        }
+        #expect(done.out.contains("Status:      SUCCEEDED"), "\(done.text)\n\(server.output)")
+        // The same service deployment, followed to its end.
+        #expect(done.out.contains { $0.contains("followServiceDeployment") && $0.contains("ECS's deployment \(arn) succeeded") }, "\(done.text)")
+        server.signal(SIGTERM)
+        _ = try await server.exitStatus(within: .seconds(30))
+        let saved = try String(contentsOf: dir.appendingPathComponent("data/simulator.json"), encoding: .utf8)
+        #expect(saved.components(separatedBy: "\"serviceDeployments\"").count == 2, "one service with service deployments")
+        #expect(saved.components(separatedBy: ":service-deployment").count == 2, "exactly one service deployment")
     }
 }

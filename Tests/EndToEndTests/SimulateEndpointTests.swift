@@ -341,12 +341,13 @@ import Testing
         defer { sim.signal(SIGKILL); try? FileManager.default.removeItem(at: dir) }
         let cloud = try cloud(sim)
         let listed = try await cloud.ecs.listServices(cluster: "demo", nextToken: nil).serviceArns.map(\.arnResourceName)
-        #expect(Set(listed) == ["web", "api", "shop"], "\(listed)")
-        let services = try await cloud.ecs.describeServices(cluster: "demo", services: ["web", "api", "shop"])
-        #expect(services.map(\.deploymentController) == [.ecs, .ecs, .external])
+        #expect(Set(listed) == ["web", "api", "shop", "checkout"], "\(listed)")
+        let services = try await cloud.ecs.describeServices(cluster: "demo", services: ["web", "api", "shop", "checkout"])
+        #expect(services.map(\.deploymentController) == [.ecs, .ecs, .external, .ecs])
+        #expect(services.map(\.supportsNativeStrategies) == [false, false, false, true])
         #expect(services.allSatisfy { $0.runningCount == $0.desiredCount && $0.desiredCount == 3 }, "\(services)")
         let balancers = try await cloud.elb.describeLoadBalancers(arns: [])
-        #expect(balancers.map(\.loadBalancerName) == ["shop-alb"])
+        #expect(balancers.map(\.loadBalancerName) == ["shop-alb", "checkout-alb"])
         #expect(try await cloud.events.listTargetsByRule(rule: "nightly-report").count == 1)
     }
 }

@@ -84,6 +84,11 @@ import Testing
         return found
     }
 
+    /// No problem found (the problems shown when there are some).
+    static func expectNone(_ problems: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(problems == [], "\(problems)", sourceLocation: sourceLocation)
+    }
+
     /// What the simulator saw: calls, injected faults, traffic sent where nothing was live.
     static func stats(_ sim: ServerProcess) async throws -> (faults: Int, throttled: Int, violations: [String]) {
         let answer = try await HTTPGet.fetch(host: "127.0.0.1", port: sim.httpPort, path: "/_simulator/stats")
@@ -111,15 +116,74 @@ import Testing
             let name = "\(strategy)-svc"
             let good = await Self.deploy(port, id: "\(strategy)-1", service: name, image: "nginx:1.28", strategy: strategy)
             #expect(good.code == 0 && good.out.last?.contains("SUCCEEDED") == true, "\(strategy): \(good.text)")
-            #expect(try await Self.problems(cloud, service: name, image: "nginx:1.28") == [])
+            try await Self.expectNone(Self.problems(cloud, service: name, image: "nginx:1.28"))
 
             let bad = await Self.deploy(port, id: "\(strategy)-2", service: name, image: "nginx:v2-unhealthy", strategy: strategy)
             #expect(bad.code != 0, "\(strategy): \(bad.text)")
             let record = try await server.engine.status(id: "\(strategy)-2")
             #expect(record.status == .rolledBack, "\(strategy): \(record.status) \(record.error)")
-            #expect(try await Self.problems(cloud, service: name, image: "nginx:1.28") == [])
+            try await Self.expectNone(Self.problems(cloud, service: name, image: "nginx:1.28"))
         }
         try await Self.end(sim, server, task)
+    }
+
+    /// ECS's own canary, linear and blue/green through the same faults: the server finds and
+    /// follows ECS's service deployment over the AWS client; an unhealthy image is rolled back
+    /// by ECS and reported so; the production rule ends on the target group whose targets run
+    /// the image.
+    @Test func ecssOwnStrategiesSucceedAndRollBackThroughAPIFaults() async throws {
+        let (sim, dir) = try await SimulateEndpointTests.simulator(controller: "native", more: Self.faults)
+        defer { sim.signal(SIGKILL); try? FileManager.default.removeItem(at: dir) }
+        let (server, task, port) = try await Self.server(sim)
+        let cloud = try Self.checker(sim)
+        let config = #"{"canary_percent":"25","canary_bake":"1m","linear_step_percent":"50","linear_step_bake":"1m","bake_time":"1m"}"#
+        for strategy in ["canary", "linear", "bluegreen"] {
+            let name = "\(strategy)-native"
+            let good = await SimulateEndpointTests.client(port, ["-id", "\(strategy)-n1", "-cluster", "demo", "-service", name, "-taskdef",
+                                                                Self.taskDefinition(name, "nginx:1.28"), "-strategy", strategy,
+                                                                "-config", config, "-action", "deploy", "-wait"])
+            #expect(good.code == 0 && good.out.last?.contains("SUCCEEDED") == true, "\(strategy): \(good.text)")
+            try await Self.expectNone(Self.nativeProblems(cloud, service: name, image: "nginx:1.28"))
+
+            let bad = await SimulateEndpointTests.client(port, ["-id", "\(strategy)-n2", "-cluster", "demo", "-service", name, "-taskdef",
+                                                               Self.taskDefinition(name, "nginx:fail-to-start"), "-strategy", strategy,
+                                                               "-config", config, "-action", "deploy", "-wait"])
+            #expect(bad.code != 0, "\(strategy): \(bad.text)")
+            let record = try await server.engine.status(id: "\(strategy)-n2")
+            #expect(record.status == .rolledBack, "\(strategy): \(record.status) \(record.error)")
+            #expect(record.error.contains("Circuit breaker"), "\(record.error)")
+            try await Self.expectNone(Self.nativeProblems(cloud, service: name, image: "nginx:1.28"))
+        }
+        try await Self.end(sim, server, task)
+    }
+
+    /// What is wrong with a service ECS deploys itself once a deployment has ended: one ECS
+    /// deployment, on `image`; its production and test rules send all traffic to one target
+    /// group, whose targets are healthy.
+    static func nativeProblems(_ cloud: Cloud, service name: String, image: String) async throws -> [String] {
+        var found: [String] = []
+        let service = try #require(try await cloud.ecs.describeServices(cluster: "demo", services: [name]).first)
+        if service.deployments.count != 1 { found.append("\(name): deployments \(service.deployments.map { "\($0.status) \($0.taskDefinition)" })") }
+        let running = try await cloud.ecs.describeTaskDefinition(try #require(service.taskDefinition))
+        if running.images.map(\.image) != [image] { found.append("\(name): runs \(running.images.map(\.image)), not \(image)") }
+        let advanced = try #require(service.advancedLoadBalancer?.advancedConfiguration)
+        let group = try #require(service.advancedLoadBalancer?.targetGroupArn)
+        let balancer = try #require(try await cloud.elb.describeTargetGroups(arns: [group]).first?.loadBalancerArns.first)
+        var served: Set<String> = []
+        for listener in try await cloud.elb.describeListeners(loadBalancerArn: balancer) {
+            for rule in try await cloud.elb.describeRules(listenerArn: listener.listenerArn)
+            where [advanced.productionListenerRule, advanced.testListenerRule].contains(rule.ruleArn) {
+                let weights = rule.actions.flatMap(\.weights).filter { $0.weight > 0 }
+                if weights.count != 1 || weights.first?.weight != 100 { found.append("\(name): rule weights \(weights.map(\.weight))") }
+                served.formUnion(weights.map(\.targetGroupArn))
+            }
+        }
+        if served.count != 1 { found.append("\(name): the rules send traffic to \(served.count) target groups") }
+        for group in served {
+            let health = try await cloud.elb.describeTargetHealth(targetGroupArn: group)
+            if health.isEmpty || !health.allSatisfy({ $0.state == "healthy" }) { found.append("\(name): targets \(health.map(\.state))") }
+        }
+        return found
     }
 
     /// A release of a scheduled task (an EventBridge rule's target) and four services, then one
@@ -148,7 +212,7 @@ import Testing
         try manifest(report: "2.0") { "repo/\($0):2.0" }.write(to: first, atomically: true, encoding: .utf8)
         let released = await SimulateEndpointTests.client(port, ["-action", "release", "-file", first.path, "-id", "r1", "-wait"])
         #expect(released.code == 0, "\(released.text)")
-        for name in names { #expect(try await Self.problems(cloud, service: name, image: "repo/\(name):2.0") == []) }
+        for name in names { try await Self.expectNone(Self.problems(cloud, service: name, image: "repo/\(name):2.0")) }
         func reportImage() async throws -> [String] {
             let target = try #require(try await cloud.events.listTargetsByRule(rule: "nightly-report").first?.taskDefinitionArn)
             return try await cloud.ecs.describeTaskDefinition(target).images.map(\.image)
@@ -161,7 +225,7 @@ import Testing
         #expect(failed.code != 0, "\(failed.text)")
         let status = await SimulateEndpointTests.client(port, ["-action", "status", "-id", "r2"])
         #expect(status.text.contains("ROLLED_BACK"), "\(status.text)")
-        for name in names { #expect(try await Self.problems(cloud, service: name, image: "repo/\(name):2.0") == []) }
+        for name in names { try await Self.expectNone(Self.problems(cloud, service: name, image: "repo/\(name):2.0")) }
         #expect(try await reportImage() == ["repo/report:2.0"])
         try await Self.end(sim, server, task)
     }
@@ -208,11 +272,11 @@ import Testing
         let cloud = try Self.checker(sim)
         let good = await Self.deploy(port, id: "storm-1", service: "storm", image: "nginx:1.28", strategy: "canary")
         #expect(good.code == 0 && good.out.last?.contains("SUCCEEDED") == true, "\(good.text)")
-        #expect(try await Self.problems(cloud, service: "storm", image: "nginx:1.28") == [])
+        try await Self.expectNone(Self.problems(cloud, service: "storm", image: "nginx:1.28"))
         let bad = await Self.deploy(port, id: "storm-2", service: "storm", image: "nginx:v2-unhealthy", strategy: "bluegreen")
         #expect(bad.code != 0, "\(bad.text)")
         #expect(try await server.engine.status(id: "storm-2").status == .rolledBack)
-        #expect(try await Self.problems(cloud, service: "storm", image: "nginx:1.28") == [])
+        try await Self.expectNone(Self.problems(cloud, service: "storm", image: "nginx:1.28"))
         let throttled = try await Self.stats(sim).throttled
         #expect(throttled > 20, "no storm: \(throttled) calls throttled")
         try await Self.end(sim, server, task)

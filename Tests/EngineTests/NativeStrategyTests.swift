@@ -180,4 +180,35 @@ import TestSupport
             #expect(error.field == "strategy" && error.detail.contains("advancedConfiguration"), "\(error)")
         }
     }
+
+    /// An alarm of `alarms` going off while traffic moves: ECS rolls back (alarm-based
+    /// rollback), and the deployment says why.
+    @Test func anAlarmInECSsConfigurationRollsBack() async throws {
+        let h = try EngineHarness(controller: .ecs, native: true)
+        h.sim.setAlarm("web-5xx", state: .ok)
+        _ = try await h.engine.submit(h.request("al", strategy: .canary, config: Self.fast.merging(["alarms": "web-5xx", "canary_bake": "10m"]) { a, _ in a }))
+        try await advance(h) {
+            let record = try await h.engine.status(id: "al")
+            guard let arn = record.facts.serviceDeployment else { return false }
+            return try h.sim.describeServiceDeployments(arns: [arn]).first?.lifecycleStage == "PRODUCTION_TRAFFIC_SHIFT"
+        }
+        h.sim.setAlarm("web-5xx", state: .alarm, reason: "5XX above 1%")
+        let record = try await h.waitUntilFinished("al")
+        #expect(record.status == .rolledBack, "\(record.error)")
+        #expect(record.error.contains("web-5xx"), "\(record.error)")
+        let ecs = try serviceDeployment(h, record)
+        #expect(ecs.alarms?.triggeredAlarmNames == ["web-5xx"] && ecs.alarms?.status == "TRIGGERED")
+        try expectSettled(h, on: "web:1")
+    }
+
+    /// Nobody approves within `approval_timeout`: the PAUSE hook times out and ECS rolls back.
+    @Test func anApprovalNotGivenInTimeRollsBack() async throws {
+        let h = try EngineHarness(controller: .ecs, native: true)
+        let config = Self.fast.merging(["approve_at": "post_scale_up", "approval_timeout": "30m"]) { a, _ in a }
+        let record = try await h.run(h.request("late", strategy: .linear, config: config))
+        #expect(record.status == .rolledBack, "\(record.error)")
+        #expect(record.error.contains("timed out"), "\(record.error)")
+        #expect(try serviceDeployment(h, record).lifecycleHookDetails.first?.status == "TIMED_OUT")
+        try expectSettled(h, on: "web:1")
+    }
 }

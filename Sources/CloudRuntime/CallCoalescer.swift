@@ -2,23 +2,23 @@ import CloudModel
 import Foundation
 import Synchronization
 
-/// Merges concurrent DescribeServices calls for the same cluster into calls of up to
-/// `maxBatch` services (10, ECS's limit). Put it above the client-side rate limiter (wrap the
-/// `MiddlewareCloud`, see `Cloud.coalescingServiceReads()`), so that one token of the
-/// service-reads bucket serves up to 10 callers: hundreds of deployments each polling their
-/// one service then cost a tenth of the reads.
+/// Merges concurrent calls of one read that takes a list (DescribeServices of one cluster,
+/// DescribeServiceDeployments) into calls of up to `maxBatch` identifiers.
 ///
-/// No timers: a call goes out at once when none is in flight for its cluster; calls that come
+/// No timers: a call goes out at once when none is in flight for its key; calls that come
 /// while one is in flight (or waiting for its token) queue and go together in the next call,
-/// as soon as one finishes or as soon as 10 services are queued. Each caller gets the services
-/// it asked for, in its order; missing ones are left out as in one call; when a merged call
-/// fails, each of its callers asks again alone, so that an error reaches only the caller it
-/// belongs to. Calls for more than `maxBatch` services (or none) pass
-/// through. A caller cancelled while it waits still gets its answer (the merged call is not
-/// cancelled with it: it serves the others too).
-public final class DescribeServicesCoalescer: ECSAPI {
-    public let inner: any ECSAPI
+/// as soon as one finishes or as soon as `maxBatch` identifiers are queued. Each caller gets
+/// the answers it asked for, in its order; missing ones are left out as in one call; when a
+/// merged call fails, each of its callers asks again alone, so that an error reaches only the
+/// caller it belongs to. Calls for more than `maxBatch` identifiers (or none) pass through. A
+/// caller cancelled while it waits still gets its answer (the merged call is not cancelled
+/// with it: it serves the others too).
+public final class CallCoalescer<Answer: Sendable>: Sendable {
     public let maxBatch: Int
+    /// The call that serves a batch: the key (a cluster) and the identifiers.
+    let fetch: @Sendable (String, [String]) async throws -> [Answer]
+    /// Whether an answer is the one an identifier asked for.
+    let matches: @Sendable (Answer, String) -> Bool
     /// Told when a caller waits on a merged call and when the call's task hands the answers
     /// over (see `DeployClock.handOff`), so that a test clock knows the work is not over.
     let clock: (any DeployClock)?
@@ -29,7 +29,7 @@ public final class DescribeServicesCoalescer: ECSAPI {
         let services: [String]
         /// It gave its work back to the clock while it waits (the answer hands it back).
         let handsBack: Bool
-        let continuation: CheckedContinuation<[ECSService], any Error>
+        let continuation: CheckedContinuation<[Answer], any Error>
     }
 
     private struct Queue {
@@ -53,10 +53,12 @@ public final class DescribeServicesCoalescer: ECSAPI {
         let waiters: [UInt64]
     }
 
-    public init(_ inner: any ECSAPI, maxBatch: Int = 10, clock: (any DeployClock)? = nil) {
-        self.inner = inner
+    public init(maxBatch: Int, clock: (any DeployClock)?, fetch: @escaping @Sendable (String, [String]) async throws -> [Answer],
+                matches: @escaping @Sendable (Answer, String) -> Bool) {
         self.maxBatch = max(1, maxBatch)
         self.clock = clock
+        self.fetch = fetch
+        self.matches = matches
     }
 
     /// Callers waiting for a call to go out (not those in one in flight).
@@ -64,12 +66,14 @@ public final class DescribeServicesCoalescer: ECSAPI {
         state.withLock { $0.queues.values.reduce(0) { $0 + $1.pending.count } }
     }
 
-    public func describeServices(cluster: String, services: [String]) async throws -> [ECSService] {
-        let wanted = Self.unique(services)
+    /// The answers for `items` of `key` (a cluster), from a call merged with the others that meet it.
+    public func call(_ key: String, _ items: [String]) async throws -> [Answer] {
+        let cluster = key
+        let wanted = Self.unique(items)
         // A cancelled caller (e.g. reading the service's state for the record of a deployment
         // the shutdown stopped) calls alone, as it would unmerged.
         if wanted.isEmpty || wanted.count > maxBatch || Task.isCancelled {
-            return try await inner.describeServices(cluster: cluster, services: services)
+            return try await fetch(key, items)
         }
         let id = state.withLock { s -> UInt64 in
             s.nextID += 1
@@ -78,7 +82,7 @@ public final class DescribeServicesCoalescer: ECSAPI {
         // Waits on the merged call's task, which hands the work back with the answer.
         let handsBack = clock?.workDone() ?? false
         defer { if handsBack { clock?.takeUp(handedOff: true) } }
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[ECSService], any Error>) in
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[Answer], any Error>) in
             let batches = state.withLock { s -> [Batch] in
                 var queue = s.queues[cluster] ?? Queue()
                 queue.pending.append(Waiter(id: id, services: wanted, handsBack: handsBack, continuation: continuation))
@@ -137,9 +141,9 @@ public final class DescribeServicesCoalescer: ECSAPI {
             var next: [Batch] = [batch]
             while !next.isEmpty {
                 let batch = next.removeFirst()
-                let result: Result<[ECSService], any Error>
+                let result: Result<[Answer], any Error>
                 do {
-                    result = .success(try await inner.describeServices(cluster: batch.cluster, services: batch.services))
+                    result = .success(try await fetch(batch.cluster, batch.services))
                 } catch {
                     result = .failure(error)
                 }
@@ -150,14 +154,14 @@ public final class DescribeServicesCoalescer: ECSAPI {
                 switch result {
                 case .success(let found):
                     clock?.handOff(waiters.filter(\.handsBack).count)
-                    for waiter in waiters { waiter.continuation.resume(returning: Self.answer(for: waiter.services, from: found)) }
+                    for waiter in waiters { waiter.continuation.resume(returning: answer(for: waiter.services, from: found)) }
                 case .failure(let error) where waiters.count == 1:
                     clock?.handOff(waiters.filter(\.handsBack).count)
                     waiters[0].continuation.resume(throwing: error)
                 case .failure:
                     // One caller's bad identifier must not fail the others' deployments: each
                     // asks again on its own and gets the answer it would have had unmerged.
-                    let inner = self.inner
+                    let fetch = self.fetch
                     // Each waiter asks on a task of its own, which hands the work back with
                     // the answer.
                     let clock = self.clock
@@ -165,9 +169,9 @@ public final class DescribeServicesCoalescer: ECSAPI {
                     for waiter in waiters {
                         Task {
                             clock?.takeUp(handedOff: true)
-                            let answer: Result<[ECSService], any Error>
+                            let answer: Result<[Answer], any Error>
                             do {
-                                answer = .success(try await inner.describeServices(cluster: batch.cluster, services: waiter.services))
+                                answer = .success(try await fetch(batch.cluster, waiter.services))
                             } catch {
                                 answer = .failure(error)
                             }
@@ -186,69 +190,13 @@ public final class DescribeServicesCoalescer: ECSAPI {
         }
     }
 
-    /// The services of a merged answer that `services` asked for (by name or ARN), in their order.
-    static func answer(for services: [String], from found: [ECSService]) -> [ECSService] {
-        services.compactMap { wanted in
-            let name = wanted.arnResourceName
-            return found.first { $0.serviceArn == wanted || $0.serviceName == name }
-        }
+    /// The answers of a merged call that `items` asked for, in their order.
+    func answer(for items: [String], from found: [Answer]) -> [Answer] {
+        items.compactMap { wanted in found.first { matches($0, wanted) } }
     }
 
     static func unique(_ services: [String]) -> [String] {
         var seen = Set<String>()
         return services.filter { seen.insert($0).inserted }
-    }
-
-    // MARK: Everything else goes straight through.
-    public func registerTaskDefinition(_ d: TaskDefinition) async throws -> TaskDefinition { try await inner.registerTaskDefinition(d) }
-    public func describeTaskDefinition(_ t: String) async throws -> TaskDefinition { try await inner.describeTaskDefinition(t) }
-    public func listServices(cluster: String, nextToken: String?) async throws -> ServicePage {
-        try await inner.listServices(cluster: cluster, nextToken: nextToken)
-    }
-    public func updateService(_ input: UpdateServiceInput) async throws -> ECSService { try await inner.updateService(input) }
-    public func createTaskSet(_ input: CreateTaskSetInput) async throws -> TaskSet { try await inner.createTaskSet(input) }
-    public func updateTaskSet(cluster: String, service: String, taskSet: String, scale: Scale) async throws -> TaskSet {
-        try await inner.updateTaskSet(cluster: cluster, service: service, taskSet: taskSet, scale: scale)
-    }
-    public func deleteTaskSet(cluster: String, service: String, taskSet: String, force: Bool) async throws -> TaskSet {
-        try await inner.deleteTaskSet(cluster: cluster, service: service, taskSet: taskSet, force: force)
-    }
-    public func describeTaskSets(cluster: String, service: String, taskSets: [String]?) async throws -> [TaskSet] {
-        try await inner.describeTaskSets(cluster: cluster, service: service, taskSets: taskSets)
-    }
-    public func updateServicePrimaryTaskSet(cluster: String, service: String, primaryTaskSet: String) async throws -> TaskSet {
-        try await inner.updateServicePrimaryTaskSet(cluster: cluster, service: service, primaryTaskSet: primaryTaskSet)
-    }
-    public func listTasks(cluster: String, serviceName: String?, startedBy: String?, desiredStatus: String?) async throws -> [String] {
-        try await inner.listTasks(cluster: cluster, serviceName: serviceName, startedBy: startedBy, desiredStatus: desiredStatus)
-    }
-    public func describeTasks(cluster: String, tasks: [String]) async throws -> [ECSTask] {
-        try await inner.describeTasks(cluster: cluster, tasks: tasks)
-    }
-    public func listServiceDeployments(cluster: String, service: String) async throws -> [ServiceDeploymentBrief] {
-        try await inner.listServiceDeployments(cluster: cluster, service: service)
-    }
-    public func describeServiceDeployments(arns: [String]) async throws -> [ServiceDeploymentDetail] {
-        try await inner.describeServiceDeployments(arns: arns)
-    }
-    public func describeServiceRevisions(arns: [String]) async throws -> [ServiceRevision] {
-        try await inner.describeServiceRevisions(arns: arns)
-    }
-    public func continueServiceDeployment(arn: String, hookId: String, action: String) async throws {
-        try await inner.continueServiceDeployment(arn: arn, hookId: hookId, action: action)
-    }
-    public func stopServiceDeployment(arn: String, stopType: String) async throws {
-        try await inner.stopServiceDeployment(arn: arn, stopType: stopType)
-    }
-}
-
-extension Cloud {
-    /// This cloud with its DescribeServices calls merged (`DescribeServicesCoalescer`). Apply
-    /// it to the cloud that already has the rate limiter (a `MiddlewareCloud`), so that the
-    /// merged call takes one token.
-    public func coalescingServiceReads(maxBatch: Int = 10, clock: any DeployClock) -> Cloud {
-        var cloud = self
-        cloud.ecs = DescribeServicesCoalescer(ecs, maxBatch: maxBatch, clock: clock)
-        return cloud
     }
 }

@@ -68,7 +68,7 @@ final class HeldECS: ECSAPI {
     func stopServiceDeployment(arn: String, stopType: String) async throws { fatalError() }
 }
 
-@Suite struct DescribeServicesCoalescerTests {
+@Suite struct ReadCoalescerTests {
     func until(_ condition: () -> Bool) async {
         while !condition() { await Task.yield() }
     }
@@ -77,7 +77,7 @@ final class HeldECS: ECSAPI {
 
     @Test func callsQueuedWhileOneIsInFlightGoTogetherAndEachGetsItsOwn() async throws {
         let inner = HeldECS()
-        let ecs = DescribeServicesCoalescer(inner)
+        let ecs = ReadCoalescer(inner)
         let first = Task { try await ecs.describeServices(cluster: "prod", services: ["svc-1"]) }
         await until { inner.heldCount == 1 }
         let b = Task { try await ecs.describeServices(cluster: "prod", services: ["svc-2"]) }
@@ -102,7 +102,7 @@ final class HeldECS: ECSAPI {
 
     @Test func tenServicesACallAndFullBatchesGoAtOnce() async throws {
         let inner = HeldECS()
-        let ecs = DescribeServicesCoalescer(inner)
+        let ecs = ReadCoalescer(inner)
         let first = Task { try await ecs.describeServices(cluster: "prod", services: ["svc-0"]) }
         await until { inner.heldCount == 1 }
         var tasks: [Task<[ECSService], any Error>] = []
@@ -126,7 +126,7 @@ final class HeldECS: ECSAPI {
     @Test func anErrorReachesEveryCallerItBelongsToOnly() async throws {
         let inner = HeldECS()
         inner.fail(cluster: "gone")
-        let ecs = DescribeServicesCoalescer(inner)
+        let ecs = ReadCoalescer(inner)
         let first = Task { try await ecs.describeServices(cluster: "gone", services: ["svc-1"]) }
         await until { inner.heldCount == 1 }
         let second = Task { try await ecs.describeServices(cluster: "gone", services: ["svc-2"]) }
@@ -152,7 +152,7 @@ final class HeldECS: ECSAPI {
 
     @Test func oneCallersBadNameDoesNotFailTheOthers() async throws {
         let inner = HeldECS()
-        let ecs = DescribeServicesCoalescer(inner)
+        let ecs = ReadCoalescer(inner)
         let first = Task { try await ecs.describeServices(cluster: "prod", services: ["svc-1"]) }
         await until { inner.heldCount == 1 }
         let good = Task { try await ecs.describeServices(cluster: "prod", services: ["svc-2"]) }
@@ -173,7 +173,7 @@ final class HeldECS: ECSAPI {
 
     @Test func cancelledCallersAreStillAnsweredAndDoNotCancelTheMergedCall() async throws {
         let inner = HeldECS()
-        let ecs = DescribeServicesCoalescer(inner)
+        let ecs = ReadCoalescer(inner)
         let first = Task { try await ecs.describeServices(cluster: "prod", services: ["svc-1"]) }
         await until { inner.heldCount == 1 }
         let queued = Task { try await ecs.describeServices(cluster: "prod", services: ["svc-2"]) }
@@ -201,7 +201,7 @@ final class HeldECS: ECSAPI {
 
     @Test func largeAndEmptyRequestsPassThrough() async throws {
         let inner = HeldECS()
-        let ecs = DescribeServicesCoalescer(inner, maxBatch: 3)
+        let ecs = ReadCoalescer(inner, maxBatch: 3)
         let big = Task { try await ecs.describeServices(cluster: "prod", services: ["svc-1", "svc-2", "svc-3", "svc-4"]) }
         await until { inner.heldCount == 1 }
         #expect(ecs.queuedCallers == 0)
