@@ -88,7 +88,10 @@ extension ECSDecoding {
     func serviceRevision(_ v: JSONValue) throws -> ServiceRevision {
         ServiceRevision(serviceRevisionArn: try read.string(v, "serviceRevisionArn", in: "serviceRevisions[]"),
                         serviceArn: v["serviceArn"]?.stringValue, taskDefinition: v["taskDefinition"]?.stringValue,
-                        loadBalancers: read.array(v, "loadBalancers").compactMap(loadBalancer), createdAt: read.date(v, "createdAt"))
+                        loadBalancers: read.array(v, "loadBalancers").compactMap(loadBalancer),
+                        resolvedTargetGroups: v["resolvedConfiguration"].map { read.array($0, "loadBalancers") }?
+                            .compactMap { $0["targetGroupArn"]?.stringValue } ?? [],
+                        createdAt: read.date(v, "createdAt"))
     }
 
     // MARK: Inputs and answers
@@ -199,6 +202,9 @@ extension ECSDecoding {
                                            "loadBalancers": .array(r.loadBalancers.map(json))]
         if let v = r.serviceArn { fields["serviceArn"] = .string(v) }
         if let v = r.taskDefinition { fields["taskDefinition"] = .string(v) }
+        if !r.resolvedTargetGroups.isEmpty {
+            fields["resolvedConfiguration"] = .object(["loadBalancers": .array(r.resolvedTargetGroups.map { .object(["targetGroupArn": .string($0)]) })])
+        }
         fields["createdAt"] = timestamp(r.createdAt)
         return .object(fields)
     }

@@ -244,15 +244,28 @@ public struct ServiceRevision: Sendable, Equatable, Codable {
     public var serviceRevisionArn: String
     public var serviceArn: String?
     public var taskDefinition: String?
+    /// As configured on the service (the target group and its alternate).
     public var loadBalancers: [LoadBalancerRef]
+    /// `resolvedConfiguration.loadBalancers[].targetGroupArn`: the target groups the revision's
+    /// tasks are in (of the two a blue/green swaps between).
+    public var resolvedTargetGroups: [String]
     public var createdAt: Date?
     public init(serviceRevisionArn: String, serviceArn: String?, taskDefinition: String?, loadBalancers: [LoadBalancerRef] = [],
-                createdAt: Date?) {
+                resolvedTargetGroups: [String] = [], createdAt: Date?) {
         self.serviceRevisionArn = serviceRevisionArn
         self.serviceArn = serviceArn
         self.taskDefinition = taskDefinition
         self.loadBalancers = loadBalancers
+        self.resolvedTargetGroups = resolvedTargetGroups
         self.createdAt = createdAt
+    }
+
+    /// The target group of the pair (the configured one and its alternate) this revision does
+    /// not use: where the revision before it ran.
+    public var otherTargetGroup: String? {
+        guard let lb = loadBalancers.first(where: { $0.advancedConfiguration != nil }), let own = resolvedTargetGroups.first else { return nil }
+        let pair = [lb.targetGroupArn, lb.advancedConfiguration!.alternateTargetGroupArn]
+        return pair.contains(own) ? pair.first { $0 != own } : nil
     }
 }
 

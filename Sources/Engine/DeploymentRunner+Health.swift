@@ -119,7 +119,7 @@ extension DeploymentRunner {
         if !missing.isEmpty { throw StageError("alarm \(missing.sorted().joined(separator: ", ")) not found in CloudWatch") }
     }
 
-    private func probe(_ url: String) async throws {
+    func probe(_ url: String) async throws {
         let status: Int
         let shown = CredentialRedaction.redact(url)
         do {

@@ -28,10 +28,23 @@ extension DeploymentRunner {
         return Self.started(found, note: Self.describe(configuration))
     }
 
-    private static func started(_ arn: String, note: String) -> StageResult {
-        StageResult("ECS's deployment \(arn.arnResourceName) started (\(note))", learned: "service deployment \(arn)") {
-            $0.serviceDeployment = arn
+    /// The deployment's ARN, and the target groups of its revisions (the metric templates'
+    /// `target_group` and `previous_target_group`).
+    private static func started(_ found: FoundDeployment, note: String) -> StageResult {
+        StageResult("ECS's deployment \(found.arn.arnResourceName) started (\(note))", learned: "service deployment \(found.arn)") {
+            $0.serviceDeployment = found.arn
+            if let group = found.revision?.resolvedTargetGroups.first { $0.newTargetGroup = group }
+            if let group = found.revision?.otherTargetGroup { $0.previousTargetGroup = group }
+            // The production rule: its load balancer is the templates' `load_balancer`.
+            if let rule = found.revision?.loadBalancers.lazy.compactMap(\.advancedConfiguration).first?.productionListenerRule {
+                $0.trafficTargets = [rule]
+            }
         }
+    }
+
+    struct FoundDeployment {
+        let arn: String
+        let revision: ServiceRevision?
     }
 
     /// The service's own hooks stay; a PAUSE hook of an earlier deployment of ours does not.
@@ -57,13 +70,13 @@ extension DeploymentRunner {
     /// The newest service deployment of the service whose target revision runs `taskDefinition`
     /// (ECS may list it a moment after UpdateService: looked for again until the deadline, at
     /// most three times).
-    func findServiceDeployment(_ request: DeploymentRequest, of taskDefinition: String, deadline: Date) async throws -> String? {
+    func findServiceDeployment(_ request: DeploymentRequest, of taskDefinition: String, deadline: Date) async throws -> FoundDeployment? {
         for attempt in 0..<3 {
             let recent = Array(try await cloud.ecs.listServiceDeployments(cluster: request.cluster, service: request.service).prefix(5))
             let revisions = try await cloud.ecs.describeServiceRevisions(arns: recent.compactMap(\.targetServiceRevisionArn))
             for brief in recent {
                 let revision = revisions.first { $0.serviceRevisionArn == brief.targetServiceRevisionArn }
-                if revision?.taskDefinition == taskDefinition { return brief.serviceDeploymentArn }
+                if revision?.taskDefinition == taskDefinition { return FoundDeployment(arn: brief.serviceDeploymentArn, revision: revision) }
             }
             if attempt < 2 { try await pollPause(until: deadline, waitingFor: "ECS to list its deployment of \(taskDefinition.arnResourceName)") }
         }
@@ -76,7 +89,7 @@ extension DeploymentRunner {
     func followServiceDeployment(_ c: StageContext, _ request: DeploymentRequest) async throws -> StageResult {
         guard let arn = try await facts(c.id).serviceDeployment else { throw StageError("no service deployment recorded") }
         let bakes = NativeStrategy.bakeSeconds(try NativeStrategy.configuration(request.strategy, settings))
-        let done = try await awaitServiceDeployment(c, arn: arn, deadline: c.deadline.addingTimeInterval(bakes), approvals: true)
+        let done = try await awaitServiceDeployment(c, request, arn: arn, deadline: c.deadline.addingTimeInterval(bakes), forward: true)
         guard done.status == "SUCCESSFUL" else {
             throw StageError("ECS \(done.isRollingBack ? "rolled back" : "stopped") its deployment \(arn.arnResourceName) "
                 + "(\(done.status)): \(Self.reason(done))")
@@ -90,10 +103,10 @@ extension DeploymentRunner {
     /// deployment of the previous revision (ECS's blue/green, no bake).
     func rollBackServiceDeployment(_ c: StageContext, _ request: DeploymentRequest) async throws -> StageResult {
         let facts = try await facts(c.id)
-        if let restore = facts.restoreDeployment { return try await followRestore(c, arn: restore) }
+        if let restore = facts.restoreDeployment { return try await followRestore(c, request, arn: restore) }
         var arn = facts.serviceDeployment
         if arn == nil, let target = facts.newTaskDefinition {
-            arn = try await findServiceDeployment(request, of: target, deadline: clock.now())
+            arn = try await findServiceDeployment(request, of: target, deadline: clock.now())?.arn
         }
         if let arn, let d = try await cloud.ecs.describeServiceDeployments(arns: [arn]).first {
             if d.status == "PENDING" || d.status == "IN_PROGRESS" {
@@ -107,7 +120,7 @@ extension DeploymentRunner {
                 if d.awaitingHook != nil { await engine.endHookPause(c.id, "ECS rolls back from \(d.lifecycleStage ?? "its hook")") }
             }
             if !["SUCCESSFUL", "STOPPED", "ROLLBACK_FAILED"].contains(d.status) {
-                let end = try await awaitServiceDeployment(c, arn: arn, deadline: c.deadline, approvals: false)
+                let end = try await awaitServiceDeployment(c, request, arn: arn, deadline: c.deadline, forward: false)
                 if end.status == "ROLLBACK_SUCCESSFUL" { return "ECS rolled back \(arn.arnResourceName): \(Self.reason(end))" }
                 if end.status != "STOPPED" {
                     throw StageError("ECS's rollback of \(arn.arnResourceName) ended \(end.status): \(Self.reason(end))")
@@ -123,15 +136,15 @@ extension DeploymentRunner {
         configuration.lifecycleHooks = Self.keptHooks(facts.serviceHooks)
         _ = try await cloud.ecs.updateService(UpdateServiceInput(cluster: request.cluster, service: request.service, taskDefinition: previous,
                                                                  deploymentConfiguration: configuration))
-        guard let restore = try await findServiceDeployment(request, of: previous, deadline: c.deadline) else {
+        guard let restore = try await findServiceDeployment(request, of: previous, deadline: c.deadline)?.arn else {
             throw StageError("ECS shows no service deployment of \(previous.arnResourceName) after UpdateService")
         }
         await setFacts(c.id, "ECS deploys \(previous.arnResourceName) again (\(restore.arnResourceName))") { $0.restoreDeployment = restore }
-        return try await followRestore(c, arn: restore)
+        return try await followRestore(c, request, arn: restore)
     }
 
-    private func followRestore(_ c: StageContext, arn: String) async throws -> StageResult {
-        let end = try await awaitServiceDeployment(c, arn: arn, deadline: c.deadline, approvals: false)
+    private func followRestore(_ c: StageContext, _ request: DeploymentRequest, arn: String) async throws -> StageResult {
+        let end = try await awaitServiceDeployment(c, request, arn: arn, deadline: c.deadline, forward: false)
         guard end.status == "SUCCESSFUL" else {
             throw StageError("ECS's deployment of the previous revision \(arn.arnResourceName) ended \(end.status): \(Self.reason(end))")
         }
@@ -139,16 +152,24 @@ extension DeploymentRunner {
     }
 
     /// Polls the service deployment until it has ended, reporting its lifecycle stage and
-    /// traffic as progress. With `approvals`, our PAUSE hook waits for the deployment's
-    /// approval (`approve_at`); the wait does not count against the deadline.
-    private func awaitServiceDeployment(_ c: StageContext, arn: String, deadline: Date, approvals: Bool) async throws -> ServiceDeploymentDetail {
+    /// traffic as progress. Going `forward`: our PAUSE hook waits for the deployment's approval
+    /// (`approve_at`; the wait does not count against the deadline), and while production
+    /// traffic moves and ECS bakes, the metric templates (`analysis`) and the health check
+    /// (`health_check_url`) are judged as in any bake: a failure fails the stage, and the
+    /// rollback asks ECS to roll back.
+    private func awaitServiceDeployment(_ c: StageContext, _ request: DeploymentRequest, arn: String, deadline: Date,
+                                        forward: Bool) async throws -> ServiceDeploymentDetail {
         var deadline = deadline
         var lastReport = ""
+        var watch = forward ? TrafficWatch(runner: self) : nil
         while true {
             guard let d = try await cloud.ecs.describeServiceDeployments(arns: [arn]).first else {
                 throw StageError("ECS's service deployment \(arn.arnResourceName) was not found")
             }
-            let report = Self.report(d)
+            if d.status == "IN_PROGRESS", ["PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME"].contains(d.lifecycleStage ?? "") {
+                try await watch?.check(c, request)
+            }
+            let report = Self.report(d) + (watch?.summary ?? "")
             if report != lastReport {
                 lastReport = report
                 await progress(c, report, fraction: Self.fraction(d))
@@ -161,7 +182,7 @@ extension DeploymentRunner {
             // continues); its own time-out bounds the wait, not ours.
             if let hook = d.awaitingHook {
                 let paused = clock.now()
-                if approvals, settings.approveAt != nil, try await approvedAtHook(c, hook: hook, stage: d.lifecycleStage ?? "") {
+                if forward, settings.approveAt != nil, try await approvedAtHook(c, hook: hook, stage: d.lifecycleStage ?? "") {
                     try await settled(arn, unless: { $0.awaitingHook?.hookId != hook.hookId }) {
                         try await cloud.ecs.continueServiceDeployment(arn: arn, hookId: hook.hookId, action: "CONTINUE")
                     }
@@ -173,6 +194,46 @@ extension DeploymentRunner {
                 continue
             }
             try await pollPause(until: deadline, waitingFor: "ECS's deployment \(arn.arnResourceName) (\(report))")
+        }
+    }
+
+    /// What is judged while ECS moves production traffic and bakes: the metric templates, each
+    /// when due from the first look (`initial_delay`, then every `interval`), and the health
+    /// check every `health_check_interval`. An inconclusive measurement cannot pause ECS (it
+    /// holds only at its hooks): it counts as a failure.
+    struct TrafficWatch {
+        let runner: DeploymentRunner
+        var analyses: [AnalysisRun] = []
+        var started = false
+        var nextProbe: Date?
+
+        init(runner: DeploymentRunner) { self.runner = runner }
+
+        mutating func check(_ c: StageContext, _ request: DeploymentRequest) async throws {
+            let now = runner.clock.now()
+            if !started {
+                started = true
+                analyses = runner.settings.analysis.compactMap { runner.env.analysisTemplates[$0] }.map { AnalysisRun($0, bakeStart: now) }
+            }
+            let facts = try await runner.facts(c.id)
+            for i in analyses.indices where now >= analyses[i].nextAt {
+                do {
+                    try await analyses[i].measure(MetricSources(prometheus: runner.env.metrics, cloudWatch: runner.cloud.cloudWatch),
+                                                  placeholders: DeploymentRunner.placeholders(request, facts), now: now)
+                } catch let failure as AnalysisFailure where failure.inconclusive {
+                    throw AnalysisFailure("\(failure.description) (ECS cannot be held here, so it counts as a failure)")
+                }
+                await runner.engine.mutate(c.id, event: .analysisMeasured, message: analyses[i].lastMeasurement, durable: false) { _ in }
+            }
+            if let url = runner.settings.healthCheckURL, now >= (nextProbe ?? now) {
+                try await runner.probe(url)
+                nextProbe = now.adding(runner.settings.healthCheckInterval)
+            }
+        }
+
+        var summary: String {
+            let measured = analyses.map(\.last).filter { !$0.isEmpty }
+            return measured.isEmpty ? "" : "; analysis: " + measured.joined(separator: ", ")
         }
     }
 

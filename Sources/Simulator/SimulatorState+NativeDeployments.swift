@@ -377,12 +377,9 @@ extension SimulatorState {
         return arns.compactMap { arn in
             guard let svc = owner(of: arn, kind: "service-revision"),
                   let revision = svc.revisions?.first(where: { $0.arn == arn }) else { return nil }
-            var lbs = svc.loadBalancers
-            if let group = revision.targetGroup, let advanced = lbs.firstIndex(where: { $0.advancedConfiguration != nil }) {
-                lbs[advanced].targetGroupArn = group
-            }
             return ServiceRevision(serviceRevisionArn: arn, serviceArn: svc.arn, taskDefinition: revision.taskDefinition,
-                                   loadBalancers: lbs, createdAt: revision.createdAt)
+                                   loadBalancers: svc.loadBalancers, resolvedTargetGroups: revision.targetGroup.map { [$0] } ?? [],
+                                   createdAt: revision.createdAt)
         }
     }
 

@@ -72,7 +72,8 @@ struct ServiceDeploymentWireTests {
 
         let revision = try #require(try await ecs.describeServiceRevisions(arns: [listed[0].targetServiceRevisionArn!]).first)
         #expect(revision.taskDefinition == "arn:aws:ecs:us-east-1:123456789012:task-definition/web:42")
-        #expect(revision.loadBalancers.first?.advancedConfiguration?.alternateTargetGroupArn.hasSuffix("web-blue/9d8c7b6a5f4e3d2c") == true)
+        #expect(revision.resolvedTargetGroups.map { $0.hasSuffix("web-green/2c2a4b7f0e1d3a5b") } == [true])
+        #expect(revision.otherTargetGroup?.hasSuffix("web-blue/9d8c7b6a5f4e3d2c") == true)
 
         try await ecs.continueServiceDeployment(arn: listed[0].serviceDeploymentArn, hookId: "0123456789abcdef0123456789abcdef", action: "CONTINUE")
         try await ecs.stopServiceDeployment(arn: listed[0].serviceDeploymentArn, stopType: "ROLLBACK")

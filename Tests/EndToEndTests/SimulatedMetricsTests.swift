@@ -239,4 +239,38 @@ import Testing
                          source: "config.yaml")
         #expect(config.analysis.templates["e"]?.metricQueries == [MetricDataQuery(id: "q", expression: #"SELECT AVG(CPUUtilization) FROM "AWS/ECS""#, period: 300)])
     }
+
+    /// ECS's own canary (`mock.controller: native`): the templates are judged while ECS moves
+    /// production traffic and bakes, on the target group of the new revision; a failure asks
+    /// ECS to roll back.
+    @Test(arguments: [("v2-errors-20pct", false), ("v2", true)])
+    func anAnalysisWatchesECSsOwnCanary(image: String, passes: Bool) async throws {
+        var mock = SeedCommandsTests.mockMode
+        mock.autoCreateController = .ecs
+        mock.autoCreateNative = true
+        let t = try await TestServer(configure: { try! $0.apply(yaml: Self.config, source: "config.yaml") }, simulator: mock)
+        let taskdef = #"{"family":"web","containerDefinitions":[{"name":"app","image":"nginx:"# + image + #""}]}"#
+        let accepted = await t.client(["-id", "n", "-cluster", "prod", "-service", "web", "-taskdef", taskdef, "-strategy", "canary",
+                                       "-config", #"{"analysis":"error-rate,latency","canary_percent":"20","canary_bake":"3m","bake_time":"2m"}"#])
+        #expect(accepted.code == 0, "\(accepted.text)")
+        let d = try await t.waitUntilFinished("n")
+        let measured = try await t.server.engine.status(id: "n").events.filter { $0.kind == .analysisMeasured }
+        if passes {
+            #expect(d.status == .succeeded, "\(d.status) \(d.error)")
+            // Every 30 s through the canary's 3 minutes and the 2 minutes of bake time.
+            #expect(measured.count >= 16, "\(measured.count)")
+            #expect(measured.contains { $0.message.hasPrefix("latency ") && $0.message.contains("ok") }, "\(measured.map(\.message))")
+        } else {
+            #expect(d.status == .rolledBack, "\(d.status) \(d.error)")
+            #expect(d.error.contains("analysis error-rate failed: 0.") && d.error.contains("is not < 0.05"), "\(d.error)")
+            #expect(d.rollbackStages.first?.message.contains("ECS rolled back") == true, "\(d.rollbackStages.map(\.message))")
+            #expect(t.service("web")?.taskDefinition?.hasSuffix("web:1") == true)
+        }
+        if passes {
+            // The query named the new revision's target group and the load balancer.
+            let first = try #require(measured.first?.message)
+            #expect(first.contains("web-green") && first.contains("app/web-alb/"), "\(first)")
+        }
+        try await t.stop()
+    }
 }
