@@ -136,7 +136,9 @@ final class MetricsObserver: DeploymentObserver {
         let id = record.id
         let (active, pending, queued, window) = state.withLock { s -> (Int, Int, Int, Int) in
             if record.status.isTerminal { s.active.remove(id) } else { s.active.insert(id) }
-            if record.status == .pendingApproval { s.pending.insert(id) } else { s.pending.remove(id) }
+            // Waiting for approval before it starts, or at ECS's PAUSE hook (`approve_at`).
+            let waits = record.status == .pendingApproval || (record.status == .inProgress && record.hookPause?.approved == false)
+            if waits { s.pending.insert(id) } else { s.pending.remove(id) }
             if event.kind == .deploymentQueued, record.status != .waitingWindow { s.queued.insert(id) } else if event.kind.isLifecycle { s.queued.remove(id) }
             if record.status == .waitingWindow { s.window.insert(id) } else { s.window.remove(id) }
             return (s.active.count, s.pending.count, s.queued.count, s.window.count)

@@ -82,6 +82,7 @@ import Testing
         #expect(waiting.status == Deployment_V1_DeploymentStatus.inProgress)
         let asked = try #require(waiting.stages.last?.message)
         #expect(asked.contains("waiting for approval at PRODUCTION_TRAFFIC_SHIFT"), "\(asked)")
+        #expect(try await t.http("/metrics").body.contains("ecs_pending_approvals 1"))
         // Nothing of production moved yet.
         #expect(try Self.production(t, "web").values.sorted() == [0, 100])
         #expect(t.service("web")?.taskDefinition?.hasSuffix("web:2") == true, "the new revision is the service's PRIMARY deployment")
@@ -91,6 +92,7 @@ import Testing
         #expect(decision.code == 0, "\(decision.text)")
         let d = try await t.waitUntilFinished("gate")
         #expect(d.status == (approve ? .succeeded : .rolledBack), "\(d.error)")
+        #expect(try await t.http("/metrics").body.contains("ecs_pending_approvals 0"))
         #expect(t.service("web")?.taskDefinition?.hasSuffix(approve ? "web:2" : "web:1") == true)
         #expect(t.sim.trafficViolations.isEmpty, "\(t.sim.trafficViolations)")
         try await t.stop()
