@@ -346,18 +346,28 @@ public actor ReleaseManager {
                 _ change: (inout ReleaseRecord) -> Void = { _ in }) async -> ReleaseRecord {
         // Every caller holds an id it put there, of a release not finished (a finished one leaves).
         let label = index.flatMap { registry[id]?.entries[$0].entry.label } ?? ""
-        guard let event = registry.record(id, at: wallClock.now(), status: status, kind: type, subject: label, message: message, change),
-              let record = registry[id] else {
-            preconditionFailure("release \(id) is not held")
+        // No copy of the record is held across the waits below: another change made meanwhile
+        // (the actor is reentrant) then changes it in place instead of copying every entry.
+        var shell: ReleaseRecord
+        do {
+            guard let event = registry.record(id, at: wallClock.now(), status: status, kind: type, subject: label, message: message, change),
+                  let record = registry[id] else {
+                preconditionFailure("release \(id) is not held")
+            }
+            if record.status.isTerminal { registry.lifecycles[id]?.endRecorded() }
+            for observer in observers { observer.observe(event, release: record) }
+            shell = record
         }
-        if record.status.isTerminal { registry.lifecycles[id]?.endRecorded() }
-        for observer in observers { observer.observe(event, release: record) }
+        shell.entries = []
+        shell.events = []
         var log = env.logger
         log[metadataKey: "release_id"] = "\(id)"
         log.info("\(type)\(label.isEmpty ? "" : " [\(label)]") \(message)")
         await save(id, entry: index)
         for observer in observers { await observer.settle() }
-        return registry[id] ?? record
+        // Held still (the usual case), else (it left meanwhile) as the store has it.
+        if let held = registry[id] { return held }
+        return (try? await store.loadRelease(id: id)) ?? shell
     }
 
     /// Ends a release at the status its lifecycle reached: saved, watchers closed. Answers
