@@ -154,8 +154,10 @@ public struct ChangeCost: Sendable, Codable, Equatable {
 
 extension ChangeCost {
     /// The cost of moving `service` from `before` to `after` with `plan`'s stages. The service
-    /// says how its tasks launch (only Fargate is priced) and how many run.
-    static func estimate(service: ECSService, before: JSONValue?, after: JSONValue, plan: [Stage], pricing: Pricing) -> ChangeCost {
+    /// says how its tasks launch (only Fargate is priced) and how many run. `settings` say how
+    /// long ECS's own strategies bake (both revisions at full count meanwhile).
+    static func estimate(service: ECSService, before: JSONValue?, after: JSONValue, plan: [Stage], strategy: StrategyKind,
+                         settings: DeploymentSettings, pricing: Pricing) -> ChangeCost {
         if let problem = launchProblem(service) { return .notEstimated(problem, pricing: pricing) }
         guard let prices = pricing.table.regions[pricing.region] else {
             return .notEstimated("no prices for region \(pricing.region) (add them under pricing.regions)", pricing: pricing)
@@ -170,7 +172,8 @@ extension ChangeCost {
         let desired = Double(service.desiredCount)
         let oldHourly = oldSize.hourly(prices), newHourly = newSize.hourly(prices)
         var extra = 0.0
-        for bake in overlaps(plan, desired: service.desiredCount) {
+        let native = (try? NativeStrategy.configuration(strategy, settings)).map(NativeStrategy.bakeSeconds) ?? 0
+        for bake in overlaps(plan, desired: service.desiredCount, nativeBakes: native) {
             let rate = Double(bake.newTasks) * newHourly + Double(bake.oldTasks) * oldHourly - desired * oldHourly
             extra += max(0, rate) * bake.seconds / 3600
         }
@@ -204,8 +207,9 @@ extension ChangeCost {
 
     /// The bakes of a plan with the tasks of each revision then (task sets scaled in percent of
     /// the desired count, rounded up as ECS does). The ECS controller's own rolling update has
-    /// no bake with two revisions.
-    static func overlaps(_ plan: [Stage], desired: Int) -> [Overlap] {
+    /// no bake with two revisions; its blue/green, linear and canary run both revisions at
+    /// full count through their bakes (`nativeBakes` seconds).
+    static func overlaps(_ plan: [Stage], desired: Int, nativeBakes: Double = 0) -> [Overlap] {
         var newPercent = 0, oldPercent = 100
         var out: [Overlap] = []
         func tasks(_ percent: Int) -> Int { Int((Double(desired) * Double(percent) / 100).rounded(.up)) }
@@ -216,6 +220,8 @@ extension ChangeCost {
             case .deleteTaskSet(.previous): oldPercent = 0
             case .bake(let seconds, _) where newPercent > 0 && oldPercent > 0:
                 out.append(Overlap(newTasks: tasks(newPercent), oldTasks: tasks(oldPercent), seconds: seconds))
+            case .followServiceDeployment where nativeBakes > 0:
+                out.append(Overlap(newTasks: desired, oldTasks: desired, seconds: nativeBakes))
             default: break
             }
         }

@@ -100,7 +100,9 @@ public actor DeploymentEngine {
             warnings = found
             plan = Plan.stages(for: request.strategy, settings: settings, controller: service.deploymentController,
                                native: service.supportsNativeStrategies)
-            if let pricing = env.pricing { cost = await self.cost(of: request, service: service, plan: plan, pricing: pricing, known: known) }
+            if let pricing = env.pricing {
+                cost = await self.cost(of: request, settings: settings, service: service, plan: plan, pricing: pricing, known: known)
+            }
             // Refused now rather than waiting, where asked (one waiting for approval is checked
             // when it may start).
             if !settings.requireApproval, let block = await startBlock(request, settings: settings, id: request.id) {
@@ -513,7 +515,7 @@ public actor DeploymentEngine {
 
     /// The cost of the change: the live task definition against the one to register. A read
     /// that fails leaves the cost not estimated; it never refuses the deployment.
-    private func cost(of request: DeploymentRequest, service: ECSService, plan: [Stage], pricing: Pricing,
+    private func cost(of request: DeploymentRequest, settings: DeploymentSettings, service: ECSService, plan: [Stage], pricing: Pricing,
                       known: KnownCost?) async -> ChangeCost {
         do {
             var live: TaskDefinition?
@@ -524,7 +526,8 @@ public actor DeploymentEngine {
                 if let arn = service.primaryTaskSet?.taskDefinition ?? service.taskDefinition { live = try await cloud.ecs.describeTaskDefinition(arn) }
             }
             let next = TaskDefinitionInput.definitionToRegister(request: request.taskDefinitionJSON, current: live)
-            return ChangeCost.estimate(service: service, before: live?.json, after: next.json, plan: plan, pricing: pricing)
+            return ChangeCost.estimate(service: service, before: live?.json, after: next.json, plan: plan, strategy: request.strategy,
+                                       settings: settings, pricing: pricing)
         } catch {
             return .notEstimated("the live task definition could not be read: \(error)", pricing: pricing)
         }

@@ -119,7 +119,8 @@ struct ReleasePlanner {
         let settings = try defaults.applying(state.entry.config)
         let plan = Plan.stages(for: state.entry.strategy, settings: settings, controller: service.deploymentController,
                                native: service.supportsNativeStrategies)
-        return ChangeCost.estimate(service: service, before: live.json, after: try JSONValue.parse(json), plan: plan, pricing: pricing)
+        return ChangeCost.estimate(service: service, before: live.json, after: try JSONValue.parse(json), plan: plan,
+                                   strategy: state.entry.strategy, settings: settings, pricing: pricing)
     }
 
     /// A checked entry of a pipelined release, planned when it starts: pending, with its live

@@ -38,7 +38,8 @@ import Testing
         settings.cleanupDelay = .seconds(300)
         let plan = Plan.stages(for: .bluegreen, settings: settings, controller: .external)
         let cost = ChangeCost.estimate(service: Self.service(), before: Self.definition(cpu: .string("512"), memory: .string("1024")),
-                                       after: Self.definition(cpu: .string("512"), memory: .string("2048")), plan: plan, pricing: Self.pricing)
+                                       after: Self.definition(cpu: .string("512"), memory: .string("2048")), plan: plan, strategy: .bluegreen,
+                                       settings: settings, pricing: Self.pricing)
         let p = Self.prices
         let old = 0.5 * p.vcpuHour + 1 * p.gbHour, new = 0.5 * p.vcpuHour + 2 * p.gbHour
         #expect(cost.notEstimated == nil)
@@ -55,7 +56,8 @@ import Testing
         let settings = try DeploymentSettings().applying(["canary_stages": "10,50,100", "stage_timeout": "10m"])
         let plan = Plan.stages(for: .canary, settings: settings, controller: .external)
         let size = Self.definition(cpu: .string("1 vCPU"), memory: .string("2 GB"), arm: true)
-        let cost = ChangeCost.estimate(service: Self.service(), before: size, after: size, plan: plan, pricing: Self.pricing)
+        let cost = ChangeCost.estimate(service: Self.service(), before: size, after: size, plan: plan, strategy: .canary, settings: settings,
+                                       pricing: Self.pricing)
         let hourly = Self.prices.armVcpuHour + 2 * Self.prices.armGBHour
         // 10% of 4 -> 1 task, 50% -> 2, 100% -> 4, each for 10 minutes.
         #expect(ChangeCost.overlaps(plan, desired: 4).map(\.newTasks) == [1, 2, 4])
@@ -71,11 +73,23 @@ import Testing
         #expect(ChangeCost.overlaps(ecs, desired: 4).isEmpty)
     }
 
+    /// ECS's own canary runs both revisions at full count through the canary's bake and the bake
+    /// time: 10 + 5 minutes here.
+    @Test func ecssOwnCanaryRunsTwoRevisionsThroughItsBakes() throws {
+        let settings = try DeploymentSettings().applying(["canary_percent": "10", "canary_bake": "10m", "bake_time": "5m"])
+        let plan = Plan.stages(for: .canary, settings: settings, controller: .ecs, native: true)
+        let size = Self.definition(cpu: .string("1 vCPU"), memory: .string("2 GB"), arm: true)
+        let cost = ChangeCost.estimate(service: Self.service(), before: size, after: size, plan: plan, strategy: .canary, settings: settings,
+                                       pricing: Self.pricing)
+        let hourly = Self.prices.armVcpuHour + 2 * Self.prices.armGBHour
+        #expect(abs(cost.rolloutExtra - 4 * hourly * 15 / 60) < 1e-9, "\(cost.rolloutExtra)")
+    }
+
     @Test func whatIsNotEstimatedSaysWhy() {
         let size = Self.definition(cpu: .string("256"), memory: .string("512"))
         let plan = Plan.stages(for: .quicksync, settings: DeploymentSettings(), controller: .ecs)
         func reason(_ service: ECSService, _ after: JSONValue = size, region: String = "us-east-1") -> String? {
-            ChangeCost.estimate(service: service, before: size, after: after, plan: plan,
+            ChangeCost.estimate(service: service, before: size, after: after, plan: plan, strategy: .quicksync, settings: DeploymentSettings(),
                                 pricing: Pricing(table: .published, region: region)).notEstimated
         }
         #expect(reason(Self.service(launch: .object(["launchType": .string("EC2")]))) == "EC2 launch type: the cost is the instances', not the tasks'")
