@@ -10,8 +10,10 @@ extension DeploymentEngine {
     func drive(_ id: String, resumed: Bool = false) async {
         guard let record = record(id) else { return }
         _ = try? transition(id, .started)
+        // Saved with the first stage's end: after a restart, a start not saved yet starts again
+        // (its first stage, registering the task definition, is safe to repeat).
         await mutate(id, status: lifecycleStatus(id), event: resumed ? .deploymentResumed : .deploymentStarted,
-                     message: "\(resumed ? "resuming" : "deploying") to \(record.request.serviceKey)") { _ in }
+                     message: "\(resumed ? "resuming" : "deploying") to \(record.request.serviceKey)", durable: false) { _ in }
         let outcome = await runner(for: record).run(id, phase: .forward)
         await follow(id, .forwardEnded(outcome))
     }

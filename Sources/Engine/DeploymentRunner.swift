@@ -57,7 +57,10 @@ struct DeploymentRunner: Sendable {
                 // Saved with the success below: one save for the transition.
                 await runner.engine.mutate(id, event: .factsRecorded, message: learned.note, durable: false) { learned.change(&$0.facts) }
             }
-            await runner.update(context(index), status: .succeeded, event: .stageSucceeded, message: result.message) {
+            // A wait's end is saved by the next change's save: run again after a restart, a wait
+            // only reads (the next stage's first change, or the end, is saved before it goes on).
+            await runner.update(context(index), status: .succeeded, event: .stageSucceeded, message: result.message,
+                                durable: !stage.onlyReads) {
                 $0.finishedAt = runner.wallClock.now()
                 $0.fraction = 1
             }

@@ -60,6 +60,16 @@ public enum Stage: Sendable, Codable, Equatable {
         }
     }
 
+    /// The stage only reads the cloud (it waits for something to show): running it again after
+    /// a restart changes nothing, so its end need not be saved on its own. A bake is not one of
+    /// them: running it again would hold the deployment as long again.
+    var onlyReads: Bool {
+        switch self {
+        case .waitStable, .waitTaskSetHealthy, .followServiceDeployment: true
+        default: false
+        }
+    }
+
     /// Share of the progress bar: waiting and baking take the time.
     var weight: Double {
         switch self {
