@@ -31,7 +31,8 @@ extension ECSDecoding {
                                         roleArn: h["roleArn"]?.stringValue,
                                         lifecycleStages: (h["lifecycleStages"]?.arrayValue ?? []).compactMap(\.stringValue),
                                         timeoutInMinutes: h["timeoutConfiguration"].flatMap { read.int($0, "timeoutInMinutes") },
-                                        timeoutAction: h["timeoutConfiguration"]?["action"]?.stringValue)
+                                        timeoutAction: h["timeoutConfiguration"]?["action"]?.stringValue,
+                                        hookDetails: h["hookDetails"].flatMap { $0 == .null ? nil : $0 })
             }
         }
         if let alarms = v["alarms"] {
@@ -117,6 +118,7 @@ extension ECSDecoding {
                 if let t = h.targetType { f["targetType"] = .string(t) }
                 if let a = h.hookTargetArn { f["hookTargetArn"] = .string(a) }
                 if let r = h.roleArn { f["roleArn"] = .string(r) }
+                if let d = h.hookDetails { f["hookDetails"] = d }
                 var timeout: [String: JSONValue] = [:]
                 if let m = h.timeoutInMinutes { timeout["timeoutInMinutes"] = .number(Double(m)) }
                 if let a = h.timeoutAction { timeout["action"] = .string(a) }

@@ -65,16 +65,24 @@ public struct DeploymentLifecycleHook: Sendable, Equatable, Codable {
     public var timeoutInMinutes: Int?
     /// ROLLBACK or CONTINUE, when the hook times out.
     public var timeoutAction: String?
+    /// `hookDetails`: a JSON document ECS passes to the hook (ours carries `ownerKey`).
+    public var hookDetails: JSONValue?
 
     public init(targetType: String?, hookTargetArn: String? = nil, roleArn: String? = nil, lifecycleStages: [String],
-                timeoutInMinutes: Int? = nil, timeoutAction: String? = nil) {
+                timeoutInMinutes: Int? = nil, timeoutAction: String? = nil, hookDetails: JSONValue? = nil) {
         self.targetType = targetType
         self.hookTargetArn = hookTargetArn
         self.roleArn = roleArn
         self.lifecycleStages = lifecycleStages
         self.timeoutInMinutes = timeoutInMinutes
         self.timeoutAction = timeoutAction
+        self.hookDetails = hookDetails
     }
+
+    /// The key of `hookDetails` that marks a hook this server added (`approve_at`).
+    public static let ownerKey = "ecs-deploy"
+    /// Added by this server for `approve_at`.
+    public var isOurs: Bool { hookDetails?[Self.ownerKey] != nil }
 
     public static let hookStages = ["RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
                                     "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"]

@@ -47,9 +47,10 @@ extension DeploymentRunner {
         let revision: ServiceRevision?
     }
 
-    /// The service's own hooks stay; a PAUSE hook of an earlier deployment of ours does not.
+    /// The service's own hooks stay; the approval hook an earlier deployment of ours added
+    /// (marked in its `hookDetails`) does not.
     static func keptHooks(_ hooks: [DeploymentLifecycleHook]?) -> [DeploymentLifecycleHook] {
-        (hooks ?? []).filter { $0.targetType != "PAUSE" }
+        (hooks ?? []).filter { !$0.isOurs }
     }
 
     static func describe(_ c: DeploymentConfiguration) -> String {

@@ -40,7 +40,8 @@ public enum NativeStrategy {
         if let stage = s.approveAt {
             let limit = s.approvalTimeout.map { min(defaultApprovalMinutes, minutes($0)) } ?? defaultApprovalMinutes
             c.lifecycleHooks = [DeploymentLifecycleHook(targetType: "PAUSE", lifecycleStages: [stage], timeoutInMinutes: max(1, limit),
-                                                        timeoutAction: "ROLLBACK")]
+                                                        timeoutAction: "ROLLBACK",
+                                                        hookDetails: .object([DeploymentLifecycleHook.ownerKey: .string("approve_at")]))]
         }
         return c
     }

@@ -148,7 +148,8 @@ struct ServiceDeploymentWireTests {
                                                     bakeTimeInMinutes: 5,
                                                     linearConfiguration: LinearConfiguration(stepPercent: 25, stepBakeTimeInMinutes: 2),
                                                     lifecycleHooks: [DeploymentLifecycleHook(targetType: "PAUSE", lifecycleStages: ["POST_SCALE_UP"],
-                                                                                             timeoutInMinutes: 60, timeoutAction: "ROLLBACK")],
+                                                                                             timeoutInMinutes: 60, timeoutAction: "ROLLBACK",
+                                                                                             hookDetails: .object(["ecs-deploy": .string("approve_at")]))],
                                                     alarms: DeploymentAlarms(alarmNames: ["web-5xx"], enable: true, rollback: true))
         configuration.canaryConfiguration = CanaryConfiguration(canaryPercent: 12.5, canaryBakeTimeInMinutes: 3)
         _ = try? await ecs.updateService(UpdateServiceInput(cluster: moto.string("cluster"), service: moto.string("service"),

@@ -145,6 +145,24 @@ import TestSupport
         try expectSettled(h, on: "web:1")
     }
 
+    /// The service's own hooks stay when a deployment sets its approval hook; ours leaves with
+    /// the next deployment that asks for none.
+    @Test func theServicesOwnHooksStayAndOursDoesNot() async throws {
+        let h = try EngineHarness(controller: .ecs, native: true)
+        let own = DeploymentLifecycleHook(targetType: "AWS_LAMBDA", hookTargetArn: "arn:aws:lambda:us-east-1:123456789012:function:smoke",
+                                          roleArn: "arn:aws:iam::123456789012:role/hooks", lifecycleStages: ["POST_TEST_TRAFFIC_SHIFT"])
+        _ = try h.sim.updateService(UpdateServiceInput(cluster: "prod", service: "web",
+                                                       deploymentConfiguration: DeploymentConfiguration(lifecycleHooks: [own])))
+        let gated = h.request("g", strategy: .bluegreen, config: Self.fast.merging(["approve_at": "post_scale_up"]) { a, _ in a })
+        _ = try await h.engine.submit(gated)
+        try await advance(h) { try await h.engine.status(id: "g").hookPause != nil }
+        #expect(h.service.deploymentConfiguration?.lifecycleHooks?.map(\.isOurs) == [false, true])
+        _ = try await h.engine.approve(id: "g", approver: "bob", reason: "")
+        #expect(try await h.waitUntilFinished("g").status == .succeeded)
+        #expect(try await h.run(h.request("n", strategy: .canary, image: "web:3", config: Self.fast)).status == .succeeded)
+        #expect(h.service.deploymentConfiguration?.lifecycleHooks == [own])
+    }
+
     @Test func quicksyncOnAServiceLeftOnECSsCanaryIsARollingUpdate() async throws {
         let h = try EngineHarness(controller: .ecs, native: true)
         #expect(try await h.run(h.request("c", strategy: .canary, config: Self.fast)).status == .succeeded)
