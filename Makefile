@@ -69,18 +69,23 @@ bench-peers: build
 
 # Deployments of every strategy and releases on grpc-server simulate, through API faults (one
 # call in ten) and SIGKILLs of the server; fails on a stuck, inconsistent or lost record
-# (scripts/soak.py). soak-check is CI's short version, on the debug build.
+# (scripts/soak.py). SOAK_CONTROLLER=native: services on ECS's own blue/green, linear and
+# canary. soak-check is CI's short version of both, on the debug build.
 SOAK_DEPLOYMENTS ?= 1000
 SOAK_RELEASES ?= 20
 SOAK_KILLS ?= 20
+SOAK_CONTROLLER ?= external
 soak: build-server
 	@python3 -c "import grpc, grpc_tools, boto3" 2>/dev/null || python3 -m pip install --quiet grpcio grpcio-tools boto3
-	python3 scripts/soak.py --server bin/grpc-server --deployments $(SOAK_DEPLOYMENTS) --releases $(SOAK_RELEASES) --kills $(SOAK_KILLS)
+	python3 scripts/soak.py --server bin/grpc-server --deployments $(SOAK_DEPLOYMENTS) --releases $(SOAK_RELEASES) --kills $(SOAK_KILLS) \
+		--controller $(SOAK_CONTROLLER)
 
 soak-check:
 	$(SWIFT) build --product grpc-server
 	@python3 -c "import grpc, grpc_tools, boto3" 2>/dev/null || python3 -m pip install --quiet grpcio grpcio-tools boto3
 	python3 scripts/soak.py --server "$$($(SWIFT) build --show-bin-path)/grpc-server" --deployments 60 --releases 3 --kills 4 --workers 20
+	python3 scripts/soak.py --server "$$($(SWIFT) build --show-bin-path)/grpc-server" --deployments 60 --releases 3 --kills 4 --workers 20 \
+		--controller native
 
 # Releases of 100, 300 and 1000 services on the simulator under AWS's throttles, as the server
 # records them (SQLite, audit log), then the server under load (see Sources/bench).

@@ -17,6 +17,11 @@ the records lost; fails unless none is stuck, inconsistent, lost or refused (a v
 refused, e.g. a deployment of a service whose last deployment had ended).
 
     python3 scripts/soak.py --server bin/grpc-server --deployments 1000 --releases 20 --kills 20
+
+With `--controller native` the services run on the ECS controller set up for ECS's own
+blue/green, linear and canary (`mock.controller: native`): canary, blue-green and linear are
+ECS's, beside quicksync and rolling; after each, the service has one deployment, and its
+production and test listener rules send all traffic to one target group with healthy targets.
 """
 import argparse
 import json
@@ -46,6 +51,8 @@ parser.add_argument("--kills", type=int, default=20)
 parser.add_argument("--workers", type=int, default=40)
 parser.add_argument("--speedup", type=float, default=50)
 parser.add_argument("--seed", type=int, default=1)
+parser.add_argument("--controller", choices=["external", "native"], default="external",
+                    help="the services' controller: task sets (external), or ECS's own strategies (native)")
 parser.add_argument("--stuck-after", type=float, default=600, help="real seconds after which an unfinished record is stuck")
 args = parser.parse_args()
 
@@ -55,7 +62,8 @@ pb, rpc = load_stubs(WORK)
 ENV = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDSOAK", AWS_SECRET_ACCESS_KEY="soak-secret", AWS_REGION="us-east-1",
            AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true", HOME=WORK)
 TERMINAL = {"SUCCEEDED", "ROLLED_BACK", "FAILED", "CANCELLED", "INTERRUPTED"}
-STRATEGIES = ["canary", "bluegreen", "rolling", "quicksync"]
+NATIVE = args.controller == "native"
+STRATEGIES = ["canary", "bluegreen", "linear", "rolling", "quicksync"] if NATIVE else ["canary", "bluegreen", "rolling", "quicksync"]
 lock = threading.Lock()
 results = {"deployments": {}, "releases": {}, "inconsistent": [], "lost": [], "stuck": [], "refused": []}
 failing_images = set()  # the deployments and releases given an image that never gets healthy
@@ -78,7 +86,7 @@ with open(os.path.join(WORK, "simulate.yaml"), "w") as f:
     f.write(f"""server: {{host: 127.0.0.1}}
 storage: {{path: {WORK}/simulator/state.sqlite}}
 mock:
-  controller: external
+  controller: {args.controller}
   throttle: true
   speedup: {args.speedup}
   api_faults: {{throttle: 0.04, server_error: 0.03, timeout: 0.03, timeout_after: 2s}}
@@ -89,7 +97,9 @@ aws: {{endpoint_url: "{ENDPOINT}", endpoint_speedup: {args.speedup}, timeout: 1s
 storage: {{path: {WORK}/server/ecs-deploy.sqlite}}
 audit: {{path: {WORK}/server/audit.log}}
 strategy:
-  canary: {{stages: [25, 100], stage_timeout: 30s}}
+  canary: {{stages: [25, 100], stage_timeout: 30s, bake: 1m}}
+  linear: {{step_percent: 50, step_bake: 1m}}
+  bake_time: 0m
   bluegreen: {{stabilization_time: 10s, cleanup_delay: 10s}}
 """)
 
@@ -152,6 +162,38 @@ elb = boto3.client("elbv2", endpoint_url=ENDPOINT, config=patient)
 
 
 def problems(service):
+    return native_problems(service) if NATIVE else task_set_problems(service)
+
+
+def native_problems(service):
+    """One ECS deployment; the production and test rules all on one target group, whose targets are healthy."""
+    found = []
+    svc = ecs.describe_services(cluster="soak", services=[service])["services"][0]
+    if len(svc["deployments"]) != 1:
+        found.append(f"{service}: deployments {[(d['status'], d['taskDefinition'][-8:]) for d in svc['deployments']]}")
+    balancer_config = next(lb for lb in svc["loadBalancers"] if "advancedConfiguration" in lb)
+    advanced = balancer_config["advancedConfiguration"]
+    balancer = elb.describe_target_groups(TargetGroupArns=[balancer_config["targetGroupArn"]])["TargetGroups"][0]["LoadBalancerArns"][0]
+    served = set()
+    for listener in elb.describe_listeners(LoadBalancerArn=balancer)["Listeners"]:
+        for rule in elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
+            if rule["RuleArn"] not in (advanced["productionListenerRule"], advanced.get("testListenerRule")):
+                continue
+            weights = {g["TargetGroupArn"]: g.get("Weight", 0) for g in rule["Actions"][0]["ForwardConfig"]["TargetGroups"]}
+            on = [group for group, weight in weights.items() if weight > 0]
+            if len(on) != 1 or weights[on[0]] != 100:
+                found.append(f"{service}: rule weights {sorted(weights.values())}")
+            served.update(on)
+    if len(served) != 1:
+        found.append(f"{service}: the rules send traffic to {len(served)} target groups")
+    for group in served:
+        health = [t["TargetHealth"]["State"] for t in elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]]
+        if not health or any(state != "healthy" for state in health):
+            found.append(f"{service}: targets {health}")
+    return found
+
+
+def task_set_problems(service):
     found = []
     svc = ecs.describe_services(cluster="soak", services=[service])["services"][0]
     sets = svc.get("taskSets", [])
@@ -330,6 +372,8 @@ print(f"  stuck: {len(results['stuck'])}, inconsistent: {len(results['inconsiste
 for kind in ("stuck", "inconsistent", "lost", "refused"):
     for line in results[kind][:10]:
         print(f"  {kind}: {line}")
+for line in stats["traffic_violations"][:10]:
+    print(f"  traffic violation: {line}")
 failed = results["stuck"] or results["inconsistent"] or results["lost"] or results["refused"] or stats["traffic_violations"] or verify.returncode != 0
 if failed:
     print(f"  logs kept in {WORK}")

@@ -111,19 +111,24 @@ extension DeploymentRunner {
         }
         if let arn, let d = try await cloud.ecs.describeServiceDeployments(arns: [arn]).first {
             if d.status == "PENDING" || d.status == "IN_PROGRESS" {
-                try await settled(arn, unless: { !["PENDING", "IN_PROGRESS"].contains($0.status) }) {
-                    if let hook = d.awaitingHook {
-                        try await cloud.ecs.continueServiceDeployment(arn: arn, hookId: hook.hookId, action: "ROLLBACK")
-                    } else {
-                        try await cloud.ecs.stopServiceDeployment(arn: arn, stopType: "ROLLBACK")
+                do {
+                    try await settled(arn, unless: { !["PENDING", "IN_PROGRESS"].contains($0.status) }) {
+                        if let hook = d.awaitingHook {
+                            try await cloud.ecs.continueServiceDeployment(arn: arn, hookId: hook.hookId, action: "ROLLBACK")
+                        } else {
+                            try await cloud.ecs.stopServiceDeployment(arn: arn, stopType: "ROLLBACK")
+                        }
                     }
+                } catch let error as CloudError where error.code == "ConflictException" {
+                    // ECS is removing the previous revision (CLEAN_UP): it cannot go back now.
+                    // Its end is awaited, and then the previous revision deployed again.
                 }
                 if d.awaitingHook != nil { await engine.endHookPause(c.id, "ECS rolls back from \(d.lifecycleStage ?? "its hook")") }
             }
             if !["SUCCESSFUL", "STOPPED", "ROLLBACK_FAILED"].contains(d.status) {
                 let end = try await awaitServiceDeployment(c, request, arn: arn, deadline: c.deadline, forward: false)
                 if end.status == "ROLLBACK_SUCCESSFUL" { return "ECS rolled back \(arn.arnResourceName): \(Self.reason(end))" }
-                if end.status != "STOPPED" {
+                if !["STOPPED", "SUCCESSFUL"].contains(end.status) {
                     throw StageError("ECS's rollback of \(arn.arnResourceName) ended \(end.status): \(Self.reason(end))")
                 }
             }

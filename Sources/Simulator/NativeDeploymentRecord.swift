@@ -60,6 +60,8 @@ struct NativeDeploymentRecord: Codable {
     /// Moving forward (not yet rolling back or ended).
     var isAdvancing: Bool { status == "PENDING" || status == "IN_PROGRESS" }
     var isRollingBack: Bool { status == "ROLLBACK_IN_PROGRESS" }
+    /// Moving forward, before CLEAN_UP stops the source revision's tasks.
+    var canRollBack: Bool { isAdvancing && stage != "CLEAN_UP" }
 
     /// The stages in order; hook points that are not lifecycle stages of their own included.
     static let sequence = ["RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",

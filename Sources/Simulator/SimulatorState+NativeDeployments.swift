@@ -16,10 +16,15 @@ extension SimulatorState {
                                  + "with advancedConfiguration (alternateTargetGroupArn, productionListenerRule).")
         }
         if let running = svc.currentNativeIndex {
-            // A newer deployment replaces one that has not ended: its traffic goes back first.
-            beginNativeRollback(svc, running, reason: "Service deployment stopped: a newer deployment started.", at: t)
-            svc.serviceDeployments![running].status = "STOPPED"
-            svc.serviceDeployments![running].stoppedAt = t
+            if svc.serviceDeployments![running].stage == "CLEAN_UP" {
+                // All traffic is on it and the old tasks are going: it ends as it was about to.
+                finishNative(svc, running)
+            } else {
+                // A newer deployment replaces one that has not ended: its traffic goes back first.
+                beginNativeRollback(svc, running, reason: "Service deployment stopped: a newer deployment started.", at: t)
+                svc.serviceDeployments![running].status = "STOPPED"
+                svc.serviceDeployments![running].stoppedAt = t
+            }
         }
         guard let p = svc.primaryIndex else { return }
         let source = svc.deployments[p]
@@ -258,10 +263,11 @@ extension SimulatorState {
 
     /// Production and test traffic go back to the source revision at once (its tasks still
     /// run), the source becomes PRIMARY again, and the target's tasks stop; ROLLBACK_SUCCESSFUL
-    /// once they have.
+    /// once they have. Not in CLEAN_UP: the source's tasks are stopping by then, so nothing is
+    /// left to move the traffic back to (`canRollBack`).
     mutating func beginNativeRollback(_ svc: ServiceRecord, _ k: Int, reason: String, at t: Date) {
         var d = svc.serviceDeployments![k]
-        guard d.isAdvancing else { return }
+        guard d.canRollBack else { return }
         d.status = "ROLLBACK_IN_PROGRESS"
         d.statusReason = reason
         d.rollback = ServiceDeploymentRollback(reason: reason, startedAt: t, serviceRevisionArn: d.sourceRevisionArn)
@@ -304,7 +310,7 @@ extension SimulatorState {
         let t = svc.evaluatedAt
         svc.serviceDeployments![k].breakerFailures += 1
         if let p = svc.deployments.firstIndex(where: { $0.id == owner }) { svc.deployments[p].failedTasks += 1 }
-        guard let breaker = svc.serviceDeployments![k].configuration.circuitBreaker, breaker.enable,
+        guard svc.serviceDeployments![k].canRollBack, let breaker = svc.serviceDeployments![k].configuration.circuitBreaker, breaker.enable,
               svc.serviceDeployments![k].breakerFailures >= Self.breakerThreshold(svc.desiredCount) else { return true }
         svc.serviceDeployments![k].breakerTripped = true
         let reason = "Circuit breaker triggered: \(svc.serviceDeployments![k].breakerFailures) tasks of the new revision failed."
@@ -405,6 +411,10 @@ extension SimulatorState {
         guard svc.serviceDeployments![k].isAdvancing else {
             throw CloudError(code: "ConflictException",
                              message: "The service deployment is \(svc.serviceDeployments![k].status) and cannot be stopped.")
+        }
+        guard svc.serviceDeployments![k].canRollBack else {
+            throw CloudError(code: "ConflictException",
+                             message: "The service deployment is in CLEAN_UP, removing the previous revision, and cannot be stopped.")
         }
         if stopType == "ROLLBACK" {
             beginNativeRollback(svc, k, reason: "Service deployment rolled back because of a StopServiceDeployment request.", at: now)

@@ -133,6 +133,29 @@ import TestSupport
         #expect(hook.status == (approve ? "SUCCEEDED" : "FAILED"))
     }
 
+    /// Asked while ECS removes the previous revision (CLEAN_UP), a rollback cannot stop ECS's
+    /// deployment (its old tasks are going): it waits for its end and deploys the previous
+    /// revision again; traffic never goes where nothing runs (found by the native soak).
+    @Test func aRollbackAskedDuringCleanUpWaitsThenDeploysThePreviousRevision() async throws {
+        var settings = SimulatorSettings()
+        settings.draining = 120
+        let h = try EngineHarness(controller: .ecs, settings: settings, native: true)
+        _ = try await h.engine.submit(h.request("cu", strategy: .bluegreen, config: Self.fast))
+        try await advance(h) {
+            let record = try await h.engine.status(id: "cu")
+            guard let arn = record.facts.serviceDeployment else { return false }
+            return try h.sim.describeServiceDeployments(arns: [arn]).first?.lifecycleStage == "CLEAN_UP"
+        }
+        let arn = try #require(try await h.engine.status(id: "cu").facts.serviceDeployment)
+        #expect(throws: CloudError.self) { try h.sim.stopServiceDeployment(arn: arn, stopType: "ROLLBACK") }
+        _ = try await h.engine.rollback(id: "cu", requestedBy: "alice", reason: "regression")
+        let record = try await h.waitUntilFinished("cu")
+        #expect(record.status == .rolledBack, "\(record.error)")
+        #expect(try h.sim.describeServiceDeployments(arns: [arn]).first?.status == "SUCCESSFUL")
+        #expect(record.facts.restoreDeployment != nil)
+        try expectSettled(h, on: "web:1")
+    }
+
     @Test func aRollbackOfAFinishedDeploymentDeploysThePreviousRevisionAgain() async throws {
         let h = try EngineHarness(controller: .ecs, native: true)
         let done = try await h.run(h.request("f", strategy: .linear, config: Self.fast))
