@@ -236,6 +236,11 @@ public struct ServiceDeploymentDetail: Sendable, Equatable, Codable {
         self.updatedAt = updatedAt
     }
 
+    /// The lifecycle stages in the order ECS goes through them.
+    public static let lifecycleStages = ["RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
+                                         "POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT",
+                                         "BAKE_TIME", "CLEAN_UP"]
+
     /// The deployment has ended: it will not change again.
     public var isFinished: Bool { Self.finishedStatuses.contains(status) }
     public static let finishedStatuses: Set<String> = ["SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"]

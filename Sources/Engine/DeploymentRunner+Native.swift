@@ -288,8 +288,7 @@ extension DeploymentRunner {
 
     /// Progress through ECS's lifecycle stages.
     static func fraction(_ d: ServiceDeploymentDetail) -> Double {
-        let order = ["RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
-                     "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP"]
+        let order = ServiceDeploymentDetail.lifecycleStages
         guard let stage = d.lifecycleStage, let i = order.firstIndex(of: stage) else { return 0 }
         return Double(i) / Double(order.count)
     }

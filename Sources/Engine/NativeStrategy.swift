@@ -10,8 +10,11 @@ public enum NativeStrategy {
                                         "POST_PRODUCTION_TRAFFIC_SHIFT"]
 
     /// How long ECS holds a PAUSE hook for approval (without `approval_timeout`): 24 hours,
-    /// then it rolls back.
+    /// then it rolls back. ECS takes at most 14 days.
     static let defaultApprovalMinutes = 1440
+    static let maxApprovalMinutes = 20160
+    /// ECS's longest bake (24 hours).
+    static let maxBakeMinutes = 1440
 
     /// The deployment configuration of `strategy`, from the settings' keys (`canary_percent`,
     /// `canary_bake`, `linear_step_percent`, `linear_step_bake`, `bake_time`, `approve_at`) or,
@@ -24,21 +27,23 @@ public enum NativeStrategy {
         switch strategy {
         case .canary:
             c.strategy = .canary
-            c.canaryConfiguration = CanaryConfiguration(canaryPercent: try canaryPercent(s),
-                                                        canaryBakeTimeInMinutes: minutes(s.canaryBake ?? s.stageTimeout))
+            c.canaryConfiguration = CanaryConfiguration(
+                canaryPercent: try canaryPercent(s),
+                canaryBakeTimeInMinutes: try minutes(s.canaryBake ?? s.stageTimeout, key: s.canaryBake == nil ? "stage_timeout" : "canary_bake"))
         case .linear:
             c.strategy = .linear
-            c.linearConfiguration = LinearConfiguration(stepPercent: s.linearStepPercent ?? 10,
-                                                        stepBakeTimeInMinutes: minutes(s.linearStepBake ?? s.stageTimeout))
+            c.linearConfiguration = LinearConfiguration(
+                stepPercent: s.linearStepPercent ?? 10,
+                stepBakeTimeInMinutes: try minutes(s.linearStepBake ?? s.stageTimeout, key: s.linearStepBake == nil ? "stage_timeout" : "linear_step_bake"))
         case .bluegreen:
             c.strategy = .blueGreen
         case .quicksync, .rolling:
             throw EngineError.invalid("strategy", "\(strategy.rawValue) is ECS's rolling update, not one of its traffic-shifting strategies")
         }
-        c.bakeTimeInMinutes = minutes(s.bakeTime ?? s.stabilizationTime)
+        c.bakeTimeInMinutes = try minutes(s.bakeTime ?? s.stabilizationTime, key: s.bakeTime == nil ? "stabilization_time" : "bake_time")
         if !s.alarms.isEmpty { c.alarms = DeploymentAlarms(alarmNames: s.alarms, enable: true, rollback: true) }
         if let stage = s.approveAt {
-            let limit = s.approvalTimeout.map { min(defaultApprovalMinutes, minutes($0)) } ?? defaultApprovalMinutes
+            let limit = try s.approvalTimeout.map { try minutes($0, key: "approval_timeout", max: maxApprovalMinutes) } ?? defaultApprovalMinutes
             c.lifecycleHooks = [DeploymentLifecycleHook(targetType: "PAUSE", lifecycleStages: [stage], timeoutInMinutes: max(1, limit),
                                                         timeoutAction: "ROLLBACK",
                                                         hookDetails: .object([DeploymentLifecycleHook.ownerKey: .string("approve_at")]))]
@@ -61,8 +66,14 @@ public enum NativeStrategy {
                                       + "then all of it; give canary_percent (or canary_stages \"P,100\"), or use -strategy linear")
     }
 
-    /// Whole minutes, rounded up.
-    static func minutes(_ d: Duration) -> Int { Int((d.seconds / 60).rounded(.up)) }
+    /// Whole minutes, rounded up; more than ECS takes is refused, naming `key`.
+    static func minutes(_ d: Duration, key: String, max: Int = maxBakeMinutes) throws -> Int {
+        let minutes = (d.seconds / 60).rounded(.up)
+        guard minutes <= Double(max) else {
+            throw EngineError.invalid("config.\(key)", "\(GoDuration.format(d)) is more than ECS takes here (\(max / 60) hours)")
+        }
+        return Int(minutes)
+    }
 
     /// The most a native deployment's own bakes take (the follow's time limit comes on top).
     static func bakeSeconds(_ c: DeploymentConfiguration) -> Double {

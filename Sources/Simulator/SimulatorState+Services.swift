@@ -162,6 +162,9 @@ extension SimulatorState {
             if let unknown = hook.lifecycleStages.first(where: { !DeploymentLifecycleHook.hookStages.contains($0) }) {
                 throw invalid("lifecycleHooks.lifecycleStages: \(unknown.prefix(64)) is not a lifecycle stage.")
             }
+            if let minutes = hook.timeoutInMinutes, !(1...20160).contains(minutes) {
+                throw invalid("lifecycleHooks.timeoutConfiguration.timeoutInMinutes must be from 1 to 20160.")
+            }
             if hook.targetType != "PAUSE", hook.hookTargetArn == nil {
                 throw invalid("lifecycleHooks.hookTargetArn is required for an AWS_LAMBDA hook.")
             }

@@ -197,13 +197,10 @@ import TestSupport
 
     @Test func keysThatDoNotMapToECSAreRefusedNamingTheKey() async throws {
         let h = try EngineHarness(controller: .ecs, native: true)
-        await #expect(throws: EngineError.self) {
-            _ = try await h.engine.submit(h.request("s", strategy: .canary, config: ["canary_stages": "10,50,100"]))
-        }
-        do {
-            _ = try await h.engine.submit(h.request("s", strategy: .canary, config: ["canary_stages": "10,50,100"]))
-        } catch let error as EngineError {
-            #expect(error.field == "config.canary_stages", "\(error)")
+        for (config, field) in [(["canary_stages": "10,50,100"], "config.canary_stages"), (["stage_timeout": "2d"], "config.stage_timeout"),
+                                (["approve_at": "post_scale_up", "approval_timeout": "15d"], "config.approval_timeout")] {
+            let error = await #expect(throws: EngineError.self) { _ = try await h.engine.submit(h.request("s", strategy: .canary, config: config)) }
+            #expect(error?.field == field, "\(config): \(error.map { "\($0)" } ?? "accepted")")
         }
         #expect(throws: EngineError.self) { _ = try DeploymentSettings().applying(["canary_bake": "90s"]) }
         #expect(throws: EngineError.self) { _ = try DeploymentSettings().applying(["approve_at": "somewhere"]) }
